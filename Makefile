@@ -1,0 +1,55 @@
+# aifinops: `make run` starts the product, `make test` runs the whole suite. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format serve worker beat migrate seed clean help
+
+help:
+	@echo "make run     the product on SQLite with demo data at http://$(HOST):$(PORT)"
+	@echo "make test    the whole test suite on a real PostgreSQL and Redis (started for you)"
+	@echo "make lint    ruff"
+	@echo "make serve / worker / beat   the production processes (need the production variables)"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP)
+	scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# The production processes. They read the same variables as docker-compose.yml.
+serve: $(STAMP)
+	DJANGO_SETTINGS_MODULE=aifinops.settings.production $(BIN)/python manage.py migrate --no-input
+	DJANGO_SETTINGS_MODULE=aifinops.settings.production $(BIN)/python manage.py collectstatic --no-input
+	DJANGO_SETTINGS_MODULE=aifinops.settings.production $(BIN)/gunicorn aifinops.wsgi:application \
+		--bind 0.0.0.0:$(PORT) --workers $${WEB_CONCURRENCY:-3} --access-logfile -
+
+worker: $(STAMP)
+	DJANGO_SETTINGS_MODULE=aifinops.settings.production $(BIN)/celery -A aifinops worker --loglevel=INFO
+
+beat: $(STAMP)
+	DJANGO_SETTINGS_MODULE=aifinops.settings.production $(BIN)/celery -A aifinops beat --loglevel=INFO
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3 staticfiles .pytest_cache

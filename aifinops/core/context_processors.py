@@ -1,0 +1,30 @@
+from django.urls import reverse
+
+from . import permissions
+
+NAV = [
+    ("intake", "Intake", "intake:index"),
+    ("portfolio", "Portfolio", "portfolio:use_case_list"),
+    ("council", "Council", "council:index"),
+    ("showback", "Showback", "showback:index"),
+    ("admin", "Admin", "admin:index"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    for section, label, url_name in NAV:
+        if permissions.can_access_section(user, section):
+            url = reverse(url_name)
+            items.append(
+                {
+                    "section": section,
+                    "label": label,
+                    "url": url,
+                    "active": section != "admin" and request.path.startswith(f"/{section}/"),
+                }
+            )
+    return {"nav_items": items, "user_roles": permissions.roles_of(user)}

@@ -1,0 +1,130 @@
+"""Who may see and do what: the one module that pages, the API and selectors all ask.
+
+Predicates take the user first. Visibility rules are also given as Q objects (`*_scope`) so that
+selectors filter in the database with the same rule the object predicates apply one at a time.
+Roles and team memberships are read once per user object and cached on it, so a page asks the
+database a constant number of times however many predicates it calls.
+"""
+
+from django.db.models import Q
+
+from .roles import Role
+
+# Roles that read across every team: finance shows spend back to everyone, the council reviews
+# the whole portfolio, and platform admins run the product.
+CROSS_TEAM_ROLES = (
+    Role.FINANCE_ANALYST,
+    Role.COUNCIL_MEMBER,
+    Role.COUNCIL_CHAIR,
+    Role.PLATFORM_ADMIN,
+)
+
+
+def roles_of(user) -> frozenset[str]:
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_afo_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        if user.is_superuser:
+            names.add(Role.PLATFORM_ADMIN)
+        cached = frozenset(n for n in names if n in Role.values)
+        user._afo_roles = cached
+    return cached
+
+
+def team_ids_of(user) -> frozenset[int]:
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_afo_team_ids", None)
+    if cached is None:
+        cached = frozenset(user.team_memberships.values_list("team_id", flat=True))
+        user._afo_team_ids = cached
+    return cached
+
+
+def forget(user):
+    """Drop the cached roles and teams, after they change."""
+    for attr in ("_afo_roles", "_afo_team_ids"):
+        if hasattr(user, attr):
+            delattr(user, attr)
+
+
+def has_role(user, *roles) -> bool:
+    return bool(roles_of(user) & set(roles))
+
+
+def is_platform_admin(user) -> bool:
+    return has_role(user, Role.PLATFORM_ADMIN)
+
+
+def sees_all_teams(user) -> bool:
+    return has_role(user, *CROSS_TEAM_ROLES)
+
+
+# Visibility as Q objects, for selectors.
+
+
+def team_scope(user) -> Q:
+    if sees_all_teams(user):
+        return Q()
+    return Q(pk__in=team_ids_of(user))
+
+
+def use_case_scope(user, prefix="") -> Q:
+    if sees_all_teams(user):
+        return Q()
+    uid = user.pk if getattr(user, "is_authenticated", False) else None
+    return (
+        Q(**{f"{prefix}team_id__in": team_ids_of(user)})
+        | Q(**{f"{prefix}business_owner_id": uid})
+        | Q(**{f"{prefix}technical_owner_id": uid})
+    )
+
+
+def spend_scope(user) -> Q:
+    """Spend rows a user may see: their teams' spend, or all of it for cross-team roles."""
+    if sees_all_teams(user):
+        return Q()
+    return Q(team_id__in=team_ids_of(user))
+
+
+# Object predicates.
+
+
+def can_view_team(user, team) -> bool:
+    return sees_all_teams(user) or team.pk in team_ids_of(user)
+
+
+def can_view_use_case(user, use_case) -> bool:
+    if sees_all_teams(user):
+        return True
+    return use_case.team_id in team_ids_of(user) or user.pk in (
+        use_case.business_owner_id,
+        use_case.technical_owner_id,
+    )
+
+
+def can_view_audit_log(user) -> bool:
+    return has_role(user, Role.PLATFORM_ADMIN, Role.FINANCE_ANALYST)
+
+
+def can_view_spend(user) -> bool:
+    return getattr(user, "is_authenticated", False)
+
+
+# Sections of the product, in navigation order, and who may open each.
+
+SECTIONS = {
+    "intake": lambda user: getattr(user, "is_authenticated", False),
+    "portfolio": lambda user: getattr(user, "is_authenticated", False),
+    "council": lambda user: has_role(
+        user, Role.COUNCIL_MEMBER, Role.COUNCIL_CHAIR, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN
+    ),
+    "showback": lambda user: getattr(user, "is_authenticated", False),
+    "admin": is_platform_admin,
+}
+
+
+def can_access_section(user, section: str) -> bool:
+    return SECTIONS[section](user)

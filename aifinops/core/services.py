@@ -1,0 +1,72 @@
+"""Writes of the core app: API tokens and role assignment. Each writes its audit event."""
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from . import permissions
+from .audit import audit_record, snapshot
+from .models import ApiToken, hash_token
+from .roles import Role
+
+TOKEN_FIELDS = ("id", "user", "name", "prefix", "created_at", "revoked_at")
+
+
+@transaction.atomic
+def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
+    """Create a personal API token. Returns the token and its key, which is shown only once."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name, such as the integration using it."})
+    if len(name) > 100:
+        raise ValidationError({"name": "The name can be at most 100 characters."})
+    raw = ApiToken.generate_key()
+    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:12], key_hash=hash_token(raw))
+    audit_record(actor=user, action="api_token.create", obj=token, after=snapshot(token, TOKEN_FIELDS))
+    return token, raw
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor) -> ApiToken:
+    if token.user_id != actor.pk and not permissions.is_platform_admin(actor):
+        raise PermissionDenied("Only the token's owner or a platform admin can revoke it.")
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None:
+        return token
+    before = snapshot(token, TOKEN_FIELDS)
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit_record(
+        actor=actor,
+        action="api_token.revoke",
+        obj=token,
+        before=before,
+        after=snapshot(token, TOKEN_FIELDS),
+    )
+    return token
+
+
+@transaction.atomic
+def user_roles_set(*, user, roles, actor):
+    """Give `user` exactly `roles`. Platform admin also grants access to the Django admin."""
+    unknown = set(roles) - set(Role.values)
+    if unknown:
+        raise ValidationError({"roles": f"Unknown roles: {', '.join(sorted(unknown))}."})
+    before = sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+    groups = [Group.objects.get_or_create(name=r)[0] for r in roles]
+    user.groups.remove(*user.groups.filter(name__in=Role.values))
+    user.groups.add(*groups)
+    should_be_staff = Role.PLATFORM_ADMIN in roles or user.is_superuser
+    if user.is_staff != should_be_staff:
+        user.is_staff = should_be_staff
+        user.save(update_fields=["is_staff"])
+    permissions.forget(user)
+    audit_record(
+        actor=actor,
+        action="user.roles_set",
+        obj=user,
+        before={"roles": before},
+        after={"roles": sorted(roles)},
+    )
+    return user

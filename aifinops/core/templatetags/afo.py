@@ -1,0 +1,45 @@
+from decimal import ROUND_HALF_UP, Decimal
+
+from django import template
+
+from aifinops.core.roles import Role
+
+register = template.Library()
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+
+@register.filter
+def money(amount, currency="USD"):
+    """1234.5, "USD" -> "$1,234.50"; other currencies keep their code: "CHF 1,234.50"."""
+    if amount is None or amount == "":
+        return "—"
+    value = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    sign = "-" if value < 0 else ""
+    text = f"{abs(value):,.2f}"
+    symbol = SYMBOLS.get(currency)
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{currency} {text}"
+
+
+@register.filter
+def money_totals(totals):
+    """{currency: amount} -> "$1,234.50 + €200.00"; empty -> "$0.00"."""
+    if not totals:
+        return money(0)
+    return " + ".join(money(amount, currency) for currency, amount in sorted(totals.items()))
+
+
+@register.filter
+def role_label(value):
+    try:
+        return Role(value).label
+    except ValueError:
+        return value
+
+
+@register.filter
+def person(user, fallback="—"):
+    """A user's full name, else their username; `fallback` when there is nobody."""
+    if user is None:
+        return fallback
+    return user.get_full_name() or user.get_username()

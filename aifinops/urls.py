@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from aifinops import views
+from aifinops.core.api.docs import ApiDocsView
+
+admin.site.site_header = "aifinops administration"
+admin.site.site_title = "aifinops admin"
+admin.site.index_title = "Users, teams, roles and catalogs"
+
+api_v1 = [
+    path("", include("aifinops.core.api.urls")),
+    path("", include("portfolio.api.urls")),
+    path("", include("showback.api.urls")),
+    path("", include("council.api.urls")),
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("", include("aifinops.core.urls")),
+    path("portfolio/", include("portfolio.urls")),
+    path("intake/", include("intake.urls")),
+    path("showback/", include("showback.urls")),
+    path("council/", include("council.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+handler403 = "aifinops.core.views.permission_denied"
+handler404 = "aifinops.core.views.page_not_found"
+handler500 = "aifinops.core.views.server_error"

@@ -1,0 +1,11 @@
+from rest_framework.routers import SimpleRouter
+
+from .views import AIModelViewSet, ProviderViewSet, TeamViewSet, UseCaseViewSet
+
+router = SimpleRouter()
+router.register("teams", TeamViewSet, basename="api-team")
+router.register("use-cases", UseCaseViewSet, basename="api-use-case")
+router.register("providers", ProviderViewSet, basename="api-provider")
+router.register("models", AIModelViewSet, basename="api-model")
+
+urlpatterns = router.urls

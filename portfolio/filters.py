@@ -1,0 +1,35 @@
+import django_filters
+from django.db.models import Q
+
+from .choices import AutonomyLevel, BusinessFunction, RiskTier, Stage
+from .models import Team, UseCase
+
+
+class UseCaseFilter(django_filters.FilterSet):
+    """One filter for the use-case list page and the use-case API."""
+
+    q = django_filters.CharFilter(method="search", label="Search")
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.all(), to_field_name="slug", field_name="team"
+    )
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
+    risk_tier = django_filters.MultipleChoiceFilter(choices=RiskTier.choices)
+    autonomy_level = django_filters.MultipleChoiceFilter(choices=AutonomyLevel.choices)
+    business_function = django_filters.ChoiceFilter(choices=BusinessFunction.choices)
+
+    class Meta:
+        model = UseCase
+        fields = ["q", "team", "stage", "risk_tier", "autonomy_level", "business_function"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(
+            Q(name__icontains=value) | Q(key__icontains=value) | Q(purpose__icontains=value)
+        )
+
+
+class TeamFilter(django_filters.FilterSet):
+    business_function = django_filters.ChoiceFilter(choices=BusinessFunction.choices)
+
+    class Meta:
+        model = Team
+        fields = ["business_function"]

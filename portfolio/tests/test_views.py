@@ -1,0 +1,58 @@
+import pytest
+from django.db import transaction
+from django.urls import reverse
+
+from aifinops.core.audit import audit_record, snapshot
+from portfolio.tests.factories import UseCaseFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_use_case_list_filters_with_htmx_partial(login, cast):
+    client = login(cast.finance)
+
+    response = client.get(reverse("portfolio:use_case_list"), {"q": "campaign"}, HTTP_HX_REQUEST="true")
+
+    assert response.status_code == 200
+    assert response.templates[0].name == "portfolio/partials/_use_case_table.html"
+    assert b"Campaign writer" in response.content
+    assert b"Support summarizer" not in response.content
+
+
+def test_use_case_list_keeps_a_constant_number_of_queries(login, cast, django_assert_max_num_queries):
+    client = login(cast.finance)
+    client.get(reverse("portfolio:use_case_list"))
+    UseCaseFactory.create_batch(20, team=cast.team_a, business_owner=cast.owner)
+
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("portfolio:use_case_list"))
+
+    assert response.context["page"].paginator.count == 22
+
+
+def test_team_detail_keeps_a_constant_number_of_queries(login, cast, django_assert_max_num_queries):
+    client = login(cast.finance)
+    UseCaseFactory.create_batch(15, team=cast.team_a)
+
+    with django_assert_max_num_queries(16):
+        response = client.get(reverse("portfolio:team_detail", args=["support"]))
+
+    assert response.status_code == 200
+
+
+def test_use_case_page_shows_its_history(login, cast):
+    before = {**snapshot(cast.use_case_a), "name": "Old name"}
+    with transaction.atomic():
+        audit_record(
+            actor=cast.admin,
+            action="use_case.update",
+            obj=cast.use_case_a,
+            before=before,
+            after=snapshot(cast.use_case_a),
+        )
+
+    response = login(cast.requester_a).get(cast.use_case_a.get_absolute_url())
+
+    assert b"History" in response.content
+    assert b"use_case.update" in response.content
+    assert b"<del>Old name</del> \xe2\x86\x92 Support summarizer" in response.content

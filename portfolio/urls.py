@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "portfolio"
+
+urlpatterns = [
+    path("", views.use_case_list, name="use_case_list"),
+    path("use-cases/<slug:key>/", views.use_case_detail, name="use_case_detail"),
+    path("teams/", views.team_list, name="team_list"),
+    path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ShowbackConfig(AppConfig):
+    name = "showback"
+    verbose_name = "Showback"

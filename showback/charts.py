@@ -1,0 +1,43 @@
+"""Charts built with plotly in Python and handed to templates as JSON."""
+
+import plotly.graph_objects as go
+
+
+def monthly_trend_chart(trend, *, title="AI spend per month"):
+    currencies = sorted({c for _, totals in trend for c in totals}) or ["USD"]
+    fig = go.Figure()
+    for currency in currencies:
+        fig.add_bar(
+            x=[m.strftime("%b %Y") for m, _ in trend],
+            y=[float(totals.get(currency, 0)) for _, totals in trend],
+            name=currency,
+            hovertemplate="%{x}: %{y:,.0f} " + currency + "<extra></extra>",
+        )
+    fig.update_layout(
+        title=title,
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+        height=320,
+        yaxis={"title": "Effective cost", "tickformat": ",.0f"},
+        showlegend=len(currencies) > 1,
+        template="plotly_white",
+    )
+    return fig.to_json()
+
+
+def breakdown_chart(rows, *, title):
+    fig = go.Figure(
+        go.Bar(
+            x=[float(r["total"]) for r in rows][::-1],
+            y=[r["label"] for r in rows][::-1],
+            orientation="h",
+            hovertemplate="%{y}: %{x:,.0f}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=title,
+        height=max(220, 28 * len(rows) + 80),
+        margin={"l": 160, "r": 20, "t": 50, "b": 30},
+        template="plotly_white",
+        xaxis={"tickformat": ",.0f"},
+    )
+    return fig.to_json()

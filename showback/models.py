@@ -1,0 +1,109 @@
+from decimal import Decimal
+
+from django.db import models
+from django.utils import timezone
+
+from portfolio.choices import Environment
+from portfolio.models import MONEY, AIModel, Provider, Team, UseCase
+
+
+class TokenType(models.TextChoices):
+    INPUT = "input", "Input"
+    OUTPUT = "output", "Output"
+    CACHED_INPUT = "cached_input", "Cached input (read)"
+    CACHE_WRITE = "cache_write", "Cache write"
+    REASONING = "reasoning", "Reasoning"
+    NONE = "", "Not tokens"
+
+
+class SpendRecord(models.Model):
+    """One canonical row per source row, whatever the source format.
+
+    `source` + `source_row_key` identify the row in its source, so importing the same file twice
+    changes nothing. Billed, effective and list cost are kept apart, with their currency.
+    """
+
+    source = models.CharField(max_length=32, help_text="focus, litellm, openai, anthropic, generic, demo…")
+    source_row_key = models.CharField(max_length=200)
+    imported_at = models.DateTimeField(default=timezone.now)
+    charge_period_start = models.DateTimeField()
+    charge_period_end = models.DateTimeField()
+
+    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.PROTECT)
+    provider_name = models.CharField(max_length=100, blank=True)
+    service_name = models.CharField(max_length=150, blank=True)
+    service_category = models.CharField(max_length=100, blank=True)
+    model = models.ForeignKey(AIModel, null=True, blank=True, on_delete=models.SET_NULL)
+    model_name = models.CharField(max_length=150, blank=True)
+    token_type = models.CharField(max_length=16, choices=TokenType.choices, blank=True, default="")
+    quantity = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal("0"))
+    unit = models.CharField(max_length=32, blank=True)
+
+    billed_cost = models.DecimalField(**MONEY, default=Decimal("0"))
+    effective_cost = models.DecimalField(**MONEY, default=Decimal("0"))
+    list_cost = models.DecimalField(**MONEY, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="USD")
+    is_estimated = models.BooleanField(
+        default=False, help_text="Costed from the model catalog, not billed by the provider."
+    )
+    is_ai = models.BooleanField(default=True, help_text="Counts as AI spend on showback pages.")
+
+    billing_account = models.CharField(max_length=150, blank=True)
+    sub_account = models.CharField(max_length=150, blank=True)
+    api_key = models.CharField(max_length=150, blank=True)
+    user_label = models.CharField(max_length=150, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+
+    use_case = models.ForeignKey(
+        UseCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="spend_records"
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    environment = models.CharField(max_length=16, choices=Environment.choices, blank=True)
+    raw_extras = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_row_key"], name="spendrecord_source_row")
+        ]
+        indexes = [
+            models.Index(fields=["charge_period_start"]),
+            models.Index(fields=["use_case", "charge_period_start"]),
+        ]
+
+    def __str__(self):
+        return f"{self.source}:{self.source_row_key}"
+
+
+class DailySpend(models.Model):
+    """Spend per day x use case x team x provider x model x environment x currency.
+
+    Rebuilt for the days an import touches (`showback.services.daily_spend_rebuild`); every page
+    reads these rows, never the raw records.
+    """
+
+    date = models.DateField()
+    use_case = models.ForeignKey(UseCase, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    model = models.ForeignKey(AIModel, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    environment = models.CharField(max_length=16, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    is_ai = models.BooleanField(default=True)
+    is_estimated = models.BooleanField(default=False)
+
+    billed_cost = models.DecimalField(**MONEY, default=Decimal("0"))
+    effective_cost = models.DecimalField(**MONEY, default=Decimal("0"))
+    list_cost = models.DecimalField(**MONEY, default=Decimal("0"))
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    record_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["date"]),
+            models.Index(fields=["team", "date"]),
+            models.Index(fields=["use_case", "date"]),
+        ]
+
+    def __str__(self):
+        return f"{self.date} {self.use_case_id or 'unattributed'} {self.effective_cost} {self.currency}"
