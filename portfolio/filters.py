@@ -1,6 +1,8 @@
 import django_filters
 from django.db.models import Q
 
+from aifinops.core.widgets import DropdownMultiple
+
 from .choices import AutonomyLevel, BusinessFunction, RiskTier, Stage
 from .models import Team, UseCase
 
@@ -10,16 +12,23 @@ class UseCaseFilter(django_filters.FilterSet):
 
     q = django_filters.CharFilter(method="search", label="Search")
     team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.all(), to_field_name="slug", field_name="team"
+        queryset=Team.objects.all(), to_field_name="slug", field_name="team", empty_label="Any"
     )
-    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
-    risk_tier = django_filters.MultipleChoiceFilter(choices=RiskTier.choices)
-    autonomy_level = django_filters.MultipleChoiceFilter(choices=AutonomyLevel.choices)
-    business_function = django_filters.ChoiceFilter(choices=BusinessFunction.choices)
+    stage = django_filters.MultipleChoiceFilter(choices=Stage.choices, widget=DropdownMultiple)
+    risk_tier = django_filters.MultipleChoiceFilter(choices=RiskTier.choices, widget=DropdownMultiple)
+    autonomy_level = django_filters.MultipleChoiceFilter(
+        choices=AutonomyLevel.choices, widget=DropdownMultiple
+    )
+    business_function = django_filters.ChoiceFilter(choices=BusinessFunction.choices, empty_label="Any")
 
     class Meta:
         model = UseCase
         fields = ["q", "team", "stage", "risk_tier", "autonomy_level", "business_function"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.form.fields.values():
+            field.widget.attrs.setdefault("class", "form-select form-select-sm")
 
     def search(self, queryset, name, value):
         return queryset.filter(

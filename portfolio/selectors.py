@@ -42,7 +42,12 @@ def use_case_list(*, user, filters=None):
 
 
 def use_case_filterset(*, user, filters=None):
-    return UseCaseFilter(filters or None, queryset=use_case_queryset(user=user))
+    filterset = UseCaseFilter(filters or None, queryset=use_case_queryset(user=user))
+    # The team dropdown offers only the teams this user may see.
+    filterset.form.fields["team"].queryset = Team.objects.filter(permissions.team_scope(user)).order_by(
+        "name"
+    )
+    return filterset
 
 
 def use_case_get(*, user, key):

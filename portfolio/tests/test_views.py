@@ -56,3 +56,24 @@ def test_use_case_page_shows_its_history(login, cast):
     assert b"History" in response.content
     assert b"use_case.update" in response.content
     assert b"<del>Old name</del> \xe2\x86\x92 Support summarizer" in response.content
+
+
+def test_team_filter_offers_only_visible_teams(login, cast):
+    response = login(cast.requester_a).get(reverse("portfolio:use_case_list"))
+
+    offered = [team.slug for team in response.context["filter"].form.fields["team"].queryset]
+    assert offered == ["support"]
+
+
+def test_stage_filter_accepts_one_or_several_values(login, cast):
+    UseCaseFactory(team=cast.team_a, key="p1", name="Pilot one", stage="pilot")
+    UseCaseFactory(team=cast.team_a, key="l1", name="Launch one", stage="launch")
+    client = login(cast.finance)
+
+    one = client.get(reverse("portfolio:use_case_list"), {"stage": "pilot"})
+    both = client.get(reverse("portfolio:use_case_list") + "?stage=pilot&stage=launch")
+    anything = client.get(reverse("portfolio:use_case_list"), {"stage": ""})
+
+    assert [uc.key for uc in one.context["page"]] == ["p1"]
+    assert sorted(uc.key for uc in both.context["page"]) == ["l1", "p1"]
+    assert anything.context["page"].paginator.count == 4

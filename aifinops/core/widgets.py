@@ -1,0 +1,35 @@
+from django import forms
+
+
+class DropdownMultiple(forms.Select):
+    """A one-line dropdown that still reads repeated parameters (?stage=pilot&stage=launch).
+
+    The page offers one value at a time with an "Any" choice; the API and links can ask for
+    several. Blank values are dropped, so "Any" means no filter.
+    """
+
+    allow_multiple_selected = True
+
+    def __init__(self, attrs=None, choices=(), any_label="Any"):
+        super().__init__(attrs, choices)
+        self.any_label = any_label
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"].pop("multiple", None)
+        return context
+
+    def optgroups(self, name, value, attrs=None):
+        groups = super().optgroups(name, value, attrs)
+        selected = not any(v for v in (value or []) if v)
+        blank = self.create_option(name, "", self.any_label, selected, 0)
+        return [(None, [blank], 0), *groups]
+
+    def value_from_datadict(self, data, files, name):
+        values = data.getlist(name) if hasattr(data, "getlist") else data.get(name)
+        if isinstance(values, str):
+            values = [values]
+        return [v for v in values or [] if v]
+
+    def value_omitted_from_data(self, data, files, name):
+        return False
