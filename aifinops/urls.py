@@ -12,6 +12,7 @@ admin.site.index_title = "Users, teams, roles and catalogs"
 api_v1 = [
     path("", include("aifinops.core.api.urls")),
     path("", include("portfolio.api.urls")),
+    path("", include("intake.api.urls")),
     path("", include("showback.api.urls")),
     path("", include("council.api.urls")),
 ]

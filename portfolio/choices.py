@@ -64,11 +64,48 @@ class ProviderKind(models.TextChoices):
 
 
 class ModelTier(models.TextChoices):
-    PREMIUM = "premium", "Premium"
-    STANDARD = "standard", "Standard"
-    ECONOMY = "economy", "Economy"
+    """Capability tiers, in rising order of price and power (embedding models stand apart)."""
+
+    SMALL = "small", "Small"
+    MID = "mid", "Mid"
+    FRONTIER = "frontier", "Frontier"
+    REASONING = "reasoning", "Reasoning"
     EMBEDDING = "embedding", "Embedding"
-    SELF_HOSTED = "self_hosted", "Self-hosted"
+
+
+class ModelStatus(models.TextChoices):
+    APPROVED = "approved", "Approved"
+    RESTRICTED = "restricted", "Restricted (needs review)"
+    BLOCKED = "blocked", "Blocked"
+
+
+class TaskKind(models.TextChoices):
+    """The kind of work a use case asks of its model, for routing guidance."""
+
+    CLASSIFICATION = "classification", "Classification"
+    EXTRACTION = "extraction", "Extraction"
+    FORMATTING = "formatting", "Formatting"
+    SHORT_SUMMARY = "short_summary", "Short summaries"
+    EMBEDDING = "embedding", "Search and embeddings"
+    DRAFTING = "drafting", "Drafting"
+    ANALYSIS = "analysis", "Moderate analysis"
+    SYNTHESIS = "synthesis", "Complex synthesis"
+    JUDGMENT = "judgment", "High-impact judgment"
+    MULTI_STEP = "multi_step", "Hard multi-step problems"
+
+
+class UserAudience(models.TextChoices):
+    INTERNAL = "internal", "Internal"
+    EXTERNAL = "external", "External"
+    BOTH = "both", "Internal and external"
+
+
+class RunFrequency(models.TextChoices):
+    ON_DEMAND = "on_demand", "On demand"
+    CONTINUOUS = "continuous", "Continuously"
+    HOURLY = "hourly", "Hourly"
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
 
 
 class MembershipRole(models.TextChoices):

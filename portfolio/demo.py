@@ -1,7 +1,8 @@
 """Demo portfolio: teams, memberships, the model catalog and about thirty use cases.
 
-Teams, memberships and use cases are written through the services (actor=None, "system"), so the
-first run writes their audit events. The catalog has no service yet: it is get_or_create'd.
+Everything is written through the services (actor=None, "system"), so the first run writes the
+audit events. The catalog is the curated one that ships with the product
+(portfolio/data/model_catalog.json); use cases name its models by provider slug and model key.
 Everything is looked up by its natural key first, so a second run writes nothing.
 """
 
@@ -10,12 +11,18 @@ from decimal import Decimal
 from aifinops.core.demo import demo_user
 
 from .choices import AutonomyLevel as A
-from .choices import BusinessFunction, Environment, MembershipRole, ModelTier, ProviderKind, Stage
+from .choices import BusinessFunction, Environment, MembershipRole, Stage
 from .choices import CustomerImpact as C
 from .choices import DataClassification as D
 from .choices import RiskTier as R
-from .models import AIModel, Provider, Team, UseCase
-from .services import membership_add, team_create, use_case_register
+from .models import AIModel, Team, UseCase
+from .services import (
+    membership_add,
+    model_catalog_curated,
+    model_catalog_load,
+    team_create,
+    use_case_register,
+)
 
 # The data tables stay hand-aligned so that each entry reads as one row.
 # fmt: off
@@ -55,44 +62,6 @@ MEMBERSHIPS = (
     ("product", "ewilson", MembershipRole.LEAD),
     ("product", "sgupta", MembershipRole.MEMBER),
     ("product", "owner", MembershipRole.MEMBER),
-)
-
-PROVIDERS = (
-    ("openai", "OpenAI", ProviderKind.MODEL_API),
-    ("anthropic", "Anthropic", ProviderKind.MODEL_API),
-    ("aws-bedrock", "AWS Bedrock", ProviderKind.CLOUD_AI),
-    ("azure-openai", "Azure OpenAI", ProviderKind.CLOUD_AI),
-    ("self-hosted-gpu", "Self-hosted GPU cluster", ProviderKind.SELF_HOSTED),
-)
-
-# provider slug, model key, name, tier, input / output / cached input USD per million tokens, context.
-# Self-hosted prices are the cluster's amortised cost per token (GPUs, power, operations).
-MODELS = (
-    ("openai", "gpt-4.1", "GPT-4.1", ModelTier.STANDARD, "2.00", "8.00", "0.50", 1_047_576),
-    ("openai", "gpt-4.1-mini", "GPT-4.1 mini", ModelTier.ECONOMY, "0.40", "1.60", "0.10", 1_047_576),
-    ("openai", "gpt-4o-mini", "GPT-4o mini", ModelTier.ECONOMY, "0.15", "0.60", "0.075", 128_000),
-    ("openai", "o3", "o3", ModelTier.PREMIUM, "2.00", "8.00", "0.50", 200_000),
-    ("openai", "text-embedding-3-small", "text-embedding-3-small", ModelTier.EMBEDDING,
-     "0.02", "0", None, 8_191),
-    ("anthropic", "claude-sonnet-4-20250514", "Claude Sonnet 4", ModelTier.STANDARD,
-     "3.00", "15.00", "0.30", 200_000),
-    ("anthropic", "claude-opus-4-20250514", "Claude Opus 4", ModelTier.PREMIUM,
-     "15.00", "75.00", "1.50", 200_000),
-    ("anthropic", "claude-3-5-haiku-20241022", "Claude 3.5 Haiku", ModelTier.ECONOMY,
-     "0.80", "4.00", "0.08", 200_000),
-    ("aws-bedrock", "anthropic.claude-3-5-sonnet-20240620-v1:0", "Claude 3.5 Sonnet (Bedrock)",
-     ModelTier.STANDARD, "3.00", "15.00", None, 200_000),
-    ("aws-bedrock", "amazon.nova-pro-v1:0", "Amazon Nova Pro", ModelTier.STANDARD,
-     "0.80", "3.20", "0.20", 300_000),
-    ("aws-bedrock", "amazon.titan-embed-text-v2:0", "Titan Text Embeddings V2", ModelTier.EMBEDDING,
-     "0.02", "0", None, 8_192),
-    ("azure-openai", "gpt-4o", "GPT-4o (Azure)", ModelTier.STANDARD, "2.50", "10.00", "1.25", 128_000),
-    ("azure-openai", "gpt-4o-mini", "GPT-4o mini (Azure)", ModelTier.ECONOMY,
-     "0.165", "0.66", "0.083", 128_000),
-    ("self-hosted-gpu", "llama-3.1-70b-instruct", "Llama 3.1 70B Instruct (self-hosted)",
-     ModelTier.SELF_HOSTED, "0.90", "0.90", None, 128_000),
-    ("self-hosted-gpu", "llama-3.1-8b-instruct", "Llama 3.1 8B Instruct (self-hosted)",
-     ModelTier.SELF_HOSTED, "0.12", "0.12", None, 128_000),
 )
 
 # fmt: on
@@ -158,6 +127,7 @@ def _uc(
 
 S = Stage
 OA, AN, BR, AZ, SH = "openai", "anthropic", "aws-bedrock", "azure-openai", "self-hosted-gpu"
+GV, MI = "google-vertex", "mistral"
 SONNET, OPUS, HAIKU = "claude-sonnet-4-20250514", "claude-opus-4-20250514", "claude-3-5-haiku-20241022"
 BR_SONNET = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 EMBED = (OA, "text-embedding-3-small", 0.02)
@@ -226,7 +196,8 @@ USE_CASES = (
         ("Copy variants shipped", "18.00", 900), "Time from brief to live campaign under 5 days",
         workflow="Campaign production"),
     _uc("seo-content-brief", "SEO content brief writer", "marketing", S.LAUNCH, R.LOW, A.ASSISTIVE,
-        C.INDIRECT, D.PUBLIC, "lmartin", "cdubois", ((OA, "gpt-4.1-mini", 1.0),), "1200",
+        C.INDIRECT, D.PUBLIC, "lmartin", "cdubois",
+        ((OA, "gpt-4.1-mini", 0.6), (MI, "mistral-medium-latest", 0.4)), "1200",
         "Writes content briefs from search data and competitor pages.",
         ("Briefs written", "40.00", 120), "Organic sessions up 10 % year on year",
         workflow="Content planning"),
@@ -338,7 +309,8 @@ USE_CASES = (
         "Grouped feature requests from tickets and calls into themes. Replaced by the product "
         "analytics vendor.", ("Themes reviewed", "50.00", 20), "Roadmap themes refreshed monthly"),
     _uc("alt-text-generator", "Image alt-text generator", "product", S.MVP, R.LOW, A.ASSISTIVE,
-        C.CUSTOMER_FACING, D.PUBLIC, "ewilson", "sgupta", ((OA, "gpt-4o-mini", 1.0),), "300",
+        C.CUSTOMER_FACING, D.PUBLIC, "ewilson", "sgupta",
+        ((OA, "gpt-4o-mini", 0.5), (GV, "gemini-2.5-flash", 0.5)), "300",
         "Suggests alt text for images customers upload, to make their pages accessible.",
         ("Images described", "0.05", 30000), "90 % of suggestions accepted unchanged",
         product="Page builder", segment="All customers", workflow="Content editing"),
@@ -366,28 +338,10 @@ def seed(*, stdout):
     for team_slug, username, role in MEMBERSHIPS:
         membership_add(actor=None, team=teams[team_slug], user=demo_user(username), role=role)
 
-    providers = {}
-    for slug, name, kind in PROVIDERS:
-        providers[slug], was_created = Provider.objects.get_or_create(
-            slug=slug, defaults={"name": name, "kind": kind}
-        )
-        created["providers"] += was_created
-
-    models = {}
-    for provider_slug, key, name, tier, price_in, price_out, price_cached, context in MODELS:
-        models[provider_slug, key], was_created = AIModel.objects.get_or_create(
-            provider=providers[provider_slug],
-            key=key,
-            defaults={
-                "name": name,
-                "tier": tier,
-                "input_price_per_mtok": Decimal(price_in),
-                "output_price_per_mtok": Decimal(price_out),
-                "cached_input_price_per_mtok": Decimal(price_cached) if price_cached else None,
-                "context_window": context,
-            },
-        )
-        created["models"] += was_created
+    catalog = model_catalog_load(actor=None, data=model_catalog_curated())
+    created["providers"] = catalog["providers_created"]
+    created["models"] = catalog["models_created"]
+    models = {(m.provider.slug, m.key): m for m in AIModel.objects.select_related("provider")}
 
     keys = [spec["key"] for spec in USE_CASES]
     existing = set(UseCase.objects.filter(key__in=keys).values_list("key", flat=True))

@@ -1,6 +1,8 @@
+import re
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -15,10 +17,14 @@ from .choices import (
     DataClassification,
     Environment,
     MembershipRole,
+    ModelStatus,
     ModelTier,
     ProviderKind,
     RiskTier,
+    RunFrequency,
     Stage,
+    TaskKind,
+    UserAudience,
 )
 
 MONEY = {"max_digits": 18, "decimal_places": 6}
@@ -76,8 +82,15 @@ class AIModel(TimeStampedModel):
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="models")
     key = models.CharField(max_length=150, help_text="The model id as the provider names it.")
+    ref = models.CharField(
+        max_length=200,
+        unique=True,
+        editable=False,
+        help_text="provider/key: how forms, the API and imports name this model.",
+    )
     name = models.CharField(max_length=150)
     tier = models.CharField(max_length=16, choices=ModelTier.choices)
+    status = models.CharField(max_length=16, choices=ModelStatus.choices, default=ModelStatus.APPROVED)
     input_price_per_mtok = models.DecimalField(**MONEY, default=Decimal("0"))
     output_price_per_mtok = models.DecimalField(**MONEY, default=Decimal("0"))
     cached_input_price_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
@@ -92,6 +105,60 @@ class AIModel(TimeStampedModel):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.ref = f"{self.provider.slug}/{self.key}"
+        super().save(*args, **kwargs)
+
+
+class TagAppliesTo(models.TextChoices):
+    USE_CASE = "use_case", "Use-case classification"
+    SPEND = "spend", "Spend tags"
+    BOTH = "both", "Both"
+
+
+class TagKey(TimeStampedModel):
+    """One key of the tag schema, maintained by admins.
+
+    It validates a use case's classification tags (at intake) and the tags on imported spend.
+    A value must be one of `allowed_values` when that list is not empty, and match `pattern`
+    when one is set.
+    """
+
+    key = models.SlugField(max_length=64, unique=True)
+    label = models.CharField(max_length=100)
+    description = models.CharField(max_length=250, blank=True)
+    applies_to = models.CharField(max_length=16, choices=TagAppliesTo.choices, default=TagAppliesTo.BOTH)
+    allowed_values = models.JSONField(default=list, blank=True)
+    pattern = models.CharField(
+        max_length=200, blank=True, help_text="A regular expression a value must match."
+    )
+    required = models.BooleanField(default=False)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "key"]
+
+    def __str__(self):
+        return self.key
+
+    def clean(self):
+        if self.pattern:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValidationError({"pattern": f"Not a valid regular expression: {exc}."}) from exc
+
+    def check_value(self, value) -> str | None:
+        """The problem with `value` for this key, in words, or None when it is valid."""
+        value = "" if value is None else str(value).strip()
+        if not value:
+            return f"{self.label} is required." if self.required else None
+        if self.allowed_values and value not in self.allowed_values:
+            return f"{self.label} must be one of: {', '.join(self.allowed_values)}."
+        if self.pattern and not re.fullmatch(self.pattern, value):
+            return f"{self.label} “{value}” does not match the pattern {self.pattern}."
+        return None
 
 
 class UseCase(ConcurrentTransitionMixin, TimeStampedModel):
@@ -135,6 +202,26 @@ class UseCase(ConcurrentTransitionMixin, TimeStampedModel):
     stage = FSMField(max_length=16, choices=Stage.choices, default=Stage.CONCEPT, protected=True)
 
     ai_models = models.ManyToManyField(AIModel, blank=True, related_name="use_cases")
+    task_kind = models.CharField(max_length=24, choices=TaskKind.choices, blank=True)
+    tags = models.JSONField(default=dict, blank=True, help_text="Classification tags from the tag schema.")
+    user_audience = models.CharField(
+        max_length=16, choices=UserAudience.choices, default=UserAudience.INTERNAL
+    )
+    expected_users = models.PositiveIntegerField(default=0)
+
+    # Agent controls, for supervised and autonomous agents.
+    tool_permissions = models.TextField(blank=True, help_text="The tools the agent may call, one per line.")
+    external_actions = models.BooleanField(
+        default=False, help_text="Can act outside the company: send mail, pay, change records elsewhere."
+    )
+    run_frequency = models.CharField(max_length=16, choices=RunFrequency.choices, blank=True)
+    agent_spend_cap = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Most the agent may spend in a month.",
+    )
 
     expected_monthly_cost = models.DecimalField(
         **MONEY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]

@@ -1,10 +1,11 @@
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
 from django.http import Http404
 
 from aifinops.core import permissions
 
+from .choices import ModelTier
 from .filters import TeamFilter, UseCaseFilter
-from .models import Membership, Team, UseCase
+from .models import AIModel, Membership, Team, UseCase
 
 
 def team_list(*, user, filters=None):
@@ -67,4 +68,18 @@ def use_cases_owned(*, user, limit=20):
         UseCase.objects.filter(Q(business_owner=user) | Q(technical_owner=user))
         .select_related("team")
         .order_by("name")[:limit]
+    )
+
+
+def ai_model_list():
+    """The whole model catalog, for everyone signed in: by provider, then tier from small up, then name."""
+    tier_order = Case(
+        *(When(tier=tier, then=Value(rank)) for rank, tier in enumerate(ModelTier.values)),
+        default=Value(len(ModelTier.values)),
+        output_field=IntegerField(),
+    )
+    return list(
+        AIModel.objects.select_related("provider")
+        .annotate(tier_order=tier_order)
+        .order_by("provider__name", "tier_order", "name")
     )

@@ -9,4 +9,5 @@ urlpatterns = [
     path("use-cases/<slug:key>/", views.use_case_detail, name="use_case_detail"),
     path("teams/", views.team_list, name="team_list"),
     path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
+    path("models/", views.model_catalog, name="model_catalog"),
 ]

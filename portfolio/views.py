@@ -6,6 +6,7 @@ from showback import charts as spend_charts
 from showback import selectors as spend_selectors
 
 from . import selectors
+from .catalog import routing_guidance_rows
 
 
 def use_case_list(request):
@@ -48,6 +49,14 @@ def team_detail(request, slug):
             ),
             "history": audit_events_for(team),
         },
+    )
+
+
+def model_catalog(request):
+    return render(
+        request,
+        "portfolio/model_catalog.html",
+        {"models": selectors.ai_model_list(), "guidance": routing_guidance_rows()},
     )
 
 

@@ -27,4 +27,5 @@ def navigation(request):
                     "active": section != "admin" and request.path.startswith(f"/{section}/"),
                 }
             )
-    return {"nav_items": items, "user_roles": permissions.roles_of(user)}
+    unread = user.notifications.filter(read_at__isnull=True).count()
+    return {"nav_items": items, "user_roles": permissions.roles_of(user), "unread_notifications": unread}

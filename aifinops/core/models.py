@@ -71,7 +71,8 @@ class AuditEvent(models.Model):
     def changes(self):
         """Fields whose value differs between before and after, as (field, before, after)."""
         before, after = self.before or {}, self.after or {}
-        keys = sorted(set(before) | set(after))
+        # updated_at changes with every save: it says nothing a reader needs.
+        keys = sorted((set(before) | set(after)) - {"updated_at"})
         return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
 
 
@@ -114,3 +115,23 @@ class ApiToken(models.Model):
     @staticmethod
     def generate_key() -> str:
         return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+class Notification(models.Model):
+    """An in-app message to one person; also sent by email when it is created."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    subject = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self):
+        return self.subject

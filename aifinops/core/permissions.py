@@ -128,3 +128,65 @@ SECTIONS = {
 
 def can_access_section(user, section: str) -> bool:
     return SECTIONS[section](user)
+
+
+# Intake.
+
+INTAKE_DECIDERS = (Role.PLATFORM_ADMIN, Role.COUNCIL_CHAIR)
+
+
+def intake_team_scope(user) -> Q:
+    """Teams a user may file an intake for: their own, or any for platform admins."""
+    if is_platform_admin(user):
+        return Q()
+    return Q(pk__in=team_ids_of(user))
+
+
+def intake_scope(user) -> Q:
+    """Intakes a user may see: their own, their teams', ones they own, or all for cross-team roles."""
+    if sees_all_teams(user):
+        return Q()
+    uid = user.pk if getattr(user, "is_authenticated", False) else None
+    return (
+        Q(requester_id=uid)
+        | Q(team_id__in=team_ids_of(user))
+        | Q(business_owner_id=uid)
+        | Q(technical_owner_id=uid)
+    )
+
+
+def can_create_intake(user, team=None) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if team is None:
+        return is_platform_admin(user) or bool(team_ids_of(user))
+    return is_platform_admin(user) or team.pk in team_ids_of(user)
+
+
+def can_view_intake(user, intake) -> bool:
+    if sees_all_teams(user):
+        return True
+    return intake.team_id in team_ids_of(user) or user.pk in (
+        intake.requester_id,
+        intake.business_owner_id,
+        intake.technical_owner_id,
+    )
+
+
+def can_edit_intake(user, intake) -> bool:
+    return intake.status == "draft" and (user.pk == intake.requester_id or is_platform_admin(user))
+
+
+def can_withdraw_intake(user, intake) -> bool:
+    return intake.status in ("draft", "submitted", "triaged") and (
+        user.pk == intake.requester_id or is_platform_admin(user)
+    )
+
+
+def can_decide_intake(user, intake=None) -> bool:
+    """Accept or reject a triaged intake that needs review."""
+    return has_role(user, *INTAKE_DECIDERS) and (intake is None or intake.status == "triaged")
+
+
+def can_tune_triage(user) -> bool:
+    return is_platform_admin(user)

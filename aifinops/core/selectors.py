@@ -1,6 +1,6 @@
 from django.db.models import Q
 
-from .models import ApiToken, AuditEvent
+from .models import ApiToken, AuditEvent, Notification
 
 
 def audit_events_for(obj, *, limit=50):
@@ -28,3 +28,7 @@ def api_token_list(*, user):
 
 def membership_list(*, user):
     return list(user.team_memberships.select_related("team").order_by("team__name"))
+
+
+def notification_list(*, user, limit=100):
+    return list(Notification.objects.filter(recipient=user).order_by("-created_at", "-id")[:limit])

@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/profile/", views.profile, name="profile"),
     path("accounts/tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("audit/", views.audit_log, name="audit_log"),
+    path("notifications/", views.notification_list, name="notification_list"),
     path("healthz", views.healthz, name="healthz"),
 ]

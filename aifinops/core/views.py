@@ -18,6 +18,7 @@ from aifinops.celery import app as celery_app
 from . import permissions, selectors, services
 from .forms import ApiTokenForm, LoginForm
 from .models import ApiToken
+from .notifications import notifications_mark_read
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +136,14 @@ def api_token_revoke(request, pk):
     services.api_token_revoke(token=token, actor=request.user)
     messages.success(request, f"Token “{token.name}” revoked. Integrations using it now get 401.")
     return redirect("core:profile")
+
+
+def notification_list(request):
+    items = selectors.notification_list(user=request.user)
+    if request.method == "POST":
+        notifications_mark_read(user=request.user)
+        return redirect("core:notification_list")
+    return render(request, "core/notifications.html", {"notifications": items})
 
 
 def audit_log(request):

@@ -22,10 +22,12 @@ class AIModelSerializer(serializers.ModelSerializer):
         model = AIModel
         fields = [
             "id",
+            "ref",
             "provider",
             "key",
             "name",
             "tier",
+            "status",
             "input_price_per_mtok",
             "output_price_per_mtok",
             "cached_input_price_per_mtok",

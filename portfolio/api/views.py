@@ -1,3 +1,4 @@
+import django_filters
 from rest_framework import viewsets
 
 from .. import selectors
@@ -37,9 +38,18 @@ class ProviderViewSet(viewsets.ReadOnlyModelViewSet):
     lookup_field = "slug"
 
 
+class AIModelFilter(django_filters.FilterSet):
+    provider = django_filters.CharFilter(field_name="provider__slug", label="Provider slug")
+
+    class Meta:
+        model = AIModel
+        fields = ["tier", "status", "is_active", "provider"]
+
+
 class AIModelViewSet(viewsets.ReadOnlyModelViewSet):
-    """The model catalog with list prices per million tokens."""
+    """The model catalog with list prices per million tokens; filter on tier, status, is_active and
+    provider (its slug)."""
 
     serializer_class = AIModelSerializer
     queryset = AIModel.objects.select_related("provider").order_by("provider__name", "name")
-    filterset_fields = ["tier", "is_active"]
+    filterset_class = AIModelFilter

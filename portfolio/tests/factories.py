@@ -43,7 +43,7 @@ class AIModelFactory(factory.django.DjangoModelFactory):
     provider = factory.SubFactory(ProviderFactory)
     key = factory.Sequence(lambda n: f"model-{n}")
     name = factory.Sequence(lambda n: f"Model {n}")
-    tier = ModelTier.STANDARD
+    tier = ModelTier.MID
     input_price_per_mtok = Decimal("2.00")
     output_price_per_mtok = Decimal("8.00")
 

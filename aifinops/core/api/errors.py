@@ -10,6 +10,14 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from ..exceptions import ConflictError
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+    default_detail = "The object changed meanwhile: reload it and try again."
+
 
 def _django_validation_detail(exc: DjangoValidationError):
     if hasattr(exc, "error_dict"):
@@ -21,6 +29,8 @@ def _django_validation_detail(exc: DjangoValidationError):
 
 def exception_handler(exc, context):
     # Services raise Django's exceptions; the API speaks them as DRF would.
+    if isinstance(exc, ConflictError):
+        exc = Conflict(str(exc))
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(_django_validation_detail(exc))
     elif isinstance(exc, DjangoPermissionDenied):

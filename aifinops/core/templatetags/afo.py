@@ -43,3 +43,13 @@ def person(user, fallback="—"):
     if user is None:
         return fallback
     return user.get_full_name() or user.get_username()
+
+
+@register.filter
+def add_invalid(bound_field):
+    """Render a bound field, marked is-invalid (for screen readers too) when it has errors."""
+    attrs = {}
+    if bound_field.errors:
+        css = bound_field.field.widget.attrs.get("class", "")
+        attrs = {"class": f"{css} is-invalid".strip(), "aria-invalid": "true"}
+    return bound_field.as_widget(attrs=attrs)

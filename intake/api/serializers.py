@@ -1,0 +1,104 @@
+from rest_framework import serializers
+
+from aifinops.core.api.forms import serializer_for_form
+
+from ..forms import IntakeForm
+from ..models import IntakeRequest
+
+IntakeWriteSerializer = serializer_for_form(
+    IntakeForm,
+    name="IntakeWrite",
+    required=("name", "team"),
+    extra={
+        "tags": serializers.DictField(
+            child=serializers.CharField(allow_blank=True),
+            required=False,
+            help_text="Classification tags, keyed by the tag schema's keys (product, function, …).",
+        ),
+        "submit": serializers.BooleanField(
+            required=False, default=False, help_text="Submit for triage at once instead of saving a draft."
+        ),
+    },
+)
+
+
+class FindingSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    text = serializers.CharField()
+    tier = serializers.CharField(allow_blank=True)
+
+
+class IntakeSerializer(serializers.ModelSerializer):
+    reference = serializers.CharField(read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    requester = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    business_owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    technical_owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    ai_models = serializers.SlugRelatedField(slug_field="ref", many=True, read_only=True)
+    use_case = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    review_required = serializers.BooleanField(read_only=True)
+    triage_reasons = FindingSerializer(many=True, read_only=True)
+    triage_warnings = FindingSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = IntakeRequest
+        fields = [
+            "id",
+            "reference",
+            "status",
+            "name",
+            "proposed_key",
+            "purpose",
+            "problem",
+            "team",
+            "requester",
+            "business_owner",
+            "technical_owner",
+            "user_audience",
+            "expected_users",
+            "data_classification",
+            "personal_data",
+            "customer_impact",
+            "ai_models",
+            "unlisted_model",
+            "task_kind",
+            "model_justification",
+            "expected_calls_per_month",
+            "input_tokens_per_call",
+            "output_tokens_per_call",
+            "expected_monthly_cost",
+            "currency",
+            "value_metric",
+            "value_per_outcome",
+            "outcomes_per_month",
+            "success_metric",
+            "autonomy_level",
+            "tool_permissions",
+            "external_actions",
+            "run_frequency",
+            "requested_spend_cap",
+            "environment",
+            "cost_center",
+            "tags",
+            "risk_tier",
+            "review_path",
+            "review_required",
+            "triage_reasons",
+            "triage_warnings",
+            "submitted_at",
+            "triaged_at",
+            "decided_at",
+            "decided_by",
+            "decision_note",
+            "use_case",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class DecisionSerializer(serializers.Serializer):
+    note = serializers.CharField(
+        required=False, allow_blank=True, help_text="A note, or the reason to reject."
+    )

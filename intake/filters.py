@@ -1,0 +1,32 @@
+import django_filters
+from django.db.models import Q
+
+from aifinops.core.widgets import DropdownMultiple
+from portfolio.choices import RiskTier
+from portfolio.models import Team
+
+from .models import IntakeRequest, IntakeStatus, ReviewPath
+
+
+class IntakeFilter(django_filters.FilterSet):
+    """One filter for the intake list page and the intake API."""
+
+    q = django_filters.CharFilter(method="search", label="Search")
+    status = django_filters.MultipleChoiceFilter(choices=IntakeStatus.choices, widget=DropdownMultiple)
+    risk_tier = django_filters.MultipleChoiceFilter(choices=RiskTier.choices, widget=DropdownMultiple)
+    review_path = django_filters.ChoiceFilter(choices=ReviewPath.choices, empty_label="Any")
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.all(), to_field_name="slug", field_name="team", empty_label="Any"
+    )
+
+    class Meta:
+        model = IntakeRequest
+        fields = ["q", "status", "risk_tier", "review_path", "team"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.form.fields.values():
+            field.widget.attrs.setdefault("class", "form-select form-select-sm")
+
+    def search(self, queryset, name, value):
+        return queryset.filter(Q(name__icontains=value) | Q(purpose__icontains=value))

@@ -1,0 +1,284 @@
+"""Every write of intake: save a draft, submit (and triage), accept, reject, withdraw.
+
+Each runs in one transaction, checks permission through aifinops.core.permissions, moves the
+status only through the model's FSM transitions, writes an audit event and notifies people.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
+
+from aifinops.core import permissions
+from aifinops.core.audit import audit_record, snapshot
+from aifinops.core.exceptions import ConflictError
+from aifinops.core.notifications import notify
+from portfolio.models import UseCase
+from portfolio.services import use_case_register
+
+from .models import IntakeRequest, IntakeStatus, ReviewPath
+from .selectors import triage_rule_settings
+from .triage import IntakeFacts, triage
+from .validation import intake_values, submission_problems
+
+EDITABLE_FIELDS = [
+    "name",
+    "proposed_key",
+    "purpose",
+    "problem",
+    "team",
+    "business_owner",
+    "technical_owner",
+    "user_audience",
+    "expected_users",
+    "data_classification",
+    "personal_data",
+    "customer_impact",
+    "unlisted_model",
+    "task_kind",
+    "model_justification",
+    "expected_calls_per_month",
+    "input_tokens_per_call",
+    "output_tokens_per_call",
+    "expected_monthly_cost",
+    "currency",
+    "value_metric",
+    "value_per_outcome",
+    "outcomes_per_month",
+    "success_metric",
+    "autonomy_level",
+    "tool_permissions",
+    "external_actions",
+    "run_frequency",
+    "requested_spend_cap",
+    "environment",
+    "cost_center",
+    "tags",
+]
+
+
+def _state(intake):
+    data = snapshot(intake)
+    data["ai_models"] = sorted(m.ref for m in intake.ai_models.all())
+    return data
+
+
+def _save(intake, **kwargs):
+    try:
+        intake.save(**kwargs)
+    except ConcurrentTransition as exc:
+        raise ConflictError(
+            f"{intake.reference} changed while you were working on it. Reload it to see its state."
+        ) from exc
+
+
+PAST = {
+    "submit": "submitted",
+    "triage": "triaged",
+    "accept": "accepted",
+    "reject": "rejected",
+    "withdraw": "withdrawn",
+}
+
+
+def _transition(intake, name, **kwargs):
+    try:
+        getattr(intake, name)(**kwargs)
+    except TransitionNotAllowed as exc:
+        raise ConflictError(
+            f"{intake.reference} is {intake.get_status_display().lower()}: it cannot be {PAST[name]} now."
+        ) from exc
+
+
+def _people(intake):
+    return [intake.requester, intake.business_owner, intake.technical_owner]
+
+
+@transaction.atomic
+def intake_save(*, actor, values, intake=None) -> IntakeRequest:
+    """Create a draft, or update one, from validated values (the form's cleaned data)."""
+    team = values.get("team")
+    if intake is None:
+        if not permissions.can_create_intake(actor, team):
+            raise PermissionDenied("You can file intakes only for your own teams.")
+        intake = IntakeRequest(requester=actor)
+        before = None
+    else:
+        intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
+        if not permissions.can_edit_intake(actor, intake):
+            raise PermissionDenied("Only the requester can change an intake, and only while it is a draft.")
+        if team is not None and team.pk != intake.team_id and not permissions.can_create_intake(actor, team):
+            raise PermissionDenied("You can file intakes only for your own teams.")
+        before = _state(intake)
+    for field in EDITABLE_FIELDS:
+        if field in values:
+            setattr(intake, field, values[field])
+    intake.full_clean(exclude=["status", "requester"])
+    _save(intake)
+    if "ai_models" in values:
+        intake.ai_models.set(values["ai_models"] or [])
+    audit_record(
+        actor=actor,
+        action="intake.create" if before is None else "intake.update",
+        obj=intake,
+        before=before,
+        after=_state(intake),
+    )
+    return intake
+
+
+@transaction.atomic
+def intake_submit(*, actor, intake) -> IntakeRequest:
+    """Submit a draft and triage it at once. A low-risk intake is accepted on the spot."""
+    intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
+    if actor.pk != intake.requester_id and not permissions.is_platform_admin(actor):
+        raise PermissionDenied("Only the requester can submit this intake.")
+    problems = submission_problems(intake_values(intake))
+    if problems:
+        raise ValidationError(problems)
+    before = _state(intake)
+    _transition(intake, "submit")
+    _save(intake)
+    audit_record(actor=actor, action="intake.submit", obj=intake, before=before, after=_state(intake))
+
+    result = triage(IntakeFacts.of(intake), triage_rule_settings())
+    before = _state(intake)
+    _transition(intake, "triage", result=result)
+    _save(intake)
+    audit_record(actor=None, action="intake.triage", obj=intake, before=before, after=_state(intake))
+
+    if result.review_path == ReviewPath.FAST_TRACK:
+        return _accept(actor=None, intake=intake, note="Fast-tracked: low risk, no council review needed.")
+
+    reasons = "\n".join(f"- {r.text}" for r in result.reasons)
+    notify(
+        recipients=_people(intake),
+        subject=f"{intake.reference} {intake.name}: {intake.get_risk_tier_display()} risk, review required",
+        body=f"Your intake waits for the council or a platform admin. Reasons:\n{reasons}",
+        url=intake.get_absolute_url(),
+    )
+    deciders = (
+        get_user_model()
+        .objects.filter(
+            Q(groups__name__in=permissions.INTAKE_DECIDERS) | Q(is_superuser=True), is_active=True
+        )
+        .distinct()
+    )
+    notify(
+        recipients=list(deciders),
+        subject=f"Intake to review: {intake.reference} {intake.name} ({intake.get_risk_tier_display()} risk)",
+        body=reasons,
+        url=intake.get_absolute_url(),
+    )
+    return intake
+
+
+def _unique_key(wanted):
+    key, n = wanted, 2
+    while UseCase.objects.filter(key=key).exists():
+        key = f"{wanted[:75]}-{n}"
+        n += 1
+    return key
+
+
+def _use_case_fields(intake):
+    tags = intake.tags or {}
+    return {
+        "key": _unique_key(intake.proposed_key),
+        "name": intake.name,
+        "purpose": intake.purpose,
+        "team": intake.team,
+        "business_owner": intake.business_owner,
+        "technical_owner": intake.technical_owner,
+        "cost_center": intake.cost_center,
+        "business_function": tags.get("function") or intake.team.business_function,
+        "product": tags.get("product", ""),
+        "customer_segment": tags.get("customer-segment", ""),
+        "workflow": tags.get("workflow", ""),
+        "environment": intake.environment,
+        "data_classification": intake.data_classification,
+        "personal_data": intake.personal_data,
+        "customer_impact": intake.customer_impact,
+        "autonomy_level": intake.autonomy_level,
+        "risk_tier": intake.risk_tier,
+        "task_kind": intake.task_kind,
+        "tags": tags,
+        "user_audience": intake.user_audience,
+        "expected_users": intake.expected_users or 0,
+        "tool_permissions": intake.tool_permissions,
+        "external_actions": intake.external_actions,
+        "run_frequency": intake.run_frequency,
+        "agent_spend_cap": intake.requested_spend_cap,
+        "expected_monthly_cost": intake.expected_monthly_cost or 0,
+        "currency": intake.currency,
+        "value_metric": intake.value_metric,
+        "value_per_outcome": intake.value_per_outcome or 0,
+        "outcomes_per_month": intake.outcomes_per_month or 0,
+        "success_metric": intake.success_metric,
+    }
+
+
+def _accept(*, actor, intake, note):
+    use_case = use_case_register(
+        actor=actor, ai_models=list(intake.ai_models.all()), **_use_case_fields(intake)
+    )
+    before = _state(intake)
+    _transition(intake, "accept", by=actor, use_case=use_case, note=note)
+    _save(intake)
+    audit_record(actor=actor, action="intake.accept", obj=intake, before=before, after=_state(intake))
+    notify(
+        recipients=_people(intake),
+        subject=f"{intake.reference} {intake.name} accepted: use case {use_case.key} at Concept",
+        body=f"{note}\nTag its spend with ai-use-case: {use_case.key}".strip(),
+        url=use_case.get_absolute_url(),
+    )
+    return intake
+
+
+@transaction.atomic
+def intake_accept(*, actor, intake, note="") -> IntakeRequest:
+    """Accept a triaged intake that needed review: it becomes a Concept use case."""
+    intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
+    if not permissions.can_decide_intake(actor):
+        raise PermissionDenied("Only a platform admin or the council chair can accept an intake.")
+    return _accept(actor=actor, intake=intake, note=note.strip())
+
+
+@transaction.atomic
+def intake_reject(*, actor, intake, reason) -> IntakeRequest:
+    intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
+    if not permissions.can_decide_intake(actor):
+        raise PermissionDenied("Only a platform admin or the council chair can reject an intake.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Give the reason for rejecting, so the team can act on it."})
+    before = _state(intake)
+    _transition(intake, "reject", by=actor, reason=reason)
+    _save(intake)
+    audit_record(actor=actor, action="intake.reject", obj=intake, before=before, after=_state(intake))
+    notify(
+        recipients=_people(intake),
+        subject=f"{intake.reference} {intake.name} rejected",
+        body=reason,
+        url=intake.get_absolute_url(),
+    )
+    return intake
+
+
+@transaction.atomic
+def intake_withdraw(*, actor, intake, note="") -> IntakeRequest:
+    intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
+    if actor.pk != intake.requester_id and not permissions.is_platform_admin(actor):
+        raise PermissionDenied("Only the requester or a platform admin can withdraw this intake.")
+    before = _state(intake)
+    _transition(intake, "withdraw", by=actor, note=(note or "").strip())
+    _save(intake)
+    audit_record(actor=actor, action="intake.withdraw", obj=intake, before=before, after=_state(intake))
+    if intake.status == IntakeStatus.WITHDRAWN and before["status"] != IntakeStatus.DRAFT:
+        notify(
+            recipients=[intake.business_owner, intake.technical_owner],
+            subject=f"{intake.reference} {intake.name} withdrawn by {actor.get_username()}",
+            url=intake.get_absolute_url(),
+        )
+    return intake
