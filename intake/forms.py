@@ -14,6 +14,14 @@ from .validation import AGENT_FIELDS, AGENTIC, submission_problems, tag_keys_for
 CURRENCIES = [("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP"), ("CHF", "CHF"), ("CAD", "CAD")]
 
 SUBMIT, DRAFT = "submit", "draft"
+DEFAULTED = (
+    "user_audience",
+    "data_classification",
+    "customer_impact",
+    "currency",
+    "autonomy_level",
+    "environment",
+)
 
 
 class PersonChoiceField(forms.ModelChoiceField):
@@ -160,6 +168,9 @@ class IntakeForm(forms.ModelForm):
             field.help_text = tag_key.description
             field.initial = existing_tags.get(tag_key.key, "")
             self.fields[name] = field
+        # Fields with a sensible default may be left out (an API draft sends only what it knows).
+        for name in DEFAULTED:
+            self.fields[name].required = False
         for name, field in self.fields.items():
             css = "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else "form-control"
             if isinstance(field.widget, forms.Select | forms.SelectMultiple) and not isinstance(
@@ -177,6 +188,9 @@ class IntakeForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        for name in DEFAULTED:
+            if not cleaned.get(name) and name not in self.errors:
+                cleaned[name] = IntakeRequest._meta.get_field(name).get_default()
         tags = {k: v for k, v in self._tag_values().items() if v}
         cleaned["tags"] = tags
         if not cleaned.get("proposed_key") and cleaned.get("name"):

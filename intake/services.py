@@ -134,6 +134,10 @@ def intake_submit(*, actor, intake) -> IntakeRequest:
     intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
     if actor.pk != intake.requester_id and not permissions.is_platform_admin(actor):
         raise PermissionDenied("Only the requester can submit this intake.")
+    if intake.status != IntakeStatus.DRAFT:
+        raise ConflictError(
+            f"{intake.reference} is {intake.get_status_display().lower()}: it cannot be submitted now."
+        )
     problems = submission_problems(intake_values(intake))
     if problems:
         raise ValidationError(problems)

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from aifinops.core.admin_mixins import AuditedModelAdmin
 
-from .models import AIModel, Membership, Provider, Team, UseCase
+from .models import AIModel, Membership, Provider, TagKey, Team, UseCase
 
 
 class MembershipInline(admin.TabularInline):
@@ -50,3 +50,10 @@ class UseCaseAdmin(AuditedModelAdmin, admin.ModelAdmin):
     # The stage moves only through the stage-gate services.
     readonly_fields = ("stage",)
     filter_horizontal = ("ai_models",)
+
+
+@admin.register(TagKey)
+class TagKeyAdmin(AuditedModelAdmin, admin.ModelAdmin):
+    list_display = ("key", "label", "applies_to", "required", "position")
+    list_editable = ("required", "position")
+    list_filter = ("applies_to", "required")

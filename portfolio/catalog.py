@@ -53,7 +53,8 @@ class CostEstimate:
 def estimate_monthly_cost(*, model, calls_per_month: int, input_tokens: int, output_tokens: int):
     """List-price cost of `calls_per_month` calls of `input_tokens` in and `output_tokens` out."""
     per_call = (
-        Decimal(input_tokens) * model.input_price_per_mtok + Decimal(output_tokens) * model.output_price_per_mtok
+        Decimal(input_tokens) * model.input_price_per_mtok
+        + Decimal(output_tokens) * model.output_price_per_mtok
     ) / MILLION
     monthly = (per_call * calls_per_month).quantize(CENTS, rounding=ROUND_HALF_UP)
     return CostEstimate(monthly_cost=monthly, currency=model.currency, cost_per_call=per_call)

@@ -21,9 +21,7 @@ class Conflict(exceptions.APIException):
 
 def _django_validation_detail(exc: DjangoValidationError):
     if hasattr(exc, "error_dict"):
-        return {
-            field: [str(m) for e in errors for m in e.messages] for field, errors in exc.message_dict.items()
-        }
+        return {field: [str(m) for m in messages] for field, messages in exc.message_dict.items()}
     return {"non_field_errors": list(exc.messages)}
 
 
