@@ -4,7 +4,7 @@ from django.db.models import Q
 from aifinops.core.widgets import DropdownMultiple
 
 from .choices import AutonomyLevel, BusinessFunction, RiskTier, Stage
-from .models import Team, UseCase
+from .models import AIModel, Team, UseCase
 
 
 class UseCaseFilter(django_filters.FilterSet):
@@ -42,3 +42,11 @@ class TeamFilter(django_filters.FilterSet):
     class Meta:
         model = Team
         fields = ["business_function"]
+
+
+class AIModelFilter(django_filters.FilterSet):
+    provider = django_filters.CharFilter(field_name="provider__slug", label="Provider slug")
+
+    class Meta:
+        model = AIModel
+        fields = ["tier", "status", "is_active", "provider"]

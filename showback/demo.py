@@ -37,6 +37,8 @@ SERVICE_NAMES = {
     "aws-bedrock": "Amazon Bedrock",
     "azure-openai": "Azure OpenAI Service",
     "self-hosted-gpu": "Self-hosted inference (vLLM)",
+    "google-vertex": "Vertex AI",
+    "mistral": "Mistral La Plateforme",
 }
 BILLING_ACCOUNTS = {
     "openai": "org-acme-ai",
@@ -44,6 +46,8 @@ BILLING_ACCOUNTS = {
     "aws-bedrock": "123456789012",
     "azure-openai": "acme-ai-subscription",
     "self-hosted-gpu": "gpu-cluster-fra1",
+    "google-vertex": "acme-ai-prod",
+    "mistral": "acme-mistral",
 }
 # Negotiated enterprise discounts on the cloud providers' list prices.
 DISCOUNTS = {"aws-bedrock": Decimal("0.92"), "azure-openai": Decimal("0.90")}

@@ -1,8 +1,7 @@
-import django_filters
 from rest_framework import viewsets
 
 from .. import selectors
-from ..filters import TeamFilter, UseCaseFilter
+from ..filters import AIModelFilter, TeamFilter, UseCaseFilter
 from ..models import AIModel, Provider
 from .serializers import AIModelSerializer, ProviderSerializer, TeamSerializer, UseCaseSerializer
 
@@ -36,14 +35,6 @@ class ProviderViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ProviderSerializer
     queryset = Provider.objects.order_by("name")
     lookup_field = "slug"
-
-
-class AIModelFilter(django_filters.FilterSet):
-    provider = django_filters.CharFilter(field_name="provider__slug", label="Provider slug")
-
-    class Meta:
-        model = AIModel
-        fields = ["tier", "status", "is_active", "provider"]
 
 
 class AIModelViewSet(viewsets.ReadOnlyModelViewSet):

@@ -53,3 +53,15 @@ def add_invalid(bound_field):
         css = bound_field.field.widget.attrs.get("class", "")
         attrs = {"class": f"{css} is-invalid".strip(), "aria-invalid": "true"}
     return bound_field.as_widget(attrs=attrs)
+
+
+@register.filter
+def unit_price(amount, currency="USD"):
+    """A price per unit, with the sub-cent digits it needs: 0.075 -> "$0.075", 2.5 -> "$2.50"."""
+    if amount is None or amount == "":
+        return "—"
+    value = Decimal(str(amount)).normalize()
+    places = max(2, -value.as_tuple().exponent) if value.as_tuple().exponent < 0 else 2
+    text = f"{value:,.{min(places, 6)}f}"
+    symbol = SYMBOLS.get(currency)
+    return f"{symbol}{text}" if symbol else f"{currency} {text}"

@@ -51,3 +51,13 @@ def test_500_page_renders_without_the_database_or_context():
 def test_audit_log_is_for_finance_and_admins(login, cast):
     assert login(cast.requester_a).get(reverse("core:audit_log")).status_code == 403
     assert login(cast.finance).get(reverse("core:audit_log")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [("0.075000", "$0.075"), ("2.500000", "$2.50"), ("15", "$15.00"), ("0.000100", "$0.0001"), (None, "—")],
+)
+def test_unit_prices_keep_their_sub_cent_digits(amount, text):
+    from aifinops.core.templatetags.afo import unit_price
+
+    assert unit_price(amount) == text
