@@ -8,6 +8,8 @@ from aifinops.core.roles import Role
 from aifinops.core.tests.factories import PASSWORD, UserFactory
 from portfolio.tests.factories import MembershipFactory, TeamFactory, UseCaseFactory
 
+pytest_plugins = ["aifinops.core.testing.browser"]
+
 
 @dataclass
 class Cast:
@@ -65,3 +67,4 @@ def login(client):
 @pytest.fixture
 def password():
     return PASSWORD
+

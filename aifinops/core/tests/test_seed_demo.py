@@ -124,3 +124,33 @@ def test_seed_demo_refuses_in_production(settings):
         seed_demo()
     assert not get_user_model().objects.exists()
     assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_files_intakes_in_every_state():
+    from intake.models import IntakeRequest, IntakeStatus, ReviewPath
+
+    # Given a seeded database
+    seed_demo()
+    intakes = IntakeRequest.objects.all()
+
+    # Then there are intakes in every state that lasts ("submitted" is triaged at once)
+    expected = {
+        IntakeStatus.DRAFT,
+        IntakeStatus.TRIAGED,
+        IntakeStatus.ACCEPTED,
+        IntakeStatus.REJECTED,
+        IntakeStatus.WITHDRAWN,
+    }
+    assert expected <= set(intakes.values_list("status", flat=True))
+
+    # And accepted intakes became use cases, and triaged ones wait for review with their reasons
+    assert intakes.filter(status=IntakeStatus.ACCEPTED, use_case__isnull=False).exists()
+    waiting = intakes.filter(status=IntakeStatus.TRIAGED, review_path=ReviewPath.REVIEW)
+    assert waiting.exists()
+    assert all(intake.triage_reasons for intake in waiting)
+
+    # When the demo is seeded again, then no intake is added
+    count = intakes.count()
+    seed_demo()
+    assert IntakeRequest.objects.count() == count

@@ -11,6 +11,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 
 from aifinops.core.demo import ROLE_LOGINS, demo_password
 
@@ -18,6 +19,7 @@ from aifinops.core.demo import ROLE_LOGINS, demo_password
 DEMO_MODULES = [
     "aifinops.core.demo",
     "portfolio.demo",
+    "intake.demo",
     "showback.demo",
     "council.demo",
 ]
@@ -30,6 +32,7 @@ COUNTED_MODELS = [
     "portfolio.Provider",
     "portfolio.AIModel",
     "portfolio.UseCase",
+    "intake.IntakeRequest",
     "showback.SpendRecord",
     "showback.DailySpend",
     "council.Council",
@@ -50,7 +53,11 @@ class Command(BaseCommand):
             raise CommandError("seed_demo refuses to create demo users in the production profile.")
         started = time.monotonic()
         before = _counts()
-        with transaction.atomic():
+        # The demo's notifications stay in the app; their emails would go to made-up addresses.
+        with (
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
+            transaction.atomic(),
+        ):
             for path in DEMO_MODULES:
                 self.stdout.write(f"Seeding {path}")
                 importlib.import_module(path).seed(stdout=self.stdout)
