@@ -30,10 +30,11 @@ def intake_queryset(*, user):
 
 
 def intake_list(*, user, scope="mine", filters=None):
-    """Intakes for the list page. `scope` is mine, team or all (all: cross-team roles only)."""
+    """Intakes for the list page. `scope` is mine (requested or owned by the user), team or all
+    (all: cross-team roles only)."""
     qs = intake_queryset(user=user)
     if scope == "mine":
-        qs = qs.filter(requester=user)
+        qs = qs.filter(Q(requester=user) | Q(business_owner=user) | Q(technical_owner=user))
     elif scope == "team":
         qs = qs.filter(team_id__in=permissions.team_ids_of(user))
     return IntakeFilter(filters or None, queryset=qs.order_by("-created_at", "-id"))

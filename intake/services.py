@@ -240,20 +240,25 @@ def _accept(*, actor, intake, note):
     return intake
 
 
+def _check_decider(actor, intake, verb):
+    if not permissions.can_decide_intake(actor):
+        raise PermissionDenied(f"Only a platform admin or the council chair can {verb} an intake.")
+    if intake.requester_id == actor.pk:
+        raise PermissionDenied(f"You requested {intake.reference}: someone else must {verb} it.")
+
+
 @transaction.atomic
 def intake_accept(*, actor, intake, note="") -> IntakeRequest:
     """Accept a triaged intake that needed review: it becomes a Concept use case."""
     intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
-    if not permissions.can_decide_intake(actor):
-        raise PermissionDenied("Only a platform admin or the council chair can accept an intake.")
+    _check_decider(actor, intake, "accept")
     return _accept(actor=actor, intake=intake, note=note.strip())
 
 
 @transaction.atomic
 def intake_reject(*, actor, intake, reason) -> IntakeRequest:
     intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
-    if not permissions.can_decide_intake(actor):
-        raise PermissionDenied("Only a platform admin or the council chair can reject an intake.")
+    _check_decider(actor, intake, "reject")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for rejecting, so the team can act on it."})

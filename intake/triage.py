@@ -5,6 +5,9 @@ the TriageRule table, tuned by admins), so the whole rule table is tested withou
 Rules that describe the same factor at two strengths are exclusive: restricted data does not
 also count as confidential, an autonomous agent with external actions not also as an
 autonomous agent, cost above the high threshold not also as cost above the review threshold.
+When an admin turns off the stronger rule of such a pair, the weaker one still applies.
+Cost thresholds are in USD; the product holds no exchange rates, so a cost in another currency
+cannot be compared and is sent to review rather than guessed.
 """
 
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ from portfolio.choices import (
 from .models import ReviewPath, TriageRuleCode
 
 C = TriageRuleCode
+THRESHOLD_CURRENCY = "USD"
 TIER_ORDER = [RiskTier.LOW, RiskTier.MEDIUM, RiskTier.HIGH, RiskTier.CRITICAL]
 
 # code: (tier, threshold). Also the content of migration 0002, which puts them in the database.
@@ -130,53 +134,76 @@ def _money(amount, currency):
 
 
 def _candidate_reasons(facts: IntakeFacts, rules):
-    """(code, text) for every rule whose condition holds, before settings are applied."""
+    """One tuple of (code, text) alternatives per risk factor present, the strongest first.
+
+    `triage` takes the first alternative whose rule is enabled, so turning off the stronger rule
+    of a pair leaves the weaker one in force rather than dropping the factor.
+    """
     if facts.customer_impact == CustomerImpact.CUSTOMER_FACING:
-        yield C.CUSTOMER_FACING, "Customer-facing: its output reaches customers."
+        yield ((C.CUSTOMER_FACING, "Customer-facing: its output reaches customers."),)
     elif facts.customer_impact == CustomerImpact.INDIRECT:
-        yield C.INDIRECT_CUSTOMER_IMPACT, "Indirect customer impact: customers feel its results."
+        yield ((C.INDIRECT_CUSTOMER_IMPACT, "Indirect customer impact: customers feel its results."),)
     if facts.user_audience in (UserAudience.EXTERNAL, UserAudience.BOTH):
-        yield C.EXTERNAL_USERS, "Used by people outside the company."
+        yield ((C.EXTERNAL_USERS, "Used by people outside the company."),)
 
     if facts.data_classification == DataClassification.RESTRICTED:
-        yield C.RESTRICTED_DATA, "Restricted data."
+        yield (
+            (C.RESTRICTED_DATA, "Restricted data."),
+            (
+                C.CONFIDENTIAL_DATA,
+                "Restricted data, counted as confidential (the restricted-data rule is off).",
+            ),
+        )
     elif facts.data_classification == DataClassification.CONFIDENTIAL:
-        yield C.CONFIDENTIAL_DATA, "Confidential data."
+        yield ((C.CONFIDENTIAL_DATA, "Confidential data."),)
     if facts.personal_data:
-        yield C.PERSONAL_DATA, "Personal data."
+        yield ((C.PERSONAL_DATA, "Personal data."),)
 
+    autonomous_text = "Autonomous agent: acts without a person approving each step."
     if facts.autonomy_level == AutonomyLevel.AUTONOMOUS_AGENT:
         if facts.external_actions:
-            yield C.AUTONOMOUS_EXTERNAL_ACTIONS, "Autonomous agent with external actions."
+            yield (
+                (C.AUTONOMOUS_EXTERNAL_ACTIONS, "Autonomous agent with external actions."),
+                (C.AUTONOMOUS_AGENT, autonomous_text),
+            )
         else:
-            yield C.AUTONOMOUS_AGENT, "Autonomous agent: acts without a person approving each step."
+            yield ((C.AUTONOMOUS_AGENT, autonomous_text),)
     elif facts.autonomy_level == AutonomyLevel.SUPERVISED_AGENT:
         if facts.external_actions:
-            yield C.AGENT_EXTERNAL_ACTIONS, "Agent with external actions, under supervision."
+            yield (
+                (C.AGENT_EXTERNAL_ACTIONS, "Agent with external actions, under supervision."),
+                (C.SUPERVISED_AGENT, "Supervised agent."),
+            )
         else:
-            yield C.SUPERVISED_AGENT, "Supervised agent."
+            yield ((C.SUPERVISED_AGENT, "Supervised agent."),)
 
     cost = facts.expected_monthly_cost
-    high, review = rules[C.COST_ABOVE_HIGH_THRESHOLD], rules[C.COST_ABOVE_THRESHOLD]
-    if cost is not None:
-        if high.enabled and high.threshold is not None and cost > high.threshold:
-            yield (
-                C.COST_ABOVE_HIGH_THRESHOLD,
-                f"Expected cost above {_money(high.threshold, 'USD')} a month "
-                f"({_money(cost, facts.currency)} expected).",
-            )
-        elif review.threshold is not None and cost > review.threshold:
-            yield (
+    if cost is not None and facts.currency != THRESHOLD_CURRENCY:
+        yield (
+            (
                 C.COST_ABOVE_THRESHOLD,
-                f"Expected cost above {_money(review.threshold, 'USD')} a month "
-                f"({_money(cost, facts.currency)} expected).",
-            )
+                f"Expected cost is in {facts.currency}; the cost thresholds are in {THRESHOLD_CURRENCY}, "
+                "so it cannot be compared without review.",
+            ),
+        )
+    elif cost is not None:
+        alternatives = []
+        for code in (C.COST_ABOVE_HIGH_THRESHOLD, C.COST_ABOVE_THRESHOLD):
+            threshold = rules[code].threshold
+            if threshold is not None and cost > threshold:
+                text = (
+                    f"Expected cost above {_money(threshold, 'USD')} a month "
+                    f"({_money(cost, facts.currency)} expected)."
+                )
+                alternatives.append((code, text))
+        if alternatives:
+            yield tuple(alternatives)
 
     if facts.unlisted_model:
-        yield C.UNLISTED_MODEL, f"Unlisted model: “{facts.unlisted_model}” is not in the catalog."
+        yield ((C.UNLISTED_MODEL, f"Unlisted model: “{facts.unlisted_model}” is not in the catalog."),)
     restricted = [m.name for m in facts.models if m.status == ModelStatus.RESTRICTED]
     if restricted:
-        yield C.RESTRICTED_MODEL, f"Model restricted in the catalog: {', '.join(restricted)}."
+        yield ((C.RESTRICTED_MODEL, f"Model restricted in the catalog: {', '.join(restricted)}."),)
 
 
 def _warnings(facts: IntakeFacts):
@@ -193,10 +220,11 @@ def _warnings(facts: IntakeFacts):
 def triage(facts: IntakeFacts, rules=None) -> TriageResult:
     rules = rules or default_rule_settings()
     reasons = []
-    for code, text in _candidate_reasons(facts, rules):
-        setting = rules[code]
-        if setting.enabled:
-            reasons.append(Finding(code, text, setting.tier))
+    for alternatives in _candidate_reasons(facts, rules):
+        for code, text in alternatives:
+            if rules[code].enabled:
+                reasons.append(Finding(code, text, rules[code].tier))
+                break
 
     combined = rules[C.COMBINED_HIGH_RISKS]
     high_count = sum(1 for r in reasons if r.tier in (RiskTier.HIGH, RiskTier.CRITICAL))

@@ -184,8 +184,10 @@ def can_withdraw_intake(user, intake) -> bool:
 
 
 def can_decide_intake(user, intake=None) -> bool:
-    """Accept or reject a triaged intake that needs review."""
-    return has_role(user, *INTAKE_DECIDERS) and (intake is None or intake.status == "triaged")
+    """Accept or reject a triaged intake that needs review; never one you requested yourself."""
+    if not has_role(user, *INTAKE_DECIDERS):
+        return False
+    return intake is None or (intake.status == "triaged" and intake.requester_id != user.pk)
 
 
 def can_tune_triage(user) -> bool:

@@ -81,6 +81,8 @@ class IntakeViewSet(
 
     @extend_schema(request=IntakeWriteSerializer, responses={201: IntakeSerializer})
     def create(self, request, *args, **kwargs):
+        if not permissions.can_create_intake(request.user):
+            raise PermissionDenied("You are in no team yet: ask a platform admin to add you to one.")
         intake = self._save(request)
         return Response(self._read(intake), status=status.HTTP_201_CREATED)
 

@@ -163,3 +163,21 @@ def test_the_key_of_an_existing_use_case_cannot_be_proposed(cast, intake_data):
     assert form.errors["proposed_key"] == [
         "The key “support-summarizer” is already used by the use case Support summarizer: choose another."
     ]
+
+
+def test_nobody_decides_an_intake_they_requested(cast, intake_data):
+    draft = services.intake_save(
+        actor=cast.admin, values=_clean(cast.admin, {**intake_data, "customer_impact": "indirect"})
+    )
+    mine = services.intake_submit(actor=cast.admin, intake=draft)
+
+    with pytest.raises(PermissionDenied, match="someone else must accept it"):
+        services.intake_accept(actor=cast.admin, intake=mine)
+
+    assert services.intake_accept(actor=cast.chair, intake=mine).status == IntakeStatus.ACCEPTED
+
+
+def _clean(user, data):
+    form = IntakeForm(data, user=user, mode=SUBMIT)
+    assert form.is_valid(), form.errors
+    return form.cleaned_data

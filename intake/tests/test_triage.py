@@ -151,10 +151,15 @@ def test_users_inside_and_outside_the_company_count_as_external():
     assert codes(result) == [C.EXTERNAL_USERS]
 
 
-def test_cost_in_another_currency_is_shown_in_that_currency():
-    result = triage(facts(expected_monthly_cost=Decimal("7500"), currency="EUR"), default_rule_settings())
+@pytest.mark.parametrize("cost", [Decimal("10"), Decimal("7500")])
+def test_cost_in_another_currency_is_reviewed_rather_than_compared_with_usd_thresholds(cost):
+    result = triage(facts(expected_monthly_cost=cost, currency="EUR"), default_rule_settings())
 
-    assert "(7,500 EUR expected)" in result.reasons[0].text
+    assert codes(result) == [C.COST_ABOVE_THRESHOLD]
+    assert result.reasons[0].text == (
+        "Expected cost is in EUR; the cost thresholds are in USD, so it cannot be compared without review."
+    )
+    assert result.review_path == ReviewPath.REVIEW
 
 
 @pytest.mark.parametrize(
@@ -295,12 +300,6 @@ def test_with_the_high_cost_rule_disabled_the_review_threshold_still_applies():
     assert result.risk_tier == RiskTier.MEDIUM
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Product bug: only the cost rules fall back to the weaker rule when the stronger one is "
-    "disabled; disabling restricted_data / autonomous_external_actions / agent_external_actions "
-    "drops the factor entirely, so the riskier intake is fast-tracked while the milder one is reviewed.",
-)
 @pytest.mark.parametrize(
     ("disabled", "changes", "weaker"),
     [
