@@ -111,3 +111,64 @@ class RunFrequency(models.TextChoices):
 class MembershipRole(models.TextChoices):
     MEMBER = "member", "Member"
     LEAD = "lead", "Team lead"
+
+
+class PromptCaching(models.TextChoices):
+    ENABLED = "enabled", "Enabled"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+    DISABLED = "disabled", "Not enabled"
+
+
+class GateItemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ATTESTED = "attested", "Attested"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
+class MilestoneStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    MET = "met", "Met"
+    MISSED = "missed", "Missed"
+
+
+class MoveRequestStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class CostCategory(models.TextChoices):
+    """The costs of an AI use case beyond its model bill."""
+
+    PROMPT_ENGINEERING = "prompt_engineering", "Prompt engineering"
+    EVALUATION = "evaluation", "Evaluation"
+    SAFETY_COMPLIANCE = "safety_compliance", "Safety and compliance"
+    OBSERVABILITY = "observability", "Observability"
+    HUMAN_REVIEW = "human_review", "Human review"
+    ENABLEMENT = "enablement", "Enablement"
+    PLATFORM_OPERATIONS = "platform_operations", "Platform operations"
+
+
+class OptimizationLever(models.TextChoices):
+    PROMPT_COMPRESSION = "prompt_compression", "Prompt compression"
+    MODEL_ROUTING = "model_routing", "Model routing"
+    CONTEXT_ENGINEERING = "context_engineering", "Context engineering"
+    CACHING = "caching", "Caching"
+    BATCH_ASYNC = "batch_async", "Batch or asynchronous processing"
+    INFRASTRUCTURE = "infrastructure", "Infrastructure"
+    VENDOR_CONTRACT = "vendor_contract", "Vendor or contract"
+    LICENSE_CLEANUP = "license_cleanup", "License clean-up"
+    RETIREMENT = "retirement", "Retirement"
+
+
+class OptimizationStatus(models.TextChoices):
+    PROPOSED = "proposed", "Proposed"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    REJECTED = "rejected", "Rejected"
+
+
+class Level(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"

@@ -6,19 +6,27 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
-from django_fsm import ConcurrentTransitionMixin, FSMField
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from aifinops.core.models import TimeStampedModel
 
 from .choices import (
     AutonomyLevel,
     BusinessFunction,
+    CostCategory,
     CustomerImpact,
     DataClassification,
     Environment,
+    GateItemStatus,
+    Level,
     MembershipRole,
+    MilestoneStatus,
     ModelStatus,
     ModelTier,
+    MoveRequestStatus,
+    OptimizationLever,
+    OptimizationStatus,
+    PromptCaching,
     ProviderKind,
     RiskTier,
     RunFrequency,
@@ -223,6 +231,30 @@ class UseCase(ConcurrentTransitionMixin, TimeStampedModel):
         help_text="Most the agent may spend in a month.",
     )
 
+    # Guardrail settings: the gates compute their items from these.
+    token_budget_monthly = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Tokens the use case may consume in a month."
+    )
+    max_output_tokens = models.PositiveIntegerField(null=True, blank=True, help_text="Cap per call.")
+    anomaly_threshold_pct = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Daily spend above the recent average by this percentage raises an anomaly.",
+    )
+    routing_policy = models.TextField(blank=True, help_text="Which model serves which request, and why.")
+    prompt_caching = models.CharField(max_length=16, choices=PromptCaching.choices, blank=True)
+    budget_threshold = models.DecimalField(
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Monthly spend at which the owners are alerted.",
+    )
+    consecutive_missed_milestones = models.PositiveSmallIntegerField(default=0)
+
     expected_monthly_cost = models.DecimalField(
         **MONEY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
     )
@@ -248,6 +280,198 @@ class UseCase(ConcurrentTransitionMixin, TimeStampedModel):
     def is_agentic(self):
         return self.autonomy_level in (AutonomyLevel.SUPERVISED_AGENT, AutonomyLevel.AUTONOMOUS_AGENT)
 
+    # Stage transitions. They only move the field; the stage-gate services check the gate, the
+    # approval and the permission, save, and write the audit event in one transaction.
+
+    @transition(field=stage, source=Stage.CONCEPT, target=Stage.MVP)
+    def to_mvp(self):
+        pass
+
+    @transition(field=stage, source=Stage.MVP, target=Stage.PILOT)
+    def to_pilot(self):
+        pass
+
+    @transition(field=stage, source=Stage.PILOT, target=Stage.LAUNCH)
+    def to_launch(self):
+        pass
+
+    @transition(field=stage, source=Stage.LAUNCH, target=Stage.SCALE)
+    def to_scale(self):
+        pass
+
+    @transition(field=stage, source=[s for s in Stage.values if s != Stage.SUNSET], target=Stage.SUNSET)
+    def to_sunset(self):
+        pass
+
     @property
     def expected_monthly_value(self):
         return self.value_per_outcome * self.outcomes_per_month
+
+
+class GateItemState(TimeStampedModel):
+    """The recorded state of one gate item of a use case: attested, or not applicable with a reason.
+
+    Items that data can prove are computed (portfolio.gates) and need no row unless they are
+    marked not applicable.
+    """
+
+    use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="gate_items")
+    code = models.CharField(max_length=48)
+    status = models.CharField(max_length=16, choices=GateItemStatus.choices, default=GateItemStatus.OPEN)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    on = models.DateField(null=True, blank=True, help_text="When it was attested.")
+    evidence = models.TextField(blank=True, help_text="A link or a note that shows it is done.")
+    reason = models.TextField(blank=True, help_text="Why the item does not apply.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["use_case", "code"], name="gateitemstate_unique")]
+
+    def __str__(self):
+        return f"{self.use_case_id}:{self.code} {self.status}"
+
+
+class StageApproval(TimeStampedModel):
+    """An approved funding decision for one milestone: moving a use case into `target_stage`.
+
+    Recorded by the council chair now; the council's decisions will record it later. A reviewed
+    move consumes its approval.
+    """
+
+    use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="stage_approvals")
+    target_stage = models.CharField(max_length=16, choices=Stage.choices)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    source = models.CharField(max_length=32, default="chair", help_text="chair, or council_decision.")
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="The council decision, when there is one."
+    )
+    amount = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Funding approved for the milestone."
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    note = models.TextField(blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.use_case} → {self.target_stage}"
+
+
+class StageMoveRequest(TimeStampedModel):
+    """An owner's request to move a use case to the next stage, waiting for whoever may execute it."""
+
+    use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="move_requests")
+    target_stage = models.CharField(max_length=16, choices=Stage.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=MoveRequestStatus.choices, default=MoveRequestStatus.OPEN
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.use_case} → {self.target_stage} ({self.status})"
+
+
+class Milestone(TimeStampedModel):
+    use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="milestones")
+    name = models.CharField(max_length=150)
+    target_stage = models.CharField(max_length=16, choices=Stage.choices, blank=True)
+    due_date = models.DateField()
+    status = models.CharField(max_length=16, choices=MilestoneStatus.choices, default=MilestoneStatus.PENDING)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_date", "id"]
+        indexes = [models.Index(fields=["status", "due_date"])]
+
+    def __str__(self):
+        return self.name
+
+
+class ValueSignal(TimeStampedModel):
+    """What a use case delivered in one month, against its success metric."""
+
+    use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="value_signals")
+    month = models.DateField(help_text="The first day of the month.")
+    outcomes = models.PositiveIntegerField(default=0)
+    value_per_outcome = models.DecimalField(
+        **MONEY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    quality_score = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="0 to 100, against the quality metric.",
+    )
+    active_users = models.PositiveIntegerField(null=True, blank=True)
+    human_review_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, help_text="%"
+    )
+    acceptance_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, help_text="%"
+    )
+    note = models.CharField(max_length=250, blank=True)
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [models.UniqueConstraint(fields=["use_case", "month"], name="valuesignal_month")]
+
+    def __str__(self):
+        return f"{self.use_case} {self.month:%Y-%m}"
+
+
+class CostLine(TimeStampedModel):
+    """A monthly cost of the use case beyond its model bill (the business case counts it)."""
+
+    use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="cost_lines")
+    month = models.DateField(help_text="The first day of the month.")
+    category = models.CharField(max_length=32, choices=CostCategory.choices)
+    amount = models.DecimalField(**MONEY, validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3, default="USD")
+    note = models.CharField(max_length=250, blank=True)
+
+    class Meta:
+        ordering = ["-month", "category"]
+        constraints = [
+            models.UniqueConstraint(fields=["use_case", "month", "category"], name="costline_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.use_case} {self.month:%Y-%m} {self.category}"
+
+
+class OptimizationItem(TimeStampedModel):
+    use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="optimizations")
+    title = models.CharField(max_length=150)
+    lever = models.CharField(max_length=32, choices=OptimizationLever.choices)
+    expected_monthly_savings = models.DecimalField(
+        **MONEY, default=Decimal("0"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    realised_monthly_savings = models.DecimalField(
+        **MONEY, null=True, blank=True, validators=[MinValueValidator(Decimal("0"))]
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    value_impact = models.CharField(max_length=250, blank=True, help_text="What it does to quality or value.")
+    risk = models.CharField(max_length=8, choices=Level.choices, default=Level.LOW)
+    effort = models.CharField(max_length=8, choices=Level.choices, default=Level.MEDIUM)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        max_length=16, choices=OptimizationStatus.choices, default=OptimizationStatus.PROPOSED
+    )
+
+    class Meta:
+        ordering = ["status", "-expected_monthly_savings"]
+
+    def __str__(self):
+        return self.title

@@ -5,7 +5,7 @@ from aifinops.core.selectors import audit_events_for
 from showback import charts as spend_charts
 from showback import selectors as spend_selectors
 
-from . import selectors
+from . import gate_views, selectors, value_views
 from .catalog import routing_guidance_rows
 
 
@@ -26,8 +26,14 @@ def use_case_detail(request, key):
             "use_case": use_case,
             "spend": spend_selectors.use_case_spend_summary(use_case=use_case),
             "history": audit_events_for(use_case),
+            **gate_views.stage_context(request, use_case),
+            **value_views.value_context(request, use_case),
         },
     )
+
+
+def use_case_export(request):
+    raise NotImplementedError
 
 
 def team_list(request):

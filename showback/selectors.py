@@ -127,3 +127,24 @@ def use_case_spend_summary(*, use_case):
         "last_month": _totals(qs.filter(date__gte=months_back(day, 1), date__lt=start)),
         "by_model": list(by_model),
     }
+
+
+def use_case_monthly_spend(*, use_case, start, end):
+    """{month (first day): {currency: effective cost}} of one use case's AI spend, start..end."""
+    rows = (
+        DailySpend.objects.filter(use_case=use_case, is_ai=True, date__gte=start, date__lte=end)
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values("month", "currency")
+        .annotate(total=Sum("effective_cost"))
+    )
+    by_month = defaultdict(dict)
+    for r in rows:
+        by_month[r["month"]][r["currency"]] = r["total"]
+    return dict(by_month)
+
+
+def use_case_has_recent_spend(*, use_case, days=14):
+    """Whether spend was attributed to the use case in the last `days` days."""
+    since = today() - datetime.timedelta(days=days)
+    return DailySpend.objects.filter(use_case=use_case, date__gte=since, effective_cost__gt=0).exists()

@@ -192,3 +192,36 @@ def can_decide_intake(user, intake=None) -> bool:
 
 def can_tune_triage(user) -> bool:
     return is_platform_admin(user)
+
+
+# Stage gates and the use-case record.
+
+
+def is_use_case_owner(user, use_case) -> bool:
+    uid = getattr(user, "pk", None)
+    return uid is not None and uid in (use_case.business_owner_id, use_case.technical_owner_id)
+
+
+def can_manage_use_case(user, use_case) -> bool:
+    """Keep the use case's record: gate items, guardrails, milestones, value, costs, backlog."""
+    return is_use_case_owner(user, use_case) or is_platform_admin(user)
+
+
+def can_request_move(user, use_case) -> bool:
+    return can_manage_use_case(user, use_case)
+
+
+def can_approve_stage(user) -> bool:
+    """Record the approved funding decision for a milestone (the council chair, until the council
+    records its own decisions)."""
+    return has_role(user, Role.COUNCIL_CHAIR)
+
+
+def can_execute_move(user, use_case, *, target_stage, reviewed) -> bool:
+    """Owners execute moves that need no review; the chair executes reviewed ones; platform
+    admins may sunset."""
+    if target_stage == "sunset":
+        return is_platform_admin(user)
+    if reviewed:
+        return has_role(user, Role.COUNCIL_CHAIR)
+    return is_use_case_owner(user, use_case) or has_role(user, Role.COUNCIL_CHAIR)

@@ -1,5 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
+from .value import register as register_value
 from .views import AIModelViewSet, ProviderViewSet, TeamViewSet, UseCaseViewSet
 
 router = SimpleRouter()
@@ -7,5 +8,6 @@ router.register("teams", TeamViewSet, basename="api-team")
 router.register("use-cases", UseCaseViewSet, basename="api-use-case")
 router.register("providers", ProviderViewSet, basename="api-provider")
 router.register("models", AIModelViewSet, basename="api-model")
+register_value(router)
 
 urlpatterns = router.urls
