@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from portfolio.catalog import is_above_recommendation, recommended_tier
 from portfolio.choices import AutonomyLevel, ModelStatus, ModelTier
-from portfolio.models import TagAppliesTo, TagKey, UseCase
+from portfolio.models import UseCase
+from portfolio.tags import tag_keys_for_use_cases, tag_problems
 
 AGENTIC = (AutonomyLevel.SUPERVISED_AGENT, AutonomyLevel.AUTONOMOUS_AGENT)
 AGENT_FIELDS = ("tool_permissions", "external_actions", "run_frequency", "requested_spend_cap")
@@ -36,24 +37,6 @@ def intake_values(intake):
     values["technical_owner"] = intake.technical_owner
     values["ai_models"] = list(intake.ai_models.all())
     return values
-
-
-def tag_keys_for_use_cases():
-    return list(TagKey.objects.filter(applies_to__in=[TagAppliesTo.USE_CASE, TagAppliesTo.BOTH]))
-
-
-def tag_problems(tags, tag_keys):
-    """{key: message} for tags that break the schema."""
-    problems = {}
-    for tag_key in tag_keys:
-        message = tag_key.check_value((tags or {}).get(tag_key.key))
-        if message:
-            problems[tag_key.key] = message
-    known = {t.key for t in tag_keys}
-    for key in tags or {}:
-        if key not in known:
-            problems[key] = f"“{key}” is not a key of the tag schema."
-    return problems
 
 
 def submission_problems(values, *, tag_keys=None):

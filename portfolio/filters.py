@@ -20,20 +20,40 @@ class UseCaseFilter(django_filters.FilterSet):
         choices=AutonomyLevel.choices, widget=DropdownMultiple
     )
     business_function = django_filters.ChoiceFilter(choices=BusinessFunction.choices, empty_label="Any")
+    owner = django_filters.CharFilter(method="owned_by", label="Owner (username)")
+    sort = django_filters.OrderingFilter(
+        fields=(
+            ("name", "name"),
+            ("team__name", "team"),
+            ("stage", "stage"),
+            ("risk_tier", "risk"),
+            ("expected_monthly_cost", "cost"),
+            ("created_at", "created"),
+        ),
+        field_labels={"cost": "Expected cost", "created": "Registered"},
+        label="Sort by",
+        empty_label="Name",
+    )
 
     class Meta:
         model = UseCase
-        fields = ["q", "team", "stage", "risk_tier", "autonomy_level", "business_function"]
+        fields = ["q", "team", "stage", "risk_tier", "autonomy_level", "business_function", "owner", "sort"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.form.fields.values():
-            field.widget.attrs.setdefault("class", "form-select form-select-sm")
+            is_text = field.widget.input_type == "text" if hasattr(field.widget, "input_type") else False
+            field.widget.attrs.setdefault(
+                "class", "form-control form-control-sm" if is_text else "form-select form-select-sm"
+            )
 
     def search(self, queryset, name, value):
         return queryset.filter(
             Q(name__icontains=value) | Q(key__icontains=value) | Q(purpose__icontains=value)
         )
+
+    def owned_by(self, queryset, name, value):
+        return queryset.filter(Q(business_owner__username=value) | Q(technical_owner__username=value))
 
 
 class TeamFilter(django_filters.FilterSet):

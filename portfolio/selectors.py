@@ -2,10 +2,13 @@ from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
 from django.http import Http404
 
 from aifinops.core import permissions
+from showback import selectors as spend_selectors
 
-from .choices import ModelTier
+from . import gates
+from .choices import ModelTier, MoveRequestStatus, Stage
 from .filters import TeamFilter, UseCaseFilter
-from .models import AIModel, Membership, Team, UseCase
+from .models import AIModel, GateItemState, Membership, Team, UseCase
+from .tags import tag_keys_for_use_cases, tag_problems
 
 
 def team_list(*, user, filters=None):
@@ -83,3 +86,49 @@ def ai_model_list():
         .annotate(tier_order=tier_order)
         .order_by("provider__name", "tier_order", "name")
     )
+
+
+def gate_states(*, use_case):
+    return {s.code: s for s in GateItemState.objects.filter(use_case=use_case).select_related("by")}
+
+
+def gate_facts(*, use_case, stages=()):
+    """What the computed gate items read. Economics are computed only for the scale gate of a use
+    case at launch or scale, where the answer can matter."""
+    milestones = list(use_case.milestones.all())
+    facts = gates.GateFacts(
+        has_recent_spend=spend_selectors.use_case_has_recent_spend(use_case=use_case),
+        has_recent_value_signal=use_case.value_signals.filter(month__gte=gates.recent_month_start()).exists(),
+        tag_problems=tag_problems(use_case.tags, tag_keys_for_use_cases()),
+        model_count=use_case.ai_models.count(),
+        has_future_review=gates.has_future_review(milestones),
+        via_triage=hasattr(use_case, "intake") and use_case.intake.triaged_at is not None,
+    )
+    if Stage.SCALE in stages and use_case.stage in (Stage.LAUNCH, Stage.SCALE):
+        # Imported here: the economics module reads these selectors too.
+        from .economics import unit_economics
+
+        facts.economics_viable = unit_economics(use_case=use_case).viable
+    return facts
+
+
+def stage_gate(*, use_case, stage, facts=None, states=None):
+    facts = facts or gate_facts(use_case=use_case, stages=(stage,))
+    states = gate_states(use_case=use_case) if states is None else states
+    return gates.evaluate(use_case, stage, facts=facts, states=states)
+
+
+def stage_gates(*, use_case):
+    """Every gate of the use case's path, with one gathering of facts and states."""
+    stages = [*gates.FORWARD, Stage.SUNSET]
+    facts = gate_facts(use_case=use_case, stages=stages)
+    states = gate_states(use_case=use_case)
+    return {stage: gates.evaluate(use_case, stage, facts=facts, states=states) for stage in stages}
+
+
+def stage_requests_open(*, use_case):
+    return list(use_case.move_requests.filter(status=MoveRequestStatus.OPEN).select_related("requested_by"))
+
+
+def stage_approvals_open(*, use_case):
+    return list(use_case.stage_approvals.filter(used_at__isnull=True).select_related("approved_by"))

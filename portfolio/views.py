@@ -1,4 +1,7 @@
+import csv
+
 from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
 from django.shortcuts import render
 
 from aifinops.core.selectors import audit_events_for
@@ -11,7 +14,8 @@ from .catalog import routing_guidance_rows
 
 def use_case_list(request):
     filterset = selectors.use_case_filterset(user=request.user, filters=request.GET)
-    page = Paginator(filterset.qs.order_by("name"), 25).get_page(request.GET.get("page"))
+    qs = filterset.qs if request.GET.get("sort") else filterset.qs.order_by("name")
+    page = Paginator(qs, 25).get_page(request.GET.get("page"))
     context = {"filter": filterset, "page": page, "querystring": _without_page(request.GET)}
     template = "portfolio/partials/_use_case_table.html" if request.htmx else "portfolio/use_case_list.html"
     return render(request, template, context)
@@ -32,8 +36,51 @@ def use_case_detail(request, key):
     )
 
 
+CSV_COLUMNS = [
+    ("key", lambda uc: uc.key),
+    ("name", lambda uc: uc.name),
+    ("team", lambda uc: uc.team.name),
+    ("stage", lambda uc: uc.stage),
+    ("risk_tier", lambda uc: uc.risk_tier),
+    ("autonomy_level", lambda uc: uc.autonomy_level),
+    ("business_owner", lambda uc: uc.business_owner.get_username() if uc.business_owner else ""),
+    ("technical_owner", lambda uc: uc.technical_owner.get_username() if uc.technical_owner else ""),
+    ("cost_center", lambda uc: uc.cost_center),
+    ("expected_monthly_cost", lambda uc: uc.expected_monthly_cost),
+    ("currency", lambda uc: uc.currency),
+    ("value_per_outcome", lambda uc: uc.value_per_outcome),
+    ("outcomes_per_month", lambda uc: uc.outcomes_per_month),
+    ("environment", lambda uc: uc.environment),
+    ("created_at", lambda uc: uc.created_at.isoformat()),
+]
+
+
 def use_case_export(request):
-    raise NotImplementedError
+    """The filtered portfolio list as CSV, streamed, with the same filters and visibility as the page."""
+    filterset = selectors.use_case_filterset(user=request.user, filters=request.GET)
+    rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
+    def lines():
+        buffer = _Echo()
+        writer = csv.writer(buffer)
+        yield writer.writerow([name for name, _ in CSV_COLUMNS])
+        for uc in rows.iterator(chunk_size=500):
+            yield writer.writerow([_safe_cell(get(uc)) for _, get in CSV_COLUMNS])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="aifinops-use-cases.csv"'
+    return response
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _safe_cell(value):
+    # A cell starting with = + - @ would run as a formula in a spreadsheet.
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def team_list(request):

@@ -4,6 +4,7 @@ Without DATABASE_URL the product runs on a SQLite file under var/; without REDIS
 tasks run eagerly in-process and the cache is local memory. See README.md for the variables.
 """
 
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -157,6 +158,8 @@ MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="aifinops@localhost")
+# A use case whose expected monthly cost is above this needs an approved funding decision to move.
+AIFINOPS_REVIEW_FUNDING_THRESHOLD = Decimal(env("REVIEW_FUNDING_THRESHOLD", default="5000"))
 # The address people reach the product at, for links in emails.
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 

@@ -79,3 +79,18 @@ class UseCaseSerializer(serializers.ModelSerializer):
 
     def get_ai_models(self, obj) -> list[str]:
         return [m.key for m in obj.ai_models.all()]
+
+
+class GateItemSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    group = serializers.CharField()
+    met = serializers.BooleanField()
+    how = serializers.CharField(help_text="computed, attested, not_applicable or open")
+    missing = serializers.CharField(allow_blank=True)
+
+
+class GateSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    complete = serializers.BooleanField()
+    items = GateItemSerializer(many=True)

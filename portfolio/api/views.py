@@ -1,9 +1,19 @@
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
-from .. import selectors
+from .. import selectors, services
+from ..choices import Stage
 from ..filters import AIModelFilter, TeamFilter, UseCaseFilter
 from ..models import AIModel, Provider
-from .serializers import AIModelSerializer, ProviderSerializer, TeamSerializer, UseCaseSerializer
+from .serializers import (
+    AIModelSerializer,
+    GateSerializer,
+    ProviderSerializer,
+    TeamSerializer,
+    UseCaseSerializer,
+)
 
 
 class TeamViewSet(viewsets.ReadOnlyModelViewSet):
@@ -17,8 +27,30 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.team_list(user=self.request.user)
 
 
+def _transition_action(target, url_path, name):
+    @extend_schema(
+        request=None,
+        responses={
+            200: UseCaseSerializer,
+            403: OpenApiResponse(description="Not allowed to make this move."),
+            409: OpenApiResponse(description="The use case moved meanwhile (a lost race)."),
+            422: OpenApiResponse(description="Gate items not met, listed in error.details."),
+        },
+        summary=f"Move the use case to {Stage(target).label}",
+    )
+    @action(detail=True, methods=["post"], url_path=url_path)
+    def move(self, request, key=None):
+        use_case = services.use_case_move(actor=request.user, use_case=self.get_object(), target_stage=target)
+        return Response(UseCaseSerializer(use_case, context=self.get_serializer_context()).data)
+
+    move.__name__ = name
+    return move
+
+
 class UseCaseViewSet(viewsets.ReadOnlyModelViewSet):
-    """Use cases the caller may see, filtered like the portfolio page."""
+    """Use cases the caller may see, filtered like the portfolio page. Each stage move is one POST
+    (`to-mvp`, `to-pilot`, `to-launch`, `to-scale`, `sunset`): 403 without permission, 409 on a lost
+    race, 422 listing the unmet gate items."""
 
     serializer_class = UseCaseSerializer
     filterset_class = UseCaseFilter
@@ -29,6 +61,36 @@ class UseCaseViewSet(viewsets.ReadOnlyModelViewSet):
         return (
             selectors.use_case_queryset(user=self.request.user).prefetch_related("ai_models").order_by("name")
         )
+
+    to_mvp = _transition_action(Stage.MVP, "to-mvp", "to_mvp")
+    to_pilot = _transition_action(Stage.PILOT, "to-pilot", "to_pilot")
+    to_launch = _transition_action(Stage.LAUNCH, "to-launch", "to_launch")
+    to_scale = _transition_action(Stage.SCALE, "to-scale", "to_scale")
+    sunset = _transition_action(Stage.SUNSET, "sunset", "sunset")
+
+    @extend_schema(responses=GateSerializer(many=True), summary="The gates of the use case's path")
+    @action(detail=True, methods=["get"])
+    def gates(self, request, key=None):
+        all_gates = selectors.stage_gates(use_case=self.get_object())
+        data = [
+            {
+                "stage": stage,
+                "complete": gate.complete,
+                "items": [
+                    {
+                        "code": r.code,
+                        "label": r.item.label,
+                        "group": r.item.group,
+                        "met": r.met,
+                        "how": r.how,
+                        "missing": r.missing,
+                    }
+                    for r in gate.results
+                ],
+            }
+            for stage, gate in all_gates.items()
+        ]
+        return Response(GateSerializer(data, many=True).data)
 
 
 class ProviderViewSet(viewsets.ReadOnlyModelViewSet):

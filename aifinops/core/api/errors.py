@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..exceptions import ConflictError
+from ..exceptions import ConflictError, Unprocessable
 
 
 class Conflict(exceptions.APIException):
@@ -26,6 +26,13 @@ def _django_validation_detail(exc: DjangoValidationError):
 
 
 def exception_handler(exc, context):
+    if isinstance(exc, Unprocessable):
+        return error_response(
+            str(exc),
+            status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            code="unprocessable",
+            details=exc.details,
+        )
     # Services raise Django's exceptions; the API speaks them as DRF would.
     if isinstance(exc, ConflictError):
         exc = Conflict(str(exc))
@@ -61,8 +68,12 @@ def exception_handler(exc, context):
     return response
 
 
-def error_response(message, *, status_code=status.HTTP_400_BAD_REQUEST, code="invalid", fields=None):
+def error_response(
+    message, *, status_code=status.HTTP_400_BAD_REQUEST, code="invalid", fields=None, details=None
+):
     body = {"error": {"status": status_code, "code": code, "message": message}}
     if fields:
         body["error"]["fields"] = fields
+    if details:
+        body["error"]["details"] = details
     return Response(body, status=status_code)
