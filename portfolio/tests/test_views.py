@@ -77,3 +77,45 @@ def test_stage_filter_accepts_one_or_several_values(login, cast):
     assert [uc.key for uc in one.context["page"]] == ["p1"]
     assert sorted(uc.key for uc in both.context["page"]) == ["l1", "p1"]
     assert anything.context["page"].paginator.count == 4
+
+
+def test_csv_export_follows_the_filters_and_visibility(login, cast):
+    UseCaseFactory(
+        team=cast.team_a, key="in-pilot", name="In pilot", stage="pilot", business_owner=cast.owner
+    )
+
+    response = login(cast.requester_a).get(reverse("portfolio:use_case_export"), {"stage": "pilot"})
+
+    assert response["Content-Type"].startswith("text/csv")
+    body = b"".join(response.streaming_content).decode()
+    lines = body.strip().splitlines()
+    assert lines[0].startswith("key,name,team,stage,risk_tier")
+    assert [line.split(",")[0] for line in lines[1:]] == ["in-pilot"]
+
+
+def test_csv_export_hides_other_teams_and_neutralises_formulas(login, cast):
+    UseCaseFactory(team=cast.team_a, key="formula", name="=HYPERLINK(1)")
+
+    body = b"".join(
+        login(cast.requester_b).get(reverse("portfolio:use_case_export")).streaming_content
+    ).decode()
+    mine = b"".join(
+        login(cast.requester_a).get(reverse("portfolio:use_case_export")).streaming_content
+    ).decode()
+
+    assert "support-summarizer" not in body
+    assert "campaign-writer" in body
+    assert "'=HYPERLINK(1)" in mine
+
+
+def test_list_filters_by_owner_and_sorts(login, cast):
+    UseCaseFactory(
+        team=cast.team_a, key="big", name="Big", technical_owner=cast.owner, expected_monthly_cost=9000
+    )
+    client = login(cast.finance)
+
+    owned = client.get(reverse("portfolio:use_case_list"), {"owner": "owner"})
+    by_cost = client.get(reverse("portfolio:use_case_list"), {"sort": "-cost"})
+
+    assert sorted(uc.key for uc in owned.context["page"]) == ["big", "support-summarizer"]
+    assert next(iter(by_cost.context["page"])).key == "big"
