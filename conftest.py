@@ -67,4 +67,3 @@ def login(client):
 @pytest.fixture
 def password():
     return PASSWORD
-

@@ -8,6 +8,8 @@ Everything is looked up by its natural key first, so a second run writes nothing
 
 from decimal import Decimal
 
+from django.utils.text import slugify
+
 from aifinops.core.demo import demo_user
 
 from .choices import AutonomyLevel as A
@@ -318,6 +320,20 @@ USE_CASES = (
 # fmt: on
 
 
+SEGMENTS = {"all-customers", "enterprise", "mid-market", "smb", "consumer", "internal"}
+
+
+def _demo_tags(fields, team):
+    """Classification tags that pass the default tag schema (portfolio migration 0002)."""
+    tags = {"function": team.business_function, "workflow": fields.get("workflow") or fields["name"]}
+    if fields.get("product"):
+        tags["product"] = fields["product"]
+    segment = slugify(fields.get("customer_segment") or "")
+    if segment in SEGMENTS:
+        tags["customer-segment"] = segment
+    return tags
+
+
 def seed(*, stdout):
     teams = {}
     created = {"teams": 0, "providers": 0, "models": 0, "use cases": 0}
@@ -356,6 +372,7 @@ def seed(*, stdout):
                 owners[username] = demo_user(username)
             fields[role] = owners.get(username) if username else None
         team = teams[spec["team"]]
+        fields["tags"] = _demo_tags(fields, team)
         use_case_register(
             actor=None,
             initial_stage=spec["stage"],

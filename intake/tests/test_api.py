@@ -113,3 +113,13 @@ def test_intakes_are_in_the_schema(api):
     )
     write = schema["components"]["schemas"]["IntakeWriteRequest"]["properties"]
     assert {"name", "team", "tags", "submit", "requested_spend_cap"} <= set(write)
+
+
+def test_write_schema_marks_only_name_and_team_required_and_money_as_decimal(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    write = schema["components"]["schemas"]["IntakeWriteRequest"]
+
+    assert sorted(write["required"]) == ["name", "team"]
+    assert write["properties"]["expected_monthly_cost"]["type"] == "string"
+    assert write["properties"]["expected_monthly_cost"]["format"] == "decimal"
+    assert write["properties"]["expected_users"]["type"] == "integer"

@@ -28,7 +28,13 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 def _transition_action(target, url_path, name):
-    @extend_schema(
+    def move(self, request, key=None):
+        use_case = services.use_case_move(actor=request.user, use_case=self.get_object(), target_stage=target)
+        return Response(UseCaseSerializer(use_case, context=self.get_serializer_context()).data)
+
+    # Named before decorating: @action records the method mapping under the function's name.
+    move.__name__ = name
+    return extend_schema(
         request=None,
         responses={
             200: UseCaseSerializer,
@@ -37,14 +43,7 @@ def _transition_action(target, url_path, name):
             422: OpenApiResponse(description="Gate items not met, listed in error.details."),
         },
         summary=f"Move the use case to {Stage(target).label}",
-    )
-    @action(detail=True, methods=["post"], url_path=url_path)
-    def move(self, request, key=None):
-        use_case = services.use_case_move(actor=request.user, use_case=self.get_object(), target_stage=target)
-        return Response(UseCaseSerializer(use_case, context=self.get_serializer_context()).data)
-
-    move.__name__ = name
-    return move
+    )(action(detail=True, methods=["post"], url_path=url_path)(move))
 
 
 class UseCaseViewSet(viewsets.ReadOnlyModelViewSet):

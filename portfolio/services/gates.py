@@ -21,7 +21,7 @@ from aifinops.core.roles import Role
 from .. import gates
 from ..choices import GateItemStatus, MoveRequestStatus, Stage
 from ..models import GateItemState, StageApproval, StageMoveRequest, UseCase
-from ..selectors import stage_gate
+from ..selectors import gate_facts, stage_gate
 
 GUARDRAIL_FIELDS = (
     "token_budget_monthly",
@@ -63,9 +63,9 @@ def gate_item_attest(*, actor, use_case, code, evidence, on=None):
     _check_manager(actor, use_case)
     item = _item(code)
     if not item.attestable:
-        raise ValidationError(
-            {"code": f"“{item.label}” is proven by data, not attested: {item.hint or ''}".strip()}
-        )
+        missing = item.check(use_case, gate_facts(use_case=use_case))
+        todo = missing or "it already holds"
+        raise ValidationError({"code": f"“{item.label}” is proven by data, not attested: {todo}"})
     evidence = (evidence or "").strip()
     if not evidence:
         raise ValidationError({"evidence": "Give the evidence: a link or a note that shows it is done."})

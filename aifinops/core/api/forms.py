@@ -3,19 +3,32 @@
 from django import forms
 from rest_framework import serializers
 
-_FIELD_MAP = [
-    (forms.ModelMultipleChoiceField, lambda f: serializers.ListField(child=serializers.CharField())),
-    (forms.ModelChoiceField, lambda f: serializers.CharField()),
-    (forms.TypedChoiceField, lambda f: serializers.ChoiceField(choices=list(f.choices))),
-    (forms.ChoiceField, lambda f: serializers.ChoiceField(choices=[c for c in f.choices if c[0] != ""])),
-    (forms.BooleanField, lambda f: serializers.BooleanField()),
-    (forms.IntegerField, lambda f: serializers.IntegerField(min_value=f.min_value)),
-    (
-        forms.DecimalField,
-        lambda f: serializers.DecimalField(max_digits=f.max_digits, decimal_places=f.decimal_places),
-    ),
-    (forms.CharField, lambda f: serializers.CharField(max_length=f.max_length, allow_blank=True)),
-]
+
+def _serializer_field(field, *, required):
+    """The serializer field that documents `field`. Built with its arguments in one call: DRF
+    rebuilds fields from their constructor arguments, so attributes set later would be lost."""
+    common = {"required": required, "help_text": str(field.help_text or field.label or "") or None}
+    if not required:
+        common["allow_null"] = True
+    if isinstance(field, forms.ModelMultipleChoiceField):
+        return serializers.ListField(child=serializers.CharField(), **common)
+    if isinstance(field, forms.ModelChoiceField):
+        return serializers.CharField(**common)
+    if isinstance(field, forms.ChoiceField):
+        return serializers.ChoiceField(choices=[c for c in field.choices if c[0] != ""], **common)
+    if isinstance(field, forms.BooleanField):
+        common.pop("allow_null", None)
+        return serializers.BooleanField(**common)
+    # DecimalField is a subclass of IntegerField in Django's forms: test it first.
+    if isinstance(field, forms.DecimalField):
+        return serializers.DecimalField(
+            max_digits=field.max_digits, decimal_places=field.decimal_places, **common
+        )
+    if isinstance(field, forms.IntegerField):
+        return serializers.IntegerField(min_value=field.min_value, **common)
+    if isinstance(field, forms.CharField):
+        return serializers.CharField(max_length=field.max_length, allow_blank=not required, **common)
+    return serializers.CharField(**common)
 
 
 def serializer_for_form(form_class, *, name, extra=None, required=()):
@@ -23,19 +36,10 @@ def serializer_for_form(form_class, *, name, extra=None, required=()):
 
     The form still does the validating: this keeps the schema from drifting from it.
     """
-    fields = {}
-    for field_name, field in form_class.base_fields.items():
-        for form_type, make in _FIELD_MAP:
-            if isinstance(field, form_type):
-                serializer_field = make(field)
-                break
-        else:
-            serializer_field = serializers.CharField()
-        serializer_field.required = field_name in required
-        serializer_field.help_text = str(field.help_text or field.label or "") or None
-        if not serializer_field.required and not isinstance(serializer_field, serializers.BooleanField):
-            serializer_field.allow_null = True
-        fields[field_name] = serializer_field
+    fields = {
+        field_name: _serializer_field(field, required=field_name in required)
+        for field_name, field in form_class.base_fields.items()
+    }
     fields.update(extra or {})
     return type(name, (serializers.Serializer,), fields)
 

@@ -154,3 +154,25 @@ def test_seed_demo_files_intakes_in_every_state():
     count = intakes.count()
     seed_demo()
     assert IntakeRequest.objects.count() == count
+
+
+@pytest.mark.django_db
+def test_seeded_use_cases_have_passed_every_gate_before_their_stage():
+    from portfolio import demo_lifecycle
+    from portfolio.choices import Stage
+    from portfolio.models import UseCase
+    from portfolio.selectors import stage_gates
+
+    call_command("seed_demo", stdout=io.StringIO())
+
+    incomplete = []
+    active = UseCase.objects.exclude(stage__in=[Stage.CONCEPT, Stage.SUNSET])
+    assert {uc.stage for uc in active} == {Stage.MVP, Stage.PILOT, Stage.LAUNCH, Stage.SCALE}
+    for use_case in active:
+        gates = stage_gates(use_case=use_case)
+        incomplete += [
+            (use_case.key, s) for s in demo_lifecycle._stages_passed(use_case) if not gates[s].complete
+        ]
+    assert incomplete == []
+    for use_case in UseCase.objects.filter(stage=Stage.SUNSET):
+        assert stage_gates(use_case=use_case)[Stage.SUNSET].complete

@@ -21,6 +21,7 @@ DEMO_MODULES = [
     "portfolio.demo",
     "intake.demo",
     "showback.demo",
+    "portfolio.demo_lifecycle",
     "council.demo",
 ]
 
