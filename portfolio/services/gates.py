@@ -52,6 +52,18 @@ def _item(code):
     return item
 
 
+def _item_record(state):
+    """A gate item's state as flat fields, so the history shows what changed in plain words."""
+    return {
+        "item": gates.ITEMS_BY_CODE[state.code].label,
+        "status": state.status,
+        "by": state.by.get_username() if state.by else None,
+        "on": state.on.isoformat() if state.on else None,
+        "evidence": state.evidence or None,
+        "reason": state.reason or None,
+    }
+
+
 def _state_for_update(use_case, code):
     state, _ = GateItemState.objects.select_for_update().get_or_create(use_case=use_case, code=code)
     return state
@@ -73,7 +85,7 @@ def gate_item_attest(*, actor, use_case, code, evidence, on=None):
     if on > timezone.now().date():
         raise ValidationError({"on": "An attestation cannot be dated in the future."})
     state = _state_for_update(use_case, code)
-    before = snapshot(state)
+    before = _item_record(state)
     state.status, state.by, state.on, state.evidence, state.reason = (
         GateItemStatus.ATTESTED,
         actor,
@@ -86,8 +98,8 @@ def gate_item_attest(*, actor, use_case, code, evidence, on=None):
         actor=actor,
         action="gate_item.attest",
         obj=use_case,
-        before={code: before},
-        after={code: snapshot(state)},
+        before=before,
+        after=_item_record(state),
     )
     return state
 
@@ -100,7 +112,7 @@ def gate_item_not_applicable(*, actor, use_case, code, reason):
     if not reason:
         raise ValidationError({"reason": "Say why this item does not apply to this use case."})
     state = _state_for_update(use_case, code)
-    before = snapshot(state)
+    before = _item_record(state)
     state.status, state.by, state.on, state.reason = (
         GateItemStatus.NOT_APPLICABLE,
         actor,
@@ -112,8 +124,8 @@ def gate_item_not_applicable(*, actor, use_case, code, reason):
         actor=actor,
         action="gate_item.not_applicable",
         obj=use_case,
-        before={code: before},
-        after={code: snapshot(state)},
+        before=before,
+        after=_item_record(state),
     )
     return state
 
@@ -123,15 +135,15 @@ def gate_item_reopen(*, actor, use_case, code):
     _check_manager(actor, use_case)
     _item(code)
     state = _state_for_update(use_case, code)
-    before = snapshot(state)
+    before = _item_record(state)
     state.status, state.by, state.on, state.evidence, state.reason = GateItemStatus.OPEN, None, None, "", ""
     state.save()
     audit_record(
         actor=actor,
         action="gate_item.reopen",
         obj=use_case,
-        before={code: before},
-        after={code: snapshot(state)},
+        before=before,
+        after=_item_record(state),
     )
     return state
 

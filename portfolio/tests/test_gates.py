@@ -338,7 +338,9 @@ def test_an_attested_item_is_met_with_who_when_and_the_evidence(code, cast):
         "https://wiki/x",
     )
     event = AuditEvent.objects.for_object(use_case).get(action="gate_item.attest")
-    assert event.after[code]["status"] == "attested"
+    assert event.after["item"] == gates.ITEMS_BY_CODE[code].label
+    assert (event.before["status"], event.after["status"]) == ("open", "attested")
+    assert (event.after["by"], event.after["evidence"]) == ("owner", "https://wiki/x")
 
 
 @pytest.mark.parametrize("evidence", ["", "   ", None])
