@@ -14,14 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.contrib.auth import get_user_model
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
+from django.db.models import DecimalField, Sum
 
-from aifinops.core import permissions
 from showback import selectors as spend
 
-from .choices import CostCategory, OptimizationStatus
-from .models import CostLine, Milestone, OptimizationItem, Team, ValueSignal
+from .choices import CostCategory
+from .models import CostLine, ValueSignal
 
 ZERO = Decimal("0")
 MONEY_FIELD = DecimalField(max_digits=24, decimal_places=6)
@@ -199,89 +197,3 @@ def economics_overview(*, use_case, months=6) -> EconomicsOverview:
     )
     by_month = {e.month: e for e in history}
     return EconomicsOverview(current=by_month[_default_month(by_month, day)], history=history[-months:])
-
-
-# Reads of the value record. The caller has already checked that the user may see the use case.
-
-
-def milestone_list(*, use_case):
-    return list(Milestone.objects.filter(use_case=use_case).order_by("due_date", "id"))
-
-
-def value_signal_list(*, use_case, limit=6):
-    return list(
-        ValueSignal.objects.filter(use_case=use_case)
-        .annotate(
-            monthly_value=ExpressionWrapper(F("outcomes") * F("value_per_outcome"), output_field=MONEY_FIELD)
-        )
-        .order_by("-month")[:limit]
-    )
-
-
-def cost_line_list(*, use_case, months=3):
-    since = spend.months_back(spend.today(), months - 1)
-    return list(CostLine.objects.filter(use_case=use_case, month__gte=since).order_by("-month", "category"))
-
-
-def optimization_list(*, use_case):
-    return list(
-        OptimizationItem.objects.filter(use_case=use_case)
-        .select_related("owner")
-        .order_by("status", "-expected_monthly_savings", "id")
-    )
-
-
-# The optimization backlog across the portfolio.
-
-
-def optimization_queryset(*, user):
-    """Backlog items of the use cases the user may see."""
-    return OptimizationItem.objects.filter(
-        permissions.use_case_scope(user, prefix="use_case__")
-    ).select_related("use_case__team", "owner")
-
-
-def savings_totals(items):
-    """[{currency, expected, realised}] of a backlog queryset: expected savings of the items not
-    rejected, realised savings of the done ones, per currency."""
-    rows = (
-        items.order_by()
-        .values("currency")
-        .annotate(
-            expected=Sum("expected_monthly_savings", filter=~Q(status=OptimizationStatus.REJECTED)),
-            realised=Sum("realised_monthly_savings", filter=Q(status=OptimizationStatus.DONE)),
-        )
-        .order_by("currency")
-    )
-    return [
-        {"currency": r["currency"], "expected": r["expected"] or ZERO, "realised": r["realised"] or ZERO}
-        for r in rows
-    ]
-
-
-def savings_of(items):
-    """The same totals as `savings_totals`, from backlog items already loaded."""
-    totals = {}
-    for item in items:
-        row = totals.setdefault(
-            item.currency, {"currency": item.currency, "expected": ZERO, "realised": ZERO}
-        )
-        if item.status != OptimizationStatus.REJECTED:
-            row["expected"] += item.expected_monthly_savings
-        if item.status == OptimizationStatus.DONE:
-            row["realised"] += item.realised_monthly_savings or ZERO
-    return [totals[c] for c in sorted(totals)]
-
-
-def backlog_teams(*, user):
-    return Team.objects.filter(permissions.team_scope(user)).order_by("name")
-
-
-def people_for_choice(*, usernames=None):
-    """Active people, for the owner of a backlog item; only the named ones when `usernames` is given."""
-    people = get_user_model().objects.filter(is_active=True)
-    if usernames is not None:
-        people = people.filter(username__in=[u for u in usernames if u])
-    return list(
-        people.order_by("first_name", "last_name", "username").only("username", "first_name", "last_name")
-    )

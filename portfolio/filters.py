@@ -3,8 +3,8 @@ from django.db.models import Q
 
 from aifinops.core.widgets import DropdownMultiple
 
-from .choices import AutonomyLevel, BusinessFunction, RiskTier, Stage
-from .models import AIModel, Team, UseCase
+from .choices import AutonomyLevel, BusinessFunction, OptimizationLever, OptimizationStatus, RiskTier, Stage
+from .models import AIModel, CostLine, Milestone, OptimizationItem, Team, UseCase, ValueSignal
 
 
 class UseCaseFilter(django_filters.FilterSet):
@@ -70,3 +70,49 @@ class AIModelFilter(django_filters.FilterSet):
     class Meta:
         model = AIModel
         fields = ["tier", "status", "is_active", "provider"]
+
+
+class UseCaseKeyFilter(django_filters.FilterSet):
+    use_case = django_filters.CharFilter(field_name="use_case__key", label="Use-case key")
+
+
+class MilestoneFilter(UseCaseKeyFilter):
+    class Meta:
+        model = Milestone
+        fields = ["use_case", "status"]
+
+
+class ValueSignalFilter(UseCaseKeyFilter):
+    class Meta:
+        model = ValueSignal
+        fields = ["use_case"]
+
+
+class CostLineFilter(UseCaseKeyFilter):
+    class Meta:
+        model = CostLine
+        fields = ["use_case", "category"]
+
+
+class OptimizationFilter(UseCaseKeyFilter):
+    """One filter for the backlog page and the backlog API."""
+
+    lever = django_filters.MultipleChoiceFilter(choices=OptimizationLever.choices, widget=DropdownMultiple)
+    status = django_filters.MultipleChoiceFilter(choices=OptimizationStatus.choices, widget=DropdownMultiple)
+    team = django_filters.ModelChoiceFilter(
+        queryset=Team.objects.all(),
+        to_field_name="slug",
+        field_name="use_case__team",
+        empty_label="Any",
+        label="Team",
+    )
+
+    class Meta:
+        model = OptimizationItem
+        fields = ["use_case", "lever", "status", "team"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.form.fields.items():
+            css = "form-control form-control-sm" if name == "use_case" else "form-select form-select-sm"
+            field.widget.attrs.setdefault("class", css)

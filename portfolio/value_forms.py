@@ -5,13 +5,10 @@ and say what is wrong in the same words on the page and in the API. The backlog'
 both the portfolio-wide backlog page and the API list.
 """
 
-import django_filters
 from django import forms
 
-from aifinops.core.widgets import DropdownMultiple
-
 from .choices import CostCategory, Level, OptimizationLever, OptimizationStatus, Stage
-from .models import MONEY, CostLine, Milestone, OptimizationItem, Team, ValueSignal
+from .models import MONEY
 
 CURRENCIES = [("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP"), ("CHF", "CHF"), ("CAD", "CAD")]
 MONTH_FORMATS = ["%Y-%m", "%Y-%m-%d"]
@@ -197,49 +194,3 @@ class OptimizationForm(StyledForm):
             for k, v in self.cleaned_data.items()
             if v not in ("", None) or k not in ("currency", "risk", "effort", "status")
         }
-
-
-class UseCaseKeyFilter(django_filters.FilterSet):
-    use_case = django_filters.CharFilter(field_name="use_case__key", label="Use-case key")
-
-
-class MilestoneFilter(UseCaseKeyFilter):
-    class Meta:
-        model = Milestone
-        fields = ["use_case", "status"]
-
-
-class ValueSignalFilter(UseCaseKeyFilter):
-    class Meta:
-        model = ValueSignal
-        fields = ["use_case"]
-
-
-class CostLineFilter(UseCaseKeyFilter):
-    class Meta:
-        model = CostLine
-        fields = ["use_case", "category"]
-
-
-class OptimizationFilter(UseCaseKeyFilter):
-    """One filter for the backlog page and the backlog API."""
-
-    lever = django_filters.MultipleChoiceFilter(choices=OptimizationLever.choices, widget=DropdownMultiple)
-    status = django_filters.MultipleChoiceFilter(choices=OptimizationStatus.choices, widget=DropdownMultiple)
-    team = django_filters.ModelChoiceFilter(
-        queryset=Team.objects.all(),
-        to_field_name="slug",
-        field_name="use_case__team",
-        empty_label="Any",
-        label="Team",
-    )
-
-    class Meta:
-        model = OptimizationItem
-        fields = ["use_case", "lever", "status", "team"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for name, field in self.form.fields.items():
-            css = "form-control form-control-sm" if name == "use_case" else "form-select form-select-sm"
-            field.widget.attrs.setdefault("class", css)

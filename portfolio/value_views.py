@@ -17,9 +17,10 @@ from django.views.decorators.http import require_POST
 from aifinops.core import permissions
 
 from . import charts, economics, selectors
+from .filters import OptimizationFilter
 from .models import CostLine, Milestone, OptimizationItem
 from .services import value as services
-from .value_forms import CostLineForm, MilestoneForm, OptimizationFilter, OptimizationForm, ValueSignalForm
+from .value_forms import CostLineForm, MilestoneForm, OptimizationForm, ValueSignalForm
 
 PARTS = {
     "milestones": "portfolio/partials/_milestones.html",
@@ -41,9 +42,9 @@ def value_context(request, use_case, *, bound=None, notice=None):
     bound = bound or {}
     can_manage = permissions.can_manage_use_case(request.user, use_case)
     overview = economics.economics_overview(use_case=use_case)
-    milestones = economics.milestone_list(use_case=use_case)
-    optimizations = economics.optimization_list(use_case=use_case)
-    people = economics.people_for_choice() if can_manage else []
+    milestones = selectors.milestone_list(use_case=use_case)
+    optimizations = selectors.optimization_list(use_case=use_case)
+    people = selectors.people_for_choice() if can_manage else []
 
     def row_form(kind, obj, make):
         if not can_manage:
@@ -55,13 +56,13 @@ def value_context(request, use_case, *, bound=None, notice=None):
             "can_manage": can_manage,
             "milestones": [(m, row_form("milestone", m, MilestoneForm.for_milestone)) for m in milestones],
             "missed_in_a_row": use_case.consecutive_missed_milestones,
-            "signals": economics.value_signal_list(use_case=use_case),
-            "cost_lines": economics.cost_line_list(use_case=use_case),
+            "signals": selectors.value_signal_list(use_case=use_case),
+            "cost_lines": selectors.cost_line_list(use_case=use_case),
             "optimizations": [
                 (item, row_form("optimization", item, lambda o: OptimizationForm.for_item(o, people=people)))
                 for item in optimizations
             ],
-            "savings": economics.savings_of(optimizations),
+            "savings": selectors.savings_of(optimizations),
             "economics": overview.current,
             "history": overview.history,
             "chart": charts.unit_economics_chart(overview.history, currency=use_case.currency),
@@ -257,7 +258,7 @@ def optimization_create(request, key):
         request,
         use_case,
         part="backlog",
-        form=OptimizationForm(request.POST, people=economics.people_for_choice()),
+        form=OptimizationForm(request.POST, people=selectors.people_for_choice()),
         slot="optimization_form",
         run=lambda v: services.optimization_create(actor=request.user, use_case=use_case, **v),
         success="Added to the optimization backlog.",
@@ -272,7 +273,7 @@ def optimization_update(request, key, pk):
         request,
         use_case,
         part="backlog",
-        form=OptimizationForm.for_item(item, request.POST, people=economics.people_for_choice()),
+        form=OptimizationForm.for_item(item, request.POST, people=selectors.people_for_choice()),
         slot=("optimization", item.pk),
         run=lambda v: services.optimization_update(actor=request.user, item=item, **v),
         success="Backlog item updated.",
@@ -282,9 +283,9 @@ def optimization_update(request, key, pk):
 def optimization_backlog(request):
     """Every backlog item the user may see, across the portfolio, with savings totals per currency."""
     filterset = OptimizationFilter(
-        request.GET or None, queryset=economics.optimization_queryset(user=request.user)
+        request.GET or None, queryset=selectors.optimization_queryset(user=request.user)
     )
-    filterset.form.fields["team"].queryset = economics.backlog_teams(user=request.user)
+    filterset.form.fields["team"].queryset = selectors.backlog_teams(user=request.user)
     items = filterset.qs.order_by("status", "-expected_monthly_savings", "id")
     page = Paginator(items, 50).get_page(request.GET.get("page"))
     params = request.GET.copy()
@@ -295,7 +296,7 @@ def optimization_backlog(request):
         {
             "filter": filterset,
             "page": page,
-            "totals": economics.savings_totals(filterset.qs),
+            "totals": selectors.savings_totals(filterset.qs),
             "querystring": params.urlencode(),
         },
     )

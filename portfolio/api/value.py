@@ -15,20 +15,17 @@ from rest_framework.response import Response
 from aifinops.core import permissions
 from aifinops.core.api.forms import form_errors
 
-from .. import economics, selectors
+from .. import selectors
 from ..choices import CostCategory, Level, OptimizationLever
+from ..filters import CostLineFilter, MilestoneFilter, OptimizationFilter, ValueSignalFilter
 from ..models import CostLine, Milestone, OptimizationItem, ValueSignal
 from ..services import value as services
 from ..value_forms import (
     CURRENCIES,
     EFFORT_CHOICES,
-    CostLineFilter,
     CostLineForm,
-    MilestoneFilter,
     MilestoneForm,
-    OptimizationFilter,
     OptimizationForm,
-    ValueSignalFilter,
     ValueSignalForm,
 )
 
@@ -356,7 +353,7 @@ class OptimizationViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, _Val
     def create(self, request, *args, **kwargs):
         use_case = self._use_case(request)
         data = _payload(request)
-        people = economics.people_for_choice(usernames=[data.get("owner")])
+        people = selectors.people_for_choice(usernames=[data.get("owner")])
         values = _valid(OptimizationForm(data, people=people))
         item = services.optimization_create(actor=request.user, use_case=use_case, **values)
         return self._answer(item, status.HTTP_201_CREATED)
@@ -367,7 +364,7 @@ class OptimizationViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, _Val
         _require_manager(request.user, item.use_case)
         initial = OptimizationForm.for_item(item).initial
         data = {k: ("" if v is None else v) for k, v in {**initial, **_payload(request)}.items()}
-        people = economics.people_for_choice(usernames=[data.get("owner")])
+        people = selectors.people_for_choice(usernames=[data.get("owner")])
         values = _valid(OptimizationForm.for_item(item, data, people=people))
         return self._answer(services.optimization_update(actor=request.user, item=item, **values))
 
