@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format serve worker beat migrate seed clean help
+.PHONY: run test lint format serve worker beat bench migrate seed clean help
 
 help:
 	@echo "make run     the product on SQLite with demo data at http://$(HOST):$(PORT)"
@@ -29,6 +29,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks print their figures and the ratio to a baseline run in the same invocation, and
+# append them to bench/results.md. BENCH_ROWS sets the size of the generated files.
+BENCH_ROWS ?= 100000
+bench: $(STAMP)
+	scripts/with-services $(BIN)/python bench/ingest.py --rows $(BENCH_ROWS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

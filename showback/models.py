@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -14,6 +15,57 @@ class TokenType(models.TextChoices):
     CACHE_WRITE = "cache_write", "Cache write"
     REASONING = "reasoning", "Reasoning"
     NONE = "", "Not tokens"
+
+
+# Bills carry costs to many decimal places; rounding each row would drift over millions of rows.
+COST = {"max_digits": 24, "decimal_places": 10}
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Imported"
+    FAILED = "failed", "Rejected"
+
+
+class ImportMode(models.TextChoices):
+    ALL_OR_NOTHING = "all_or_nothing", "Import the whole file, or nothing if any row is bad"
+    VALID_ROWS = "valid_rows", "Import the valid rows and give me the rejects"
+
+
+class ImportBatch(models.Model):
+    """One file imported into showback: what it was, how it went, and the rows it rejected."""
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=300)
+    original_name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    source_format = models.CharField(max_length=32)
+    mode = models.CharField(max_length=16, choices=ImportMode.choices, default=ImportMode.ALL_OR_NOTHING)
+    status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    rows_duplicate = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    rejects = models.JSONField(default=list, blank=True, help_text="[{line, column, message}], first 10,000.")
+    error = models.TextField(blank=True)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    totals = models.JSONField(
+        default=dict, blank=True, help_text="{currency: billed cost} of the rows imported."
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Import #{self.pk} {self.original_name}"
 
 
 class SpendRecord(models.Model):
@@ -39,9 +91,9 @@ class SpendRecord(models.Model):
     quantity = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal("0"))
     unit = models.CharField(max_length=32, blank=True)
 
-    billed_cost = models.DecimalField(**MONEY, default=Decimal("0"))
-    effective_cost = models.DecimalField(**MONEY, default=Decimal("0"))
-    list_cost = models.DecimalField(**MONEY, default=Decimal("0"))
+    billed_cost = models.DecimalField(**COST, default=Decimal("0"))
+    effective_cost = models.DecimalField(**COST, default=Decimal("0"))
+    list_cost = models.DecimalField(**COST, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="USD")
     is_estimated = models.BooleanField(
         default=False, help_text="Costed from the model catalog, not billed by the provider."
@@ -60,6 +112,13 @@ class SpendRecord(models.Model):
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     environment = models.CharField(max_length=16, choices=Environment.choices, blank=True)
     raw_extras = models.JSONField(default=dict, blank=True)
+    input_tokens = models.BigIntegerField(default=0, help_text="Uncached input tokens.")
+    cached_tokens = models.BigIntegerField(default=0, help_text="Cached input tokens (read or written).")
+    output_tokens = models.BigIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    import_batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="records"
+    )
 
     class Meta:
         constraints = [
@@ -91,11 +150,17 @@ class DailySpend(models.Model):
     is_ai = models.BooleanField(default=True)
     is_estimated = models.BooleanField(default=False)
 
-    billed_cost = models.DecimalField(**MONEY, default=Decimal("0"))
-    effective_cost = models.DecimalField(**MONEY, default=Decimal("0"))
-    list_cost = models.DecimalField(**MONEY, default=Decimal("0"))
+    billed_cost = models.DecimalField(**COST, default=Decimal("0"))
+    effective_cost = models.DecimalField(**COST, default=Decimal("0"))
+    list_cost = models.DecimalField(**COST, default=Decimal("0"))
+    model_tier = models.CharField(max_length=16, blank=True)
+    estimated_cost = models.DecimalField(
+        **MONEY, default=Decimal("0"), help_text="Of rows costed by estimate."
+    )
     input_tokens = models.BigIntegerField(default=0)
+    cached_tokens = models.BigIntegerField(default=0)
     output_tokens = models.BigIntegerField(default=0)
+    requests = models.PositiveBigIntegerField(default=0)
     record_count = models.PositiveIntegerField(default=0)
 
     class Meta:

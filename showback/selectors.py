@@ -9,11 +9,12 @@ from decimal import Decimal
 
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from aifinops.core import permissions
 
-from .models import DailySpend
+from .models import DailySpend, ImportBatch
 
 
 def today():
@@ -148,3 +149,58 @@ def use_case_has_recent_spend(*, use_case, days=14):
     """Whether spend was attributed to the use case in the last `days` days."""
     since = today() - datetime.timedelta(days=days)
     return DailySpend.objects.filter(use_case=use_case, date__gte=since, effective_cost__gt=0).exists()
+
+
+def import_list(*, limit=50):
+    return list(ImportBatch.objects.select_related("created_by").order_by("-created_at", "-id")[:limit])
+
+
+def import_get(*, pk):
+    return get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=pk)
+
+
+SUMMARY_GROUPS = {
+    "provider": "provider__slug",
+    "team": "team__slug",
+    "use_case": "use_case__key",
+    "model": "model__key",
+    "model_tier": "model_tier",
+    "environment": "environment",
+    "month": "month",
+}
+
+
+def spend_summary(*, user, group_by, start, end, ai_only=True):
+    """Totals of the daily rollups the user may see, start inclusive to end exclusive, by one
+    dimension and currency: [{group, currency, billed_cost, effective_cost, estimated_cost,
+    input_tokens, output_tokens, requests}]."""
+    field = SUMMARY_GROUPS[group_by]
+    qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lt=end)
+    if group_by == "month":
+        qs = qs.annotate(month=TruncMonth("date"))
+    rows = (
+        qs.order_by()
+        .values(field, "currency")
+        .annotate(
+            billed=Sum("billed_cost"),
+            effective=Sum("effective_cost"),
+            estimated=Sum("estimated_cost"),
+            tokens_in=Sum("input_tokens"),
+            tokens_out=Sum("output_tokens"),
+            n_requests=Sum("requests"),
+        )
+        .order_by(field, "currency")
+    )
+    return [
+        {
+            "group": r[field].isoformat()[:7] if group_by == "month" and r[field] else r[field],
+            "currency": r["currency"],
+            "billed_cost": r["billed"] or Decimal("0"),
+            "effective_cost": r["effective"] or Decimal("0"),
+            "estimated_cost": r["estimated"] or Decimal("0"),
+            "input_tokens": r["tokens_in"] or 0,
+            "output_tokens": r["tokens_out"] or 0,
+            "requests": r["n_requests"] or 0,
+        }
+        for r in rows
+    ]

@@ -1,7 +1,7 @@
 from django.urls import path
 
-from . import views
+from . import import_views, views
 
 app_name = "showback"
 
-urlpatterns = [path("", views.index, name="index")]
+urlpatterns = [path("", views.index, name="index"), *import_views.urlpatterns]

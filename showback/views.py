@@ -1,5 +1,7 @@
 from django.shortcuts import render
 
+from aifinops.core import permissions
+
 from . import charts, selectors
 
 
@@ -21,6 +23,7 @@ def index(request):
         "showback/index.html",
         {
             "ai_only": ai_only,
+            "can_import": permissions.can_import_spend(request.user),
             "period_start": start,
             "period_end": day,
             "month_to_date": selectors.spend_total(user=request.user, start=start, end=day, ai_only=ai_only),

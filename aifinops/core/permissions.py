@@ -225,3 +225,14 @@ def can_execute_move(user, use_case, *, target_stage, reviewed) -> bool:
     if reviewed:
         return has_role(user, Role.COUNCIL_CHAIR)
     return is_use_case_owner(user, use_case) or has_role(user, Role.COUNCIL_CHAIR)
+
+
+# Showback.
+
+
+def can_import_spend(user) -> bool:
+    return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
+
+
+def can_view_import(user, batch) -> bool:
+    return can_import_spend(user)

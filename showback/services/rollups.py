@@ -1,4 +1,4 @@
-"""Writes of showback: the daily rollup that every showback page reads."""
+"""The daily rollup that every showback page reads."""
 
 import datetime
 
@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
-from .models import DailySpend, SpendRecord, TokenType
+from ..models import DailySpend, SpendRecord
 
 ROLLUP_DIMENSIONS = (
     "use_case_id",
@@ -17,6 +17,7 @@ ROLLUP_DIMENSIONS = (
     "currency",
     "is_ai",
     "is_estimated",
+    "model__tier",
 )
 
 
@@ -32,7 +33,6 @@ def daily_spend_rebuild(*, start: datetime.date, end: datetime.date) -> int:
     end_dt = datetime.datetime.combine(
         end + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
     )
-    input_types = [TokenType.INPUT, TokenType.CACHED_INPUT, TokenType.CACHE_WRITE]
     rows = (
         SpendRecord.objects.filter(charge_period_start__gte=start_dt, charge_period_start__lt=end_dt)
         .annotate(day=TruncDate("charge_period_start", tzinfo=datetime.UTC))
@@ -41,8 +41,11 @@ def daily_spend_rebuild(*, start: datetime.date, end: datetime.date) -> int:
             billed=Sum("billed_cost"),
             effective=Sum("effective_cost"),
             listed=Sum("list_cost"),
-            tokens_in=Sum("quantity", filter=Q(token_type__in=input_types)),
-            tokens_out=Sum("quantity", filter=Q(token_type__in=[TokenType.OUTPUT, TokenType.REASONING])),
+            estimated=Sum("effective_cost", filter=Q(is_estimated=True)),
+            tokens_in=Sum("input_tokens"),
+            tokens_cached=Sum("cached_tokens"),
+            tokens_out=Sum("output_tokens"),
+            n_requests=Sum("requests"),
             n=Count("id"),
         )
         .order_by()
@@ -50,12 +53,16 @@ def daily_spend_rebuild(*, start: datetime.date, end: datetime.date) -> int:
     objs = [
         DailySpend(
             date=r["day"],
-            **{k: r[k] for k in ROLLUP_DIMENSIONS},
+            **{k: r[k] for k in ROLLUP_DIMENSIONS if k != "model__tier"},
+            model_tier=r["model__tier"] or "",
+            estimated_cost=r["estimated"] or 0,
             billed_cost=r["billed"] or 0,
             effective_cost=r["effective"] or 0,
             list_cost=r["listed"] or 0,
             input_tokens=int(r["tokens_in"] or 0),
+            cached_tokens=int(r["tokens_cached"] or 0),
             output_tokens=int(r["tokens_out"] or 0),
+            requests=int(r["n_requests"] or 0),
             record_count=r["n"],
         )
         for r in rows

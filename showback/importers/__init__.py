@@ -1,0 +1,1 @@
+"""Spend importers, one per format. See base.py for the contract."""

@@ -1,0 +1,351 @@
+"""Helpers shared by the importers: text and number parsing, time, currency, tags, CSV and JSON reading.
+
+Every parser raises `ValueError` with a message a person can act on; the importers turn it into a
+`RowError` naming the line and the column.
+"""
+
+import datetime
+import gzip
+import hashlib
+import io
+import json
+import re
+from decimal import Decimal
+from functools import lru_cache
+from typing import BinaryIO
+
+from .base import RowError
+
+NULL_TEXTS = frozenset({"", "null", "none", "na", "n/a"})
+MAX_MONEY = Decimal("1e12")  # showback.models MONEY: 18 digits, 6 after the point
+MAX_QUANTITY = Decimal("1e18")
+MIN_YEAR, MAX_YEAR = 2000, 2100
+GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
+
+# Active ISO 4217 codes, funds codes included. Precious metals, SDR, test and "no currency" X-codes are
+# left out, and so are virtual currencies (tokens, credits): they are units, not money.
+_ISO_4217 = """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN
+    BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD
+    FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR
+    KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV
+    MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG
+    SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN
+    UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
+"""
+ISO_4217 = frozenset(_ISO_4217.split())
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+_CURRENCY_SIGNS = "$€£¥"
+
+
+def is_null(value) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().casefold() in NULL_TEXTS)
+
+
+def text(value) -> str:
+    """A trimmed string, "" for the null spellings real exports use."""
+    if is_null(value):
+        return ""
+    return str(value).strip()
+
+
+def strip_bom(value: str) -> str:
+    return value.lstrip("\ufeff")
+
+
+def parse_decimal(value, *, maximum: Decimal = MAX_QUANTITY) -> Decimal | None:
+    """A Decimal from "1.5", "-0.25", "1e-6", "1,234.50", "$10,000.00 " or "(12.00)"; None when empty.
+
+    The decimal separator is always a dot: a comma is accepted only as a thousands separator.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a number")
+    if isinstance(value, int | Decimal):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        number = Decimal(repr(value))
+    else:
+        if is_null(value):
+            return None
+        raw = str(value).strip()
+        body = raw
+        negative = body.startswith("(") and body.endswith(")")
+        if negative:
+            body = body[1:-1].strip()
+        if body[:1] in "+-" and body[1:2] in _CURRENCY_SIGNS:
+            body = body[0] + body[2:]
+        body = body.lstrip(_CURRENCY_SIGNS).strip()
+        if _GROUPED.fullmatch(body):
+            body = body.replace(",", "")
+        if not _NUMBER.fullmatch(body):
+            hint = " (use a dot as the decimal separator)" if "," in body else ""
+            raise ValueError(f"{raw!r} is not a number{hint}")
+        number = Decimal(body)
+        if negative:
+            number = -number
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    if abs(number) >= maximum:
+        raise ValueError(f"{value!r} is out of range (must be below {maximum:,.0f})")
+    return number
+
+
+def parse_money(value) -> Decimal | None:
+    return parse_decimal(value, maximum=MAX_MONEY)
+
+
+def parse_count(value) -> int:
+    """A non-negative whole number (tokens, requests); 0 when empty."""
+    number = parse_decimal(value)
+    if number is None:
+        return 0
+    if number < 0 or number != number.to_integral_value():
+        raise ValueError(f"{value!r} is not a whole number of zero or more")
+    return int(number)
+
+
+_US_DATE = re.compile(
+    r"(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp][Mm])?)?"
+)
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+_EPOCH = re.compile(r"\d{9,13}(?:\.\d+)?")
+
+
+def _in_range(moment: datetime.datetime, raw) -> datetime.datetime:
+    if not MIN_YEAR <= moment.year < MAX_YEAR:
+        raise ValueError(f"{raw!r} is out of range (years {MIN_YEAR} to {MAX_YEAR - 1})")
+    return moment
+
+
+def _from_epoch(seconds: Decimal, raw) -> datetime.datetime:
+    if seconds >= Decimal("1e11"):  # milliseconds
+        seconds /= 1000
+    try:
+        moment = datetime.datetime.fromtimestamp(float(seconds), tz=datetime.UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{raw!r} is out of range") from None
+    return _in_range(moment, raw)
+
+
+@lru_cache(maxsize=8192)
+def _parse_timestamp_text(raw: str) -> datetime.datetime:
+    value = raw.strip()
+    if _EPOCH.fullmatch(value):
+        return _from_epoch(Decimal(value), raw)
+    us = _US_DATE.fullmatch(value)
+    if us:
+        month, day, year, hour, minute, second, meridiem = us.groups()
+        year = int(year) + (2000 if len(year) == 2 else 0)
+        hour = int(hour or 0)
+        if meridiem:
+            if not 1 <= hour <= 12:
+                raise ValueError(f"{raw!r} is not a valid time")
+            hour = hour % 12 + (12 if meridiem.lower() == "pm" else 0)
+        try:
+            moment = datetime.datetime(
+                year, int(month), int(day), hour, int(minute or 0), int(second or 0), tzinfo=datetime.UTC
+            )
+        except ValueError:
+            raise ValueError(f"{raw!r} is not a valid date (expected MM/DD/YYYY)") from None
+        return _in_range(moment, raw)
+    iso = _FRACTION.sub(r"\1", value)
+    if iso.upper().endswith(" UTC"):
+        iso = iso[:-4]
+    iso = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", iso)  # +0000 -> +00:00
+    try:
+        moment = datetime.datetime.fromisoformat(iso)
+    except ValueError:
+        raise ValueError(
+            f"{raw!r} is not a date or time (expected e.g. 2025-04-01, 2025-04-01T00:00:00Z or 04/01/2025)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return _in_range(moment.astimezone(datetime.UTC), raw)
+
+
+def parse_timestamp(value) -> datetime.datetime | None:
+    """An aware UTC datetime, None when empty. Naive values are UTC; numbers are Unix seconds."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a date or time")
+    if isinstance(value, int | float | Decimal):
+        return _from_epoch(Decimal(str(value)), value)
+    if is_null(value):
+        return None
+    return _parse_timestamp_text(str(value))
+
+
+def parse_period(start_value, end_value, start_column: str, end_column: str):
+    """(start, end), both present and in order; raises ColumnError naming the faulty column."""
+    moments = []
+    for column, value in ((start_column, start_value), (end_column, end_value)):
+        try:
+            moment = parse_timestamp(value)
+        except ValueError as exc:
+            raise ColumnError(column, str(exc)) from None
+        if moment is None:
+            raise ColumnError(column, "is empty: a date or time is required")
+        moments.append(moment)
+    start, end = moments
+    if end < start:
+        raise ColumnError(end_column, f"{end.isoformat()} is before the start {start.isoformat()}")
+    return start, end
+
+
+class ColumnError(ValueError):
+    """A ValueError that knows which column it is about."""
+
+    def __init__(self, column: str, message: str):
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
+def row_error(line: int, exc: Exception, column: str = "") -> RowError:
+    if isinstance(exc, ColumnError):
+        return RowError(line=line, column=exc.column, message=f"{exc.column}: {exc.message}")
+    return RowError(line=line, column=column, message=f"{column}: {exc}" if column else str(exc))
+
+
+def parse_currency(value) -> str:
+    code = text(value).upper()
+    if not code:
+        raise ValueError("is empty: a three-letter ISO 4217 currency code is required")
+    if code not in ISO_4217:
+        raise ValueError(
+            f"{text(value)!r} is not an ISO 4217 currency code (e.g. USD, EUR); "
+            "tokens and credits are units, not currencies"
+        )
+    return code
+
+
+def tag_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return str(value)
+
+
+def parse_tags(value) -> dict[str, str]:
+    """A JSON object of tags. Keys keep their text exactly; values become strings."""
+    if isinstance(value, dict):
+        data = value
+    elif is_null(value):
+        return {}
+    else:
+        try:
+            data = json.loads(str(value))
+        except json.JSONDecodeError as exc:
+            raise ValueError(
+                f'is not valid JSON ({exc.msg}); expected an object like {{"team": "x"}}'
+            ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError('must be a JSON object like {"team": "x"}')
+    return {str(key): tag_value(item) for key, item in data.items()}
+
+
+_TOKEN_UNIT = re.compile(
+    r"(?P<count>\d[\d,]*(?:\.\d+)?)?\s*(?P<scale>k|thousand|m|mn|million|b|billion)?\s*tokens?"
+    r"(?:\s*\((?:1\s*)?(?P<paren>k|thousands?|m|millions?)\))?",
+    re.IGNORECASE,
+)
+_SCALES = {"k": 1000, "thousand": 1000, "thousands": 1000, "m": 10**6, "mn": 10**6, "million": 10**6}
+_SCALES |= {"millions": 10**6, "b": 10**9, "billion": 10**9}
+
+
+@lru_cache(maxsize=256)
+def token_unit_multiplier(unit: str) -> int | None:
+    """Single tokens per unit for "Tokens", "1K Tokens", "1000 Tokens", "1M Tokens", "Million Tokens"…
+
+    None when the unit is not a token unit. Follows the block sizes of finops-toolkit PricingUnits.csv.
+    """
+    match = _TOKEN_UNIT.fullmatch(text(unit))
+    if not match:
+        return None
+    multiplier = Decimal(match["count"].replace(",", "")) if match["count"] else Decimal(1)
+    for scale in (match["scale"], match["paren"]):
+        if scale:
+            multiplier *= _SCALES[scale.lower()]
+    return int(multiplier) if multiplier >= 1 and multiplier == int(multiplier) else None
+
+
+def content_hash(*values) -> str:
+    """A stable key for rows with no natural id: sha256 of the values, 40 hex characters."""
+    joined = "\x1f".join(value if isinstance(value, str) else tag_value(value) for value in values)
+    return hashlib.sha256(joined.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def short_key(*parts, limit: int = 200) -> str:
+    """ ":"-joined parts, hashed past `limit` characters (SpendRecord.source_row_key is 200)."""
+    key = ":".join(tag_value(part) for part in parts)
+    return key if len(key) <= limit else content_hash(*parts)
+
+
+class _PrefixedStream(io.RawIOBase):
+    """Bytes already read from a non-seekable stream, put back in front of it."""
+
+    def __init__(self, prefix: bytes, rest: BinaryIO):
+        self._prefix, self._rest = prefix, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._prefix:
+            size = min(len(buffer), len(self._prefix))
+            buffer[:size], self._prefix = self._prefix[:size], self._prefix[size:]
+            return size
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def peek(stream: BinaryIO, size: int = 4) -> tuple[bytes, BinaryIO]:
+    """The first bytes of a stream without consuming them, and the stream to read from now on."""
+    if hasattr(stream, "peek"):
+        try:
+            head = stream.peek(size)[:size]
+            if len(head) >= size or not head:
+                return head, stream
+        except (OSError, ValueError):
+            pass
+    if getattr(stream, "seekable", lambda: False)():
+        position = stream.tell()
+        head = stream.read(size)
+        stream.seek(position)
+        return head, stream
+    head = stream.read(size)
+    return head, io.BufferedReader(_PrefixedStream(head, stream))
+
+
+def open_maybe_gzip(stream: BinaryIO) -> BinaryIO:
+    """The stream itself, or a decompressing view of it when it starts with the gzip magic bytes."""
+    head, stream = peek(stream, 2)
+    if head == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=stream, mode="rb")
+    return stream
+
+
+def parse_json_field(value, expected: type):
+    """A JSON object or list given as text (CSV) or already parsed (JSON); empty when null."""
+    if is_null(value):
+        return expected()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"is not valid JSON ({exc.msg})") from None
+    if value is None:
+        return expected()
+    if not isinstance(value, expected):
+        raise ValueError(f"must be a JSON {'object' if expected is dict else 'list'}")
+    return value

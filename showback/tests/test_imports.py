@@ -1,0 +1,207 @@
+"""Importing spend through the page, the API and the command: given a file, then what finance sees."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.db.models import Sum
+from django.urls import reverse
+
+from aifinops.core.models import AuditEvent
+from aifinops.core.services import api_token_create
+from portfolio.tests.factories import ProviderFactory, UseCaseFactory
+from showback.models import DailySpend, ImportBatch, SpendRecord
+
+from .focus_files import focus_csv, focus_rows
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def queued_tasks_run(django_capture_on_commit_callbacks, monkeypatch):
+    """Run what a request queues on commit when the request ends, as the worker would."""
+    from django.test import Client
+
+    original = Client.request
+
+    def request(self, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return original(self, **kwargs)
+
+    monkeypatch.setattr(Client, "request", request)
+
+
+@pytest.fixture
+def bedrock(cast):
+    ProviderFactory(slug="aws-bedrock", name="AWS Bedrock")
+    UseCaseFactory(team=cast.team_a, key="support-reply-drafter", name="Support reply drafter")
+
+
+def _upload(client, content, name="bill.csv", **extra):
+    return client.post(
+        reverse("showback:import_list"),
+        {"file": SimpleUploadedFile(name, content), "mode": "all_or_nothing", **extra},
+        follow=True,
+    )
+
+
+def _billed_sum(content):
+    return sum(Decimal(r["BilledCost"]) for r in csv.DictReader(io.StringIO(content.decode())))
+
+
+def test_finance_uploads_a_focus_file_and_the_totals_match_the_file_to_the_cent(login, cast, bedrock):
+    content = focus_csv(focus_rows(240, use_cases=("support-reply-drafter",), teams=("support",)))
+
+    response = _upload(login(cast.finance), content)
+
+    batch = ImportBatch.objects.get()
+    assert batch.status == "succeeded", batch.error
+    assert batch.source_format == "focus"
+    assert batch.rows_imported == 240
+    assert b"240 new rows imported" in response.content
+    expected = _billed_sum(content)
+    cents = Decimal("0.01")
+    # Exact, and so also to the cent: no row is rounded on the way in.
+    assert SpendRecord.objects.aggregate(t=Sum("billed_cost"))["t"] == expected
+    assert DailySpend.objects.aggregate(t=Sum("billed_cost"))["t"] == expected
+    assert Decimal(batch.totals["USD"]).quantize(cents) == expected.quantize(cents)
+    attributed = SpendRecord.objects.filter(use_case__key="support-reply-drafter", team=cast.team_a)
+    assert attributed.count() == 240
+    assert AuditEvent.objects.filter(action="spend_import.complete", object_id=str(batch.pk)).exists()
+
+
+def test_the_spend_shows_on_the_team_and_use_case_pages(login, cast, bedrock):
+    today_rows = focus_rows(10, use_cases=("support-reply-drafter",), teams=("support",))
+    _upload(login(cast.finance), focus_csv(today_rows))
+
+    page = login(cast.requester_a).get(reverse("portfolio:team_detail", args=["support"]))
+
+    assert page.status_code == 200
+    assert DailySpend.objects.filter(team=cast.team_a).exists()
+
+
+def test_uploading_the_same_file_again_adds_nothing(login, cast, bedrock):
+    content = focus_csv(focus_rows(50))
+    client = login(cast.finance)
+    _upload(client, content)
+
+    response = _upload(client, content)
+
+    second = ImportBatch.objects.order_by("-id").first()
+    assert (second.rows_imported, second.rows_duplicate) == (0, 50)
+    assert SpendRecord.objects.count() == 50
+    assert b"0 new rows imported" in response.content
+
+
+def test_a_bad_row_rejects_the_whole_file_and_names_line_and_column(login, cast, bedrock):
+    rows = list(focus_rows(20))
+    rows[6]["BilledCost"] = "twelve"
+    client = login(cast.finance)
+
+    response = _upload(client, focus_csv(rows))
+
+    batch = ImportBatch.objects.get()
+    assert batch.status == "failed"
+    assert SpendRecord.objects.count() == 0
+    assert DailySpend.objects.count() == 0
+    assert batch.rejects[0]["line"] == 8
+    assert batch.rejects[0]["column"] == "BilledCost"
+    assert b"nothing was imported" in response.content
+    rejects = client.get(reverse("showback:import_rejects", args=[batch.pk]))
+    assert b"8,BilledCost," in rejects.content
+
+
+def test_valid_rows_mode_imports_the_rest_and_reports_the_rejects(login, cast, bedrock):
+    rows = list(focus_rows(20))
+    rows[3]["BillingCurrency"] = "XYZ"
+
+    _upload(login(cast.finance), focus_csv(rows), mode="valid_rows")
+
+    batch = ImportBatch.objects.get()
+    assert batch.status == "succeeded"
+    assert (batch.rows_imported, batch.rows_rejected) == (19, 1)
+    assert batch.rejects[0]["column"] == "BillingCurrency"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", b"The file is empty"),
+        (b"\x00\x01\x02\x03binary\x00", b"binary file"),
+        (b"colour,size\nred,3\n", b"could not be recognised"),
+    ],
+)
+def test_files_that_cannot_be_spend_are_refused_with_a_message_and_nothing_is_stored(
+    login, cast, content, message
+):
+    response = _upload(login(cast.finance), content)
+
+    assert response.status_code == 200
+    assert message in response.content
+    assert not ImportBatch.objects.exists()
+
+
+def test_a_file_over_the_size_limit_is_refused(login, cast, settings):
+    settings.AIFINOPS_IMPORT_MAX_BYTES = 1024 * 1024
+    response = _upload(login(cast.finance), b"x" * (1024 * 1024 + 1))
+
+    assert b"the limit is 1 MB" in response.content
+
+
+def test_only_finance_and_admins_import(login, cast):
+    assert login(cast.requester_a).get(reverse("showback:import_list")).status_code == 403
+    assert login(cast.admin).get(reverse("showback:import_list")).status_code == 200
+
+
+def test_api_upload_answers_202_and_the_status_endpoint_follows_it(client, cast, bedrock):
+    _, key = api_token_create(user=cast.finance, name="ci")
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {key}"
+
+    response = client.post(
+        "/api/v1/spend/imports/", {"file": SimpleUploadedFile("bill.csv", focus_csv(focus_rows(12)))}
+    )
+
+    assert response.status_code == 202
+    status = client.get(f"/api/v1/spend/imports/{response.json()['id']}/").json()
+    assert (status["status"], status["rows_imported"], status["progress"]) == ("succeeded", 12, 100)
+
+
+def test_api_upload_refuses_a_requester(client, cast):
+    _, key = api_token_create(user=cast.requester_a, name="ci")
+
+    response = client.post(
+        "/api/v1/spend/imports/",
+        {"file": SimpleUploadedFile("bill.csv", focus_csv(focus_rows(2)))},
+        HTTP_AUTHORIZATION=f"Token {key}",
+    )
+
+    assert response.status_code == 403
+    assert not ImportBatch.objects.exists()
+
+
+def test_command_imports_with_a_summary_line_and_again_adds_nothing(cast, bedrock, tmp_path):
+    path = tmp_path / "bill.csv"
+    path.write_bytes(focus_csv(focus_rows(30)))
+    out = io.StringIO()
+
+    call_command("import_spend", str(path), stdout=out)
+    call_command("import_spend", str(path), stdout=out)
+
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("Imported")]
+    assert lines[0].startswith("Imported: 30 rows imported, 0 already present, 0 rejected (focus")
+    assert lines[1].startswith("Imported: 0 rows imported, 30 already present")
+
+
+def test_command_reports_a_rejected_file_and_fails(cast, tmp_path):
+    rows = list(focus_rows(5))
+    rows[1]["ChargePeriodStart"] = "yesterday-ish"
+    path = tmp_path / "bill.csv"
+    path.write_bytes(focus_csv(rows))
+
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_spend", str(path), stdout=io.StringIO(), stderr=io.StringIO())
+
+    assert SpendRecord.objects.count() == 0
