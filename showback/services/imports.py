@@ -36,7 +36,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 MILLION = Decimal(1_000_000)
 # Tag keys that name the use case, the team and the environment (compared lower-cased, trimmed).
 USE_CASE_KEYS = ("ai-use-case", "ai_use_case", "use_case", "use-case", "usecase")
-TEAM_KEYS = ("team", "ai-team")
+TEAM_KEYS = ("team", "ai-team", "litellm.team_alias")
 ENVIRONMENT_KEYS = ("environment", "env")
 # How providers name themselves in bills, mapped to the catalog's provider slugs.
 PROVIDER_ALIASES = {
@@ -194,32 +194,36 @@ def _first(tags, keys):
 
 
 def _tokens(row):
-    """(uncached input, cached, output) in single tokens, from the row's token type or extras."""
+    """(uncached input, cache read, cache write, output) in single tokens, from the row's token
+    type or, for one-row-per-request sources, from its extras."""
     extras = row.raw_extras or {}
     if row.token_type:
         q = int(row.quantity or 0)
         return {
-            TokenType.INPUT: (q, 0, 0),
-            TokenType.CACHED_INPUT: (0, q, 0),
-            TokenType.CACHE_WRITE: (0, q, 0),
-            TokenType.OUTPUT: (0, 0, q),
-            TokenType.REASONING: (0, 0, q),
-        }.get(row.token_type, (0, 0, 0))
+            TokenType.INPUT: (q, 0, 0, 0),
+            TokenType.CACHED_INPUT: (0, q, 0, 0),
+            TokenType.CACHE_WRITE: (0, 0, q, 0),
+            TokenType.OUTPUT: (0, 0, 0, q),
+            TokenType.REASONING: (0, 0, 0, q),
+        }.get(row.token_type, (0, 0, 0, 0))
     return (
         int(extras.get("input_tokens") or 0),
         int(extras.get("cached_tokens") or 0),
+        int(extras.get("cache_creation_tokens") or 0),
         int(extras.get("output_tokens") or 0),
     )
 
 
 def _estimate(model, tokens):
-    uncached, cached, output = tokens
-    cached_price = model.cached_input_price_per_mtok
-    if cached_price is None:
-        cached_price = model.input_price_per_mtok
+    """List-price cost. Cache reads at the cached-input price; cache writes at the input price, a
+    floor (providers charge a premium for writes that the catalog does not hold yet)."""
+    uncached, cache_read, cache_write, output = tokens
+    read_price = model.cached_input_price_per_mtok
+    if read_price is None:
+        read_price = model.input_price_per_mtok
     return (
-        Decimal(uncached) * model.input_price_per_mtok
-        + Decimal(cached) * cached_price
+        Decimal(uncached + cache_write) * model.input_price_per_mtok
+        + Decimal(cache_read) * read_price
         + Decimal(output) * model.output_price_per_mtok
     ) / MILLION
 
@@ -272,8 +276,8 @@ def _record(row, batch, resolver):
         environment=environment[:16],
         raw_extras=extras,
         input_tokens=tokens[0],
-        cached_tokens=tokens[1],
-        output_tokens=tokens[2],
+        cached_tokens=tokens[1] + tokens[2],
+        output_tokens=tokens[3],
         requests=row.requests or 0,
         import_batch=batch,
     )

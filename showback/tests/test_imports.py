@@ -205,3 +205,31 @@ def test_command_reports_a_rejected_file_and_fails(cast, tmp_path):
         call_command("import_spend", str(path), stdout=io.StringIO(), stderr=io.StringIO())
 
     assert SpendRecord.objects.count() == 0
+
+
+def test_usage_only_rows_are_costed_from_the_catalog_and_flagged_estimated(cast, tmp_path):
+    from portfolio.tests.factories import AIModelFactory
+
+    anthropic = ProviderFactory(slug="anthropic", name="Anthropic")
+    AIModelFactory(
+        provider=anthropic,
+        key="claude-sonnet-4-20250514",
+        input_price_per_mtok=Decimal("3"),
+        output_price_per_mtok=Decimal("15"),
+        cached_input_price_per_mtok=Decimal("0.30"),
+    )
+    path = tmp_path / "usage.json"
+    path.write_text(
+        '{"data": [{"starting_at": "2026-11-01T00:00:00Z", "ending_at": "2026-11-02T00:00:00Z", "results": ['
+        '{"uncached_input_tokens": 1000000, "cache_read_input_tokens": 1000000, "cache_creation": '
+        '{"ephemeral_5m_input_tokens": 1000000, "ephemeral_1h_input_tokens": 0}, "output_tokens": 1000000, '
+        '"model": "claude-sonnet-4-20250514", "workspace_id": "wrk_1"}]}], "has_more": false}'
+    )
+
+    call_command("import_spend", str(path), "--format", "anthropic_usage", stdout=io.StringIO())
+
+    records = SpendRecord.objects.all()
+    assert all(r.is_estimated for r in records)
+    # 1M uncached at $3 + 1M cache read at $0.30 + 1M cache write at the $3 input floor + 1M out at $15
+    assert records.aggregate(t=Sum("effective_cost"))["t"] == Decimal("21.30")
+    assert records.aggregate(t=Sum("billed_cost"))["t"] == 0
