@@ -56,40 +56,7 @@ class IntakeForm(forms.ModelForm):
 
     class Meta:
         model = IntakeRequest
-        fields = [
-            "name",
-            "proposed_key",
-            "purpose",
-            "problem",
-            "team",
-            "business_owner",
-            "technical_owner",
-            "user_audience",
-            "expected_users",
-            "data_classification",
-            "personal_data",
-            "customer_impact",
-            "ai_models",
-            "unlisted_model",
-            "task_kind",
-            "model_justification",
-            "expected_calls_per_month",
-            "input_tokens_per_call",
-            "output_tokens_per_call",
-            "expected_monthly_cost",
-            "currency",
-            "value_metric",
-            "value_per_outcome",
-            "outcomes_per_month",
-            "success_metric",
-            "autonomy_level",
-            "tool_permissions",
-            "external_actions",
-            "run_frequency",
-            "requested_spend_cap",
-            "environment",
-            "cost_center",
-        ]
+        fields = list(IntakeRequest.INPUT_FIELDS)
         labels = {
             "name": "Use-case name",
             "proposed_key": "Key",

@@ -40,6 +40,42 @@ class ReviewPath(models.TextChoices):
 class IntakeRequest(ConcurrentTransitionMixin, TimeStampedModel):
     """A team's request to register an AI use case, from draft to a decision."""
 
+    # What a requester fills in: the form, the API and the save service all use this one list.
+    INPUT_FIELDS = (
+        "name",
+        "proposed_key",
+        "purpose",
+        "problem",
+        "team",
+        "business_owner",
+        "technical_owner",
+        "user_audience",
+        "expected_users",
+        "data_classification",
+        "personal_data",
+        "customer_impact",
+        "ai_models",
+        "unlisted_model",
+        "task_kind",
+        "model_justification",
+        "expected_calls_per_month",
+        "input_tokens_per_call",
+        "output_tokens_per_call",
+        "expected_monthly_cost",
+        "currency",
+        "value_metric",
+        "value_per_outcome",
+        "outcomes_per_month",
+        "success_metric",
+        "autonomy_level",
+        "tool_permissions",
+        "external_actions",
+        "run_frequency",
+        "requested_spend_cap",
+        "environment",
+        "cost_center",
+    )
+
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="intakes")
     status = FSMField(max_length=16, choices=IntakeStatus.choices, default=IntakeStatus.DRAFT, protected=True)
 

@@ -22,40 +22,8 @@ from .selectors import triage_rule_settings
 from .triage import IntakeFacts, triage
 from .validation import intake_values, submission_problems
 
-EDITABLE_FIELDS = [
-    "name",
-    "proposed_key",
-    "purpose",
-    "problem",
-    "team",
-    "business_owner",
-    "technical_owner",
-    "user_audience",
-    "expected_users",
-    "data_classification",
-    "personal_data",
-    "customer_impact",
-    "unlisted_model",
-    "task_kind",
-    "model_justification",
-    "expected_calls_per_month",
-    "input_tokens_per_call",
-    "output_tokens_per_call",
-    "expected_monthly_cost",
-    "currency",
-    "value_metric",
-    "value_per_outcome",
-    "outcomes_per_month",
-    "success_metric",
-    "autonomy_level",
-    "tool_permissions",
-    "external_actions",
-    "run_frequency",
-    "requested_spend_cap",
-    "environment",
-    "cost_center",
-    "tags",
-]
+# ai_models is many-to-many: it is set after the save, not assigned.
+EDITABLE_FIELDS = [*(f for f in IntakeRequest.INPUT_FIELDS if f != "ai_models"), "tags"]
 
 
 def _state(intake):
