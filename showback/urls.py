@@ -1,7 +1,11 @@
 from django.urls import path
 
-from . import import_views, views
+from . import chargeback_views, import_views, views
 
 app_name = "showback"
 
-urlpatterns = [path("", views.index, name="index"), *import_views.urlpatterns]
+urlpatterns = [
+    path("", views.index, name="index"),
+    *import_views.urlpatterns,
+    *chargeback_views.urlpatterns,
+]

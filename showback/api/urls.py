@@ -1,10 +1,16 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from . import exports
 from .views import DailySpendViewSet, ImportBatchViewSet, SpendSummaryApi
 
 router = SimpleRouter()
 router.register("daily-spend", DailySpendViewSet, basename="api-daily-spend")
 router.register("spend/imports", ImportBatchViewSet, basename="api-spend-import")
+exports.register(router)
 
-urlpatterns = [path("spend/summary/", SpendSummaryApi.as_view(), name="api-spend-summary"), *router.urls]
+urlpatterns = [
+    path("spend/summary/", SpendSummaryApi.as_view(), name="api-spend-summary"),
+    *exports.urlpatterns,
+    *router.urls,
+]

@@ -1,0 +1,3 @@
+"""Chargeback statements, reconciliation and the FOCUS export."""
+
+urlpatterns = []
