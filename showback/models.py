@@ -112,6 +112,13 @@ class SpendRecord(models.Model):
     team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     environment = models.CharField(max_length=16, choices=Environment.choices, blank=True)
     raw_extras = models.JSONField(default=dict, blank=True)
+    customer = models.CharField(
+        max_length=150, blank=True, help_text="Who the spend served, for cost to serve."
+    )
+    feature = models.CharField(max_length=150, blank=True)
+    attributed_by = models.CharField(
+        max_length=64, blank=True, help_text="rule:<id>, or tag:<key> for the built-in tag convention."
+    )
     input_tokens = models.BigIntegerField(default=0, help_text="Uncached input tokens.")
     cached_tokens = models.BigIntegerField(default=0, help_text="Cached input tokens (read or written).")
     output_tokens = models.BigIntegerField(default=0)
@@ -172,3 +179,42 @@ class DailySpend(models.Model):
 
     def __str__(self):
         return f"{self.date} {self.use_case_id or 'unattributed'} {self.effective_cost} {self.currency}"
+
+
+class MatchField(models.TextChoices):
+    TAG = "tag", "Tag (key and value)"
+    SUB_ACCOUNT = "sub_account", "Sub account (account, subscription, project, workspace)"
+    BILLING_ACCOUNT = "billing_account", "Billing account"
+    API_KEY = "api_key", "API key or key alias"
+    SERVICE = "service", "Service name"
+    PROVIDER = "provider", "Provider name"
+
+
+class AttributionRule(models.Model):
+    """A finance rule: spend whose field matches is assigned to a use case, team, environment,
+    customer or feature. Rules apply in priority order (lowest number first); the first that
+    matches a row decides each thing it assigns."""
+
+    priority = models.PositiveIntegerField(default=100, db_index=True)
+    name = models.CharField(max_length=150)
+    enabled = models.BooleanField(default=True)
+    match_field = models.CharField(max_length=24, choices=MatchField.choices)
+    match_key = models.CharField(
+        max_length=150, blank=True, help_text="For tags: the tag key (case and stray spaces do not matter)."
+    )
+    match_value = models.CharField(
+        max_length=255, help_text="The value to match exactly, or ending in * to match a prefix."
+    )
+    use_case = models.ForeignKey(UseCase, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    environment = models.CharField(max_length=16, choices=Environment.choices, blank=True)
+    customer = models.CharField(max_length=150, blank=True)
+    feature = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["priority", "id"]
+
+    def __str__(self):
+        return self.name

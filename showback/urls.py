@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import chargeback_views, import_views, views
+from . import attribution_views, chargeback_views, import_views, views
 
 app_name = "showback"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.index, name="index"),
     *import_views.urlpatterns,
     *chargeback_views.urlpatterns,
+    *attribution_views.urlpatterns,
 ]

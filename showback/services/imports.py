@@ -22,8 +22,9 @@ from django.utils import timezone
 
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
-from portfolio.models import AIModel, Provider, Team, UseCase
+from portfolio.models import AIModel, Provider
 
+from ..attribution import Attributor, Facts, normalise_tags
 from ..importers.base import ImportFileError, RowError
 from ..importers.registry import IMPORTERS, detect
 from ..models import ImportBatch, ImportMode, ImportStatus, SpendRecord, TokenType
@@ -34,10 +35,6 @@ MAX_REJECTS_KEPT = 10_000
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 MILLION = Decimal(1_000_000)
-# Tag keys that name the use case, the team and the environment (compared lower-cased, trimmed).
-USE_CASE_KEYS = ("ai-use-case", "ai_use_case", "use_case", "use-case", "usecase")
-TEAM_KEYS = ("team", "ai-team", "litellm.team_alias")
-ENVIRONMENT_KEYS = ("environment", "env")
 # How providers name themselves in bills, mapped to the catalog's provider slugs.
 PROVIDER_ALIASES = {
     "openai": "openai",
@@ -160,8 +157,7 @@ class _Resolver:
         for m in AIModel.objects.select_related("provider"):
             self.models.setdefault(m.key.lower(), m)
             self.models[m.ref.lower()] = m
-        self.use_cases = {uc.key: uc for uc in UseCase.objects.select_related("team")}
-        self.teams = {t.slug: t for t in Team.objects.all()}
+        self.attributor = Attributor()
 
     def provider(self, name, service):
         for text in (service, name):
@@ -180,17 +176,6 @@ class _Resolver:
         if provider is not None and f"{provider.slug}/{key}" in self.models:
             return self.models[f"{provider.slug}/{key}"]
         return self.models.get(key) or self.models.get(key.split("/")[-1])
-
-
-def _normalised_tags(tags):
-    return {str(k).strip().lower(): ("" if v is None else str(v).strip()) for k, v in (tags or {}).items()}
-
-
-def _first(tags, keys):
-    for key in keys:
-        if tags.get(key):
-            return tags[key]
-    return ""
 
 
 def _tokens(row):
@@ -229,12 +214,19 @@ def _estimate(model, tokens):
 
 
 def _record(row, batch, resolver):
-    tags = _normalised_tags(row.tags)
     provider = resolver.provider(row.provider_name, row.service_name)
     model = resolver.model(row.model_name, provider)
-    use_case = resolver.use_cases.get(_first(tags, USE_CASE_KEYS))
-    team = use_case.team if use_case else resolver.teams.get(_first(tags, TEAM_KEYS))
-    environment = _first(tags, ENVIRONMENT_KEYS) or (use_case.environment if use_case else "")
+    found = resolver.attributor.attribute(
+        Facts(
+            tags=normalise_tags(row.tags),
+            sub_account=row.sub_account,
+            billing_account=row.billing_account,
+            api_key=row.api_key,
+            service=row.service_name,
+            provider=row.provider_name,
+        )
+    )
+    use_case, team, environment = found.use_case, found.team, found.environment
     tokens = _tokens(row)
     billed, effective, listed = row.billed_cost, row.effective_cost, row.list_cost
     estimated = row.is_estimated
@@ -274,6 +266,9 @@ def _record(row, batch, resolver):
         use_case=use_case,
         team=team,
         environment=environment[:16],
+        customer=found.customer[:150],
+        feature=found.feature[:150],
+        attributed_by=found.source,
         raw_extras=extras,
         input_tokens=tokens[0],
         cached_tokens=tokens[1] + tokens[2],

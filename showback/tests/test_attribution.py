@@ -1,0 +1,149 @@
+"""Attribution rules: given spend and rules, then which use case, team and customer it belongs to."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from aifinops.core.models import AuditEvent
+from portfolio.tests.factories import ProviderFactory, UseCaseFactory
+from showback.attribution import Attributor, Facts, normalise_tags
+from showback.models import AttributionRule, DailySpend, SpendRecord
+
+from .focus_files import focus_csv, focus_rows
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def queued_tasks_run(django_capture_on_commit_callbacks, monkeypatch):
+    from django.test import Client
+
+    original = Client.request
+
+    def request(self, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return original(self, **kwargs)
+
+    monkeypatch.setattr(Client, "request", request)
+
+
+def _rule(**fields):
+    defaults = {"name": "r", "match_field": "sub_account", "match_value": "acct-0", "priority": 10}
+    return AttributionRule.objects.create(**{**defaults, **fields})
+
+
+def _facts(**kwargs):
+    return Facts(tags=normalise_tags(kwargs.pop("tags", {})), **kwargs)
+
+
+def test_rules_apply_in_priority_order_and_the_first_match_decides(cast):
+    _rule(priority=20, match_value="acct-*", use_case=cast.use_case_b, customer="globex")
+    _rule(priority=10, match_value="acct-7", use_case=cast.use_case_a)
+
+    found = Attributor().attribute(_facts(sub_account="acct-7"))
+
+    assert found.use_case == cast.use_case_a
+    assert found.team == cast.team_a
+    assert found.customer == "globex"  # only the later rule assigns a customer
+
+
+def test_tag_rules_ignore_key_case_and_stray_spaces(cast):
+    _rule(match_field="tag", match_key=" Project ", match_value="helpdesk", team=cast.team_b)
+
+    found = Attributor().attribute(_facts(tags={"PROJECT  ": "helpdesk"}))
+
+    assert found.team == cast.team_b
+    assert found.use_case is None
+
+
+def test_without_a_rule_the_tags_attribute(cast):
+    found = Attributor().attribute(
+        _facts(tags={"AI-Use-Case": "support-summarizer", "litellm.end_user": "acme-corp"})
+    )
+
+    assert (found.use_case, found.team, found.customer) == (cast.use_case_a, cast.team_a, "acme-corp")
+    assert found.by == ["tag:use_case", "use_case"]
+
+
+def test_imported_rows_are_attributed_by_rules(cast, tmp_path):
+    ProviderFactory(slug="aws-bedrock", name="AWS Bedrock")
+    UseCaseFactory(team=cast.team_a, key="bedrock-bot", name="Bedrock bot")
+    _rule(match_value="acct-0", use_case=cast.use_case_a)
+    path = tmp_path / "bill.csv"
+    path.write_bytes(focus_csv(focus_rows(6, use_cases=("unknown-key",))))
+
+    call_command("import_spend", str(path), stdout=io.StringIO())
+
+    records = SpendRecord.objects.all()
+    assert {r.use_case for r in records} == {cast.use_case_a}
+    assert all(r.attributed_by.startswith("rule:") for r in records)
+
+
+def test_saving_a_rule_on_the_page_reattributes_history_with_an_audit_trail(login, cast, tmp_path):
+    ProviderFactory(slug="aws-bedrock", name="AWS Bedrock")
+    path = tmp_path / "bill.csv"
+    path.write_bytes(focus_csv(focus_rows(8, use_cases=("nobody",))))
+    call_command("import_spend", str(path), stdout=io.StringIO())
+    assert not SpendRecord.objects.filter(use_case__isnull=False).exists()
+
+    response = login(cast.finance).post(
+        reverse("showback:rule_list"),
+        {
+            "priority": "5",
+            "name": "Bedrock account 0",
+            "enabled": "on",
+            "match_field": "sub_account",
+            "match_key": "",
+            "match_value": "acct-0",
+            "use_case": "campaign-writer",
+        },
+    )
+
+    assert response.status_code == 302
+    assert SpendRecord.objects.filter(use_case=cast.use_case_b).count() == 8
+    assert DailySpend.objects.filter(use_case=cast.use_case_b).exists()
+    assert AuditEvent.objects.filter(action="attribution_rule.create").exists()
+    assert AuditEvent.objects.get(action="attribution.reattribute").after == {"records_changed": 8}
+
+    rule = AttributionRule.objects.get()
+    login(cast.finance).post(reverse("showback:rule_delete", args=[rule.pk]))
+
+    assert not SpendRecord.objects.filter(use_case__isnull=False).exists()
+    assert not DailySpend.objects.filter(use_case__isnull=False).exists()
+
+
+def test_a_rule_must_assign_something_and_a_tag_rule_needs_its_key(login, cast):
+    response = login(cast.finance).post(
+        reverse("showback:rule_list"),
+        {"priority": "5", "name": "empty", "match_field": "tag", "match_key": "", "match_value": "x"},
+    )
+
+    form = response.context["form"]
+    assert form.errors["match_key"] == ["A tag rule needs the tag key, e.g. project or ai-use-case."]
+    assert "Choose what the rule assigns" in form.non_field_errors()[0]
+    assert not AttributionRule.objects.exists()
+
+
+def test_unattributed_page_lists_sources_with_a_prefilled_rule_and_shadow_ai(login, cast, tmp_path):
+    ProviderFactory(slug="aws-bedrock", name="AWS Bedrock")
+    path = tmp_path / "bill.csv"
+    path.write_bytes(focus_csv(focus_rows(4, use_cases=("nobody",), start=None)))
+    call_command("import_spend", str(path), stdout=io.StringIO())
+    client = login(cast.finance)
+
+    page = client.get(reverse("showback:unattributed"))
+    prefilled = client.get(
+        reverse("showback:rule_list"), {"match_field": "sub_account", "match_value": "acct-0"}
+    )
+
+    assert page.status_code == 200
+    assert b"acct-0" in page.content
+    assert b"Make a rule" in page.content
+    assert prefilled.context["form"]["match_value"].value() == "acct-0"
+
+
+def test_only_finance_and_admins_keep_rules(login, cast):
+    assert login(cast.requester_a).get(reverse("showback:rule_list")).status_code == 403
+    assert login(cast.requester_a).get(reverse("showback:unattributed")).status_code == 403
