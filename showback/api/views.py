@@ -90,7 +90,11 @@ class SpendSummaryApi(APIView):
             ai_only=params["scope"] == "ai",
         )
         group = params["group_by"]
-        results = [{group: r["group"], **{k: v for k, v in r.items() if k != "group"}} for r in rows]
+        money = ("billed_cost", "effective_cost", "estimated_cost")
+        results = [
+            {group: r["group"], **{k: (str(v) if k in money else v) for k, v in r.items() if k != "group"}}
+            for r in rows
+        ]
         currencies = sorted({r["currency"] for r in rows})
         body = {"results": results, "currency": currencies[0] if len(currencies) == 1 else None}
         return Response(body)
