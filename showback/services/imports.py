@@ -10,6 +10,7 @@ twice. Progress goes to the cache, where the status page reads it while the tran
 import gzip
 import hashlib
 import io
+import json
 import zlib
 from decimal import Decimal
 
@@ -282,6 +283,32 @@ class _Rejected(Exception):
     """Raised inside the import's transaction to roll it back when a whole-file import has rejects."""
 
 
+def _insert(records):
+    """Write new records. On PostgreSQL through COPY, several times faster than INSERT; the
+    duplicate check has already run, and a concurrent import of the same rows fails on the
+    unique constraint and leaves nothing behind."""
+    if not records:
+        return
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        SpendRecord.objects.bulk_create(records, batch_size=CHUNK)
+        return
+    fields = [f for f in SpendRecord._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(SpendRecord._meta.db_table)
+    json_fields = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row(
+                [
+                    json.dumps(getattr(record, f.attname))
+                    if f.attname in json_fields
+                    else getattr(record, f.attname)
+                    for f in fields
+                ]
+            )
+
+
 def _write(records, batch, seen, stats):
     keys = [r.source_row_key for r in records]
     existing = set(
@@ -296,7 +323,7 @@ def _write(records, batch, seen, stats):
             continue
         seen.add(record.source_row_key)
         fresh.append(record)
-    SpendRecord.objects.bulk_create(fresh, batch_size=CHUNK)
+    _insert(fresh)
     stats["imported"] += len(fresh)
     for record in fresh:
         day = record.charge_period_start.date()
