@@ -161,7 +161,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="aifinops@localhost")
 # A use case whose expected monthly cost is above this needs an approved funding decision to move.
 AIFINOPS_REVIEW_FUNDING_THRESHOLD = Decimal(env("REVIEW_FUNDING_THRESHOLD", default="5000"))
 # The largest spend file accepted for import, in MB.
-AIFINOPS_IMPORT_MAX_BYTES = env.int("IMPORT_MAX_MB", default=500) * 1024 * 1024
+AIFINOPS_IMPORT_MAX_BYTES = env.int("IMPORT_MAX_MB", default=1024) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The address people reach the product at, for links in emails.
