@@ -1,0 +1,234 @@
+"""CSV writers of chargeback: the FOCUS 1.2 export of attributed spend and the team statement.
+
+Both stream: rows are written as they are read, so memory stays flat however large the month.
+Text cells are escaped against formula injection; numeric cells are written as numbers, so a
+credit stays a negative number a spreadsheet can add up.
+"""
+
+import csv
+import datetime
+import json
+from decimal import Decimal
+
+from django.http import StreamingHttpResponse
+
+# Mandatory in FOCUS 1.2, in the order of the column list of the specification.
+FOCUS_MANDATORY_COLUMNS = [
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingCurrency",
+    "BillingPeriodEnd",
+    "BillingPeriodStart",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "ContractedCost",
+    "EffectiveCost",
+    "InvoiceIssuerName",
+    "ListCost",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "ServiceCategory",
+    "ServiceName",
+]
+FOCUS_OPTIONAL_COLUMNS = [
+    "ChargeFrequency",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "InvoiceId",
+    "ResourceId",
+    "ResourceName",
+    "ServiceSubcategory",
+    "SkuId",
+    "SkuMeter",
+    "SubAccountId",
+    "SubAccountName",
+    "Tags",
+]
+FOCUS_CUSTOM_COLUMNS = ["x_TokenType", "x_SourceSystem", "x_SourceRecordKey"]
+FOCUS_COLUMNS = FOCUS_MANDATORY_COLUMNS + FOCUS_OPTIONAL_COLUMNS + FOCUS_CUSTOM_COLUMNS
+FOCUS_NUMERIC_COLUMNS = frozenset(
+    {"BilledCost", "ContractedCost", "EffectiveCost", "ListCost", "PricingQuantity", "ConsumedQuantity"}
+)
+
+AI_SERVICE_CATEGORY = "AI and Machine Learning"
+DEFAULT_BILLING_ACCOUNT = "aifinops"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value):
+    """A text cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def number(value):
+    """A Decimal as plain digits with a decimal point, never an exponent: "-1.5", "0.0", "1200.0".
+
+    The point keeps a column of whole numbers (token counts) typed as decimal by CSV readers.
+    """
+    if value is None:
+        return ""
+    text = format(Decimal(value), "f")
+    if "." in text:
+        text = text.rstrip("0")
+    else:
+        text += "."
+    return text + "0" if text.endswith(".") else text
+
+
+def iso_utc(moment):
+    if isinstance(moment, datetime.datetime):
+        return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{moment.isoformat()}T00:00:00Z"
+
+
+def _charge(record):
+    """(ChargeCategory, PricingQuantity, PricingUnit, ConsumedQuantity, ConsumedUnit).
+
+    Negative billed cost is a credit, which FOCUS prices and consumes nothing for.
+    """
+    if record.billed_cost < 0:
+        return "Credit", None, "", None, ""
+    tokens = record.input_tokens + record.cached_tokens + record.output_tokens
+    if tokens:
+        return "Usage", Decimal(tokens), "Tokens", Decimal(tokens), "Tokens"
+    if record.unit and record.quantity:
+        return "Usage", record.quantity, record.unit, record.quantity, record.unit
+    return "Usage", Decimal(record.requests), "Requests", Decimal(record.requests), "Requests"
+
+
+def _invoice_id(record, month):
+    """The provider's invoice where the source named it, else the team's chargeback statement."""
+    extras = record.raw_extras if isinstance(record.raw_extras, dict) else {}
+    return extras.get("InvoiceId") or f"chargeback-{record.team.slug}-{month:%Y-%m}"
+
+
+def focus_row(record, *, billing_period):
+    """One SpendRecord as the list of cells of a FOCUS 1.2 row, in FOCUS_COLUMNS order."""
+    provider = (record.provider.name if record.provider else "") or record.provider_name or "Unknown"
+    model = (record.model.key if record.model else "") or record.model_name
+    category, pricing_quantity, pricing_unit, consumed_quantity, consumed_unit = _charge(record)
+    token_type = record.token_type or ""
+    token_words = token_type.replace("_", " ")
+    description = " ".join(part for part in (model, token_words, "tokens" if token_type else "") if part)
+    tags = {"team": record.team.slug}
+    if record.use_case_id:
+        tags["ai-use-case"] = record.use_case.key
+    if record.environment:
+        tags["environment"] = record.environment
+    values = {
+        "BilledCost": record.billed_cost,
+        "BillingAccountId": record.billing_account or DEFAULT_BILLING_ACCOUNT,
+        "BillingAccountName": record.billing_account or "",
+        "BillingCurrency": record.currency,
+        "BillingPeriodEnd": iso_utc(billing_period[1]),
+        "BillingPeriodStart": iso_utc(billing_period[0]),
+        "ChargeCategory": category,
+        "ChargeClass": "",
+        "ChargeDescription": description or f"{provider} AI usage",
+        "ChargePeriodEnd": iso_utc(record.charge_period_end),
+        "ChargePeriodStart": iso_utc(record.charge_period_start),
+        "ContractedCost": record.effective_cost,
+        "EffectiveCost": record.effective_cost,
+        "InvoiceIssuerName": provider,
+        "ListCost": record.list_cost,
+        "PricingQuantity": pricing_quantity,
+        "PricingUnit": pricing_unit,
+        "ProviderName": provider,
+        "PublisherName": provider,
+        "ServiceCategory": AI_SERVICE_CATEGORY,
+        "ServiceName": record.service_name or provider,
+        "ChargeFrequency": "Usage-Based",
+        "ConsumedQuantity": consumed_quantity,
+        "ConsumedUnit": consumed_unit,
+        "InvoiceId": _invoice_id(record, billing_period[0]),
+        "ResourceId": model if category == "Usage" else "",
+        "ResourceName": model if category == "Usage" else "",
+        "ServiceSubcategory": "Generative AI",
+        "SkuId": f"{model}:{token_type}" if model and token_type and category == "Usage" else "",
+        "SkuMeter": f"{token_words.capitalize()} tokens" if token_type and category == "Usage" else "",
+        "SubAccountId": record.team.slug,
+        "SubAccountName": record.team.name,
+        "Tags": json.dumps(tags, sort_keys=True),
+        "x_TokenType": token_type,
+        "x_SourceSystem": record.source,
+        "x_SourceRecordKey": record.source_row_key,
+    }
+    return [
+        number(values[column]) if column in FOCUS_NUMERIC_COLUMNS else safe_text(values[column])
+        for column in FOCUS_COLUMNS
+    ]
+
+
+class _Echo:
+    """A file that hands back what is written to it, for csv.writer to stream through."""
+
+    def write(self, value):
+        return value
+
+
+def csv_stream(header, rows):
+    writer = csv.writer(_Echo(), lineterminator="\n")
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow(row)
+
+
+def focus_csv_response(rows, *, filename):
+    """A streamed FOCUS 1.2 CSV of rows from `chargeback.focus_export_rows`."""
+    response = StreamingHttpResponse(csv_stream(FOCUS_COLUMNS, rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+STATEMENT_COLUMNS = [
+    "section",
+    "team",
+    "month",
+    "use_case_key",
+    "use_case",
+    "provider",
+    "model",
+    "currency",
+    "billed_cost",
+    "effective_cost",
+    "estimated_cost",
+    "share_pct",
+    "input_tokens",
+    "cached_tokens",
+    "output_tokens",
+    "requests",
+]
+
+
+def statement_rows(statement):
+    """A team statement as CSV rows: use-case lines, provider/model lines, then totals."""
+    team, month = statement["team"], statement["month"].strftime("%Y-%m")
+
+    def row(section, line, *, use_case_key="", use_case="", provider="", model=""):
+        text = [section, team.slug, month, use_case_key, use_case, provider, model, line["currency"]]
+        numbers = [line["billed"], line["effective"], line["estimated"], line.get("share")]
+        counts = [line["input_tokens"], line["cached_tokens"], line["output_tokens"], line["requests"]]
+        return [safe_text(v) for v in text] + [number(v) for v in numbers] + [str(v) for v in counts]
+
+    for line in statement["by_use_case"]:
+        yield row("use_case", line, use_case_key=line["key"] or "", use_case=line["name"])
+    for line in statement["by_model"]:
+        yield row("model", line, provider=line["provider"], model=line["model"])
+    for currency, total in statement["totals"].items():
+        yield row("total", {**total, "currency": currency, "share": Decimal(100)})
+
+
+def statement_csv_response(statement):
+    filename = f"chargeback-{statement['team'].slug}-{statement['month']:%Y-%m}.csv"
+    response = StreamingHttpResponse(
+        csv_stream(STATEMENT_COLUMNS, statement_rows(statement)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
