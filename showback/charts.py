@@ -41,3 +41,27 @@ def breakdown_chart(rows, *, title):
         xaxis={"tickformat": ",.0f"},
     )
     return fig.to_json()
+
+
+def breakdown_trend_chart(trend, *, dimension_label):
+    """Stacked monthly bars of the top series of a breakdown, in one currency."""
+    currency = trend["currency"]
+    months = [m.strftime("%b %Y") for m in trend["months"]]
+    fig = go.Figure()
+    for label, values in trend["series"]:
+        fig.add_bar(
+            x=months,
+            y=[float(v) for v in values],
+            name=str(label),
+            hovertemplate="%{x} · %{fullData.name}: %{y:,.0f} " + currency + "<extra></extra>",
+        )
+    fig.update_layout(
+        title=f"Spend per month by {dimension_label.lower()} ({currency})",
+        barmode="stack",
+        margin={"l": 50, "r": 20, "t": 50, "b": 40},
+        height=340,
+        yaxis={"title": f"Effective cost ({currency})", "tickformat": ",.0f"},
+        legend={"orientation": "h", "y": -0.15},
+        template="plotly_white",
+    )
+    return fig.to_json()

@@ -7,12 +7,14 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from aifinops.core import permissions
+from portfolio.choices import Environment, ModelTier
+from portfolio.models import ValueSignal
 
 from .models import DailySpend, ImportBatch
 
@@ -204,3 +206,290 @@ def spend_summary(*, user, group_by, start, end, ai_only=True):
         }
         for r in rows
     ]
+
+
+# The showback page: one breakdown of the rollups, by one dimension, over a chosen period.
+
+PREMIUM_TIERS = ("frontier", "reasoning")
+
+BREAKDOWNS = {
+    "team": ("Team", ("team__slug", "team__name")),
+    "use_case": ("Use case", ("use_case__key", "use_case__name")),
+    "provider": ("Provider", ("provider__slug", "provider__name")),
+    "model": ("Model", ("model__ref", "model__name")),
+    "model_tier": ("Model tier", ("model_tier", "model_tier")),
+    "environment": ("Environment", ("environment", "environment")),
+}
+
+TREND_SERIES = 6
+MILLION = Decimal("1000000")
+
+
+def _ratio(part, whole):
+    return part / whole if whole else None
+
+
+def _per_million(cost, tokens):
+    return cost * MILLION / tokens if tokens else None
+
+
+def _label(dimension, key, name):
+    if dimension == "model_tier":
+        return dict(ModelTier.choices).get(key, "No tier") if key else "No tier"
+    if dimension == "environment":
+        return dict(Environment.choices).get(key, key) if key else "Not tagged"
+    return name or ("Unattributed" if dimension in ("team", "use_case") else "Unknown")
+
+
+def _cache_savings_expression():
+    """What cached tokens saved against the catalog's uncached input price, where the catalog
+    knows a cached price in the row's currency."""
+    saving = ExpressionWrapper(
+        F("cached_tokens") * (F("model__input_price_per_mtok") - F("model__cached_input_price_per_mtok")),
+        output_field=DecimalField(max_digits=40, decimal_places=10),
+    )
+    return Sum(
+        saving,
+        filter=Q(model__cached_input_price_per_mtok__isnull=False, model__currency=F("currency")),
+    )
+
+
+def spend_breakdown(*, user, dimension, start, end, ai_only=True):
+    """The showback page's figures, start..end inclusive, in a fixed handful of queries.
+
+    Returns {rows, totals, trend, overlap, outcomes, dimension_label}: rows per dimension value and
+    currency with spend, shares, unit costs and cache use; totals per currency; the monthly trend of
+    the top series; teams paying several providers for one model tier; cost per outcome where value
+    signals exist.
+    """
+    dimension_label, (key_field, name_field) = BREAKDOWNS[dimension]
+    qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end).order_by()
+    name_fields = (key_field,) if name_field == key_field else (key_field, name_field)
+    grouped = (
+        qs.values(*name_fields, "currency")
+        .annotate(
+            spend=Sum("effective_cost"),
+            n_requests=Sum("requests"),
+            tokens_in=Sum("input_tokens"),
+            tokens_cached=Sum("cached_tokens"),
+            tokens_out=Sum("output_tokens"),
+            premium=Sum("effective_cost", filter=Q(model_tier__in=PREMIUM_TIERS)),
+            unattributed=Sum("effective_cost", filter=Q(use_case__isnull=True)),
+            estimated=Sum("estimated_cost", filter=Q(is_estimated=True)),
+            # Seat fees and other untokened lines would inflate the price of a token.
+            token_spend=Sum(
+                "effective_cost",
+                filter=Q(input_tokens__gt=0) | Q(cached_tokens__gt=0) | Q(output_tokens__gt=0),
+            ),
+            savings=_cache_savings_expression(),
+        )
+        .order_by("currency", "-spend")
+    )
+    zero = Decimal("0")
+    rows, totals = [], {}
+    for r in grouped:
+        spend = r["spend"] or zero
+        tokens = (r["tokens_in"] or 0) + (r["tokens_cached"] or 0) + (r["tokens_out"] or 0)
+        row = {
+            "key": r[key_field],
+            "label": _label(dimension, r[key_field], r[name_field]),
+            "currency": r["currency"],
+            "spend": spend,
+            "requests": r["n_requests"] or 0,
+            "input_tokens": r["tokens_in"] or 0,
+            "cached_tokens": r["tokens_cached"] or 0,
+            "output_tokens": r["tokens_out"] or 0,
+            "tokens": tokens,
+            "premium": r["premium"] or zero,
+            "unattributed": r["unattributed"] or zero,
+            "estimated": r["estimated"] or zero,
+            "token_spend": r["token_spend"] or zero,
+            "cache_savings": (r["savings"] / MILLION) if r["savings"] else None,
+        }
+        rows.append(row)
+        t = totals.setdefault(
+            r["currency"],
+            {k: (zero if isinstance(v, Decimal) else 0) for k, v in row.items() if k not in ("key", "label")},
+        )
+        t["currency"] = r["currency"]
+        for k in ("spend", "premium", "unattributed", "estimated", "token_spend"):
+            t[k] += row[k]
+        for k in ("requests", "input_tokens", "cached_tokens", "output_tokens", "tokens"):
+            t[k] += row[k]
+        if row["cache_savings"] is not None:
+            t["cache_savings"] = (t["cache_savings"] or zero) + row["cache_savings"]
+    for r in rows + list(totals.values()):
+        currency_total = totals[r["currency"]]["spend"]
+        r["share"] = _ratio(r["spend"], currency_total)
+        r["cost_per_call"] = _ratio(r["spend"], r["requests"])
+        r["cost_per_mtok"] = _per_million(r["token_spend"], r["tokens"])
+        input_side = r["input_tokens"] + r["cached_tokens"]
+        r["cached_share"] = _ratio(Decimal(r["cached_tokens"]), Decimal(input_side))
+        r["premium_share"] = _ratio(r["premium"], r["spend"])
+        r["unattributed_share"] = _ratio(r["unattributed"], r["spend"])
+        r["is_unattributed"] = dimension in ("team", "use_case") and not r.get("key", True)
+    for t in totals.values():
+        t["cache_savings"] = t["cache_savings"] or None
+    return {
+        "dimension": dimension,
+        "dimension_label": dimension_label,
+        "rows": rows,
+        "totals": dict(sorted(totals.items(), key=lambda kv: -kv[1]["spend"])),
+        "trend": _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end),
+        "overlap": _vendor_overlap(qs),
+        "outcomes": _cost_per_outcome(qs, user=user, start=start, end=end),
+        "explanation": _explain(qs, totals, own=not permissions.sees_all_teams(user)),
+    }
+
+
+def _months_between(start, end):
+    months, day = [], month_start(start)
+    while day <= end:
+        months.append(day)
+        day = months_back(day, -1)
+    return months
+
+
+def _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end):
+    """{currency, months, series: [(label, [amount per month])]} for the main currency: the top
+    series by spend over the period and one "Other" for the rest."""
+    if not rows:
+        return None
+    currency = max(
+        {r["currency"] for r in rows}, key=lambda c: sum(r["spend"] for r in rows if r["currency"] == c)
+    )
+    ranked = [r for r in rows if r["currency"] == currency]
+    top = {r["key"]: r["label"] for r in ranked[:TREND_SERIES]}
+    months = _months_between(start, end)
+    series = {key: [Decimal("0")] * len(months) for key in top}
+    other = [Decimal("0")] * len(months)
+    index = {m: i for i, m in enumerate(months)}
+    monthly = (
+        qs.filter(currency=currency)
+        .annotate(month=TruncMonth("date"))
+        .values("month", key_field)
+        .annotate(spend=Sum("effective_cost"))
+        .order_by()
+    )
+    for r in monthly:
+        month = r["month"]
+        if isinstance(month, datetime.datetime):
+            month = month.date()
+        i = index.get(month)
+        if i is None:
+            continue
+        target = series.get(r[key_field], other) if r[key_field] in top else other
+        target[i] += r["spend"] or Decimal("0")
+    named = [(top[key], values) for key, values in series.items()]
+    if len(ranked) > TREND_SERIES:
+        named.append(("Other", other))
+    return {"currency": currency, "months": months, "series": named}
+
+
+def _vendor_overlap(qs):
+    """Teams paying more than one provider for the same model tier: [{team, tier, providers: [(name,
+    currency, spend)]}]."""
+    rows = (
+        qs.exclude(team__isnull=True)
+        .exclude(model_tier="")
+        .exclude(provider__isnull=True)
+        .values("team__slug", "team__name", "model_tier", "provider__name", "currency")
+        .annotate(spend=Sum("effective_cost"))
+        .order_by("team__name", "model_tier", "-spend")
+    )
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["team__slug"], r["team__name"], r["model_tier"])].append(
+            (r["provider__name"], r["currency"], r["spend"])
+        )
+    return [
+        {
+            "team_key": slug,
+            "team": name,
+            "tier": _label("model_tier", tier, None),
+            "providers": providers,
+        }
+        for (slug, name, tier), providers in groups.items()
+        if len({p[0] for p in providers}) > 1
+    ]
+
+
+def _cost_per_outcome(qs, *, user, start, end):
+    """For use cases with value signals in the period: spend in the months that have a signal, the
+    outcomes and active users reported, cost per outcome and per active user."""
+    signals = list(
+        ValueSignal.objects.filter(
+            permissions.use_case_scope(user, prefix="use_case__"),
+            month__gte=month_start(start),
+            month__lte=end,
+        )
+        .select_related("use_case")
+        .order_by("use_case__name", "month")
+    )
+    if not signals:
+        return []
+    months_by_uc = defaultdict(set)
+    for s in signals:
+        months_by_uc[s.use_case_id].add(s.month)
+    spend_rows = (
+        qs.filter(use_case_id__in=months_by_uc)
+        .annotate(month=TruncMonth("date"))
+        .values("use_case_id", "month", "currency")
+        .annotate(spend=Sum("effective_cost"))
+        .order_by()
+    )
+    spend = defaultdict(lambda: defaultdict(Decimal))
+    for r in spend_rows:
+        month = r["month"].date() if isinstance(r["month"], datetime.datetime) else r["month"]
+        if month in months_by_uc[r["use_case_id"]]:
+            spend[r["use_case_id"]][r["currency"]] += r["spend"] or Decimal("0")
+    result = {}
+    for s in signals:
+        entry = result.setdefault(
+            s.use_case_id,
+            {"use_case": s.use_case, "months": 0, "outcomes": 0, "active_users": 0, "spend": {}},
+        )
+        entry["months"] += 1
+        entry["outcomes"] += s.outcomes
+        entry["active_users"] += s.active_users or 0
+    out = []
+    for uc_id, entry in result.items():
+        entry["spend"] = dict(spend[uc_id])
+        currency, amount = max(entry["spend"].items(), key=lambda kv: kv[1], default=("USD", Decimal("0")))
+        entry["currency"] = currency
+        entry["amount"] = amount
+        entry["cost_per_outcome"] = _ratio(amount, entry["outcomes"])
+        # Active users are reported per month, so the cost per active user is per user-month.
+        entry["cost_per_active_user"] = _ratio(amount, entry["active_users"])
+        out.append(entry)
+    return out
+
+
+def _explain(qs, totals, *, own):
+    """What drives the spend, in a sentence a team can act on: the largest model and use case, and
+    how much input was served from cache."""
+    if not totals:
+        return ""
+    currency, total = max(totals.items(), key=lambda kv: kv[1]["spend"])
+    if not total["spend"]:
+        return ""
+    top = (
+        qs.filter(currency=currency)
+        .values("model__name", "use_case__name")
+        .annotate(spend=Sum("effective_cost"))
+        .order_by("-spend")
+        .first()
+    )
+    parts = []
+    if top and top["spend"]:
+        share = top["spend"] / total["spend"]
+        what = top["model__name"] or "spend with no known model"
+        where = f"in {top['use_case__name']}" if top["use_case__name"] else "not attributed to a use case"
+        whose = "your " if own else ""
+        lead = f"Most of {whose}spend" if share >= Decimal("0.5") else f"The largest line of {whose}spend"
+        parts.append(f"{lead} is {what} {where} ({share:.0%}).")
+    if total["cached_share"] is not None:
+        parts.append(f"{total['cached_share']:.0%} of input tokens were cached.")
+    if total["premium_share"]:
+        parts.append(f"{total['premium_share']:.0%} went to frontier and reasoning models.")
+    return " ".join(parts)

@@ -1,36 +1,119 @@
+import datetime
+from urllib.parse import urlencode
+
 from django.shortcuts import render
 
 from aifinops.core import permissions
 
 from . import charts, selectors
 
+PERIOD_PRESETS = (
+    ("this_month", "This month"),
+    ("last_month", "Last month"),
+    ("last_90_days", "Last 90 days"),
+    ("last_12_months", "Last 12 months"),
+)
+
+# Longer periods would only draw more empty months; the rollups stay cheap either way.
+MAX_PERIOD_DAYS = 366 * 5
+
+
+def _preset_period(preset, day):
+    this_month = selectors.month_start(day)
+    return {
+        "this_month": (this_month, day),
+        "last_month": (selectors.months_back(day, 1), this_month - datetime.timedelta(days=1)),
+        "last_90_days": (day - datetime.timedelta(days=89), day),
+        "last_12_months": (selectors.months_back(day, 11), day),
+    }[preset]
+
+
+def _parse_period(params, day):
+    """(start, end, errors) from ?start=&end= (ISO dates, end inclusive); this month by default."""
+    start, end = _preset_period("this_month", day)
+    errors = []
+    parsed = {}
+    for name, default in (("start", start), ("end", end)):
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            parsed[name] = default
+            continue
+        try:
+            parsed[name] = datetime.date.fromisoformat(raw)
+        except ValueError:
+            errors.append(f"The {name} date “{raw[:20]}” is not a date; use YYYY-MM-DD. Showing this month.")
+    if errors:
+        return start, end, errors
+    if parsed["start"] > parsed["end"]:
+        return start, end, ["The start date is after the end date; showing this month."]
+    if (parsed["end"] - parsed["start"]).days > MAX_PERIOD_DAYS:
+        return start, end, ["Choose a period of five years or less; showing this month."]
+    return parsed["start"], parsed["end"], []
+
+
+SHARE_FIELDS = ("share", "cached_share", "premium_share", "unattributed_share")
+
+
+def _with_percentages(rows):
+    """Shares are fractions in the selector; templates show them as percentages."""
+    for r in rows:
+        for name in SHARE_FIELDS:
+            r[f"{name}_pct"] = None if r[name] is None else r[name] * 100
+    return rows
+
 
 def index(request):
-    """Spend shown back: this month and the last twelve, by team, provider and use case."""
+    """Spend shown back for a period, broken down by one dimension, to the user's scope."""
     ai_only = request.GET.get("scope") != "all"
+    dimension = request.GET.get("by", "team")
+    if dimension not in selectors.BREAKDOWNS:
+        dimension = "team"
     day = selectors.today()
-    start = selectors.month_start(day)
-    by_team = selectors.spend_by(user=request.user, dimension="team", start=start, end=day, ai_only=ai_only)
-    by_provider = selectors.spend_by(
-        user=request.user, dimension="provider", start=start, end=day, ai_only=ai_only
+    start, end, errors = _parse_period(request.GET, day)
+    breakdown = selectors.spend_breakdown(
+        user=request.user, dimension=dimension, start=start, end=end, ai_only=ai_only
     )
-    top_use_cases = selectors.spend_by(
-        user=request.user, dimension="use_case", start=start, end=day, ai_only=ai_only, limit=10
+    _with_percentages(breakdown["rows"])
+    _with_percentages(breakdown["totals"].values())
+    state = {
+        "by": dimension,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "scope": "ai" if ai_only else "all",
+    }
+
+    def link(**changes):
+        return "?" + urlencode({**state, **changes})
+
+    trend = breakdown["trend"]
+    trend_chart = (
+        charts.breakdown_trend_chart(trend, dimension_label=breakdown["dimension_label"]) if trend else None
     )
-    trend = selectors.monthly_trend(user=request.user, ai_only=ai_only)
-    return render(
-        request,
-        "showback/index.html",
-        {
-            "ai_only": ai_only,
-            "can_import": permissions.can_import_spend(request.user),
-            "period_start": start,
-            "period_end": day,
-            "month_to_date": selectors.spend_total(user=request.user, start=start, end=day, ai_only=ai_only),
-            "by_team": by_team,
-            "by_provider": by_provider,
-            "top_use_cases": top_use_cases,
-            "trend_chart": charts.monthly_trend_chart(trend),
-            "team_chart": charts.breakdown_chart(by_team, title="Month to date by team") if by_team else None,
-        },
-    )
+    presets = []
+    for key, label in PERIOD_PRESETS:
+        p_start, p_end = _preset_period(key, day)
+        presets.append(
+            {
+                "label": label,
+                "url": link(start=p_start.isoformat(), end=p_end.isoformat()),
+                "active": (p_start, p_end) == (start, end),
+            }
+        )
+    context = {
+        "ai_only": ai_only,
+        "can_import": permissions.can_import_spend(request.user),
+        "sees_all_teams": permissions.sees_all_teams(request.user),
+        "period_start": start,
+        "period_end": end,
+        "period_errors": errors,
+        "presets": presets,
+        "dimensions": [
+            {"key": key, "label": label, "url": link(by=key), "active": key == dimension}
+            for key, (label, _) in selectors.BREAKDOWNS.items()
+        ],
+        "scope_links": {"ai": link(scope="ai"), "all": link(scope="all")},
+        "breakdown": breakdown,
+        "trend_chart": trend_chart,
+    }
+    template = "showback/partials/_breakdown.html" if request.htmx else "showback/index.html"
+    return render(request, template, context)
