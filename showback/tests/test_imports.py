@@ -3,8 +3,10 @@
 import csv
 import io
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
@@ -233,3 +235,30 @@ def test_usage_only_rows_are_costed_from_the_catalog_and_flagged_estimated(cast,
     # 1M uncached at $3 + 1M cache read at $0.30 + 1M cache write at the $3 input floor + 1M out at $15
     assert records.aggregate(t=Sum("effective_cost"))["t"] == Decimal("21.30")
     assert records.aggregate(t=Sum("billed_cost"))["t"] == 0
+
+
+SHARED_FOCUS = sorted(
+    (Path(settings.BASE_DIR).parent / "shared" / "data" / "focus").glob("*agreements*.csv")
+) + sorted((Path(settings.BASE_DIR).parent / "shared" / "data" / "focus").glob("virtual_currency_*.csv"))
+
+
+@pytest.mark.skipif(not SHARED_FOCUS, reason="the shared FOCUS samples are not beside the project")
+@pytest.mark.parametrize("path", SHARED_FOCUS, ids=lambda p: p.name)
+def test_real_focus_exports_import_whole_and_match_their_billed_total_to_the_cent(path):
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    expected = {}
+    for row in rows:
+        value = (row.get("BilledCost") or "").replace("$", "").replace(",", "").strip()
+        if value and value.upper() not in ("NULL", "NONE", "NA", "N/A"):
+            currency = row["BillingCurrency"].strip()
+            expected[currency] = expected.get(currency, Decimal("0")) + Decimal(value)
+
+    call_command("import_spend", str(path), "--format", "focus", stdout=io.StringIO())
+
+    batch = ImportBatch.objects.get()
+    assert batch.status == "succeeded", batch.rejects[:3]
+    cents = Decimal("0.01")
+    for currency, total in expected.items():
+        imported = SpendRecord.objects.filter(currency=currency).aggregate(t=Sum("billed_cost"))["t"]
+        assert imported.quantize(cents) == total.quantize(cents)
