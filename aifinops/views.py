@@ -6,6 +6,7 @@ from aifinops.core import permissions
 from aifinops.core.roles import Role
 from aifinops.core.selectors import audit_event_list, membership_list
 from council import selectors as council_selectors
+from intake import selectors as intake_selectors
 from portfolio import selectors as portfolio_selectors
 from portfolio.choices import Stage
 from showback import charts
@@ -31,6 +32,7 @@ def home(request):
         context["team_use_cases"] = list(
             portfolio_selectors.use_case_queryset(user=user).order_by("-created_at")[:8]
         )
+        context["my_intakes"] = list(intake_selectors.intake_list(user=user, scope="mine").qs[:6])
     if Role.USE_CASE_OWNER in roles:
         context["owned_use_cases"] = portfolio_selectors.use_cases_owned(user=user)
     if roles & {Role.COUNCIL_MEMBER, Role.COUNCIL_CHAIR}:

@@ -71,3 +71,14 @@ def test_each_role_gets_its_panel(login, cast, username, panel):
 
     assert response.status_code == 200
     assert panel in response.content
+
+
+def test_requester_dashboard_lists_their_intakes(login, cast):
+    from intake.models import IntakeRequest
+
+    IntakeRequest.objects.create(requester=cast.requester_a, team=cast.team_a, name="Draft idea")
+
+    response = login(cast.requester_a).get(reverse("home"))
+
+    assert b"Your intakes" in response.content
+    assert b"Draft idea" in response.content
