@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import threading
 import zlib
 from decimal import Decimal
 
@@ -131,10 +132,28 @@ def spend_import_create(
     batch.save()
     audit_record(actor=actor, action="spend_import.create", obj=batch, after=snapshot(batch))
     if queue:
-        from ..tasks import import_spend
-
-        transaction.on_commit(lambda: import_spend.delay(batch.pk))
+        transaction.on_commit(lambda: _dispatch(batch.pk))
     return batch
+
+
+def _dispatch(batch_id):
+    """Hand the import to the worker. The embedded default (`make run`) has no worker and would
+    run it inside the upload request; it runs in a thread instead, so the progress bar moves."""
+    from ..tasks import import_spend
+
+    if getattr(settings, "AIFINOPS_IMPORT_IN_THREAD", False):
+        threading.Thread(target=_run_in_thread, args=(batch_id,), daemon=True).start()
+    else:
+        import_spend.delay(batch_id)
+
+
+def _run_in_thread(batch_id):
+    from django.db import connection
+
+    try:
+        spend_import_run(batch_id=batch_id)
+    finally:
+        connection.close()
 
 
 def _open_stream(batch):

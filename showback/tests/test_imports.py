@@ -262,3 +262,28 @@ def test_real_focus_exports_import_whole_and_match_their_billed_total_to_the_cen
     for currency, total in expected.items():
         imported = SpendRecord.objects.filter(currency=currency).aggregate(t=Sum("billed_cost"))["t"]
         assert imported.quantize(cents) == total.quantize(cents)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_worker_the_import_runs_in_a_thread_and_the_request_returns_at_once(cast, settings):
+    import time
+
+    from django.db import transaction
+
+    from showback.services.imports import spend_import_create
+
+    settings.AIFINOPS_IMPORT_IN_THREAD = True
+    ProviderFactory(slug="aws-bedrock", name="AWS Bedrock")
+    with transaction.atomic():
+        batch = spend_import_create(
+            actor=cast.finance, uploaded_file=SimpleUploadedFile("bill.csv", focus_csv(focus_rows(300)))
+        )
+
+    deadline = time.monotonic() + 60
+    while (
+        ImportBatch.objects.get(pk=batch.pk).status in ("queued", "running") and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+
+    batch.refresh_from_db()
+    assert (batch.status, batch.rows_imported) == ("succeeded", 300)
