@@ -1,120 +1,33 @@
 """Writes of a use case's value record: milestones, monthly value signals, cost lines beyond the model
-bill, and the optimization backlog.
+bill (the optimization backlog is in backlog.py).
 
 Each service checks `can_manage_use_case`, validates, saves and writes its audit event in one
 transaction. Only `milestones_mark_overdue` runs without a person: the scheduled task calls it.
 """
 
-import datetime
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.notifications import notify
 from showback import selectors as spend
 
-from ..choices import CostCategory, Level, MilestoneStatus, OptimizationLever, OptimizationStatus, Stage
-from ..models import CostLine, Milestone, OptimizationItem, UseCase, ValueSignal
-
-# Where an optimization may go from each status. Done is final; a rejected idea may be proposed again.
-OPTIMIZATION_TRANSITIONS = {
-    OptimizationStatus.PROPOSED: {
-        OptimizationStatus.IN_PROGRESS,
-        OptimizationStatus.DONE,
-        OptimizationStatus.REJECTED,
-    },
-    OptimizationStatus.IN_PROGRESS: {
-        OptimizationStatus.PROPOSED,
-        OptimizationStatus.DONE,
-        OptimizationStatus.REJECTED,
-    },
-    OptimizationStatus.DONE: set(),
-    OptimizationStatus.REJECTED: {OptimizationStatus.PROPOSED},
-}
-
-
-def _require_manager(actor, use_case):
-    if not permissions.can_manage_use_case(actor, use_case):
-        raise PermissionDenied(
-            "Only the use case's business or technical owner (or a platform admin) can change its record."
-        )
-
-
-def _money(value, field, *, required=True):
-    """A non-negative Decimal, or None when it may be left blank."""
-    if value is None or value == "":
-        if required:
-            raise ValidationError({field: "Enter an amount (0 or more)."})
-        return None
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValidationError({field: "Enter an amount as a number, e.g. 1250.00."}) from exc
-    if not amount.is_finite():
-        raise ValidationError({field: "Enter an amount as a number, e.g. 1250.00."})
-    if amount < 0:
-        raise ValidationError({field: "Enter an amount of 0 or more."})
-    return amount
-
-
-def _currency_of(use_case, currency, field="currency"):
-    """Value signals and cost lines are compared with spend, so they stay in the use case's currency."""
-    currency = (currency or use_case.currency).upper()
-    if currency != use_case.currency:
-        raise ValidationError(
-            {
-                field: f"Enter amounts in the use case's currency, {use_case.currency}: figures in "
-                f"different currencies cannot be compared."
-            }
-        )
-    return currency
-
-
-def _month(value, *, field="month"):
-    if value is None or value == "":
-        raise ValidationError({field: "Enter the month, e.g. 2025-03."})
-    if isinstance(value, datetime.datetime):
-        value = value.date()
-    if not isinstance(value, datetime.date):
-        raise ValidationError({field: "Enter the month as YYYY-MM, e.g. 2025-03."})
-    month = spend.month_start(value)
-    if month > spend.month_start(spend.today()):
-        raise ValidationError(
-            {field: "Pick the current month or an earlier one: a future month has no results yet."}
-        )
-    return month
-
-
-def _full_clean(obj):
-    try:
-        obj.full_clean(exclude=["use_case"])
-    except ValidationError as exc:
-        raise ValidationError(exc.message_dict) from exc
-
-
-def _choice(value, choices, field, what):
-    if value not in choices.values:
-        raise ValidationError({field: f"Choose one of the {what}: {', '.join(choices.labels)}."})
-    return value
-
-
-# Milestones.
-
-
-def _check_due_date(due_date):
-    if not isinstance(due_date, datetime.date):
-        raise ValidationError({"due_date": "Enter the due date as YYYY-MM-DD."})
-    if due_date < spend.today():
-        raise ValidationError(
-            {"due_date": "Pick today or a later date: a date in the past would be missed at once."}
-        )
+from ..choices import CostCategory, MilestoneStatus, Stage
+from ..models import CostLine, Milestone, UseCase, ValueSignal
+from ._value_common import (
+    _check_due_date,
+    _choice,
+    _currency_of,
+    _full_clean,
+    _money,
+    _month,
+    _require_manager,
+)
 
 
 @transaction.atomic
@@ -407,126 +320,5 @@ def cost_line_delete(*, actor, cost_line):
     line.delete()
 
 
-# The optimization backlog.
-
-
-def _owner(value):
-    if value in (None, ""):
-        return None
-    if isinstance(value, get_user_model()):
-        user = value
-    else:
-        user = get_user_model().objects.filter(username=value).first()
-    if user is None or not user.is_active:
-        raise ValidationError({"owner": "Choose an active person by their username, or leave it blank."})
-    return user
-
-
-def _check_savings(item):
-    if item.status == OptimizationStatus.DONE and item.realised_monthly_savings is None:
-        raise ValidationError(
-            {"realised_monthly_savings": "Enter the realised monthly savings (0 if none) to mark it done."}
-        )
-    if item.status != OptimizationStatus.DONE and item.realised_monthly_savings is not None:
-        raise ValidationError(
-            {
-                "realised_monthly_savings": "Realised savings are recorded once the item is done: leave it "
-                "blank, or set the status to done."
-            }
-        )
-
-
-OPTIMIZATION_FIELDS = (
-    "title",
-    "lever",
-    "expected_monthly_savings",
-    "realised_monthly_savings",
-    "currency",
-    "value_impact",
-    "risk",
-    "effort",
-    "owner",
-    "status",
-)
-
-
-def _optimization_values(use_case, values):
-    clean = {}
-    for field, value in values.items():
-        if field not in OPTIMIZATION_FIELDS:
-            raise ValidationError({field: "This field cannot be set on a backlog item."})
-        if field == "title":
-            value = (value or "").strip()
-            if not value:
-                raise ValidationError(
-                    {"title": "Say what the optimization is, e.g. “Route FAQs to a small model”."}
-                )
-        elif field == "lever":
-            _choice(value, OptimizationLever, "lever", "levers")
-        elif field in ("risk", "effort"):
-            _choice(value, Level, field, "levels")
-        elif field == "status":
-            _choice(value, OptimizationStatus, "status", "statuses")
-        elif field == "expected_monthly_savings":
-            value = _money(value, field)
-        elif field == "realised_monthly_savings":
-            value = _money(value, field, required=False)
-        elif field == "currency":
-            value = (value or use_case.currency).upper()
-            if len(value) != 3 or not value.isalpha():
-                raise ValidationError({"currency": "Enter a three-letter currency code, e.g. USD."})
-        elif field == "owner":
-            value = _owner(value)
-        elif field == "value_impact":
-            value = (value or "").strip()
-        clean[field] = value
-    return clean
-
-
-@transaction.atomic
-def optimization_create(*, actor, use_case, title, lever, expected_monthly_savings, **values):
-    """Add an idea to the use case's backlog. It starts proposed unless `status` says otherwise."""
-    _require_manager(actor, use_case)
-    clean = _optimization_values(
-        use_case,
-        {"title": title, "lever": lever, "expected_monthly_savings": expected_monthly_savings, **values},
-    )
-    clean.setdefault("currency", use_case.currency)
-    item = OptimizationItem(use_case=use_case, **clean)
-    _check_savings(item)
-    _full_clean(item)
-    item.save()
-    audit_record(actor=actor, action="optimization.create", obj=item, after=snapshot(item))
-    return item
-
-
-@transaction.atomic
-def optimization_update(*, actor, item, **values):
-    """Change a backlog item: its fields, or its status (proposed → in progress → done or rejected).
-
-    Realised savings belong to done items only; a rejected item needs none.
-    """
-    item = OptimizationItem.objects.select_for_update().select_related("use_case").get(pk=item.pk)
-    _require_manager(actor, item.use_case)
-    clean = _optimization_values(item.use_case, values)
-    before = snapshot(item)
-    new_status = clean.get("status", item.status)
-    if new_status != item.status and new_status not in OPTIMIZATION_TRANSITIONS[item.status]:
-        allowed = ", ".join(
-            OptimizationStatus(s).label.lower() for s in sorted(OPTIMIZATION_TRANSITIONS[item.status])
-        )
-        raise ValidationError(
-            {
-                "status": f"A {item.get_status_display().lower()} item cannot become "
-                f"{OptimizationStatus(new_status).label.lower()}"
-                + (f"; it can become {allowed}." if allowed else "; it is final.")
-            }
-        )
-    for field, value in clean.items():
-        setattr(item, field, value)
-    _check_savings(item)
-    _full_clean(item)
-    item.save()
-    action = "optimization.update" if new_status == before["status"] else f"optimization.{new_status}"
-    audit_record(actor=actor, action=action, obj=item, before=before, after=snapshot(item))
-    return item
+# Kept importable from here: views, the API and the demo reach the backlog through this module.
+from .backlog import optimization_create, optimization_update  # noqa: E402, F401
