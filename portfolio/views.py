@@ -1,10 +1,8 @@
-import csv
-
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
 from django.shortcuts import render
 
 from aifinops.core.selectors import audit_events_for
+from aifinops.core.spreadsheet import csv_response, safe_text
 from showback import charts as spend_charts
 from showback import selectors as spend_selectors
 
@@ -58,29 +56,8 @@ CSV_COLUMNS = [
 def use_case_export(request):
     """The filtered portfolio list as CSV, streamed, with the same filters and visibility as the page."""
     filterset = selectors.use_case_filterset(user=request.user, filters=request.GET)
-    rows = filterset.qs
-
-    def lines():
-        buffer = _Echo()
-        writer = csv.writer(buffer)
-        yield writer.writerow([name for name, _ in CSV_COLUMNS])
-        for uc in rows.iterator(chunk_size=500):
-            yield writer.writerow([_safe_cell(get(uc)) for _, get in CSV_COLUMNS])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="aifinops-use-cases.csv"'
-    return response
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _safe_cell(value):
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    rows = ([safe_text(get(uc)) for _, get in CSV_COLUMNS] for uc in filterset.qs.iterator(chunk_size=500))
+    return csv_response([name for name, _ in CSV_COLUMNS], rows, filename="aifinops-use-cases.csv")
 
 
 def team_list(request):

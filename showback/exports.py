@@ -5,12 +5,11 @@ Text cells are escaped against formula injection; numeric cells are written as n
 credit stays a negative number a spreadsheet can add up.
 """
 
-import csv
 import datetime
 import json
 from decimal import Decimal
 
-from django.http import StreamingHttpResponse
+from aifinops.core.spreadsheet import csv_response, safe_text
 
 # Mandatory in FOCUS 1.2, in the order of the column list of the specification.
 FOCUS_MANDATORY_COLUMNS = [
@@ -58,13 +57,6 @@ FOCUS_NUMERIC_COLUMNS = frozenset(
 
 AI_SERVICE_CATEGORY = "AI and Machine Learning"
 DEFAULT_BILLING_ACCOUNT = "aifinops"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_text(value):
-    """A text cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def number(value):
@@ -166,25 +158,9 @@ def focus_row(record, *, billing_period):
     ]
 
 
-class _Echo:
-    """A file that hands back what is written to it, for csv.writer to stream through."""
-
-    def write(self, value):
-        return value
-
-
-def csv_stream(header, rows):
-    writer = csv.writer(_Echo(), lineterminator="\n")
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow(row)
-
-
 def focus_csv_response(rows, *, filename):
     """A streamed FOCUS 1.2 CSV of rows from `chargeback.focus_export_rows`."""
-    response = StreamingHttpResponse(csv_stream(FOCUS_COLUMNS, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(FOCUS_COLUMNS, rows, filename=filename)
 
 
 STATEMENT_COLUMNS = [
@@ -227,8 +203,4 @@ def statement_rows(statement):
 
 def statement_csv_response(statement):
     filename = f"chargeback-{statement['team'].slug}-{statement['month']:%Y-%m}.csv"
-    response = StreamingHttpResponse(
-        csv_stream(STATEMENT_COLUMNS, statement_rows(statement)), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_response(STATEMENT_COLUMNS, statement_rows(statement), filename=filename)

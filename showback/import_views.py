@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 
 from aifinops.core import permissions
+from aifinops.core.spreadsheet import safe_text
 
 from . import selectors
 from .forms import SpendUploadForm
@@ -60,13 +61,8 @@ def import_rejects(request, pk):
     writer = csv.writer(response)
     writer.writerow(["line", "column", "reason"])
     for reject in batch.rejects:
-        writer.writerow([reject["line"], _safe(reject["column"]), _safe(reject["message"])])
+        writer.writerow([reject["line"], safe_text(reject["column"]), safe_text(reject["message"])])
     return response
-
-
-def _safe(text):
-    text = "" if text is None else str(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 urlpatterns = [
