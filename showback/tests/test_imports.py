@@ -19,21 +19,7 @@ from showback.models import DailySpend, ImportBatch, SpendRecord
 
 from .focus_files import focus_csv, focus_rows
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def queued_tasks_run(django_capture_on_commit_callbacks, monkeypatch):
-    """Run what a request queues on commit when the request ends, as the worker would."""
-    from django.test import Client
-
-    original = Client.request
-
-    def request(self, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return original(self, **kwargs)
-
-    monkeypatch.setattr(Client, "request", request)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("queued_tasks_run")]
 
 
 @pytest.fixture
