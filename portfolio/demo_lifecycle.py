@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from aifinops.core.demo import demo_user
+from showback.selectors import months_back
 
 from . import gates
 from .choices import (
@@ -72,11 +73,6 @@ def _actor(use_case, admin):
     return use_case.business_owner or use_case.technical_owner or admin
 
 
-def _months_back(today, n):
-    y, m = divmod(today.year * 12 + today.month - 1 - n, 12)
-    return datetime.date(y, m + 1, 1)
-
-
 def _lifecycle(use_case, *, admin, chair, today, n):
     actor = _actor(use_case, admin)
     passed = _stages_passed(use_case)
@@ -95,7 +91,7 @@ def _lifecycle(use_case, *, admin, chair, today, n):
 
     if at_least[Stage.PILOT] or use_case.stage == Stage.SUNSET:
         for back in range(6, 0, -1):
-            month = _months_back(today, back)
+            month = months_back(today, back)
             growth = Decimal(1) + Decimal(6 - back) / Decimal(20)
             value_signal_record(
                 actor=actor,
@@ -110,7 +106,7 @@ def _lifecycle(use_case, *, admin, chair, today, n):
 
     if use_case.stage in (Stage.LAUNCH, Stage.SCALE):
         for back in range(3, 0, -1):
-            month = _months_back(today, back)
+            month = months_back(today, back)
             cost_line_record(
                 actor=actor,
                 use_case=use_case,

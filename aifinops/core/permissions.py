@@ -234,9 +234,5 @@ def can_import_spend(user) -> bool:
     return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
 
 
-def can_view_import(user, batch) -> bool:
-    return can_import_spend(user)
-
-
 def can_manage_attribution(user) -> bool:
     return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
