@@ -2,7 +2,6 @@
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Max, Min
 
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
@@ -72,7 +71,7 @@ def spend_reattribute(*, actor=None):
     Returns the number of records whose attribution changed.
     """
     attributor = Attributor()
-    changed_ids = []
+    changed, first, last = 0, None, None
     last_id = 0
     while True:
         chunk = list(SpendRecord.objects.filter(pk__gt=last_id).order_by("pk")[:CHUNK])
@@ -105,17 +104,19 @@ def spend_reattribute(*, actor=None):
                     setattr(record, k, v)
                 updates.append(record)
         SpendRecord.objects.bulk_update(updates, list(ATTRIBUTED), batch_size=CHUNK)
-        changed_ids += [r.pk for r in updates]
-    if changed_ids:
-        span = SpendRecord.objects.filter(pk__in=changed_ids).aggregate(
-            first=Min("charge_period_start"), last=Max("charge_period_start")
-        )
-        daily_spend_rebuild(start=span["first"].date(), end=span["last"].date())
+        changed += len(updates)
+        # The days to roll up again, kept as a span rather than a list of every changed row.
+        for record in updates:
+            day = record.charge_period_start.date()
+            first = day if first is None or day < first else first
+            last = day if last is None or day > last else last
+    if changed:
+        daily_spend_rebuild(start=first, end=last)
     audit_record(
         actor=actor,
         action="attribution.reattribute",
         object_type="showback.spendrecord",
         object_id="all",
-        after={"records_changed": len(changed_ids)},
+        after={"records_changed": changed},
     )
-    return len(changed_ids)
+    return changed
