@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Q
 
-from aifinops.core.widgets import DropdownMultiple
+from aifinops.core.widgets import DropdownMultiple, style_fields
 from portfolio.choices import RiskTier
 from portfolio.models import Team
 
@@ -25,8 +25,7 @@ class IntakeFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.form.fields.values():
-            field.widget.attrs.setdefault("class", "form-select form-select-sm")
+        style_fields(self.form.fields, small=True)
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(name__icontains=value) | Q(purpose__icontains=value))

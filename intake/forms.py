@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils.text import slugify
 
 from aifinops.core import permissions
+from aifinops.core.widgets import style_fields
 from portfolio.models import AIModel, TagKey, Team
 
 from .models import IntakeRequest
@@ -138,13 +139,8 @@ class IntakeForm(forms.ModelForm):
         # Fields with a sensible default may be left out (an API draft sends only what it knows).
         for name in DEFAULTED:
             self.fields[name].required = False
+        style_fields(self.fields)
         for name, field in self.fields.items():
-            css = "form-check-input" if isinstance(field.widget, forms.CheckboxInput) else "form-control"
-            if isinstance(field.widget, forms.Select | forms.SelectMultiple) and not isinstance(
-                field.widget, forms.CheckboxSelectMultiple
-            ):
-                css = "form-select"
-            field.widget.attrs.setdefault("class", css)
             field.widget.attrs.setdefault("aria-describedby", f"{name}-help")
 
     def _tag_values(self):

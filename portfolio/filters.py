@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Q
 
-from aifinops.core.widgets import DropdownMultiple
+from aifinops.core.widgets import DropdownMultiple, style_fields
 
 from .choices import AutonomyLevel, BusinessFunction, OptimizationLever, OptimizationStatus, RiskTier, Stage
 from .models import AIModel, CostLine, Milestone, OptimizationItem, Team, UseCase, ValueSignal
@@ -41,11 +41,7 @@ class UseCaseFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.form.fields.values():
-            is_text = field.widget.input_type == "text" if hasattr(field.widget, "input_type") else False
-            field.widget.attrs.setdefault(
-                "class", "form-control form-control-sm" if is_text else "form-select form-select-sm"
-            )
+        style_fields(self.form.fields, small=True)
 
     def search(self, queryset, name, value):
         return queryset.filter(
@@ -113,6 +109,4 @@ class OptimizationFilter(UseCaseKeyFilter):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for name, field in self.form.fields.items():
-            css = "form-control form-control-sm" if name == "use_case" else "form-select form-select-sm"
-            field.widget.attrs.setdefault("class", css)
+        style_fields(self.form.fields, small=True)

@@ -1,5 +1,7 @@
 from django import forms
 
+from aifinops.core.widgets import style_fields
+
 from .models import UseCase
 
 
@@ -26,9 +28,7 @@ class GuardrailsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            field.widget.attrs.setdefault("class", f"{css} form-control-sm" if css == "form-control" else css)
+        style_fields(self.fields, small=True)
 
 
 class AttestForm(forms.Form):

@@ -7,6 +7,8 @@ both the portfolio-wide backlog page and the API list.
 
 from django import forms
 
+from aifinops.core.widgets import style_fields
+
 from .choices import CostCategory, Level, OptimizationLever, OptimizationStatus, Stage
 from .models import MONEY
 
@@ -71,13 +73,8 @@ class StyledForm(forms.Form):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
         super().__init__(*args, **kwargs)
+        style_fields(self.fields, small=True)
         for name, field in self.fields.items():
-            css = (
-                "form-select form-select-sm"
-                if isinstance(field.widget, forms.Select)
-                else "form-control form-control-sm"
-            )
-            field.widget.attrs.setdefault("class", css)
             if self.auto_id:
                 field.widget.attrs.setdefault("aria-describedby", f"{self.auto_id % name}-help")
 

@@ -1,5 +1,6 @@
 from django import forms
 
+from aifinops.core.widgets import style_fields
 from portfolio.models import Team, UseCase
 
 from .models import AttributionRule, MatchField
@@ -31,13 +32,7 @@ class AttributionRuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field in self.fields.values():
-            if isinstance(field.widget, forms.CheckboxInput):
-                field.widget.attrs["class"] = "form-check-input"
-            elif isinstance(field.widget, forms.Select):
-                field.widget.attrs["class"] = "form-select form-select-sm"
-            else:
-                field.widget.attrs["class"] = "form-control form-control-sm"
+        style_fields(self.fields, small=True)
 
     def clean(self):
         cleaned = super().clean()

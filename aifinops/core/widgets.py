@@ -33,3 +33,16 @@ class DropdownMultiple(forms.Select):
 
     def value_omitted_from_data(self, data, files, name):
         return False
+
+
+def style_fields(fields, *, small=False):
+    """Give each field's widget its Bootstrap class (kept if the widget already sets one)."""
+    for field in fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput | forms.RadioSelect):
+            css = "form-check-input"
+        elif isinstance(widget, forms.Select):
+            css = "form-select form-select-sm" if small else "form-select"
+        else:
+            css = "form-control form-control-sm" if small else "form-control"
+        widget.attrs.setdefault("class", css)
