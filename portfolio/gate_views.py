@@ -16,11 +16,13 @@ from .gate_forms import AttestForm, GuardrailsForm, NotApplicableForm
 STAGE_PATH = [*gates.FORWARD]
 
 
-def stage_context(request, use_case, *, open_stage=None, errors=None):
-    """What the use-case page needs for templates/portfolio/partials/_stage_section.html."""
+def stage_context(request, use_case, *, open_stage=None, errors=None, economics_viable=None):
+    """What the use-case page needs for templates/portfolio/partials/_stage_section.html.
+
+    `economics_viable` is the verdict of the page's unit economics, when it has them already."""
     user = request.user
     next_stage = gates.next_stage(use_case)
-    all_gates = selectors.stage_gates(use_case=use_case)
+    all_gates = selectors.stage_gates(use_case=use_case, economics_viable=economics_viable)
     review = gates.review_reasons(use_case, next_stage) if next_stage else []
     can_manage = permissions.can_manage_use_case(user, use_case)
     approvals = selectors.stage_approvals_open(use_case=use_case)

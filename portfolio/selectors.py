@@ -117,9 +117,10 @@ def gate_states(*, use_case):
     return {s.code: s for s in GateItemState.objects.filter(use_case=use_case).select_related("by")}
 
 
-def gate_facts(*, use_case, stages=()):
+def gate_facts(*, use_case, stages=(), economics_viable=None):
     """What the computed gate items read. Economics are computed only for the scale gate of a use
-    case at launch or scale, where the answer can matter."""
+    case at launch or scale, where the answer can matter, and only if the caller (a page that has
+    them already) does not pass their verdict."""
     milestones = list(use_case.milestones.all())
     facts = gates.GateFacts(
         has_recent_spend=spend_selectors.use_case_has_recent_spend(use_case=use_case),
@@ -129,7 +130,9 @@ def gate_facts(*, use_case, stages=()):
         has_future_review=gates.has_future_review(milestones),
         via_triage=hasattr(use_case, "intake") and use_case.intake.triaged_at is not None,
     )
-    if Stage.SCALE in stages and use_case.stage in (Stage.LAUNCH, Stage.SCALE):
+    if economics_viable is not None:
+        facts.economics_viable = economics_viable
+    elif Stage.SCALE in stages and use_case.stage in (Stage.LAUNCH, Stage.SCALE):
         # Imported here: the economics module reads these selectors too.
         from .economics import unit_economics
 
@@ -143,10 +146,10 @@ def stage_gate(*, use_case, stage, facts=None, states=None):
     return gates.evaluate(use_case, stage, facts=facts, states=states)
 
 
-def stage_gates(*, use_case):
+def stage_gates(*, use_case, economics_viable=None):
     """Every gate of the use case's path, with one gathering of facts and states."""
     stages = [*gates.FORWARD, Stage.SUNSET]
-    facts = gate_facts(use_case=use_case, stages=stages)
+    facts = gate_facts(use_case=use_case, stages=stages, economics_viable=economics_viable)
     states = gate_states(use_case=use_case)
     return {stage: gates.evaluate(use_case, stage, facts=facts, states=states) for stage in stages}
 

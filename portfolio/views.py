@@ -21,6 +21,7 @@ def use_case_list(request):
 
 def use_case_detail(request, key):
     use_case = selectors.use_case_get(user=request.user, key=key)
+    value = value_views.value_context(request, use_case)
     return render(
         request,
         "portfolio/use_case_detail.html",
@@ -28,8 +29,11 @@ def use_case_detail(request, key):
             "use_case": use_case,
             "spend": spend_selectors.use_case_spend_summary(use_case=use_case),
             "history": audit_events_for(use_case),
-            **gate_views.stage_context(request, use_case),
-            **value_views.value_context(request, use_case),
+            # The value section's unit economics also decide the margin item of the scale gate.
+            **gate_views.stage_context(
+                request, use_case, economics_viable=value["value"]["economics"].viable
+            ),
+            **value,
         },
     )
 

@@ -119,3 +119,20 @@ def test_list_filters_by_owner_and_sorts(login, cast):
 
     assert sorted(uc.key for uc in owned.context["page"]) == ["big", "support-summarizer"]
     assert next(iter(by_cost.context["page"])).key == "big"
+
+
+def test_a_scale_use_case_page_computes_its_unit_economics_once(login, cast, monkeypatch):
+    from portfolio import economics
+
+    scaled = UseCaseFactory(
+        team=cast.team_a, key="scaled", name="Scaled", stage="scale", business_owner=cast.owner
+    )
+
+    def not_again(**kwargs):
+        raise AssertionError("the gate check recomputed the economics the page already has")
+
+    monkeypatch.setattr(economics, "unit_economics", not_again)
+    response = login(cast.owner).get(scaled.get_absolute_url())
+
+    assert response.status_code == 200
+    assert b"Scale gate" in response.content
