@@ -4,7 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from portfolio.choices import Environment
+from aifinops.core.models import TimeStampedModel
+from portfolio.choices import BusinessFunction, Environment
 from portfolio.models import MONEY, AIModel, Provider, Team, UseCase
 
 
@@ -218,3 +219,376 @@ class AttributionRule(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# Budgets, alerts and the workflow around them.
+
+BUDGET_MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class BudgetScope(models.TextChoices):
+    PORTFOLIO = "portfolio", "Portfolio (all AI spend)"
+    FUNCTION = "function", "Business function"
+    TEAM = "team", "Team"
+    USE_CASE = "use_case", "Use case"
+    PROVIDER = "provider", "Provider"
+    MODEL = "model", "Model"
+    AGENT = "agent", "Agent"
+
+
+class BudgetPeriod(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+    ANNUAL = "annual", "Annual"
+
+
+class BudgetMode(models.TextChoices):
+    ALERT = "alert", "Alert only"
+    APPROVAL = "approval", "Approval required above a threshold"
+    HARD_CAP = "hard_cap", "Hard cap"
+
+
+def default_thresholds():
+    return [50, 80, 100]
+
+
+def _only(scope, **set_fields):
+    """The scope's own target is set and every other target is empty."""
+    targets = {"team": None, "use_case": None, "provider": None, "model": None}
+    q = models.Q(scope=scope)
+    for name in targets:
+        if name in set_fields:
+            q &= models.Q(**{f"{name}__isnull": False})
+        else:
+            q &= models.Q(**{f"{name}__isnull": True})
+    if "function" in set_fields:
+        q &= ~models.Q(function="")
+    else:
+        q &= models.Q(function="")
+    return q
+
+
+class Budget(TimeStampedModel):
+    """An amount of AI spend allowed per period for one scope, and what happens as it is used.
+
+    Exactly one target matches the scope: a team for team budgets, a use case for use-case and
+    agent budgets (an agent is an agentic use case), a provider, a model, a business function, or
+    nothing for the portfolio. `thresholds` are percentages of the amount that raise an alert once
+    per period. In approval mode, crossing `approval_above_pct` opens one budget increase request
+    per period; in hard-cap mode, reaching the amount caps the use case or agent.
+    """
+
+    name = models.CharField(max_length=150)
+    scope = models.CharField(max_length=16, choices=BudgetScope.choices)
+    function = models.CharField(max_length=32, choices=BusinessFunction.choices, blank=True)
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.PROTECT, related_name="budgets")
+    use_case = models.ForeignKey(
+        UseCase, null=True, blank=True, on_delete=models.PROTECT, related_name="budgets"
+    )
+    provider = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, related_name="budgets"
+    )
+    model = models.ForeignKey(
+        AIModel, null=True, blank=True, on_delete=models.PROTECT, related_name="budgets"
+    )
+    period = models.CharField(max_length=16, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTHLY)
+    amount = models.DecimalField(**BUDGET_MONEY)
+    currency = models.CharField(max_length=3, default="USD")
+    mode = models.CharField(max_length=16, choices=BudgetMode.choices, default=BudgetMode.ALERT)
+    thresholds = models.JSONField(
+        default=default_thresholds, blank=True, help_text="Percentages of the amount that raise an alert."
+    )
+    approval_above_pct = models.PositiveSmallIntegerField(
+        default=100,
+        help_text="Approval mode: spend above this percentage of the amount needs an approved increase.",
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_budgets"
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    _only(BudgetScope.PORTFOLIO)
+                    | _only(BudgetScope.FUNCTION, function=True)
+                    | _only(BudgetScope.TEAM, team=True)
+                    | _only(BudgetScope.USE_CASE, use_case=True)
+                    | _only(BudgetScope.AGENT, use_case=True)
+                    | _only(BudgetScope.PROVIDER, provider=True)
+                    | _only(BudgetScope.MODEL, model=True)
+                ),
+                name="budget_scope_target",
+                violation_error_message="Set exactly the target that matches the scope, and nothing else.",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="budget_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["active", "scope"])]
+
+    def __str__(self):
+        return self.name
+
+
+class BudgetAlertKind(models.TextChoices):
+    THRESHOLD = "threshold", "Threshold crossed"
+    PROJECTION = "projection", "Projected to exceed"
+
+
+class BudgetAlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+
+
+class BudgetAlert(models.Model):
+    """One alert of a budget in one period: a threshold crossed, or the projection over the amount.
+
+    Unique per budget, period, kind and threshold, so evaluation may run any number of times.
+    """
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
+    period_start = models.DateField()
+    kind = models.CharField(max_length=16, choices=BudgetAlertKind.choices)
+    threshold = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Percentage crossed; empty for a projection warning."
+    )
+    actual = models.DecimalField(**BUDGET_MONEY)
+    projected = models.DecimalField(**BUDGET_MONEY)
+    amount = models.DecimalField(**BUDGET_MONEY, help_text="The budget amount when the alert fired.")
+    currency = models.CharField(max_length=3, default="USD")
+    status = models.CharField(
+        max_length=16, choices=BudgetAlertStatus.choices, default=BudgetAlertStatus.OPEN
+    )
+    note = models.TextField(blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        # Two partial constraints instead of nulls_distinct=False, which SQLite (make run) lacks.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "period_start", "kind", "threshold"],
+                condition=models.Q(threshold__isnull=False),
+                name="budgetalert_once_per_threshold",
+            ),
+            models.UniqueConstraint(
+                fields=["budget", "period_start", "kind"],
+                condition=models.Q(threshold__isnull=True),
+                name="budgetalert_once_per_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self):
+        what = f"{self.threshold}%" if self.threshold is not None else "projection"
+        return f"{self.budget} {self.period_start:%Y-%m-%d} {what}"
+
+
+class IncreaseRequestStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class BudgetIncreaseRequest(models.Model):
+    """A request to raise an approval-mode budget, opened when spend crosses its approval threshold.
+
+    `needs_council` is set when the requested amount is above AIFINOPS_COUNCIL_BUDGET_INCREASE_ABOVE;
+    the council reads it to put the request on its agenda.
+    """
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="increase_requests")
+    period_start = models.DateField()
+    current_amount = models.DecimalField(**BUDGET_MONEY)
+    requested_amount = models.DecimalField(**BUDGET_MONEY, help_text="The new amount asked for.")
+    currency = models.CharField(max_length=3, default="USD")
+    reason = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=IncreaseRequestStatus.choices, default=IncreaseRequestStatus.OPEN
+    )
+    needs_council = models.BooleanField(default=False)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "period_start"],
+                condition=models.Q(status="open"),
+                name="budgetincrease_one_open_per_period",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.budget}: {self.requested_amount} {self.currency}"
+
+
+class TeamWebhook(TimeStampedModel):
+    """A Slack-compatible incoming webhook ({"text": ...}) that receives a team's budget alerts."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    active = models.BooleanField(default=True)
+    secret = models.CharField(
+        max_length=200, blank=True, help_text="If set, each POST carries an X-Aifinops-Signature HMAC-SHA256."
+    )
+
+    class Meta:
+        ordering = ["team__name", "id"]
+
+    def __str__(self):
+        return f"{self.team} webhook"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    webhook = models.ForeignKey(TeamWebhook, on_delete=models.CASCADE, related_name="deliveries")
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self):
+        return f"Delivery #{self.pk} to {self.webhook}"
+
+
+# Anomalies and forecast assumptions (their services live in showback.analytics).
+
+
+class AnomalyKind(models.TextChoices):
+    SPIKE = "spike", "Spend spike"
+    COST_PER_CALL = "cost_per_call", "Cost per call rising"
+    OUTPUT_RATIO = "output_ratio", "Output-to-input token ratio rising"
+    PREMIUM_SHARE = "premium_share", "Premium model share rising"
+    CACHE_SHARE = "cache_share", "Cache share falling"
+    RETRY_RATE = "retry_rate", "Retry rate rising"
+
+
+class Severity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class AnomalyStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    EXPLAINED = "explained", "Explained"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Anomaly(models.Model):
+    """An unusual day of a use case, or of one model within it (model empty = the use case whole)."""
+
+    date = models.DateField()
+    use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="anomalies")
+    model = models.ForeignKey(AIModel, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=AnomalyKind.choices)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    expected = models.DecimalField(max_digits=20, decimal_places=6)
+    actual = models.DecimalField(max_digits=20, decimal_places=6)
+    currency = models.CharField(max_length=3, default="USD")
+    detail = models.JSONField(default=dict, blank=True, help_text="Baseline median, MAD, score, window.")
+    status = models.CharField(max_length=16, choices=AnomalyStatus.choices, default=AnomalyStatus.OPEN)
+    note = models.TextField(blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name_plural = "anomalies"
+        # Same as one UniqueConstraint with nulls_distinct=False, which SQLite (make run) lacks.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "use_case", "model", "date"],
+                condition=models.Q(model__isnull=False),
+                name="anomaly_once_per_model_day",
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "use_case", "date"],
+                condition=models.Q(model__isnull=True),
+                name="anomaly_once_per_use_case_day",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "severity"]),
+            models.Index(fields=["use_case", "date"]),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.use_case} {self.date}"
+
+
+class AssumptionKind(models.TextChoices):
+    LAUNCH_DATE = "launch_date", "Launch date"
+    ADOPTION_GROWTH = "adoption_growth", "Adoption growth"
+    MODEL_SWITCH = "model_switch", "Planned model switch"
+
+
+class ForecastAssumption(models.Model):
+    """A planner's driver assumption that adjusts a forecast (use case empty = the portfolio)."""
+
+    use_case = models.ForeignKey(
+        UseCase, null=True, blank=True, on_delete=models.CASCADE, related_name="forecast_assumptions"
+    )
+    kind = models.CharField(max_length=16, choices=AssumptionKind.choices)
+    effective_from = models.DateField()
+    growth_pct = models.DecimalField(
+        max_digits=7, decimal_places=2, null=True, blank=True, help_text="Adoption growth: % per month."
+    )
+    from_model = models.ForeignKey(
+        AIModel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Model switch: the model replaced (empty = the use case's current models).",
+    )
+    target_model = models.ForeignKey(
+        AIModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["effective_from", "id"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} from {self.effective_from}"
