@@ -330,6 +330,24 @@ class Budget(TimeStampedModel):
     def __str__(self):
         return self.name
 
+    @property
+    def target(self):
+        """What the budget covers, in words: the team, use case, provider, model or function."""
+        if self.scope == BudgetScope.PORTFOLIO:
+            return "All AI spend"
+        if self.scope == BudgetScope.FUNCTION:
+            return self.get_function_display()
+        name = {"team": "team", "provider": "provider", "model": "model"}.get(self.scope, "use_case")
+        return str(getattr(self, name))
+
+    @property
+    def target_url(self):
+        if self.scope in (BudgetScope.USE_CASE, BudgetScope.AGENT) and self.use_case_id:
+            return self.use_case.get_absolute_url()
+        if self.scope == BudgetScope.TEAM and self.team_id:
+            return self.team.get_absolute_url()
+        return ""
+
 
 class BudgetAlertKind(models.TextChoices):
     THRESHOLD = "threshold", "Threshold crossed"

@@ -19,3 +19,29 @@ def reattribute_spend(actor_id=None):
 
     actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
     return spend_reattribute(actor=actor)
+
+
+@shared_task(name="showback.evaluate_budgets")
+def evaluate_budgets(budget_ids=None):
+    """Check budgets against spend (all active ones, or `budget_ids`). Safe to run twice: each alert
+    fires once per threshold and period."""
+    from .services.budgets import budgets_evaluate
+
+    return {"alerts": len(budgets_evaluate(budget_ids=budget_ids))}
+
+
+# Backoff between attempts, in seconds: 30 s, 1 min, 2 min, 4 min, 8 min.
+WEBHOOK_MAX_RETRIES = 5
+
+
+@shared_task(bind=True, name="showback.deliver_webhook", max_retries=WEBHOOK_MAX_RETRIES)
+def deliver_webhook(self, delivery_id):
+    """POST a team webhook delivery, retrying with exponential backoff; the last failure is logged
+    on the delivery. Safe to run twice: a delivered delivery is not sent again."""
+    from .services.budgets import webhook_delivery_attempt
+
+    final = self.request.retries >= self.max_retries
+    outcome = webhook_delivery_attempt(delivery_id=delivery_id, final=final)
+    if outcome == "retry":
+        raise self.retry(countdown=30 * 2**self.request.retries)
+    return outcome

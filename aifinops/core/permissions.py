@@ -236,3 +236,61 @@ def can_import_spend(user) -> bool:
 
 def can_manage_attribution(user) -> bool:
     return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
+
+
+# Budgets.
+
+
+def can_manage_budgets(user) -> bool:
+    """Create and change budgets and team webhooks, read every budget and the delivery log."""
+    return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
+
+
+def budget_scope(user) -> Q:
+    """Budgets a user may see: all for cross-team roles; otherwise the ones they own, their teams'
+    budgets, budgets of use cases they may see, and budgets of their teams' business functions."""
+    if sees_all_teams(user):
+        return Q()
+    if not getattr(user, "is_authenticated", False):
+        return Q(pk__in=[])
+    from portfolio.models import Team
+
+    teams = team_ids_of(user)
+    functions = Team.objects.filter(pk__in=teams).values("business_function")
+    return (
+        Q(owner_id=user.pk)
+        | Q(team_id__in=teams)
+        | (Q(use_case__isnull=False) & use_case_scope(user, prefix="use_case__"))
+        | Q(scope="function", function__in=functions)
+    )
+
+
+def _budget_use_case_owner(user, budget) -> bool:
+    use_case = budget.use_case if budget.use_case_id else None
+    return use_case is not None and is_use_case_owner(user, use_case)
+
+
+def can_view_budget(user, budget) -> bool:
+    if sees_all_teams(user) or user.pk == budget.owner_id:
+        return True
+    if budget.team_id is not None:
+        return budget.team_id in team_ids_of(user)
+    if budget.use_case_id is not None:
+        return can_view_use_case(user, budget.use_case)
+    if budget.scope == "function":
+        from portfolio.models import Team
+
+        return Team.objects.filter(pk__in=team_ids_of(user), business_function=budget.function).exists()
+    return False
+
+
+def can_handle_budget_alert(user, budget) -> bool:
+    """Acknowledge or resolve a budget's alerts: its owner, the owners of its use case, finance."""
+    return can_manage_budgets(user) or user.pk == budget.owner_id or _budget_use_case_owner(user, budget)
+
+
+def can_decide_budget_increase(user, budget) -> bool:
+    """Approve or reject a request to raise a budget: the budget's owner or finance."""
+    return can_manage_budgets(user) or (
+        getattr(user, "is_authenticated", False) and user.pk == budget.owner_id
+    )

@@ -117,6 +117,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "portfolio.mark_missed_milestones",
         "schedule": 60 * 60,
     },
+    # Imports also queue an evaluation; the hourly run catches spend that arrives otherwise.
+    "showback-evaluate-budgets": {
+        "task": "showback.evaluate_budgets",
+        "schedule": 60 * 60,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -160,6 +165,8 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="aifinops@localhost")
 # A use case whose expected monthly cost is above this needs an approved funding decision to move.
 AIFINOPS_REVIEW_FUNDING_THRESHOLD = Decimal(env("REVIEW_FUNDING_THRESHOLD", default="5000"))
+# A budget increase above this amount (the increase, in the budget's currency) also goes to the council.
+AIFINOPS_COUNCIL_BUDGET_INCREASE_ABOVE = Decimal(env("COUNCIL_BUDGET_INCREASE_ABOVE", default="10000"))
 # The largest spend file accepted for import, in MB.
 AIFINOPS_IMPORT_MAX_BYTES = env.int("IMPORT_MAX_MB", default=1024) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -201,6 +208,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Choice sets that share a field name (mode) or appear under two names (function).
+    "ENUM_NAME_OVERRIDES": {
+        "BusinessFunctionEnum": "portfolio.choices.BusinessFunction",
+        "BudgetModeEnum": "showback.models.BudgetMode",
+        "ImportModeEnum": "showback.models.ImportMode",
+    },
 }
 
 LOGGING = {
