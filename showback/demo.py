@@ -20,6 +20,7 @@ from django.utils import timezone
 from portfolio.demo import USE_CASES
 from portfolio.models import AIModel, UseCase
 
+from . import demo_budgets
 from .models import SpendRecord, TokenType
 from .services import daily_spend_rebuild
 
@@ -310,6 +311,11 @@ def _stream_exists(stream):
 
 
 def seed(*, stdout):
+    _seed_spend(stdout=stdout)
+    demo_budgets.seed(stdout=stdout)
+
+
+def _seed_spend(*, stdout):
     yesterday = _yesterday()
     models = {(m.provider.slug, m.key): m for m in AIModel.objects.select_related("provider")}
     shares = {spec["key"]: spec["models"] for spec in USE_CASES}

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import attribution_views, chargeback_views, import_views, views
+from . import attribution_views, budget_views, chargeback_views, import_views, views
 
 app_name = "showback"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     *import_views.urlpatterns,
     *chargeback_views.urlpatterns,
     *attribution_views.urlpatterns,
+    *budget_views.urlpatterns,
 ]

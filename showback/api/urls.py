@@ -2,12 +2,14 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import exports
+from .budgets import register as register_budgets
 from .views import DailySpendViewSet, ImportBatchViewSet, SpendSummaryApi
 
 router = SimpleRouter()
 router.register("daily-spend", DailySpendViewSet, basename="api-daily-spend")
 router.register("spend/imports", ImportBatchViewSet, basename="api-spend-import")
 exports.register(router)
+register_budgets(router)
 
 urlpatterns = [
     path("spend/summary/", SpendSummaryApi.as_view(), name="api-spend-summary"),

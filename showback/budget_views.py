@@ -1,0 +1,258 @@
+"""Budget pages: the list with what is left, a budget's period, its alerts and increase requests,
+and finance's team webhooks with their delivery log.
+
+Every write is a POST that calls one service. Alert and request actions answer htmx with the row
+that changed (with its message when the input was wrong) and plain posts with a redirect.
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from aifinops.core import permissions
+from aifinops.core.selectors import audit_events_for
+
+from . import budget_selectors as selectors
+from .budget_charts import budget_burn_chart
+from .budget_filters import BudgetFilter
+from .budget_forms import AlertNoteForm, BudgetForm, IncreaseDecisionForm, TeamWebhookForm, add_service_errors
+from .models import TeamWebhook
+from .services import budgets as services
+
+
+def _require_manager(request):
+    if not permissions.can_manage_budgets(request.user):
+        raise PermissionDenied("Only finance analysts and platform admins set budgets.")
+
+
+def budget_list(request):
+    """The budgets the user may see, each with its spend to date, what is left and its state."""
+    filterset = BudgetFilter(request.GET or None, queryset=selectors.budget_queryset(user=request.user))
+    rows = selectors.budget_list(user=request.user, filterset_class=BudgetFilter, filters=request.GET)
+    return render(
+        request,
+        "showback/budgets/list.html",
+        {
+            "filter": filterset,
+            "rows": rows,
+            "alerts": selectors.open_alert_list(user=request.user),
+            "requests": selectors.open_increase_requests(user=request.user),
+            "can_manage": permissions.can_manage_budgets(request.user),
+            "min_days": selectors.MIN_DAYS_FOR_PROJECTION,
+        },
+    )
+
+
+def _budget_form_page(request, budget=None):
+    _require_manager(request)
+    if request.method == "POST":
+        form = BudgetForm.for_budget(budget, request.POST) if budget else BudgetForm(request.POST)
+        if form.is_valid():
+            try:
+                saved = services.budget_save(actor=request.user, values=form.service_values(), budget=budget)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, f"Budget “{saved.name}” saved. It is checked against spend now.")
+                return redirect("showback:budget_detail", pk=saved.pk)
+    else:
+        initial = {}
+        for name in ("scope", "team", "use_case", "provider", "model", "function"):
+            if request.GET.get(name):
+                initial[name] = request.GET[name]
+        form = BudgetForm.for_budget(budget) if budget else BudgetForm(initial=initial)
+    return render(request, "showback/budgets/form.html", {"form": form, "budget": budget})
+
+
+def budget_create(request):
+    return _budget_form_page(request)
+
+
+def budget_edit(request, pk):
+    _require_manager(request)
+    return _budget_form_page(request, selectors.budget_get(user=request.user, pk=pk))
+
+
+def _detail_context(request, budget, *, bound=None):
+    bound = bound or {}
+    status = selectors.budget_status(budget)
+    can_handle = permissions.can_handle_budget_alert(request.user, budget)
+    can_decide = permissions.can_decide_budget_increase(request.user, budget)
+    daily = selectors.budget_daily_spend(budget=budget, start=status.period_start, end=status.as_of)
+    cap = selectors.use_case_cap_status(budget.use_case) if budget.scope in selectors.CAPPING_SCOPES else None
+    return {
+        "budget": budget,
+        "status": status,
+        "cap": cap,
+        "chart": budget_burn_chart(daily, status, title=f"{budget.name}: spend this period"),
+        "alerts": [
+            (a, bound.get(("alert", a.pk)) or (AlertNoteForm() if can_handle else None))
+            for a in selectors.budget_alerts(budget=budget)
+        ],
+        "requests": [
+            (r, bound.get(("request", r.pk)) or (IncreaseDecisionForm() if can_decide else None))
+            for r in selectors.budget_increase_requests(budget=budget)
+        ],
+        "can_manage": permissions.can_manage_budgets(request.user),
+        "history": audit_events_for(budget),
+        "min_days": selectors.MIN_DAYS_FOR_PROJECTION,
+    }
+
+
+def budget_detail(request, pk):
+    budget = selectors.budget_get(user=request.user, pk=pk)
+    return render(request, "showback/budgets/detail.html", _detail_context(request, budget))
+
+
+def _visible(queryset, pk):
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        raise Http404
+    return obj
+
+
+def _act(request, *, budget, kind, obj, form, run, success, partial):
+    """Validate the form, run the service, and answer htmx with the row or redirect."""
+    if form.is_valid():
+        try:
+            run(form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            if not request.htmx:
+                messages.success(request, success)
+                return redirect("showback:budget_detail", pk=budget.pk)
+            form = None
+    if not request.htmx:
+        for error in [e for errors in form.errors.values() for e in errors]:
+            messages.error(request, error)
+        return redirect("showback:budget_detail", pk=budget.pk)
+    budget = selectors.budget_get(user=request.user, pk=budget.pk)
+    context = _detail_context(request, budget, bound={(kind, obj.pk): form} if form is not None else None)
+    rows = context["alerts"] if kind == "alert" else context["requests"]
+    row = next(r for r in rows if r[0].pk == obj.pk)
+    notice = success if form is None else None
+    return render(
+        request,
+        partial,
+        {**context, "item": row[0], "item_form": row[1], "notice": notice},
+    )
+
+
+@require_POST
+def alert_acknowledge(request, pk):
+    alert = _visible(selectors.alert_queryset(user=request.user), pk)
+    return _act(
+        request,
+        budget=alert.budget,
+        kind="alert",
+        obj=alert,
+        form=AlertNoteForm(request.POST),
+        run=lambda data: services.budget_alert_acknowledge(
+            actor=request.user, alert=alert, note=data["note"]
+        ),
+        success="Alert acknowledged.",
+        partial="showback/budgets/partials/_alert.html",
+    )
+
+
+@require_POST
+def alert_resolve(request, pk):
+    alert = _visible(selectors.alert_queryset(user=request.user), pk)
+    return _act(
+        request,
+        budget=alert.budget,
+        kind="alert",
+        obj=alert,
+        form=AlertNoteForm(request.POST),
+        run=lambda data: services.budget_alert_resolve(actor=request.user, alert=alert, note=data["note"]),
+        success="Alert resolved.",
+        partial="showback/budgets/partials/_alert.html",
+    )
+
+
+@require_POST
+def increase_approve(request, pk):
+    increase = _visible(selectors.increase_request_queryset(user=request.user), pk)
+    return _act(
+        request,
+        budget=increase.budget,
+        kind="request",
+        obj=increase,
+        form=IncreaseDecisionForm(request.POST),
+        run=lambda data: services.budget_increase_approve(
+            actor=request.user, request=increase, amount=data["amount"], note=data["note"]
+        ),
+        success="Increase approved: the budget is raised.",
+        partial="showback/budgets/partials/_request.html",
+    )
+
+
+@require_POST
+def increase_reject(request, pk):
+    increase = _visible(selectors.increase_request_queryset(user=request.user), pk)
+    return _act(
+        request,
+        budget=increase.budget,
+        kind="request",
+        obj=increase,
+        form=IncreaseDecisionForm(request.POST),
+        run=lambda data: services.budget_increase_reject(
+            actor=request.user, request=increase, note=data["note"]
+        ),
+        success="Increase rejected.",
+        partial="showback/budgets/partials/_request.html",
+    )
+
+
+def webhooks(request, pk=None):
+    """Finance's team webhooks, a form to add or change one, and the delivery log."""
+    _require_manager(request)
+    webhook = get_object_or_404(TeamWebhook.objects.select_related("team"), pk=pk) if pk else None
+    initial = (
+        {"team": webhook.team.slug, "url": webhook.url, "active": webhook.active}
+        if webhook is not None
+        else None
+    )
+    if request.method == "POST":
+        form = TeamWebhookForm(request.POST, initial=initial)
+        if form.is_valid():
+            values = dict(form.cleaned_data)
+            if webhook is not None and not values["secret"]:
+                values.pop("secret")  # left empty on edit: keep the secret it has
+            try:
+                services.team_webhook_save(actor=request.user, values=values, webhook=webhook)
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            else:
+                messages.success(request, "Webhook saved.")
+                return redirect("showback:budget_webhooks")
+    else:
+        form = TeamWebhookForm(initial=initial)
+    return render(
+        request,
+        "showback/budgets/webhooks.html",
+        {
+            "form": form,
+            "webhook": webhook,
+            "webhooks": selectors.team_webhook_list(),
+            "deliveries": selectors.webhook_delivery_list(),
+        },
+    )
+
+
+urlpatterns = [
+    path("budgets/", budget_list, name="budget_list"),
+    path("budgets/new/", budget_create, name="budget_create"),
+    path("budgets/<int:pk>/", budget_detail, name="budget_detail"),
+    path("budgets/<int:pk>/edit/", budget_edit, name="budget_edit"),
+    path("budgets/alerts/<int:pk>/acknowledge/", alert_acknowledge, name="budget_alert_acknowledge"),
+    path("budgets/alerts/<int:pk>/resolve/", alert_resolve, name="budget_alert_resolve"),
+    path("budgets/requests/<int:pk>/approve/", increase_approve, name="budget_increase_approve"),
+    path("budgets/requests/<int:pk>/reject/", increase_reject, name="budget_increase_reject"),
+    path("budgets/webhooks/", webhooks, name="budget_webhooks"),
+    path("budgets/webhooks/<int:pk>/", webhooks, name="budget_webhook_edit"),
+]

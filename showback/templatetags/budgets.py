@@ -1,0 +1,27 @@
+"""Budget figures for pages outside showback (the use-case and team pages), which portfolio's views
+do not compute: `{% use_case_budget_rows use_case as rows %}`, `{% team_budget_rows team as rows %}`.
+
+Whoever may open those pages may see these budgets (permissions.can_view_budget); one query when
+there are none, three or four when there are.
+"""
+
+from django import template
+
+from .. import budget_selectors
+
+register = template.Library()
+
+
+@register.simple_tag
+def use_case_budget_rows(use_case):
+    return budget_selectors.use_case_budgets(use_case=use_case)
+
+
+@register.simple_tag
+def team_budget_rows(team):
+    return budget_selectors.team_budgets(team=team)
+
+
+@register.filter
+def any_capped(rows):
+    return any(status is not None and status.capped for _, status in rows)
