@@ -31,26 +31,29 @@ class BudgetForm(forms.Form):
         choices=[("", "—"), *BusinessFunction.choices], required=False, label="Business function"
     )
     team = forms.ModelChoiceField(
-        queryset=Team.objects.order_by("name"), to_field_name="slug", required=False, help_text="Team slug."
+        queryset=Team.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        help_text="For team budgets (the API takes its slug).",
     )
     use_case = forms.ModelChoiceField(
         queryset=UseCase.objects.order_by("name"),
         to_field_name="key",
         required=False,
         label="Use case or agent",
-        help_text="Use-case key, for use-case and agent budgets.",
+        help_text="For use-case and agent budgets (the API takes its key).",
     )
     provider = forms.ModelChoiceField(
         queryset=Provider.objects.order_by("name"),
         to_field_name="slug",
         required=False,
-        help_text="Provider slug.",
+        help_text="For provider budgets (the API takes its slug).",
     )
     model = forms.ModelChoiceField(
         queryset=AIModel.objects.select_related("provider").order_by("provider__name", "name"),
         to_field_name="ref",
         required=False,
-        help_text="Model as provider/key, e.g. openai/gpt-4.1.",
+        help_text="For model budgets (the API takes provider/key, e.g. openai/gpt-4.1).",
     )
     period = forms.ChoiceField(choices=BudgetPeriod.choices, initial=BudgetPeriod.MONTHLY)
     amount = forms.DecimalField(
@@ -80,7 +83,7 @@ class BudgetForm(forms.Form):
         queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
         to_field_name="username",
         required=False,
-        help_text="Username of who answers for the budget; you, if left empty.",
+        help_text="Who answers for the budget (a username in the API); you, if left empty.",
     )
     active = forms.BooleanField(required=False, initial=True)
 

@@ -212,16 +212,12 @@ def _team_of(budget):
 
 
 def _describe(budget):
-    target = {
-        BudgetScope.PORTFOLIO: "all AI spend",
-        BudgetScope.FUNCTION: budget.get_function_display(),
-        BudgetScope.TEAM: str(budget.team) if budget.team_id else "",
-        BudgetScope.USE_CASE: str(budget.use_case) if budget.use_case_id else "",
-        BudgetScope.AGENT: f"agent {budget.use_case}" if budget.use_case_id else "",
-        BudgetScope.PROVIDER: str(budget.provider) if budget.provider_id else "",
-        BudgetScope.MODEL: str(budget.model) if budget.model_id else "",
-    }[budget.scope]
-    return f"{budget.name} ({target}, {budget.get_period_display().lower()})"
+    """What the budget covers, e.g. "Team Customer Support, monthly budget"."""
+    period = budget.get_period_display().lower()
+    if budget.scope == BudgetScope.PORTFOLIO:
+        return f"All AI spend, {period} budget"
+    label = "Business function" if budget.scope == BudgetScope.FUNCTION else budget.get_scope_display()
+    return f"{label} {budget.target}, {period} budget"
 
 
 def _fmt(amount, currency):
@@ -329,7 +325,10 @@ def _increase_request_open(budget, status):
 def _evaluate_one(budget, status):
     created = []
     if status.amount > 0:
-        crossed = [t for t in budget.thresholds if status.actual * 100 >= status.amount * t]
+        thresholds = set(budget.thresholds)
+        if budget.mode == BudgetMode.HARD_CAP:
+            thresholds.add(100)  # reaching a hard cap is always announced
+        crossed = [t for t in thresholds if status.actual * 100 >= status.amount * t]
         if crossed:
             highest = max(crossed)
             # Lower thresholds crossed in the same step are covered by the highest one's alert.

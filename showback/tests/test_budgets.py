@@ -386,6 +386,24 @@ def test_a_use_case_is_capped_when_its_hard_cap_budget_is_used_up(cast):
     assert selectors.capped_use_case_ids(today=datetime.date(2025, 7, 1)) == set()
 
 
+def test_reaching_a_hard_cap_is_announced_even_without_a_100_threshold(cast):
+    cap = BudgetFactory(
+        scope=BudgetScope.USE_CASE,
+        use_case=cast.use_case_a,
+        amount=Decimal("100"),
+        mode=BudgetMode.HARD_CAP,
+        thresholds=[50],
+        owner=cast.finance,
+    )
+    _spend(_june(9), 100, use_case=cast.use_case_a, team=cast.team_a)
+
+    services.budgets_evaluate(now=JUNE_10)
+
+    assert [a.threshold for a in _alerts(cap)] == [100]
+    body = Notification.objects.get(recipient=cast.finance, subject__startswith="Budget 100% used").body
+    assert "The hard cap is reached" in body
+
+
 def test_an_agent_is_capped_by_its_agent_budget_and_an_inactive_cap_caps_nothing(cast):
     agent = UseCaseFactory(team=cast.team_a, autonomy_level=AutonomyLevel.SUPERVISED_AGENT)
     cap = BudgetFactory(
