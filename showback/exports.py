@@ -98,7 +98,7 @@ def _charge(record):
 def _invoice_id(record, month):
     """The provider's invoice where the source named it, else the team's chargeback statement."""
     extras = record.raw_extras if isinstance(record.raw_extras, dict) else {}
-    return extras.get("InvoiceId") or f"chargeback-{record.team.slug}-{month:%Y-%m}"
+    return str(extras.get("InvoiceId") or "").strip() or f"chargeback-{record.team.slug}-{month:%Y-%m}"
 
 
 def focus_row(record, *, billing_period):

@@ -82,11 +82,18 @@ class SpendRecord(models.Model):
     charge_period_start = models.DateTimeField()
     charge_period_end = models.DateTimeField()
 
-    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.PROTECT)
+    # The fact table takes millions of rows per import: its foreign keys are kept by Django (on_delete
+    # runs in the ORM) and by the import services, not by per-row database triggers, and only the
+    # indexes that reads use are kept (pages read DailySpend; history is scanned by period).
+    provider = models.ForeignKey(
+        Provider, null=True, blank=True, on_delete=models.PROTECT, db_constraint=False, db_index=False
+    )
     provider_name = models.CharField(max_length=100, blank=True)
     service_name = models.CharField(max_length=150, blank=True)
     service_category = models.CharField(max_length=100, blank=True)
-    model = models.ForeignKey(AIModel, null=True, blank=True, on_delete=models.SET_NULL)
+    model = models.ForeignKey(
+        AIModel, null=True, blank=True, on_delete=models.SET_NULL, db_constraint=False, db_index=False
+    )
     model_name = models.CharField(max_length=150, blank=True)
     token_type = models.CharField(max_length=16, choices=TokenType.choices, blank=True, default="")
     quantity = models.DecimalField(max_digits=24, decimal_places=6, default=Decimal("0"))
@@ -108,9 +115,23 @@ class SpendRecord(models.Model):
     tags = models.JSONField(default=dict, blank=True)
 
     use_case = models.ForeignKey(
-        UseCase, null=True, blank=True, on_delete=models.SET_NULL, related_name="spend_records"
+        UseCase,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="spend_records",
+        db_constraint=False,
+        db_index=False,  # (use_case, charge_period_start) below serves it
     )
-    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     environment = models.CharField(max_length=16, choices=Environment.choices, blank=True)
     raw_extras = models.JSONField(default=dict, blank=True)
     customer = models.CharField(
@@ -125,7 +146,12 @@ class SpendRecord(models.Model):
     output_tokens = models.BigIntegerField(default=0)
     requests = models.PositiveIntegerField(default=0)
     import_batch = models.ForeignKey(
-        ImportBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="records"
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="records",
+        db_constraint=False,
     )
 
     class Meta:

@@ -15,10 +15,12 @@ Mapping onto CanonicalRow (stored under 1.2 names):
   ChargeDescription ("$0.003 per 1K cache read input tokens for Claude 3.5 Sonnet").
 - ConsumedQuantity / ConsumedUnit → quantity / unit, in single tokens when the unit is a token unit.
 - BillingAccountId → billing_account; SubAccountId (else SubAccountName) → sub_account; Tags → tags.
-- Every other non-empty column (ChargeCategory, ChargeClass, x_ columns…) → raw_extras, as text.
+- Every other non-empty column (ChargeCategory, ChargeClass, x_ columns…) → raw_extras, as text, as it
+  stands in the file (a null spelling such as "NULL" is empty and left out).
 
-FOCUS rows have no id: source_row_key hashes the row's non-empty (column, value) pairs, so column
-order and added empty columns do not change it. Two byte-identical rows count as one charge.
+FOCUS rows have no id: source_row_key hashes the row's non-empty (column, value) pairs, values as
+they stand in the file (so the PostgreSQL bulk path computes the same key in SQL), so column order
+and added empty columns do not change it. Two byte-identical rows count as one charge.
 """
 
 import json
@@ -159,14 +161,15 @@ class FocusImporter(Importer):
                     yield item
                     continue
                 line, row = item
+                raw = dict(zip(reader.header, reader.raw_values, strict=False))
                 try:
-                    yield self._row(line, row)
+                    yield self._row(line, row, raw)
                 except ColumnError as exc:
                     yield row_error(line, exc)
         finally:
             reader.close()
 
-    def _row(self, line: int, row: dict[str, str]) -> CanonicalRow:
+    def _row(self, line: int, row: dict[str, str], raw: dict[str, str]) -> CanonicalRow:
         costs = {}
         for column in ("BilledCost", "EffectiveCost", "ListCost"):
             try:
@@ -206,15 +209,17 @@ class FocusImporter(Importer):
         if token_type and multiplier is None and unit:
             token_type = ""  # a token meter measured in something else (requests, hours): not tokens
 
-        extras = {column: value for column, value in row.items() if value and column not in MAPPED}
+        # The file's other non-empty columns as they stand in it (padding kept): what the bill said,
+        # for reconciliation, and what the bulk path can keep without rewriting every value.
+        extras = {column: value for column, value in raw.items() if column not in MAPPED and row.get(column)}
         if row.get("HostProviderName") and not row.get("PublisherName"):
-            extras["PublisherName"] = row["HostProviderName"]
+            extras["PublisherName"] = raw["HostProviderName"]
         if row.get("ServiceProviderName") and row.get("ProviderName"):
-            extras["ProviderName"] = row["ProviderName"]
+            extras["ProviderName"] = raw["ProviderName"]
         category = row.get("ServiceCategory", "")
         return CanonicalRow(
             line=line,
-            source_row_key=content_hash(*(f"{k}={v}" for k, v in sorted(row.items()) if v)),
+            source_row_key=content_hash(*(f"{k}={v}" for k, v in sorted(raw.items()) if v)),
             charge_period_start=start,
             charge_period_end=end,
             provider_name=row.get("ServiceProviderName") or row.get("ProviderName", ""),

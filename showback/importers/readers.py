@@ -63,7 +63,7 @@ class CsvReader:
     """A streaming CSV reader: `header`, then (line, {column: trimmed value}) or RowError per record.
 
     Null spellings ("NULL", "None", "N/A"…) become "". `line` is the record's first physical line,
-    the header being line 1.
+    the header being line 1. `raw_values` holds the current record's values as they stand in the file.
     """
 
     def __init__(self, stream: BinaryIO):
@@ -76,6 +76,7 @@ class CsvReader:
         if not header or not any(name.strip() for name in header):
             raise ImportFileError("The file is empty: it has no header line.")
         self.header = [strip_bom(name).strip() for name in header]
+        self.raw_values = []
         seen = set()
         for name in self.header:
             if name in seen and name:
@@ -104,6 +105,7 @@ class CsvReader:
                 if len(values) > width and any(value.strip() for value in values[width:]):
                     yield RowError(line, "", f"has {len(values)} values but the header has {width} columns")
                     continue
+                self.raw_values = values
                 row = {}
                 for name, value in zip(header, values, strict=False):
                     value = value.strip()

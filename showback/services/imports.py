@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import json
+import logging
 import threading
 import zlib
 from decimal import Decimal
@@ -30,7 +31,10 @@ from ..attribution import Attributor, Facts, normalise_tags
 from ..importers.base import ImportFileError, RowError
 from ..importers.registry import IMPORTERS, detect
 from ..models import ImportBatch, ImportMode, ImportStatus, SpendRecord, TokenType
+from . import focus_bulk
 from .rollups import daily_spend_rebuild
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 5000
 MAX_REJECTS_KEPT = 10_000
@@ -366,27 +370,8 @@ def spend_import_run(*, batch_id, on_progress=None):
     try:
         with transaction.atomic():
             resolver = _Resolver()
-            stream, counter = _open_stream(batch)
-            seen, pending = set(), []
-            try:
-                for result in IMPORTERS[batch.source_format]().parse(stream):
-                    stats["read"] += 1
-                    if isinstance(result, RowError):
-                        if len(rejects) < MAX_REJECTS_KEPT:
-                            rejects.append(
-                                {"line": result.line, "column": result.column, "message": result.message}
-                            )
-                        else:
-                            rejects.append(None)
-                        continue
-                    pending.append(_record(result, batch, resolver))
-                    if len(pending) >= CHUNK:
-                        _write(pending, batch, seen, stats)
-                        pending = []
-                        _report(batch, stats, rejects, counter, on_progress)
-                _write(pending, batch, seen, stats)
-            finally:
-                stream.close()
+            if not _import_bulk(batch, resolver, stats, on_progress):
+                _import_rows(batch, resolver, stats, rejects, on_progress)
             if rejects and batch.mode == ImportMode.ALL_OR_NOTHING:
                 raise _Rejected
             if stats["first"] is not None:
@@ -412,6 +397,57 @@ def spend_import_run(*, batch_id, on_progress=None):
     return batch
 
 
+def _import_bulk(batch, resolver, stats, on_progress):
+    """FOCUS on PostgreSQL: COPY and set-based SQL (see focus_bulk). False when the file must go
+    row by row instead: another format, SQLite, or a file with anything to reject or explain."""
+    if batch.source_format != "focus" or transaction.get_connection().vendor != "postgresql":
+        return False
+    if not getattr(settings, "AIFINOPS_BULK_IMPORT", True):
+        return False
+    from psycopg import errors
+
+    stream, counter = _open_stream(batch)
+    try:
+        with transaction.atomic():
+            read, written, first, last, totals = focus_bulk.run(
+                batch=batch,
+                stream=stream,
+                resolver=resolver,
+                on_bytes=lambda: _report(batch, stats, [], counter, on_progress),
+            )
+    except (focus_bulk.NotBulk, errors.DataError) as exc:
+        logger.info("Import %s goes row by row: %s", batch.pk, exc)
+        return False
+    finally:
+        stream.close()
+    stats.update(read=read, imported=written, duplicate=read - written, first=first, last=last)
+    stats["totals"] = totals
+    return True
+
+
+def _import_rows(batch, resolver, stats, rejects, on_progress):
+    """Any format, any database: each row parsed, attributed and written by Python, in chunks."""
+    stream, counter = _open_stream(batch)
+    seen, pending = set(), []
+    try:
+        for result in IMPORTERS[batch.source_format]().parse(stream):
+            stats["read"] += 1
+            if isinstance(result, RowError):
+                if len(rejects) < MAX_REJECTS_KEPT:
+                    rejects.append({"line": result.line, "column": result.column, "message": result.message})
+                else:
+                    rejects.append(None)
+                continue
+            pending.append(_record(result, batch, resolver))
+            if len(pending) >= CHUNK:
+                _write(pending, batch, seen, stats)
+                pending = []
+                _report(batch, stats, rejects, counter, on_progress)
+        _write(pending, batch, seen, stats)
+    finally:
+        stream.close()
+
+
 def _report(batch, stats, rejects, counter, on_progress):
     done = min(99, int(100 * counter.count / batch.size)) if batch.size else 0
     state = {"percent": done, "rows_read": stats["read"], "rows_rejected": len(rejects)}
@@ -430,7 +466,8 @@ def _finish(batch, status, stats, rejects, error):
     batch.rejects = [r for r in rejects if r is not None]
     batch.error = error
     batch.period_start, batch.period_end = stats["first"], stats["last"]
-    batch.totals = {c: str(v) for c, v in sorted(stats["totals"].items())}
+    # Plain digits without trailing zeros, however the sum was made (Python or SQL numeric(24, 10)).
+    batch.totals = {c: format(v.normalize(), "f") for c, v in sorted(stats["totals"].items())}
     batch.save()
     cache.delete(progress_key(batch.pk))
 

@@ -47,14 +47,19 @@ MODELS = [
 
 
 def focus_rows(n, *, seed=7, start=None, use_cases=("support-reply-drafter",), teams=("customer-support",)):
-    """Yield n FOCUS rows (dicts) of Bedrock token lines spread over 30 days, tagged with use cases."""
+    """Yield n FOCUS rows (dicts) of Bedrock token lines spread over 30 days, tagged as real bills are:
+    use case, team, environment and cost center (a handful of distinct tag sets, not one per row).
+
+    Every row is distinct, as in a real bill: rows of the same day, model and use case differ by their
+    token count."""
     rng = random.Random(seed)
     start = start or datetime.datetime(2026, 10, 1, tzinfo=datetime.UTC)
     for i in range(n):
         day = start + datetime.timedelta(days=i % 30)
         model, price_in, price_out = MODELS[i % len(MODELS)]
         direction = "input" if i % 2 == 0 else "output"
-        tokens = rng.randint(1_000, 2_000_000)
+        # Rows of the same day (i % 30) differ by i // 30, so their token counts never collide.
+        tokens = 1_000 + (i // 30) * 97 + rng.randint(0, 96)
         cost = (
             Decimal(tokens) * (price_in if direction == "input" else price_out) / Decimal(1_000_000)
         ).quantize(Decimal("0.0000001"))
@@ -90,7 +95,14 @@ def focus_rows(n, *, seed=7, start=None, use_cases=("support-reply-drafter",), t
             "SubAccountName": teams[k % len(teams)],
             "ResourceId": f"arn:aws:bedrock:us-east-1::foundation-model/{model}",
             "ResourceName": model,
-            "Tags": json.dumps({"ai-use-case": use_cases[k], "team": teams[k % len(teams)], "row": str(i)}),
+            "Tags": json.dumps(
+                {
+                    "ai-use-case": use_cases[k],
+                    "team": teams[k % len(teams)],
+                    "environment": "prod" if k % 3 else "dev",
+                    "cost-center": f"CC-{100 + k % 4}",
+                }
+            ),
         }
 
 
