@@ -380,6 +380,8 @@ def spend_import_run(*, batch_id, on_progress=None):
             audit_record(
                 actor=batch.created_by, action="spend_import.complete", obj=batch, after=snapshot(batch)
             )
+            if stats["imported"]:
+                transaction.on_commit(_evaluate_budgets)
             return batch
     except _Rejected:
         error = (
@@ -395,6 +397,13 @@ def spend_import_run(*, batch_id, on_progress=None):
         _finish(batch, ImportStatus.FAILED, stats, rejects, error)
         audit_record(actor=batch.created_by, action="spend_import.reject", obj=batch, after=snapshot(batch))
     return batch
+
+
+def _evaluate_budgets():
+    """New spend may cross a budget's threshold: check them now rather than at the next hourly run."""
+    from ..tasks import evaluate_budgets
+
+    evaluate_budgets.delay()
 
 
 def _import_bulk(batch, resolver, stats, on_progress):

@@ -273,3 +273,20 @@ def test_without_a_worker_the_import_runs_in_a_thread_and_the_request_returns_at
 
     batch.refresh_from_db()
     assert (batch.status, batch.rows_imported) == ("succeeded", 300)
+
+
+def test_an_import_that_crosses_a_budget_threshold_alerts_at_once(login, cast, bedrock):
+    from django.utils import timezone
+
+    from showback.models import BudgetAlert, BudgetScope
+    from showback.tests.budget_factories import BudgetFactory
+
+    budget = BudgetFactory(scope=BudgetScope.TEAM, team=cast.team_a, amount=Decimal("10"))
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = list(focus_rows(1, start=today, use_cases=("support-reply-drafter",), teams=("support",)))
+    rows[0] |= {"BilledCost": "9.00", "EffectiveCost": "9.00", "ListCost": "9.00"}
+
+    _upload(login(cast.finance), focus_csv(rows))
+
+    alert = BudgetAlert.objects.get(budget=budget, kind="threshold")
+    assert alert.threshold == 80
