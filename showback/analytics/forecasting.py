@@ -219,6 +219,21 @@ def trim_leading_zeros(history: Sequence[tuple[datetime.date, Decimal]]):
     return []
 
 
+def whole_first_month(history: Sequence[tuple[datetime.date, Decimal]], first_day: datetime.date | None):
+    """The history with its first month scaled up to a whole month at the same daily rate, when
+    spend began part-way through it (on `first_day`): a use case that started on the 20th would
+    otherwise seem to run at a third of its rate."""
+    history = list(history)
+    if not history or first_day is None:
+        return history
+    month, value = history[0]
+    if first_day.day == 1 or first_day.replace(day=1) != month:
+        return history
+    days = (add_months(month, 1) - month).days
+    active = days - first_day.day + 1
+    return [(month, (value * days / active).quantize(CENT)), *history[1:]]
+
+
 def forecast(
     history: Sequence[tuple[datetime.date, Decimal]], *, months: int, start: datetime.date
 ) -> Forecast:

@@ -1,0 +1,482 @@
+"""Reads of anomalies, forecasts and commitment suggestions, scoped to what the user may see.
+
+Forecasts read monthly sums of the DailySpend rollup in one currency (the one with the most spend);
+spend in other currencies is named on the page, never added.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import TruncMonth
+from django.shortcuts import get_object_or_404
+
+from aifinops.core import permissions
+from portfolio.models import UseCase
+
+from .. import selectors as spend
+from ..models import (
+    Anomaly,
+    AnomalyKind,
+    AnomalyStatus,
+    AssumptionKind,
+    DailySpend,
+    ForecastAssumption,
+    Severity,
+)
+from . import anomalies, commitments, drift, forecasting
+from . import permissions as rules
+from .filters import AnomalyFilter
+
+HISTORY_MONTHS = 36
+MIX_MONTHS = 3
+ZERO = Decimal("0")
+UNRESOLVED = (AnomalyStatus.OPEN, AnomalyStatus.ACKNOWLEDGED)
+
+
+# Anomalies.
+
+
+def anomaly_queryset(*, user):
+    return Anomaly.objects.filter(rules.anomaly_scope(user)).select_related(
+        "use_case__team", "model", "acknowledged_by"
+    )
+
+
+def anomaly_filterset(*, user, filters=None):
+    return AnomalyFilter(
+        filters or None, queryset=anomaly_queryset(user=user).order_by("-date", "-id"), user=user
+    )
+
+
+def anomaly_get(*, user, pk):
+    return get_object_or_404(anomaly_queryset(user=user), pk=pk)
+
+
+def anomaly_counts(*, user):
+    """{(status, severity): n} of the anomalies the user may see."""
+    rows = (
+        Anomaly.objects.filter(rules.anomaly_scope(user))
+        .order_by()
+        .values("status", "severity")
+        .annotate(n=Count("id"))
+    )
+    return {(r["status"], r["severity"]): r["n"] for r in rows}
+
+
+def open_high_severity_anomalies(use_case=None):
+    """High-severity anomalies nobody has explained or resolved yet (open or only acknowledged),
+    newest first: what the council's escalations read. A queryset, to count or filter further."""
+    qs = Anomaly.objects.filter(severity=Severity.HIGH, status__in=UNRESOLVED)
+    if use_case is not None:
+        qs = qs.filter(use_case=use_case)
+    return qs.select_related("use_case", "model").order_by("-date", "-id")
+
+
+@dataclass
+class AnomalySeries:
+    """The days around an anomaly, for its chart: the actual spend (or the drift's daily metric)
+    and what was expected of each day."""
+
+    days: list
+    actual: list
+    expected: list
+    unit: str
+
+
+def anomaly_series(*, anomaly, before=42, after=14):
+    """One query: the use case's (or model's) daily AI spend in the anomaly's currency."""
+    today = spend.today()
+    start = anomaly.date - datetime.timedelta(days=before)
+    end = min(anomaly.date + datetime.timedelta(days=after), today - datetime.timedelta(days=1))
+    qs = DailySpend.objects.filter(
+        use_case_id=anomaly.use_case_id,
+        currency=anomaly.currency,
+        is_ai=True,
+        date__gte=start - datetime.timedelta(days=anomalies.BASELINE_DAYS),
+        date__lte=end,
+    )
+    if anomaly.model_id is not None:
+        qs = qs.filter(model_id=anomaly.model_id)
+    rows = (
+        qs.order_by()
+        .values("date")
+        .annotate(
+            cost=Sum("effective_cost"),
+            premium=Sum("effective_cost", filter=Q(model_tier__in=spend.PREMIUM_TIERS)),
+            n_requests=Sum("requests"),
+            tokens_in=Sum("input_tokens"),
+            tokens_cached=Sum("cached_tokens"),
+            tokens_out=Sum("output_tokens"),
+        )
+    )
+    days = [start + datetime.timedelta(days=i) for i in range((end - start).days + 1)]
+    if anomaly.kind == AnomalyKind.SPIKE:
+        series = {r["date"]: r["cost"] or ZERO for r in rows}
+        first = min(series, default=start)
+        expected = []
+        for d in days:
+            base = anomalies.baseline_of(anomalies._window(series, d, first), d) if d >= first else None
+            expected.append(base.expected if base else None)
+        return AnomalySeries(days, [series.get(d, ZERO) for d in days], expected, "money")
+    usage = {
+        r["date"]: drift.Usage(
+            cost=r["cost"] or ZERO,
+            premium_cost=r["premium"] or ZERO,
+            requests=r["n_requests"] or 0,
+            input_tokens=r["tokens_in"] or 0,
+            cached_tokens=r["tokens_cached"] or 0,
+            output_tokens=r["tokens_out"] or 0,
+        )
+        for r in rows
+    }
+    recent = (anomaly.detail or {}).get("recent") or [anomaly.date.isoformat()] * 2
+    baseline = (anomaly.detail or {}).get("baseline") or [anomaly.date.isoformat()] * 2
+    actual, expected = [], []
+    for d in days:
+        u = usage.get(d)
+        actual.append(drift._metric(anomaly.kind, u) if u else None)
+        iso = d.isoformat()
+        if baseline[0] <= iso <= baseline[1]:
+            expected.append(anomaly.expected)
+        elif recent[0] <= iso <= recent[1]:
+            expected.append(anomaly.actual)
+        else:
+            expected.append(None)
+    return AnomalySeries(days, actual, expected, drift.UNITS.get(anomaly.kind, "ratio"))
+
+
+# Forecasts.
+
+
+def _month(value):
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def _dense(by_month, first, last):
+    out, month = [], first
+    while month <= last:
+        out.append((month, by_month.get(month, ZERO)))
+        month = forecasting.add_months(month, 1)
+    return out
+
+
+def _main_currency(totals):
+    return max(totals, key=lambda c: totals[c]) if totals else None
+
+
+@dataclass
+class History:
+    months: list  # [(month, Decimal)] of complete months, oldest first, in `currency`, to fit
+    actual_months: list  # the same as spent: the first month may have begun part-way
+    scaled_first_month: bool  # ... and is then scaled up to a whole month in `months`
+    currency: str
+    other_currencies: list
+    month_to_date: Decimal
+    first_forecast_month: datetime.date
+
+
+def _history(qs, *, as_of, months=HISTORY_MONTHS, currency=None):
+    this_month = spend.month_start(as_of)
+    start = forecasting.add_months(this_month, -months)
+    rows = (
+        qs.filter(is_ai=True, date__gte=start, date__lte=as_of)
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values("month", "currency")
+        .annotate(total=Sum("effective_cost"), first_day=Min("date"))
+    )
+    by_currency = defaultdict(dict)
+    first_days = defaultdict(dict)
+    totals = defaultdict(Decimal)
+    for r in rows:
+        by_currency[r["currency"]][_month(r["month"])] = r["total"] or ZERO
+        first_days[r["currency"]][_month(r["month"])] = r["first_day"]
+        totals[r["currency"]] += r["total"] or ZERO
+    currency = currency or _main_currency(totals) or "USD"
+    by_month = by_currency.get(currency, {})
+    last = forecasting.add_months(this_month, -1)
+    months = forecasting.trim_leading_zeros(_dense(by_month, start, last))
+    first_day = first_days[currency].get(months[0][0]) if months else None
+    return History(
+        months=forecasting.whole_first_month(months, first_day),
+        actual_months=months,
+        scaled_first_month=bool(months) and first_day is not None and first_day.day != 1,
+        currency=currency,
+        other_currencies=sorted(c for c in totals if c != currency),
+        month_to_date=by_month.get(this_month, ZERO),
+        first_forecast_month=this_month,
+    )
+
+
+@dataclass
+class PlannedAssumption:
+    assumption: ForecastAssumption
+    adjustment: forecasting.Adjustment | None
+    effect: str
+
+
+@dataclass
+class ForecastView:
+    use_case: UseCase | None
+    history: History
+    base: forecasting.Forecast
+    forecast: forecasting.Forecast
+    backtest: forecasting.Backtest
+    assumptions: list = field(default_factory=list)  # [PlannedAssumption]
+    use_case_assumptions: list = field(default_factory=list)  # portfolio: the use cases' own
+
+
+def _mix_rows(*, as_of, use_case_ids=None, user=None):
+    """Recent spend and tokens per use case and model, with catalog prices, for model switches."""
+    start = forecasting.add_months(spend.month_start(as_of), -MIX_MONTHS)
+    qs = DailySpend.objects.filter(is_ai=True, date__gte=start, date__lte=as_of)
+    if use_case_ids is not None:
+        qs = qs.filter(use_case_id__in=use_case_ids)
+    else:
+        qs = qs.filter(permissions.spend_scope(user))
+    return list(
+        qs.order_by()
+        .values(
+            "use_case_id",
+            "model_id",
+            "currency",
+            "model__input_price_per_mtok",
+            "model__output_price_per_mtok",
+            "model__currency",
+        )
+        .annotate(
+            cost=Sum("effective_cost"),
+            tokens_in=Sum("input_tokens"),
+            tokens_cached=Sum("cached_tokens"),
+            tokens_out=Sum("output_tokens"),
+        )
+    )
+
+
+def _pct(value):
+    return f"{value.normalize():f}".rstrip(".") if value is not None else ""
+
+
+def _plan(assumption, *, use_case, currency, mix):
+    """(Adjustment or None, what it does in words) for one assumption, in the forecast's currency."""
+    a = assumption
+    when = f"{a.effective_from:%d %b %Y}"
+    if a.kind == AssumptionKind.ADOPTION_GROWTH:
+        adj = forecasting.Adjustment(a.kind, a.effective_from, growth_pct=a.growth_pct)
+        return adj, f"From {when}, spend grows {_pct(a.growth_pct)} % a month, compounding."
+    if a.kind == AssumptionKind.LAUNCH_DATE:
+        target = use_case or a.use_case
+        if a.growth_pct is not None:
+            adj = forecasting.Adjustment(a.kind, a.effective_from, step_pct=a.growth_pct)
+            return adj, f"{target.name} launches on {when}: spend steps up {_pct(a.growth_pct)} %."
+        if target.currency != currency:
+            return None, (
+                f"{target.name} launches on {when}, but its expected cost is in {target.currency}, "
+                f"not {currency}: no effect."
+            )
+        adj = forecasting.Adjustment(a.kind, a.effective_from, level=target.expected_monthly_cost)
+        return adj, (
+            f"{target.name} launches on {when}: spend rises to its expected "
+            f"{target.expected_monthly_cost:,.0f} {currency} a month."
+        )
+    # A model switch: the share of recent spend on the replaced model(s), and the price ratio.
+    rows = [
+        r for r in mix if r["currency"] == currency and (use_case is None or r["use_case_id"] == use_case.pk)
+    ]
+    total = sum((r["cost"] or ZERO for r in rows), ZERO)
+    moving = [
+        r
+        for r in rows
+        if r["model_id"] is not None
+        and r["model_id"] != a.target_model_id
+        and (a.from_model_id is None or r["model_id"] == a.from_model_id)
+        and r["model__currency"] == a.target_model.currency
+    ]
+    moved = sum((r["cost"] or ZERO for r in moving), ZERO)
+    replaced = a.from_model.name if a.from_model_id else "its current models"
+    if not total or not moved:
+        return (
+            None,
+            f"Switch from {replaced} to {a.target_model.name} on {when}: no recent spend on it, no effect.",
+        )
+    ratio = forecasting.switch_price_ratio(
+        [
+            forecasting.ModelMix(
+                input_price=r["model__input_price_per_mtok"] or ZERO,
+                output_price=r["model__output_price_per_mtok"] or ZERO,
+                input_tokens=(r["tokens_in"] or 0) + (r["tokens_cached"] or 0),
+                output_tokens=r["tokens_out"] or 0,
+                cost=r["cost"] or ZERO,
+            )
+            for r in moving
+        ],
+        a.target_model.input_price_per_mtok,
+        a.target_model.output_price_per_mtok,
+    )
+    if ratio is None:
+        return (
+            None,
+            f"Switch from {replaced} to {a.target_model.name}: the catalog has no price for {replaced}.",
+        )
+    share = moved / total
+    adj = forecasting.Adjustment(a.kind, a.effective_from, share=share, price_ratio=ratio)
+    return adj, (
+        f"From {when}, {share:.0%} of the spend (on {replaced}) moves to {a.target_model.name} "
+        f"at {ratio:.2f} times the price, by catalog list prices and the recent token mix."
+    )
+
+
+def _assumptions(qs):
+    return list(
+        qs.select_related("use_case", "from_model", "target_model", "created_by").order_by(
+            "effective_from", "id"
+        )
+    )
+
+
+def forecast_get(*, user, use_case=None, months=12, as_of=None):
+    """The forecast of a use case (the caller checked the user may see it) or of the portfolio of
+    spend the user may see, with its backtest and the planners' assumptions applied.
+
+    The portfolio forecast applies the portfolio's own assumptions and adds what each use case's
+    assumptions change in that use case's forecast. A constant number of queries.
+    """
+    as_of = as_of or spend.today()
+    if use_case is not None:
+        history = _history(DailySpend.objects.filter(use_case=use_case), as_of=as_of)
+        own = _assumptions(ForecastAssumption.objects.filter(use_case=use_case))
+    else:
+        history = _history(DailySpend.objects.filter(permissions.spend_scope(user)), as_of=as_of)
+        own = _assumptions(ForecastAssumption.objects.filter(use_case__isnull=True))
+    base = forecasting.forecast(history.months, months=months, start=history.first_forecast_month)
+    test = forecasting.backtest(history.months)
+    needs_mix = any(a.kind == AssumptionKind.MODEL_SWITCH for a in own)
+    mix = (
+        _mix_rows(as_of=as_of, use_case_ids=[use_case.pk] if use_case else None, user=user)
+        if needs_mix
+        else []
+    )
+    planned = []
+    for a in own:
+        adj, effect = _plan(a, use_case=use_case, currency=history.currency, mix=mix)
+        planned.append(PlannedAssumption(a, adj, effect))
+    result = forecasting.adjust(base, [p.adjustment for p in planned if p.adjustment])
+    view = ForecastView(use_case, history, base, result, test, planned)
+    if use_case is None:
+        view.use_case_assumptions = _use_case_deltas(view, user=user, months=months, as_of=as_of)
+    return view
+
+
+def _use_case_deltas(view, *, user, months, as_of):
+    """Apply each use case's own assumptions to its forecast, and add the change to the portfolio."""
+    scope = rules.assumption_scope(user)
+    theirs = _assumptions(ForecastAssumption.objects.filter(scope, use_case__isnull=False))
+    if not theirs:
+        return []
+    ids = {a.use_case_id for a in theirs}
+    rows = (
+        DailySpend.objects.filter(
+            use_case_id__in=ids,
+            is_ai=True,
+            currency=view.history.currency,
+            date__gte=forecasting.add_months(spend.month_start(as_of), -HISTORY_MONTHS),
+            date__lt=spend.month_start(as_of),
+        )
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values("use_case_id", "month")
+        .annotate(total=Sum("effective_cost"), first_day=Min("date"))
+    )
+    by_use_case = defaultdict(dict)
+    first_days = defaultdict(dict)
+    for r in rows:
+        by_use_case[r["use_case_id"]][_month(r["month"])] = r["total"] or ZERO
+        first_days[r["use_case_id"]][_month(r["month"])] = r["first_day"]
+    needs_mix = any(a.kind == AssumptionKind.MODEL_SWITCH for a in theirs)
+    mix = _mix_rows(as_of=as_of, use_case_ids=ids) if needs_mix else []
+    start = view.history.first_forecast_month
+    first = forecasting.add_months(start, -HISTORY_MONTHS)
+    planned_all = []
+    total_delta = [ZERO] * months
+    for uc_id in sorted(ids):
+        mine = [a for a in theirs if a.use_case_id == uc_id]
+        use_case = mine[0].use_case
+        history = forecasting.trim_leading_zeros(
+            _dense(by_use_case.get(uc_id, {}), first, forecasting.add_months(start, -1))
+        )
+        history = forecasting.whole_first_month(
+            history, first_days[uc_id].get(history[0][0]) if history else None
+        )
+        base = forecasting.forecast(history, months=months, start=start)
+        planned = []
+        for a in mine:
+            adj, effect = _plan(a, use_case=use_case, currency=view.history.currency, mix=mix)
+            planned.append(PlannedAssumption(a, adj, effect))
+        adjusted = forecasting.adjust(base, [p.adjustment for p in planned if p.adjustment])
+        for i, (before, after) in enumerate(zip(base.points, adjusted.points, strict=True)):
+            total_delta[i] += after.value - before.value
+        planned_all.extend(planned)
+    if any(total_delta):
+        view.forecast = forecasting.with_delta(view.forecast, total_delta)
+    return planned_all
+
+
+def forecastable_use_cases(*, user):
+    """[(key, name)] of the use cases the user may see, for the forecast page's choice."""
+    return list(
+        UseCase.objects.filter(permissions.use_case_scope(user)).order_by("name").values_list("key", "name")
+    )
+
+
+# Commitments.
+
+
+@dataclass
+class ProviderPlan:
+    provider: str
+    currency: str
+    history: list
+    stability: commitments.Stability
+    suggestion: commitments.Suggestion | None
+
+
+def commitment_plans(*, user, as_of=None):
+    """Per provider and currency, the last complete months of AI spend and a commitment to
+    suggest where they were steady. One query."""
+    as_of = as_of or spend.today()
+    this_month = spend.month_start(as_of)
+    start = forecasting.add_months(this_month, -commitments.LOOKBACK_MONTHS)
+    rows = (
+        DailySpend.objects.filter(
+            permissions.spend_scope(user),
+            is_ai=True,
+            provider__isnull=False,
+            date__gte=start,
+            date__lt=this_month,
+        )
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values("provider__name", "currency", "month")
+        .annotate(total=Sum("effective_cost"))
+    )
+    series = defaultdict(dict)
+    for r in rows:
+        series[(r["provider__name"], r["currency"])][_month(r["month"])] = r["total"] or ZERO
+    last = forecasting.add_months(this_month, -1)
+    plans = []
+    for (name, currency), by_month in series.items():
+        history = _dense(by_month, start, last)
+        plans.append(
+            ProviderPlan(
+                name,
+                currency,
+                history,
+                commitments.stability(history),
+                commitments.suggest_commitment(history),
+            )
+        )
+    plans.sort(key=lambda p: (p.suggestion is None, -(p.stability.mean)))
+    return plans
