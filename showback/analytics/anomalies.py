@@ -141,6 +141,14 @@ def baseline_of(window: list[tuple[datetime.date, Decimal]], day: datetime.date)
     return Baseline(expected, _floored(relative, expected), "all days", len(window))
 
 
+def expected_on(
+    series: Mapping[datetime.date, Decimal], day: datetime.date, first: datetime.date
+) -> Decimal | None:
+    """What `day` was expected to spend, or None while the series is too young (for charts)."""
+    base = baseline_of(_window(series, day, first), day) if day >= first else None
+    return base.expected if base else None
+
+
 def severity_of(score: Decimal, actual: Decimal, expected: Decimal) -> str:
     for name, min_score, min_ratio in SEVERITY_BANDS:
         if score >= min_score or (expected > 0 and actual >= expected * min_ratio):

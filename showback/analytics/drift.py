@@ -90,7 +90,7 @@ def _sum(days: Mapping[datetime.date, Usage], start: datetime.date, n: int) -> U
     return total
 
 
-def _metric(kind: str, u: Usage) -> Decimal | None:
+def metric(kind: str, u: Usage) -> Decimal | None:
     """The metric of a window, or None when the window lacks the volume to say."""
     if kind == "cost_per_call":
         enough = u.requests >= MIN_REQUESTS_PER_DAY
@@ -144,9 +144,9 @@ def drift_signals(
     recent_daily, baseline_daily = _per_day(recent, RECENT_DAYS), _per_day(baseline, BASELINE_DAYS)
     found = []
     for kind, (measure, thresholds) in RULES.items():
-        if _metric(kind, recent_daily) is None or _metric(kind, baseline_daily) is None:
+        if metric(kind, recent_daily) is None or metric(kind, baseline_daily) is None:
             continue
-        before, now = _metric(kind, baseline), _metric(kind, recent)
+        before, now = metric(kind, baseline), metric(kind, recent)
         if before is None or now is None:
             continue
         if measure == "relative":

@@ -14,7 +14,8 @@ The method, as the forecast page explains it:
 - The band is an 80 % interval: 1.28 standard deviations of the one-step errors, widened for each
   month ahead by the variance formula of the same model (Hyndman and Athanasopoulos, "Forecasting:
   principles and practice", the ETS(A,Ad,N) and ETS(A,Ad,A) cases). Spend is never below zero.
-- With one or two months of history the forecast repeats the last month and has no band.
+- With fewer than six months of history there is no band: the spread of so few errors says
+  little. With one or two months the forecast repeats the last month.
 
 The backtest asks how the method would have done: from each of the last six month-ends it
 forecasts one to three months ahead from the history before that point alone, and reports the
@@ -35,6 +36,7 @@ CENT = Decimal("0.01")
 SEASON = 12
 SEASONAL_MIN_MONTHS = 2 * SEASON
 SMOOTHING_MIN_MONTHS = 3
+BAND_MIN_MONTHS = 6
 BAND_Z = Decimal("1.2816")  # 80 % two-sided normal interval
 BAND_LEVEL = 80
 ALPHAS = tuple(Decimal(a) for a in ("0.1", "0.2", "0.3", "0.5", "0.7", "0.9"))
@@ -170,7 +172,7 @@ def fit(values: Sequence[Decimal]) -> Fit:
         level=level,
         trend=trend,
         seasonal=season,
-        sigma=(sse / errors).sqrt(),
+        sigma=(sse / errors).sqrt() if n >= BAND_MIN_MONTHS else None,
         last=y[-1],
     )
 

@@ -116,10 +116,7 @@ def anomaly_series(*, anomaly, before=42, after=14):
     if anomaly.kind == AnomalyKind.SPIKE:
         series = {r["date"]: r["cost"] or ZERO for r in rows}
         first = min(series, default=start)
-        expected = []
-        for d in days:
-            base = anomalies.baseline_of(anomalies._window(series, d, first), d) if d >= first else None
-            expected.append(base.expected if base else None)
+        expected = [anomalies.expected_on(series, d, first) for d in days]
         return AnomalySeries(days, [series.get(d, ZERO) for d in days], expected, "money")
     usage = {
         r["date"]: drift.Usage(
@@ -137,7 +134,7 @@ def anomaly_series(*, anomaly, before=42, after=14):
     actual, expected = [], []
     for d in days:
         u = usage.get(d)
-        actual.append(drift._metric(anomaly.kind, u) if u else None)
+        actual.append(drift.metric(anomaly.kind, u) if u else None)
         iso = d.isoformat()
         if baseline[0] <= iso <= baseline[1]:
             expected.append(anomaly.expected)

@@ -187,6 +187,16 @@ def test_the_detail_page_charts_the_days_around_a_spike(cast, login):
     assert "Robust z-score" in response.text
 
 
+def test_a_drift_reads_as_a_change_of_share(cast, login, flagged):
+    response = login(cast.owner).get(reverse("analytics:anomaly_detail", args=[flagged["drift"].pk]))
+
+    assert response.status_code == 200
+    assert "Cache share falling" in response.text
+    assert "-25 points" in response.text
+    assert "60 %" in response.text and "35 %" in response.text
+    assert 'data-chart="chart-anomaly"' in response.text
+
+
 def test_the_list_keeps_a_constant_number_of_queries(cast, login, django_assert_max_num_queries, flagged):
     client = login(cast.finance)
     client.get(LIST())

@@ -70,6 +70,11 @@ def test_little_history_repeats_the_last_month_without_a_band_and_none_forecasts
     assert [p.value for p in naive.points] == [D("500.00")] * 6
     assert not naive.has_band
 
+    young = forecasting.forecast(_history([100, 120, 140, 160]), months=6, start=datetime.date(2024, 5, 1))
+    assert young.method == "holt_damped"
+    assert not young.has_band  # fewer than six months: the spread of so few errors says little
+    assert all(p.lower == p.value == p.upper for p in young.points)
+
     empty = forecasting.forecast([], months=6, start=JAN_2025)
     assert empty.method == "none"
     assert empty.total == 0
