@@ -395,50 +395,55 @@ def _insert(cursor, plan, batch, dims, times, numbers):
         value = plan.value(name)
         dim_values.append(f"(CASE WHEN {value} ~ {_literal(ARN_PATTERN)} THEN {value} ELSE '' END)")
     join = " AND ".join(f"d.k{i} = {value}" for i, value in enumerate(dim_values))
-    billed = _number(plan, "BilledCost", numbers)
-    effective = f"coalesce({_number(plan, 'EffectiveCost', numbers)}, {billed})"
-    listed = f"coalesce({_number(plan, 'ListCost', numbers)}, {effective})"
-    consumed = f"coalesce({_number(plan, 'ConsumedQuantity', numbers)}, 0)"
-    quantity = f"(CASE WHEN d.multiplier IS NULL THEN {consumed} ELSE {consumed} * d.multiplier END)"
-    whole = f"trunc({quantity})::bigint"
+    # Each typed value is computed once, in the inner query (OFFSET 0 keeps the planner from
+    # flattening it and repeating the casts in every expression that uses them).
+    inner = {
+        "billed": _number(plan, "BilledCost", numbers),
+        "effective": _number(plan, "EffectiveCost", numbers),
+        "listed": _number(plan, "ListCost", numbers),
+        "consumed": f"coalesce({_number(plan, 'ConsumedQuantity', numbers)}, 0) * coalesce(d.multiplier, 1)",
+        "starts": "a.moment",
+        "ends": "b.moment",
+    }
+    whole = "trunc(t.consumed)::bigint"
     values = {
         "source": _literal(batch.source_format),
         "source_row_key": _row_key(plan),
         "imported_at": "now()",
-        "charge_period_start": "a.moment",
-        "charge_period_end": "b.moment",
-        "provider_id": "d.provider_id",
-        "provider_name": "d.provider_name",
-        "service_name": "d.service_name",
-        "service_category": "d.service_category",
-        "model_id": "d.model_id",
-        "model_name": "d.model_name",
-        "token_type": "d.token_type",
-        "quantity": quantity,
-        "unit": "d.unit",
-        "billed_cost": billed,
-        "effective_cost": effective,
-        "list_cost": listed,
-        "currency": "d.currency",
+        "charge_period_start": "t.starts",
+        "charge_period_end": "t.ends",
+        "provider_id": "t.provider_id",
+        "provider_name": "t.provider_name",
+        "service_name": "t.service_name",
+        "service_category": "t.service_category",
+        "model_id": "t.model_id",
+        "model_name": "t.model_name",
+        "token_type": "t.token_type",
+        "quantity": "t.consumed",
+        "unit": "t.unit",
+        "billed_cost": "t.billed",
+        "effective_cost": "coalesce(t.effective, t.billed)",
+        "list_cost": "coalesce(t.listed, t.effective, t.billed)",
+        "currency": "t.currency",
         "is_estimated": "false",
-        "is_ai": "d.is_ai",
-        "billing_account": "d.billing_account",
-        "sub_account": "d.sub_account",
+        "is_ai": "t.is_ai",
+        "billing_account": "t.billing_account",
+        "sub_account": "t.sub_account",
         "api_key": "''",
         "user_label": "''",
-        "tags": "d.tags",
-        "use_case_id": "d.use_case_id",
-        "team_id": "d.team_id",
-        "environment": "d.environment",
+        "tags": "t.tags",
+        "use_case_id": "t.use_case_id",
+        "team_id": "t.team_id",
+        "environment": "t.environment",
         "raw_extras": _extras(plan),
-        "customer": "d.customer",
-        "feature": "d.feature",
-        "attributed_by": "d.attributed_by",
-        "input_tokens": f"(CASE WHEN d.token_type = 'input' THEN {whole} ELSE 0 END)",
+        "customer": "t.customer",
+        "feature": "t.feature",
+        "attributed_by": "t.attributed_by",
+        "input_tokens": f"(CASE WHEN t.token_type = 'input' THEN {whole} ELSE 0 END)",
         "cached_tokens": (
-            f"(CASE WHEN d.token_type IN ('cached_input', 'cache_write') THEN {whole} ELSE 0 END)"
+            f"(CASE WHEN t.token_type IN ('cached_input', 'cache_write') THEN {whole} ELSE 0 END)"
         ),
-        "output_tokens": f"(CASE WHEN d.token_type IN ('output', 'reasoning') THEN {whole} ELSE 0 END)",
+        "output_tokens": f"(CASE WHEN t.token_type IN ('output', 'reasoning') THEN {whole} ELSE 0 END)",
         "requests": "0",
         "import_batch_id": str(int(batch.pk)),
     }
@@ -448,13 +453,15 @@ def _insert(cursor, plan, batch, dims, times, numbers):
     target = SpendRecord._meta.db_table
     names = ", ".join(_quote(f.column) for f in fields)
     expressions = ", ".join(values[f.column] for f in fields)
+    typed = ", ".join(f"{expression} AS {name}" for name, expression in inner.items())
     start, end = plan.value("ChargePeriodStart"), plan.value("ChargePeriodEnd")
     # Joins on many columns fool the planner's row estimates into nested loops over a million rows.
     cursor.execute("SET LOCAL enable_nestloop = off")
     cursor.execute(
         f"WITH written AS (INSERT INTO {target} ({names}) "
-        f"SELECT {expressions} FROM {plan.table} s "
+        f"SELECT {expressions} FROM (SELECT s.*, d.*, {typed} FROM {plan.table} s "
         f"JOIN {dims} d ON {join} JOIN {times} a ON a.raw = {start} JOIN {times} b ON b.raw = {end} "
+        "OFFSET 0) t "
         "ON CONFLICT (source, source_row_key) DO NOTHING "
         "RETURNING charge_period_start, billed_cost, currency) "
         "SELECT currency, count(*), sum(billed_cost), min(charge_period_start), max(charge_period_start) "
