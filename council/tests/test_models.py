@@ -1,0 +1,26 @@
+import pytest
+from django.db import IntegrityError, transaction
+from django_fsm import TransitionNotAllowed
+
+from council.models import Meeting, MeetingState
+from council.tests.factories import CouncilFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_meeting_moves_only_forward_through_its_states():
+    # given a draft meeting
+    from django.utils import timezone
+
+    meeting = Meeting.objects.create(council=CouncilFactory(), scheduled_for=timezone.now())
+    # when it is published, started and closed
+    meeting.publish()
+    meeting.start()
+    meeting.close()
+    meeting.save()
+    # then it is closed and cannot be published again
+    assert Meeting.objects.get(pk=meeting.pk).state == MeetingState.CLOSED
+    with pytest.raises(TransitionNotAllowed):
+        meeting.publish()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Meeting.objects.filter(pk=meeting.pk).update(scheduled_for=None)
