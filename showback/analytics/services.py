@@ -142,8 +142,9 @@ def _quiet(found, existing):
 @transaction.atomic
 def anomalies_scan(*, day=None, days=1, actor=None):
     """Look for spikes and drift on the `days` days ending on `day` (yesterday by default, the last
-    complete day) and store what is new. Safe to run again: stored findings are skipped, so a
-    second run adds nothing. Reads a constant number of queries, however many use cases.
+    complete day) and store what is new, with one audit row for what the run added. Safe to run
+    again: stored findings are skipped, so a second run adds nothing and writes nothing.
+    Reads a constant number of queries, however many use cases.
 
     Returns the anomalies created.
     """
@@ -162,8 +163,10 @@ def anomalies_scan(*, day=None, days=1, actor=None):
         ).values_list("kind", "use_case_id", "model_id", "date")
     )
     new = _quiet(found, existing)
-    created = Anomaly.objects.bulk_create(
-        [
+    rows = []
+    for (kind, use_case_id, model_id, d), finding in new.items():
+        severity, expected, actual, currency, detail, _score = finding
+        rows.append(
             Anomaly(
                 date=d,
                 use_case_id=use_case_id,
@@ -175,31 +178,29 @@ def anomalies_scan(*, day=None, days=1, actor=None):
                 currency=currency,
                 detail=detail,
             )
-            for (kind, use_case_id, model_id, d), (
-                severity,
-                expected,
-                actual,
-                currency,
-                detail,
-                _,
-            ) in new.items()
-        ]
-    )
-    audit_record(
-        actor=actor,
-        action="anomaly.scan",
-        object_type="showback.anomaly",
-        object_id=f"{start.isoformat()}..{day.isoformat()}",
-        after={
-            "start": start.isoformat(),
-            "end": day.isoformat(),
-            "created": len(created),
-            "anomalies": [
-                {"kind": a.kind, "use_case": a.use_case_id, "model": a.model_id, "date": a.date.isoformat()}
-                for a in created[:500]
-            ],
-        },
-    )
+        )
+    created = Anomaly.objects.bulk_create(rows)
+    if created:
+        audit_record(
+            actor=actor,
+            action="anomaly.scan",
+            object_type="showback.anomaly",
+            object_id=f"{start.isoformat()}..{day.isoformat()}",
+            after={
+                "start": start.isoformat(),
+                "end": day.isoformat(),
+                "created": len(created),
+                "anomalies": [
+                    {
+                        "kind": a.kind,
+                        "use_case": a.use_case_id,
+                        "model": a.model_id,
+                        "date": a.date.isoformat(),
+                    }
+                    for a in created[:500]
+                ],
+            },
+        )
     _announce(created, use_cases, since=day - datetime.timedelta(days=NOTIFY_WITHIN_DAYS - 1))
     return created
 
