@@ -27,8 +27,20 @@ run: $(STAMP)
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: $(STAMP)
-	scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+# The FinOps Foundation's focus-validator checks the FOCUS export. It needs Python 3.12, so it gets
+# an environment of its own when the machine has a Python 3.12 (pyenv's included); without one,
+# or without the registry, its test is skipped and says why.
+PYTHON312 ?= $(shell for p in python3.12 $$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12.*/bin/python3.12 2>/dev/null); do $$p -c 'import sys' 2>/dev/null && { echo $$p; break; }; done)
+VALIDATOR := .venv-focus-validator
+VALIDATOR_STAMP := $(VALIDATOR)/.installed
+
+$(VALIDATOR_STAMP): requirements-validator.txt
+	@if [ -z "$(PYTHON312)" ]; then echo "No Python 3.12 here: the focus-validator test will be skipped."; \
+	else $(PYTHON312) -m venv $(VALIDATOR) && $(VALIDATOR)/bin/python -m pip install --quiet -r requirements-validator.txt \
+	  && touch $@ || echo "focus-validator could not be installed: its test will be skipped."; fi
+
+test: $(STAMP) $(VALIDATOR_STAMP)
+	FOCUS_VALIDATOR_PYTHON=$(CURDIR)/$(VALIDATOR)/bin/python scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print their figures and the ratio to a baseline run in the same invocation, and
 # append them to bench/results.md. BENCH_ROWS sets the size of the generated files.
