@@ -304,7 +304,7 @@ def test_the_scan_reads_a_constant_number_of_queries(cast, spiky, django_assert_
 
 
 def test_the_scheduled_task_scans_the_last_days(cast, spiky, monkeypatch):
-    monkeypatch.setattr(services, "_yesterday", lambda: spiky["day"])
+    monkeypatch.setattr(services.detection, "_yesterday", lambda: spiky["day"])
     assert scan_anomalies.delay().get() == {"created": 2}
     assert scan_anomalies.delay().get() == {"created": 0}
 

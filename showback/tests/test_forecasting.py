@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from aifinops.core.models import AuditEvent
 from portfolio.tests.factories import AIModelFactory, ProviderFactory, UseCaseFactory
-from showback.analytics import forecasting, selectors, services
+from showback.analytics import assumptions, forecasting, selectors, services
 from showback.models import AssumptionKind, DailySpend, ForecastAssumption
 from showback.tests.analytics_factories import ForecastAssumptionFactory, daily_spend_rows
 
@@ -139,10 +139,10 @@ def _flat(months=6):
 
 def test_adoption_growth_compounds_from_its_month():
     base = _flat()
-    grown = forecasting.adjust(
+    grown = assumptions.adjust(
         base,
         [
-            forecasting.Adjustment(
+            assumptions.Adjustment(
                 AssumptionKind.ADOPTION_GROWTH, datetime.date(2025, 2, 10), growth_pct=D(10)
             )
         ],
@@ -161,13 +161,13 @@ def test_adoption_growth_compounds_from_its_month():
 
 def test_a_launch_steps_up_to_its_level_from_its_day_and_a_switch_scales_the_share_that_moves():
     base = _flat()
-    launch = forecasting.Adjustment(AssumptionKind.LAUNCH_DATE, datetime.date(2025, 3, 1), level=D(4000))
+    launch = assumptions.Adjustment(AssumptionKind.LAUNCH_DATE, datetime.date(2025, 3, 1), level=D(4000))
     # Half the spend moves to a model at a quarter of the price, from mid-April (April has 30 days)
-    switch = forecasting.Adjustment(
+    switch = assumptions.Adjustment(
         AssumptionKind.MODEL_SWITCH, datetime.date(2025, 4, 16), share=D("0.5"), price_ratio=D("0.25")
     )
 
-    adjusted = forecasting.adjust(base, [switch, launch])
+    adjusted = assumptions.adjust(base, [switch, launch])
 
     values = [p.value for p in adjusted.points]
     assert values[:2] == [D("1000.00"), D("1000.00")]
@@ -178,11 +178,11 @@ def test_a_launch_steps_up_to_its_level_from_its_day_and_a_switch_scales_the_sha
 
 def test_the_price_ratio_of_a_switch_follows_the_token_mix():
     # 3M input and 1M output tokens at 2 / 8 a million cost 14; at 0.4 / 1.6 they cost 2.8
-    mix = [forecasting.ModelMix(D(2), D(8), 3_000_000, 1_000_000, D(14))]
-    assert forecasting.switch_price_ratio(mix, D("0.4"), D("1.6")) == D("0.2")
+    mix = [assumptions.ModelMix(D(2), D(8), 3_000_000, 1_000_000, D(14))]
+    assert assumptions.switch_price_ratio(mix, D("0.4"), D("1.6")) == D("0.2")
     # With no token counts, 4 input tokens per output token are assumed
-    unknown = [forecasting.ModelMix(D(2), D(8), 0, 0, D(100))]
-    assert forecasting.switch_price_ratio(unknown, D(1), D(8)) == D(12) / D(16)
+    unknown = [assumptions.ModelMix(D(2), D(8), 0, 0, D(100))]
+    assert assumptions.switch_price_ratio(unknown, D(1), D(8)) == D(12) / D(16)
 
 
 # Through the database.

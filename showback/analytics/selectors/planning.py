@@ -1,4 +1,5 @@
-"""Reads of anomalies, forecasts and commitment suggestions, scoped to what the user may see.
+"""Reads of planning: forecasts with their backtest and assumptions, and commitment suggestions,
+scoped to what the user may see.
 
 Forecasts read monthly sums of the DailySpend rollup in one currency (the one with the most spend);
 spend in other currencies is named on the page, never added.
@@ -9,143 +10,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Min, Q, Sum
+from django.db.models import Min, Sum
 from django.db.models.functions import TruncMonth
-from django.shortcuts import get_object_or_404
 
 from aifinops.core import permissions
 from portfolio.models import UseCase
 
-from .. import selectors as spend
-from ..models import (
-    Anomaly,
-    AnomalyKind,
-    AnomalyStatus,
-    AssumptionKind,
-    DailySpend,
-    ForecastAssumption,
-    Severity,
-)
-from . import anomalies, commitments, drift, forecasting
-from . import permissions as rules
-from .filters import AnomalyFilter
+from ... import selectors as spend
+from ...models import AssumptionKind, DailySpend, ForecastAssumption
+from .. import assumptions, commitments, forecasting
+from .. import permissions as rules
 
 HISTORY_MONTHS = 36
 MIX_MONTHS = 3
 ZERO = Decimal("0")
-UNRESOLVED = (AnomalyStatus.OPEN, AnomalyStatus.ACKNOWLEDGED)
-
-
-# Anomalies.
-
-
-def anomaly_queryset(*, user):
-    return Anomaly.objects.filter(rules.anomaly_scope(user)).select_related(
-        "use_case__team", "model", "acknowledged_by"
-    )
-
-
-def anomaly_filterset(*, user, filters=None):
-    return AnomalyFilter(
-        filters or None, queryset=anomaly_queryset(user=user).order_by("-date", "-id"), user=user
-    )
-
-
-def anomaly_get(*, user, pk):
-    return get_object_or_404(anomaly_queryset(user=user), pk=pk)
-
-
-def anomaly_counts(*, user):
-    """{(status, severity): n} of the anomalies the user may see."""
-    rows = (
-        Anomaly.objects.filter(rules.anomaly_scope(user))
-        .order_by()
-        .values("status", "severity")
-        .annotate(n=Count("id"))
-    )
-    return {(r["status"], r["severity"]): r["n"] for r in rows}
-
-
-def open_high_severity_anomalies(use_case=None):
-    """High-severity anomalies nobody has explained or resolved yet (open or only acknowledged),
-    newest first: what the council's escalations read. A queryset, to count or filter further."""
-    qs = Anomaly.objects.filter(severity=Severity.HIGH, status__in=UNRESOLVED)
-    if use_case is not None:
-        qs = qs.filter(use_case=use_case)
-    return qs.select_related("use_case", "model").order_by("-date", "-id")
-
-
-@dataclass
-class AnomalySeries:
-    """The days around an anomaly, for its chart: the actual spend (or the drift's daily metric)
-    and what was expected of each day."""
-
-    days: list
-    actual: list
-    expected: list
-    unit: str
-
-
-def anomaly_series(*, anomaly, before=42, after=14):
-    """One query: the use case's (or model's) daily AI spend in the anomaly's currency."""
-    today = spend.today()
-    start = anomaly.date - datetime.timedelta(days=before)
-    end = min(anomaly.date + datetime.timedelta(days=after), today - datetime.timedelta(days=1))
-    qs = DailySpend.objects.filter(
-        use_case_id=anomaly.use_case_id,
-        currency=anomaly.currency,
-        is_ai=True,
-        date__gte=start - datetime.timedelta(days=anomalies.BASELINE_DAYS),
-        date__lte=end,
-    )
-    if anomaly.model_id is not None:
-        qs = qs.filter(model_id=anomaly.model_id)
-    rows = (
-        qs.order_by()
-        .values("date")
-        .annotate(
-            cost=Sum("effective_cost"),
-            premium=Sum("effective_cost", filter=Q(model_tier__in=spend.PREMIUM_TIERS)),
-            n_requests=Sum("requests"),
-            tokens_in=Sum("input_tokens"),
-            tokens_cached=Sum("cached_tokens"),
-            tokens_out=Sum("output_tokens"),
-        )
-    )
-    days = [start + datetime.timedelta(days=i) for i in range((end - start).days + 1)]
-    if anomaly.kind == AnomalyKind.SPIKE:
-        series = {r["date"]: r["cost"] or ZERO for r in rows}
-        first = min(series, default=start)
-        expected = [anomalies.expected_on(series, d, first) for d in days]
-        return AnomalySeries(days, [series.get(d, ZERO) for d in days], expected, "money")
-    usage = {
-        r["date"]: drift.Usage(
-            cost=r["cost"] or ZERO,
-            premium_cost=r["premium"] or ZERO,
-            requests=r["n_requests"] or 0,
-            input_tokens=r["tokens_in"] or 0,
-            cached_tokens=r["tokens_cached"] or 0,
-            output_tokens=r["tokens_out"] or 0,
-        )
-        for r in rows
-    }
-    recent = (anomaly.detail or {}).get("recent") or [anomaly.date.isoformat()] * 2
-    baseline = (anomaly.detail or {}).get("baseline") or [anomaly.date.isoformat()] * 2
-    actual, expected = [], []
-    for d in days:
-        u = usage.get(d)
-        actual.append(drift.metric(anomaly.kind, u) if u else None)
-        iso = d.isoformat()
-        if baseline[0] <= iso <= baseline[1]:
-            expected.append(anomaly.expected)
-        elif recent[0] <= iso <= recent[1]:
-            expected.append(anomaly.actual)
-        else:
-            expected.append(None)
-    return AnomalySeries(days, actual, expected, drift.UNITS.get(anomaly.kind, "ratio"))
-
-
-# Forecasts.
 
 
 def _month(value):
@@ -211,7 +89,7 @@ def _history(qs, *, as_of, months=HISTORY_MONTHS, currency=None):
 @dataclass
 class PlannedAssumption:
     assumption: ForecastAssumption
-    adjustment: forecasting.Adjustment | None
+    adjustment: assumptions.Adjustment | None
     effect: str
 
 
@@ -262,19 +140,19 @@ def _plan(assumption, *, use_case, currency, mix):
     a = assumption
     when = f"{a.effective_from:%d %b %Y}"
     if a.kind == AssumptionKind.ADOPTION_GROWTH:
-        adj = forecasting.Adjustment(a.kind, a.effective_from, growth_pct=a.growth_pct)
+        adj = assumptions.Adjustment(a.kind, a.effective_from, growth_pct=a.growth_pct)
         return adj, f"From {when}, spend grows {_pct(a.growth_pct)} % a month, compounding."
     if a.kind == AssumptionKind.LAUNCH_DATE:
         target = use_case or a.use_case
         if a.growth_pct is not None:
-            adj = forecasting.Adjustment(a.kind, a.effective_from, step_pct=a.growth_pct)
+            adj = assumptions.Adjustment(a.kind, a.effective_from, step_pct=a.growth_pct)
             return adj, f"{target.name} launches on {when}: spend steps up {_pct(a.growth_pct)} %."
         if target.currency != currency:
             return None, (
                 f"{target.name} launches on {when}, but its expected cost is in {target.currency}, "
                 f"not {currency}: no effect."
             )
-        adj = forecasting.Adjustment(a.kind, a.effective_from, level=target.expected_monthly_cost)
+        adj = assumptions.Adjustment(a.kind, a.effective_from, level=target.expected_monthly_cost)
         return adj, (
             f"{target.name} launches on {when}: spend rises to its expected "
             f"{target.expected_monthly_cost:,.0f} {currency} a month."
@@ -299,9 +177,9 @@ def _plan(assumption, *, use_case, currency, mix):
             None,
             f"Switch from {replaced} to {a.target_model.name} on {when}: no recent spend on it, no effect.",
         )
-    ratio = forecasting.switch_price_ratio(
+    ratio = assumptions.switch_price_ratio(
         [
-            forecasting.ModelMix(
+            assumptions.ModelMix(
                 input_price=r["model__input_price_per_mtok"] or ZERO,
                 output_price=r["model__output_price_per_mtok"] or ZERO,
                 input_tokens=(r["tokens_in"] or 0) + (r["tokens_cached"] or 0),
@@ -319,7 +197,7 @@ def _plan(assumption, *, use_case, currency, mix):
             f"Switch from {replaced} to {a.target_model.name}: the catalog has no price for {replaced}.",
         )
     share = moved / total
-    adj = forecasting.Adjustment(a.kind, a.effective_from, share=share, price_ratio=ratio)
+    adj = assumptions.Adjustment(a.kind, a.effective_from, share=share, price_ratio=ratio)
     return adj, (
         f"From {when}, {share:.0%} of the spend (on {replaced}) moves to {a.target_model.name} "
         f"at {ratio:.2f} times the price, by catalog list prices and the recent token mix."
@@ -360,7 +238,7 @@ def forecast_get(*, user, use_case=None, months=12, as_of=None):
     for a in own:
         adj, effect = _plan(a, use_case=use_case, currency=history.currency, mix=mix)
         planned.append(PlannedAssumption(a, adj, effect))
-    result = forecasting.adjust(base, [p.adjustment for p in planned if p.adjustment])
+    result = assumptions.adjust(base, [p.adjustment for p in planned if p.adjustment])
     view = ForecastView(use_case, history, base, result, test, planned)
     if use_case is None:
         view.use_case_assumptions = _use_case_deltas(view, user=user, months=months, as_of=as_of)
@@ -412,12 +290,12 @@ def _use_case_deltas(view, *, user, months, as_of):
         for a in mine:
             adj, effect = _plan(a, use_case=use_case, currency=view.history.currency, mix=mix)
             planned.append(PlannedAssumption(a, adj, effect))
-        adjusted = forecasting.adjust(base, [p.adjustment for p in planned if p.adjustment])
+        adjusted = assumptions.adjust(base, [p.adjustment for p in planned if p.adjustment])
         for i, (before, after) in enumerate(zip(base.points, adjusted.points, strict=True)):
             total_delta[i] += after.value - before.value
         planned_all.extend(planned)
     if any(total_delta):
-        view.forecast = forecasting.with_delta(view.forecast, total_delta)
+        view.forecast = assumptions.with_delta(view.forecast, total_delta)
     return planned_all
 
 
