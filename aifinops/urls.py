@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("portfolio.api.urls")),
     path("", include("intake.api.urls")),
     path("", include("showback.api.urls")),
+    path("", include("showback.api.analytics")),
     path("", include("council.api.urls")),
 ]
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("portfolio/", include("portfolio.urls")),
     path("intake/", include("intake.urls")),
     path("showback/", include("showback.urls")),
+    path("showback/analytics/", include("showback.analytics_urls")),
     path("council/", include("council.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

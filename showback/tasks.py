@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from .analytics.tasks import scan_anomalies  # noqa: F401  (Celery discovers showback.tasks only)
+
 
 @shared_task(name="showback.import_spend")
 def import_spend(batch_id):

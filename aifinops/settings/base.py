@@ -122,6 +122,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "showback.evaluate_budgets",
         "schedule": 60 * 60,
     },
+    # Each scan looks at the last three days again, so spend imported late is still checked.
+    "showback-scan-anomalies": {
+        "task": "showback.scan_anomalies",
+        "schedule": 6 * 60 * 60,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -400,10 +400,11 @@ def spend_import_run(*, batch_id, on_progress=None):
 
 
 def _evaluate_budgets():
-    """New spend may cross a budget's threshold: check them now rather than at the next hourly run."""
-    from ..tasks import evaluate_budgets
+    """New spend may cross a budget's threshold or be an anomaly: check now, not at the next scheduled run."""
+    from ..tasks import evaluate_budgets, scan_anomalies
 
     evaluate_budgets.delay()
+    scan_anomalies.delay()
 
 
 def _import_bulk(batch, resolver, stats, on_progress):

@@ -22,8 +22,6 @@ from showback.models import (
 )
 from showback.tests.analytics_factories import AnomalyFactory, daily_spend_rows
 
-pytestmark = pytest.mark.urls("showback.tests.analytics_urlconf")
-
 D = Decimal
 
 

@@ -17,8 +17,6 @@ from showback.analytics.tasks import scan_anomalies
 from showback.models import Anomaly, AnomalyKind, AnomalyStatus, DailySpend, Severity
 from showback.tests.analytics_factories import AnomalyFactory, daily_spend_rows
 
-pytestmark = pytest.mark.urls("showback.tests.analytics_urlconf")
-
 MONDAY = datetime.date(2025, 3, 3)
 
 

@@ -22,6 +22,7 @@ DEMO_MODULES = [
     "intake.demo",
     "showback.demo",
     "portfolio.demo_lifecycle",
+    "showback.analytics.demo",
     "council.demo",
 ]
 
@@ -36,6 +37,7 @@ COUNTED_MODELS = [
     "intake.IntakeRequest",
     "showback.SpendRecord",
     "showback.DailySpend",
+    "showback.Anomaly",
     "council.Council",
     "council.CouncilMember",
     "core.AuditEvent",
