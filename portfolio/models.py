@@ -475,3 +475,97 @@ class OptimizationItem(TimeStampedModel):
 
     def __str__(self):
         return self.title
+
+
+class BillingCycle(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    ANNUAL = "annual", "Annual"
+
+
+class ToolSubscription(TimeStampedModel):
+    """A subscription to an internal AI tool or seat plan: a coding assistant, chat seats.
+
+    Seats are paid whether used or not: the seat activity a vendor exports says how many are.
+    """
+
+    vendor = models.CharField(max_length=100)
+    product = models.CharField(max_length=150, help_text="e.g. Copilot Business, ChatGPT Enterprise seats.")
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="subscriptions")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    use_case = models.ForeignKey(
+        UseCase,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="subscriptions",
+        help_text="The use case the tool serves; unused seats become its backlog items.",
+    )
+    seats = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    price_per_seat = models.DecimalField(
+        **MONEY, validators=[MinValueValidator(Decimal("0"))], help_text="Per seat and billing cycle."
+    )
+    billing_cycle = models.CharField(max_length=8, choices=BillingCycle.choices, default=BillingCycle.MONTHLY)
+    currency = models.CharField(max_length=3, default="USD")
+    renewal_date = models.DateField()
+    auto_renews = models.BooleanField(default=True)
+    active = models.BooleanField(default=True)
+    notes = models.TextField(blank=True)
+    seat_proposal = models.OneToOneField(
+        OptimizationItem,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="subscription",
+        help_text="The backlog item proposing to drop unused seats.",
+    )
+    seat_activity_imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["renewal_date", "vendor", "product"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "vendor", "product"], name="toolsubscription_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.vendor} {self.product} ({self.team})"
+
+    @property
+    def monthly_cost(self):
+        total = self.seats * self.price_per_seat
+        return total / 12 if self.billing_cycle == BillingCycle.ANNUAL else total
+
+    @property
+    def monthly_price_per_seat(self):
+        return self.price_per_seat / 12 if self.billing_cycle == BillingCycle.ANNUAL else self.price_per_seat
+
+
+class SeatActivity(models.Model):
+    """One seat holder of a subscription and the day they last used the tool, from the vendor's export."""
+
+    subscription = models.ForeignKey(ToolSubscription, on_delete=models.CASCADE, related_name="seat_activity")
+    user_label = models.CharField(max_length=150, help_text="The user as the vendor names them (email, login).")
+    last_active = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user_label"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "user_label"], name="seatactivity_unique")
+        ]
+
+
+class RenewalWarning(models.Model):
+    """A 90, 60 or 30-day renewal warning, sent once per subscription, renewal date and lead time."""
+
+    subscription = models.ForeignKey(ToolSubscription, on_delete=models.CASCADE, related_name="warnings")
+    renewal_date = models.DateField()
+    days_before = models.PositiveSmallIntegerField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "renewal_date", "days_before"], name="renewalwarning_once"
+            )
+        ]
