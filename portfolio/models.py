@@ -545,7 +545,9 @@ class SeatActivity(models.Model):
     """One seat holder of a subscription and the day they last used the tool, from the vendor's export."""
 
     subscription = models.ForeignKey(ToolSubscription, on_delete=models.CASCADE, related_name="seat_activity")
-    user_label = models.CharField(max_length=150, help_text="The user as the vendor names them (email, login).")
+    user_label = models.CharField(
+        max_length=150, help_text="The user as the vendor names them (email, login)."
+    )
     last_active = models.DateField(null=True, blank=True)
 
     class Meta:
@@ -553,6 +555,9 @@ class SeatActivity(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subscription", "user_label"], name="seatactivity_unique")
         ]
+
+    def __str__(self):
+        return f"{self.user_label} ({self.subscription})"
 
 
 class RenewalWarning(models.Model):
@@ -569,3 +574,6 @@ class RenewalWarning(models.Model):
                 fields=["subscription", "renewal_date", "days_before"], name="renewalwarning_once"
             )
         ]
+
+    def __str__(self):
+        return f"{self.subscription} renews {self.renewal_date}: {self.days_before}-day notice"

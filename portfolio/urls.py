@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import gate_views, value_views, views
+from . import gate_views, license_views, value_views, views
 
 app_name = "portfolio"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("models/", views.model_catalog, name="model_catalog"),
     *gate_views.urlpatterns,
     *value_views.urlpatterns,
+    *license_views.urlpatterns,
 ]

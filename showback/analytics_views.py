@@ -25,6 +25,7 @@ from portfolio import selectors as portfolio_selectors
 from .analytics import charts, commitments, services
 from .analytics import permissions as rules
 from .analytics import selectors as analytics
+from .analytics.selectors.licences import licence_lines, licence_totals
 from .analytics_forms import AnomalyNoteForm, ForecastAssumptionForm, ForecastQueryForm
 from .models import AnomalyKind, AnomalyStatus, ForecastAssumption, Severity
 
@@ -206,6 +207,7 @@ def _forecast_page(request, use_case):
                 messages.success(request, "Assumption added; the forecast below includes it.")
                 return redirect(request.get_full_path())
     view = analytics.forecast_get(user=request.user, use_case=use_case, months=months)
+    licences = licence_lines(user=request.user, use_case=use_case, months=months)
     plans = (
         analytics.commitment_plans(user=request.user)
         if use_case is None and rules.can_plan_commitments(request.user)
@@ -226,6 +228,8 @@ def _forecast_page(request, use_case):
             if form is not None
             else (ForecastAssumptionForm(portfolio=use_case is None) if can_plan else None),
             "plans": plans,
+            "licences": licences,
+            "licence_totals": licence_totals(licences),
             "use_cases": analytics.forecastable_use_cases(user=request.user),
             "sees_all": permissions.sees_all_teams(request.user),
             "discount_pct": commitments.COMMITMENT_DISCOUNT * 100,

@@ -238,6 +238,26 @@ def can_manage_attribution(user) -> bool:
     return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
 
 
+# Internal AI tools and licences.
+
+
+def subscription_scope(user) -> Q:
+    """Tool subscriptions a user may see: their teams', or all for cross-team roles."""
+    if sees_all_teams(user):
+        return Q()
+    return Q(team_id__in=team_ids_of(user))
+
+
+def can_manage_subscriptions(user, team=None) -> bool:
+    """Register tools, change seats, import seat activity: finance and platform admins for every team;
+    a use-case owner for their own teams."""
+    if has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN):
+        return True
+    if not has_role(user, Role.USE_CASE_OWNER):
+        return False
+    return team is None or team.pk in team_ids_of(user)
+
+
 # Budgets.
 
 

@@ -117,6 +117,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "portfolio.mark_missed_milestones",
         "schedule": 60 * 60,
     },
+    "portfolio-warn-renewals": {
+        "task": "portfolio.warn_renewals",
+        "schedule": 24 * 60 * 60,
+    },
     # Imports also queue an evaluation; the hourly run catches spend that arrives otherwise.
     "showback-evaluate-budgets": {
         "task": "showback.evaluate_budgets",

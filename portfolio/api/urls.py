@@ -1,5 +1,6 @@
 from rest_framework.routers import SimpleRouter
 
+from .licenses import register as register_licenses
 from .value import register as register_value
 from .views import AIModelViewSet, ProviderViewSet, TeamViewSet, UseCaseViewSet
 
@@ -9,5 +10,6 @@ router.register("use-cases", UseCaseViewSet, basename="api-use-case")
 router.register("providers", ProviderViewSet, basename="api-provider")
 router.register("models", AIModelViewSet, basename="api-model")
 register_value(router)
+register_licenses(router)
 
 urlpatterns = router.urls

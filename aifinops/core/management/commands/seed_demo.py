@@ -22,6 +22,7 @@ DEMO_MODULES = [
     "intake.demo",
     "showback.demo",
     "portfolio.demo_lifecycle",
+    "portfolio.demo_licenses",
     "showback.analytics.demo",
     "council.demo",
 ]
@@ -34,6 +35,7 @@ COUNTED_MODELS = [
     "portfolio.Provider",
     "portfolio.AIModel",
     "portfolio.UseCase",
+    "portfolio.ToolSubscription",
     "intake.IntakeRequest",
     "showback.SpendRecord",
     "showback.DailySpend",
