@@ -10,15 +10,20 @@ import hashlib
 import io
 import json
 import re
+import zlib
 from decimal import Decimal
 from functools import lru_cache
 from typing import BinaryIO
 
-from .base import RowError
+from .base import ImportFileError, RowError
 
 NULL_TEXTS = frozenset({"", "null", "none", "na", "n/a"})
 MAX_MONEY = Decimal("1e12")  # showback.models MONEY: 18 digits, 6 after the point
-MAX_QUANTITY = Decimal("1e18")
+# SpendRecord.quantity has 18 digits before the point: a limit one digit lower leaves room for
+# rounding to its 6 decimals. A row's token counts, summed into its quantity, stay far below it.
+MAX_QUANTITY = Decimal("1e17")
+MAX_COUNT = Decimal("1e15")
+MAX_REQUESTS = Decimal(2**31)  # SpendRecord.requests is a PositiveIntegerField
 MIN_YEAR, MAX_YEAR = 2000, 2100
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -97,14 +102,19 @@ def parse_money(value) -> Decimal | None:
     return parse_decimal(value, maximum=MAX_MONEY)
 
 
-def parse_count(value) -> int:
-    """A non-negative whole number (tokens, requests); 0 when empty."""
-    number = parse_decimal(value)
+def parse_count(value, *, maximum: Decimal = MAX_COUNT) -> int:
+    """A non-negative whole number (tokens); 0 when empty."""
+    number = parse_decimal(value, maximum=maximum)
     if number is None:
         return 0
     if number < 0 or number != number.to_integral_value():
         raise ValueError(f"{value!r} is not a whole number of zero or more")
     return int(number)
+
+
+def parse_requests(value) -> int:
+    """A number of requests; 0 when empty."""
+    return parse_count(value, maximum=MAX_REQUESTS)
 
 
 _US_DATE = re.compile(
@@ -327,11 +337,32 @@ def peek(stream: BinaryIO, size: int = 4) -> tuple[bytes, BinaryIO]:
     return head, io.BufferedReader(_PrefixedStream(head, stream))
 
 
+class _Gunzipped(io.RawIOBase):
+    """A gzip stream whose damage (cut short, corrupt) is an ImportFileError that says so, instead
+    of the EOFError, OSError or zlib.error that surface wherever the damaged block is read."""
+
+    def __init__(self, stream: BinaryIO):
+        self._gzip = gzip.GzipFile(fileobj=stream, mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            data = self._gzip.read(len(buffer))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ImportFileError(
+                f"The gzip file is damaged or cut short ({exc}): compress it again or upload it uncompressed."
+            ) from None
+        buffer[: len(data)] = data
+        return len(data)
+
+
 def open_maybe_gzip(stream: BinaryIO) -> BinaryIO:
     """The stream itself, or a decompressing view of it when it starts with the gzip magic bytes."""
     head, stream = peek(stream, 2)
     if head == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=stream, mode="rb")
+        return io.BufferedReader(_Gunzipped(stream))
     return stream
 
 

@@ -31,6 +31,7 @@ from typing import BinaryIO
 
 from .base import CanonicalRow, Importer, RowError
 from .common import (
+    MAX_QUANTITY,
     ColumnError,
     content_hash,
     parse_currency,
@@ -203,6 +204,12 @@ class FocusImporter(Importer):
             unit = "tokens"
             if quantity is not None:
                 quantity *= multiplier
+                if abs(quantity) >= MAX_QUANTITY:
+                    raise ColumnError(
+                        "ConsumedQuantity",
+                        f"{row['ConsumedQuantity']!r} {row['ConsumedUnit']} is out of range "
+                        f"(must be below {MAX_QUANTITY:,.0f} tokens)",
+                    )
         texts = (row.get("SkuMeter", ""), row.get("ChargeDescription", ""), row.get("SkuPriceDetails", ""))
         is_tokens = multiplier is not None or any("token" in value.casefold() for value in texts)
         token_type = token_direction(*texts) if is_tokens else ""

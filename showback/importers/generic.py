@@ -49,6 +49,7 @@ from .common import (
     parse_currency,
     parse_money,
     parse_period,
+    parse_requests,
     parse_tags,
     parse_timestamp,
     row_error,
@@ -133,7 +134,7 @@ class GenericCsvImporter(Importer):
             raise ColumnError(
                 "cached_tokens", "is larger than input_tokens, which includes the cached tokens"
             )
-        requests = _field(row, "requests", parse_count)
+        requests = _field(row, "requests", parse_requests)
         tags = _field(row, "tags", parse_tags)
         for column in ("use_case", "team"):
             if row.get(column):

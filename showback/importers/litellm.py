@@ -35,6 +35,7 @@ from .common import (
     parse_json_field,
     parse_money,
     parse_period,
+    parse_requests,
     parse_timestamp,
     row_error,
     short_key,
@@ -243,9 +244,9 @@ class LiteLLMDailySpendImporter(Importer):
                 "completion_tokens",
                 "cache_read_input_tokens",
                 "cache_creation_input_tokens",
-                "api_requests",
             )
         }
+        counts["api_requests"] = _field(record, "api_requests", parse_requests)
         value = text(record.get(entity))
         tags = {}
         if entity == "tag" and value:

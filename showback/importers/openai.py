@@ -32,8 +32,10 @@ from .common import (
     parse_currency,
     parse_decimal,
     parse_money,
+    parse_requests,
     row_error,
     short_key,
+    tag_value,
     text,
     token_unit_multiplier,
 )
@@ -57,9 +59,9 @@ OTHER_UNITS = (
 _LINE_ITEM = re.compile(r"(?P<model>[^,|]+?),\s*(?P<direction>.+)")
 
 
-def _count(result: dict, key: str) -> int:
+def _count(result: dict, key: str, parser=parse_count) -> int:
     try:
-        return parse_count(result.get(key))
+        return parser(result.get(key))
     except ValueError as exc:
         raise ColumnError(key, str(exc)) from None
 
@@ -125,11 +127,14 @@ class OpenAIUsageImporter(Importer):
             if key not in GROUPING and key != "object" and isinstance(value, int | Decimal)
         }
         group_hash = content_hash(*group.values())
+        batch = result.get("batch")
+        if not (batch is None or isinstance(batch, bool)):
+            batch = tag_value(batch)  # as text: raw_extras is stored as JSON, which has no Decimal
         rows = []
         for index, (token_type, quantity, unit) in enumerate(measures):
             extras = {
                 "usage_type": usage_type,
-                "batch": result.get("batch"),
+                "batch": batch,
                 "service_tier": group["service_tier"],
             }
             if index == 0:
@@ -159,7 +164,7 @@ class OpenAIUsageImporter(Importer):
                     sub_account=group["project_id"],
                     api_key=group["api_key_id"],
                     user_label=group["user_id"],
-                    requests=_count(result, "num_model_requests") if index == 0 else 0,
+                    requests=_count(result, "num_model_requests", parse_requests) if index == 0 else 0,
                     raw_extras=extras,
                 )
             )

@@ -42,8 +42,11 @@ def head_text(head: bytes) -> str:
     if head.startswith(GZIP_MAGIC):
         try:
             head = gzip.decompress(head)
-        except (OSError, EOFError):
-            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
+        except (OSError, EOFError, zlib.error):
+            try:
+                head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
+            except zlib.error:
+                return ""  # damaged gzip: no format recognises it, and the import says why
     return strip_bom(head.decode("utf-8", errors="replace"))
 
 

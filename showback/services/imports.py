@@ -7,7 +7,6 @@ row already imported (same source and source row key) is counted as a duplicate,
 twice. Progress goes to the cache, where the status page reads it while the transaction is open.
 """
 
-import gzip
 import hashlib
 import io
 import json
@@ -29,6 +28,7 @@ from portfolio.models import AIModel, Provider
 
 from ..attribution import Attributor, Facts, normalise_tags
 from ..importers.base import ImportFileError, RowError
+from ..importers.common import open_maybe_gzip
 from ..importers.registry import IMPORTERS, detect
 from ..models import ImportBatch, ImportMode, ImportStatus, SpendRecord, TokenType
 from . import focus_bulk
@@ -164,9 +164,7 @@ def _open_stream(batch):
     raw = batch.file.open("rb")
     counter = _CountingReader(raw)
     buffered = io.BufferedReader(counter, buffer_size=1024 * 1024)
-    if buffered.peek(2)[:2] == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=buffered), counter
-    return buffered, counter
+    return open_maybe_gzip(buffered), counter
 
 
 class _Resolver:
@@ -300,6 +298,56 @@ def _record(row, batch, resolver):
         requests=row.requests or 0,
         import_batch=batch,
     )
+
+
+_TEXT_FIELDS = (
+    "source_row_key",
+    "provider_name",
+    "service_name",
+    "service_category",
+    "model_name",
+    "unit",
+    "currency",
+    "billing_account",
+    "sub_account",
+    "api_key",
+    "user_label",
+    "environment",
+)
+
+
+def _texts(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
+
+
+def _unstorable(row):
+    """A RowError when the row holds text PostgreSQL cannot store: a NUL character, or half of a
+    surrogate pair (a JSON \\u escape); None otherwise. Caught here, the row is rejected by line
+    instead of failing the COPY of its whole chunk."""
+    for name in (*_TEXT_FIELDS, "tags", "raw_extras"):
+        for value in _texts(getattr(row, name)):
+            if value.isascii() and "\x00" not in value:
+                continue
+            if "\x00" in value:
+                problem = "a NUL character"
+            else:
+                try:
+                    value.encode("utf-8")
+                    continue
+                except UnicodeEncodeError:
+                    problem = "text that is not valid Unicode"
+            return RowError(
+                row.line, "", f"holds {problem}, which cannot be stored: export the file again as UTF-8 text"
+            )
+    return None
 
 
 class _Rejected(Exception):
@@ -442,6 +490,8 @@ def _import_rows(batch, resolver, stats, rejects, on_progress):
     try:
         for result in IMPORTERS[batch.source_format]().parse(stream):
             stats["read"] += 1
+            if not isinstance(result, RowError):
+                result = _unstorable(result) or result
             if isinstance(result, RowError):
                 if len(rejects) < MAX_REJECTS_KEPT:
                     rejects.append({"line": result.line, "column": result.column, "message": result.message})
