@@ -111,8 +111,8 @@ class ReviewThresholds(TimeStampedModel):
         **MONEY,
         default=Decimal("1000"),
         validators=[MinValueValidator(Decimal("0"))],
-        help_text="Concept and MVP use cases expected and spending below this a month, within budget, "
-        "are low-cost experiments: a new service alone does not bring them to the council.",
+        help_text="Concept and MVP use cases spending below this a month, within budget, are low-cost "
+        "experiments: a new service alone does not bring them to the council.",
     )
 
     class Meta:

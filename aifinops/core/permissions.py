@@ -217,11 +217,11 @@ def can_approve_stage(user) -> bool:
     return has_role(user, Role.COUNCIL_CHAIR)
 
 
-def can_execute_move(user, use_case, *, target_stage, reviewed) -> bool:
+def can_execute_move(user, use_case, *, target_stage, reviewed, council_decision=False) -> bool:
     """Owners execute moves that need no review; the chair executes reviewed ones; platform
-    admins may sunset."""
+    admins may sunset, and the chair too when carrying out a council decision to sunset."""
     if target_stage == "sunset":
-        return is_platform_admin(user)
+        return is_platform_admin(user) or (council_decision and has_role(user, Role.COUNCIL_CHAIR))
     if reviewed:
         return has_role(user, Role.COUNCIL_CHAIR)
     return is_use_case_owner(user, use_case) or has_role(user, Role.COUNCIL_CHAIR)
@@ -314,3 +314,51 @@ def can_decide_budget_increase(user, budget) -> bool:
     return can_manage_budgets(user) or (
         getattr(user, "is_authenticated", False) and user.pk == budget.owner_id
     )
+
+
+# The AI Investment Council.
+
+
+def is_council_chair(user, council) -> bool:
+    return getattr(user, "is_authenticated", False) and council.chair_id == user.pk
+
+
+def can_build_agenda(user, council=None) -> bool:
+    """Build (or rebuild) the next agenda: the council's chair or a platform admin."""
+    if is_platform_admin(user):
+        return True
+    if council is None:
+        return has_role(user, Role.COUNCIL_CHAIR)
+    return is_council_chair(user, council)
+
+
+def can_manage_meeting(user, meeting) -> bool:
+    """Publish, start and close a meeting: the chair of its council."""
+    return is_council_chair(user, meeting.council)
+
+
+def can_vote(user, meeting, seat) -> bool:
+    """Cast one's own vote: an active member of the meeting's council, while it is in session.
+    `seat` is the user's CouncilMember row in that council (None if they have none): no proxies,
+    so nobody votes through another member's seat."""
+    return (
+        seat is not None
+        and seat.is_active
+        and seat.user_id == getattr(user, "pk", None)
+        and seat.council_id == meeting.council_id
+        and meeting.state == "in_session"
+    )
+
+
+def can_record_decision(user, meeting) -> bool:
+    """Record the council's decision on an item: the chair, while the meeting is in session."""
+    return is_council_chair(user, meeting.council) and meeting.state == "in_session"
+
+
+def can_request_funding(user, use_case) -> bool:
+    """Ask the council for the next milestone's funding: the use case's owners (or a platform admin)."""
+    return can_manage_use_case(user, use_case)
+
+
+def can_set_review_thresholds(user, council) -> bool:
+    return is_platform_admin(user) or is_council_chair(user, council)

@@ -10,160 +10,465 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('council', '0001_initial'),
-        ('portfolio', '0003_stage_gates'),
+        ("council", "0001_initial"),
+        ("portfolio", "0003_stage_gates"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AgendaItem',
+            name="AgendaItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('reasons', models.JSONField(blank=True, default=list)),
-                ('severity', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High'), ('critical', 'Critical')], default='medium', max_length=8)),
-                ('amount_at_stake', models.DecimalField(decimal_places=6, default=Decimal('0'), max_digits=18)),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('decided', 'Decided'), ('carried_over', 'Carried over')], default='open', max_length=16)),
-                ('review_pack', models.JSONField(blank=True, null=True)),
-                ('carried_from', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='carried_to', to='council.agendaitem')),
-                ('use_case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='agenda_items', to='portfolio.usecase')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("reasons", models.JSONField(blank=True, default=list)),
+                (
+                    "severity",
+                    models.CharField(
+                        choices=[
+                            ("low", "Low"),
+                            ("medium", "Medium"),
+                            ("high", "High"),
+                            ("critical", "Critical"),
+                        ],
+                        default="medium",
+                        max_length=8,
+                    ),
+                ),
+                (
+                    "amount_at_stake",
+                    models.DecimalField(decimal_places=6, default=Decimal("0"), max_digits=18),
+                ),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("position", models.PositiveIntegerField(default=0)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("open", "Open"), ("decided", "Decided"), ("carried_over", "Carried over")],
+                        default="open",
+                        max_length=16,
+                    ),
+                ),
+                ("review_pack", models.JSONField(blank=True, null=True)),
+                (
+                    "carried_from",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="carried_to",
+                        to="council.agendaitem",
+                    ),
+                ),
+                (
+                    "use_case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="agenda_items",
+                        to="portfolio.usecase",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['meeting', 'position', 'id'],
+                "ordering": ["meeting", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='FundingRequest',
+            name="FundingRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('target_stage', models.CharField(choices=[('concept', 'Concept'), ('mvp', 'MVP'), ('pilot', 'Pilot'), ('launch', 'Launch'), ('scale', 'Scale'), ('sunset', 'Sunset')], max_length=16)),
-                ('amount', models.DecimalField(decimal_places=6, max_digits=18, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('period_start', models.DateField()),
-                ('period_end', models.DateField()),
-                ('expected_outcomes', models.TextField(help_text='What the milestone delivers.')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Submitted'), ('approved', 'Approved'), ('rejected', 'Rejected'), ('withdrawn', 'Withdrawn')], default='draft', max_length=16)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('milestone', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='funding_requests', to='portfolio.milestone')),
-                ('requested_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('use_case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='funding_requests', to='portfolio.usecase')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "target_stage",
+                    models.CharField(
+                        choices=[
+                            ("concept", "Concept"),
+                            ("mvp", "MVP"),
+                            ("pilot", "Pilot"),
+                            ("launch", "Launch"),
+                            ("scale", "Scale"),
+                            ("sunset", "Sunset"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(
+                        decimal_places=6,
+                        max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                    ),
+                ),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("period_start", models.DateField()),
+                ("period_end", models.DateField()),
+                ("expected_outcomes", models.TextField(help_text="What the milestone delivers.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Submitted"),
+                            ("approved", "Approved"),
+                            ("rejected", "Rejected"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "milestone",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="funding_requests",
+                        to="portfolio.milestone",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "use_case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="funding_requests",
+                        to="portfolio.usecase",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='Decision',
+            name="Decision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('outcome', models.CharField(choices=[('approve', 'Approve'), ('approve_with_conditions', 'Approve with conditions'), ('defer', 'Defer'), ('reject', 'Reject'), ('sunset', 'Sunset')], max_length=32)),
-                ('amount_approved', models.DecimalField(blank=True, decimal_places=6, max_digits=18, null=True)),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('conditions', models.TextField(blank=True)),
-                ('note', models.TextField(blank=True)),
-                ('recorded_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('item', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='decision', to='council.agendaitem')),
-                ('recorded_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('funding_request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='decisions', to='council.fundingrequest')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Approve"),
+                            ("approve_with_conditions", "Approve with conditions"),
+                            ("defer", "Defer"),
+                            ("reject", "Reject"),
+                            ("sunset", "Sunset"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "amount_approved",
+                    models.DecimalField(blank=True, decimal_places=6, max_digits=18, null=True),
+                ),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("conditions", models.TextField(blank=True)),
+                ("note", models.TextField(blank=True)),
+                ("recorded_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "item",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="decision",
+                        to="council.agendaitem",
+                    ),
+                ),
+                (
+                    "recorded_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "funding_request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="decisions",
+                        to="council.fundingrequest",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-recorded_at', '-id'],
+                "ordering": ["-recorded_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Meeting',
+            name="Meeting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('kind', models.CharField(choices=[('monthly_operating_review', 'Monthly operating review'), ('quarterly_review', 'Quarterly review'), ('extraordinary', 'Extraordinary meeting')], default='monthly_operating_review', max_length=32)),
-                ('scheduled_for', models.DateTimeField()),
-                ('state', django_fsm.FSMField(choices=[('draft', 'Draft'), ('published', 'Published'), ('in_session', 'In session'), ('closed', 'Closed')], default='draft', max_length=16, protected=True)),
-                ('published_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('closed_at', models.DateTimeField(blank=True, null=True)),
-                ('minutes', models.TextField(blank=True)),
-                ('council', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='meetings', to='council.council')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("monthly_operating_review", "Monthly operating review"),
+                            ("quarterly_review", "Quarterly review"),
+                            ("extraordinary", "Extraordinary meeting"),
+                        ],
+                        default="monthly_operating_review",
+                        max_length=32,
+                    ),
+                ),
+                ("scheduled_for", models.DateTimeField()),
+                (
+                    "state",
+                    django_fsm.FSMField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("published", "Published"),
+                            ("in_session", "In session"),
+                            ("closed", "Closed"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                        protected=True,
+                    ),
+                ),
+                ("published_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("closed_at", models.DateTimeField(blank=True, null=True)),
+                ("minutes", models.TextField(blank=True)),
+                (
+                    "council",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="meetings",
+                        to="council.council",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-scheduled_for', '-id'],
+                "ordering": ["-scheduled_for", "-id"],
             },
             bases=(django_fsm.ConcurrentTransitionMixin, models.Model),
         ),
         migrations.AddField(
-            model_name='agendaitem',
-            name='meeting',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='council.meeting'),
+            model_name="agendaitem",
+            name="meeting",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="items", to="council.meeting"
+            ),
         ),
         migrations.CreateModel(
-            name='ReviewThresholds',
+            name="ReviewThresholds",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('spend_threshold', models.DecimalField(decimal_places=6, default=Decimal('5000'), help_text='Monthly spend of a use case (month to date or last full month) that needs review.', max_digits=18, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('over_budget_pct', models.DecimalField(decimal_places=2, default=Decimal('15'), help_text='Escalate when spend is more than this percentage over the approved budget.', max_digits=6, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
-                ('missed_milestones', models.PositiveSmallIntegerField(default=2, help_text='Consecutive missed milestones that escalate.', validators=[django.core.validators.MinValueValidator(1)])),
-                ('quality_floor', models.DecimalField(decimal_places=2, default=Decimal('70'), help_text="A value signal's quality score (0 to 100) below this fails the quality gate.", max_digits=5)),
-                ('new_service_days', models.PositiveSmallIntegerField(default=30, help_text="A provider or model first seen in a use case's spend within these days is new.")),
-                ('anomaly_open_days', models.PositiveSmallIntegerField(default=2, help_text='A high-severity anomaly still open after these days escalates.')),
-                ('missed_criteria_reviews', models.PositiveSmallIntegerField(default=2, help_text='Consecutive monthly reviews below the success criteria that recommend a sunset.', validators=[django.core.validators.MinValueValidator(1)])),
-                ('success_criteria_pct', models.DecimalField(decimal_places=2, default=Decimal('50'), help_text='A month meets the success criteria when its value reaches this % of the expected value.', max_digits=6)),
-                ('experiment_limit', models.DecimalField(decimal_places=6, default=Decimal('1000'), help_text='Concept and MVP use cases expected and spending below this a month, within budget, are low-cost experiments: a new service alone does not bring them to the council.', max_digits=18, validators=[django.core.validators.MinValueValidator(Decimal('0'))])),
-                ('council', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='thresholds', to='council.council')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "spend_threshold",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=Decimal("5000"),
+                        help_text="Monthly spend of a use case (month to date or last full month) that needs review.",
+                        max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                    ),
+                ),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                (
+                    "over_budget_pct",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("15"),
+                        help_text="Escalate when spend is more than this percentage over the approved budget.",
+                        max_digits=6,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                    ),
+                ),
+                (
+                    "missed_milestones",
+                    models.PositiveSmallIntegerField(
+                        default=2,
+                        help_text="Consecutive missed milestones that escalate.",
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                (
+                    "quality_floor",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("70"),
+                        help_text="A value signal's quality score (0 to 100) below this fails the quality gate.",
+                        max_digits=5,
+                    ),
+                ),
+                (
+                    "new_service_days",
+                    models.PositiveSmallIntegerField(
+                        default=30,
+                        help_text="A provider or model first seen in a use case's spend within these days is new.",
+                    ),
+                ),
+                (
+                    "anomaly_open_days",
+                    models.PositiveSmallIntegerField(
+                        default=2, help_text="A high-severity anomaly still open after these days escalates."
+                    ),
+                ),
+                (
+                    "missed_criteria_reviews",
+                    models.PositiveSmallIntegerField(
+                        default=2,
+                        help_text="Consecutive monthly reviews below the success criteria that recommend a sunset.",
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                (
+                    "success_criteria_pct",
+                    models.DecimalField(
+                        decimal_places=2,
+                        default=Decimal("50"),
+                        help_text="A month meets the success criteria when its value reaches this % of the expected value.",
+                        max_digits=6,
+                    ),
+                ),
+                (
+                    "experiment_limit",
+                    models.DecimalField(
+                        decimal_places=6,
+                        default=Decimal("1000"),
+                        help_text="Concept and MVP use cases spending below this a month, within budget, are low-cost experiments: a new service alone does not bring them to the council.",
+                        max_digits=18,
+                        validators=[django.core.validators.MinValueValidator(Decimal("0"))],
+                    ),
+                ),
+                (
+                    "council",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="thresholds",
+                        to="council.council",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'review thresholds',
+                "verbose_name_plural": "review thresholds",
             },
         ),
         migrations.CreateModel(
-            name='Vote',
+            name="Vote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('choice', models.CharField(choices=[('approve', 'Approve'), ('approve_with_conditions', 'Approve with conditions'), ('defer', 'Defer'), ('reject', 'Reject'), ('sunset', 'Sunset')], max_length=32)),
-                ('comment', models.TextField(blank=True)),
-                ('conditions', models.TextField(blank=True)),
-                ('item', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='votes', to='council.agendaitem')),
-                ('member', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='votes', to='council.councilmember')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "choice",
+                    models.CharField(
+                        choices=[
+                            ("approve", "Approve"),
+                            ("approve_with_conditions", "Approve with conditions"),
+                            ("defer", "Defer"),
+                            ("reject", "Reject"),
+                            ("sunset", "Sunset"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("conditions", models.TextField(blank=True)),
+                (
+                    "item",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="votes",
+                        to="council.agendaitem",
+                    ),
+                ),
+                (
+                    "member",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="votes",
+                        to="council.councilmember",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['item', 'member__persona'],
+                "ordering": ["item", "member__persona"],
             },
         ),
         migrations.AddIndex(
-            model_name='fundingrequest',
-            index=models.Index(fields=['status', 'use_case'], name='council_fun_status_5c87d1_idx'),
+            model_name="fundingrequest",
+            index=models.Index(fields=["status", "use_case"], name="council_fun_status_5c87d1_idx"),
         ),
         migrations.AddConstraint(
-            model_name='fundingrequest',
-            constraint=models.CheckConstraint(condition=models.Q(('period_end__gte', models.F('period_start'))), name='fundingrequest_period'),
+            model_name="fundingrequest",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("period_end__gte", models.F("period_start"))),
+                name="fundingrequest_period",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='fundingrequest',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'submitted')), fields=('use_case',), name='fundingrequest_one_submitted', violation_error_message='This use case already has a funding request waiting for review.'),
+            model_name="fundingrequest",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "submitted")),
+                fields=("use_case",),
+                name="fundingrequest_one_submitted",
+                violation_error_message="This use case already has a funding request waiting for review.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='meeting',
-            index=models.Index(fields=['council', 'state', 'scheduled_for'], name='council_mee_council_e5ebd8_idx'),
+            model_name="meeting",
+            index=models.Index(
+                fields=["council", "state", "scheduled_for"], name="council_mee_council_e5ebd8_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='agendaitem',
-            constraint=models.UniqueConstraint(fields=('meeting', 'use_case'), name='agendaitem_unique'),
+            model_name="agendaitem",
+            constraint=models.UniqueConstraint(fields=("meeting", "use_case"), name="agendaitem_unique"),
         ),
         migrations.AddConstraint(
-            model_name='vote',
-            constraint=models.UniqueConstraint(fields=('item', 'member'), name='vote_one_per_member'),
+            model_name="vote",
+            constraint=models.UniqueConstraint(fields=("item", "member"), name="vote_one_per_member"),
         ),
     ]

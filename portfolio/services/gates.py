@@ -248,11 +248,13 @@ def _save(use_case):
 
 
 @transaction.atomic
-def use_case_move(*, actor, use_case, target_stage):
+def use_case_move(*, actor, use_case, target_stage, council_decision=""):
     """Move a use case into `target_stage` through its gate.
 
     Refused with Unprocessable (listing what is missing) when the gate is incomplete or a needed
     approval is absent; with ConflictError when the use case is no longer where the caller saw it.
+    `council_decision` names the council decision that orders a sunset: the chair carries it out,
+    and the decision stands for the sunset criteria.
     """
     if target_stage not in TRANSITIONS:
         raise ValidationError({"target_stage": f"“{target_stage}” is not a stage a use case moves into."})
@@ -267,7 +269,10 @@ def use_case_move(*, actor, use_case, target_stage):
             f"{Stage(target_stage).label}. Reload the page."
         )
     review = gates.review_reasons(use_case, target_stage)
-    if not permissions.can_execute_move(actor, use_case, target_stage=target_stage, reviewed=bool(review)):
+    by_council = bool(council_decision) and target_stage == Stage.SUNSET
+    if not permissions.can_execute_move(
+        actor, use_case, target_stage=target_stage, reviewed=bool(review), council_decision=by_council
+    ):
         if target_stage == Stage.SUNSET:
             raise PermissionDenied("Only a platform admin can sunset a use case.")
         if review:
@@ -277,7 +282,7 @@ def use_case_move(*, actor, use_case, target_stage):
         raise PermissionDenied("Only the use case's owners or the council chair can move it.")
 
     gate = stage_gate(use_case=use_case, stage=target_stage)
-    unmet = gate.as_error_list()
+    unmet = [u for u in gate.as_error_list() if not (by_council and u["code"] == "sunset_criteria")]
     approval = _open_approval(use_case, target_stage) if review else None
     if review and approval is None:
         unmet.append(
@@ -309,6 +314,8 @@ def use_case_move(*, actor, use_case, target_stage):
     after = snapshot(use_case, ["stage"])
     if approval is not None:
         after["approval"] = approval.pk
+    if by_council:
+        after["decision"] = council_decision
     audit_record(actor=actor, action="use_case.move", obj=use_case, before=before, after=after)
     notify(
         recipients=[use_case.business_owner, use_case.technical_owner],

@@ -150,9 +150,12 @@ def _validate(budget):
 
 
 @transaction.atomic
-def budget_save(*, actor, values, budget=None):
-    """Create a budget, or change one, from validated values. Finance and platform admins only."""
-    _require_budget_manager(actor)
+def budget_save(*, actor, values, budget=None, authority=""):
+    """Create a budget, or change one, from validated values. Finance and platform admins only,
+    unless `authority` names the decision that sets it (a council decision on a use case's funding,
+    whose service checked its own permission); the authority is kept in the audit event."""
+    if not authority:
+        _require_budget_manager(actor)
     if budget is not None:
         budget = Budget.objects.select_for_update().get(pk=budget.pk)
     before = snapshot(budget) if budget is not None else None
@@ -166,12 +169,15 @@ def budget_save(*, actor, values, budget=None):
         budget.owner = actor
     _validate(budget)
     budget.save()
+    after = snapshot(budget)
+    if authority:
+        after["authority"] = authority
     audit_record(
         actor=actor,
         action="budget.update" if before else "budget.create",
         obj=budget,
         before=before,
-        after=snapshot(budget),
+        after=after,
     )
     transaction.on_commit(lambda: _queue_evaluation([budget.pk]))
     return budget

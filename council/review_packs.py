@@ -1,0 +1,294 @@
+"""The review pack of one agenda item: what the council reads before it decides.
+
+Actual against expected spend, value signals against the KPIs, cost risks and anomalies,
+optimization actions under way, the funding request for the next milestone only, and the stage
+and gate status. The pack is a JSON-safe dict (money as strings, dates as ISO text) so that
+`meeting_publish` can freeze it into the item: a decision then shows what the council saw, however
+the data changes later. A page of a draft meeting builds it live, in a fixed number of queries.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from portfolio import gates
+from portfolio.choices import MilestoneStatus, MoveRequestStatus, OptimizationStatus
+from portfolio.models import Milestone, OptimizationItem, StageApproval, StageMoveRequest, ValueSignal
+from portfolio.selectors import stage_gate
+from showback import budget_selectors
+from showback.models import Budget, BudgetScope, DailySpend
+from showback.selectors import months_back
+
+from .models import FundingRequest, FundingStatus
+from .triggers import open_high_severity_anomalies, thresholds_for
+
+SPEND_MONTHS = 3
+SIGNAL_MONTHS = 3
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+PACK_VERSION = 1
+
+
+def _m(value):
+    """Money as a string with two decimals, or None."""
+    if value is None:
+        return None
+    return str(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def _pct(part, whole):
+    if not whole:
+        return None
+    return str((Decimal(part) / Decimal(whole) * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def _d(value):
+    return value.isoformat() if value else None
+
+
+def _user(user):
+    return user.get_username() if user is not None else None
+
+
+def _spend(use_case, *, currency, today):
+    first = months_back(today, SPEND_MONTHS)
+    rows = (
+        DailySpend.objects.filter(
+            use_case=use_case, is_ai=True, currency=currency, date__gte=first, date__lte=today
+        )
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values("month")
+        .annotate(total=Sum("effective_cost"))
+    )
+    by_month = {r["month"]: r["total"] for r in rows}
+    expected = use_case.expected_monthly_cost
+    months = []
+    for back in range(SPEND_MONTHS, 0, -1):
+        month = months_back(today, back)
+        actual = by_month.get(month, ZERO)
+        months.append(
+            {
+                "month": month.isoformat(),
+                "actual": _m(actual),
+                "expected": _m(expected),
+                "variance_pct": _pct(actual - expected, expected),
+            }
+        )
+    this_month = today.replace(day=1)
+    mtd = by_month.get(this_month, ZERO)
+    by_model = (
+        DailySpend.objects.filter(
+            use_case=use_case, is_ai=True, currency=currency, date__gte=first, date__lte=today
+        )
+        .order_by()
+        .values("provider__name", "model__name")
+        .annotate(total=Sum("effective_cost"))
+        .order_by("-total")[:8]
+    )
+    return {
+        "currency": currency,
+        "expected_monthly": _m(expected),
+        "months": months,
+        "month_to_date": _m(mtd),
+        "as_of": today.isoformat(),
+        "by_model": [
+            {"provider": r["provider__name"] or "", "model": r["model__name"] or "", "amount": _m(r["total"])}
+            for r in by_model
+        ],
+    }
+
+
+def _value(use_case, *, thresholds, today):
+    signals = ValueSignal.objects.filter(
+        use_case=use_case, month__gte=months_back(today, SIGNAL_MONTHS + 1)
+    ).order_by("-month")[:SIGNAL_MONTHS]
+    expected = use_case.expected_monthly_value
+    criteria = expected * thresholds.success_criteria_pct / 100
+    rows = []
+    for s in signals:
+        value = s.outcomes * s.value_per_outcome
+        rows.append(
+            {
+                "month": s.month.isoformat(),
+                "outcomes": s.outcomes,
+                "value": _m(value),
+                "currency": s.currency,
+                "value_vs_expected_pct": _pct(value, expected),
+                "meets_success_criteria": bool(expected) and value >= criteria,
+                "quality_score": str(s.quality_score) if s.quality_score is not None else None,
+                "quality_below_floor": s.quality_score is not None
+                and s.quality_score < thresholds.quality_floor,
+                "acceptance_rate": str(s.acceptance_rate) if s.acceptance_rate is not None else None,
+                "active_users": s.active_users,
+            }
+        )
+    return {
+        "metric": use_case.value_metric,
+        "success_metric": use_case.success_metric,
+        "expected_outcomes_per_month": use_case.outcomes_per_month,
+        "expected_value_per_outcome": _m(use_case.value_per_outcome),
+        "expected_monthly_value": _m(expected),
+        "success_criteria_pct": str(thresholds.success_criteria_pct),
+        "quality_floor": str(thresholds.quality_floor),
+        "currency": use_case.currency,
+        "signals": rows,
+    }
+
+
+def _risks(use_case, *, today):
+    budgets = list(
+        Budget.objects.filter(
+            use_case=use_case, active=True, scope__in=(BudgetScope.USE_CASE, BudgetScope.AGENT)
+        ).order_by("id")
+    )
+    statuses = budget_selectors.budget_statuses(budgets, today=today)
+    anomalies = []
+    if open_high_severity_anomalies is not None:
+        anomalies = [
+            {
+                "id": a.pk,
+                "date": a.date.isoformat(),
+                "kind": a.get_kind_display(),
+                "severity": a.severity,
+                "status": a.status,
+                "expected": _m(a.expected),
+                "actual": _m(a.actual),
+                "currency": a.currency,
+                "model": a.model.name if a.model_id else "",
+            }
+            for a in open_high_severity_anomalies(use_case=use_case)[:10]
+        ]
+    return {
+        "risk_tier": use_case.risk_tier,
+        "autonomy_level": use_case.autonomy_level,
+        "customer_impact": use_case.customer_impact,
+        "data_classification": use_case.data_classification,
+        "budgets": [
+            {
+                "id": b.pk,
+                "name": b.name,
+                "mode": b.mode,
+                "period": b.period,
+                "amount": _m(statuses[b.pk].amount),
+                "actual": _m(statuses[b.pk].actual),
+                "projected": _m(statuses[b.pk].projected),
+                "used_pct": str(statuses[b.pk].used_pct),
+                "state": statuses[b.pk].state,
+                "currency": b.currency,
+            }
+            for b in budgets
+        ],
+        "open_high_severity_anomalies": anomalies,
+    }
+
+
+def _optimizations(use_case):
+    items = OptimizationItem.objects.filter(
+        use_case=use_case, status__in=(OptimizationStatus.PROPOSED, OptimizationStatus.IN_PROGRESS)
+    ).order_by("status", "-expected_monthly_savings", "id")
+    return [
+        {
+            "title": i.title,
+            "lever": i.get_lever_display(),
+            "status": i.status,
+            "expected_monthly_savings": _m(i.expected_monthly_savings),
+            "currency": i.currency,
+            "risk": i.risk,
+            "effort": i.effort,
+        }
+        for i in items
+    ]
+
+
+def funding_request_dict(request):
+    if request is None:
+        return None
+    return {
+        "id": request.pk,
+        "status": request.status,
+        "target_stage": request.target_stage,
+        "milestone": request.milestone.name if request.milestone_id else None,
+        "milestone_due": _d(request.milestone.due_date) if request.milestone_id else None,
+        "amount": _m(request.amount),
+        "currency": request.currency,
+        "period_start": _d(request.period_start),
+        "period_end": _d(request.period_end),
+        "period_months": request.period_months,
+        "expected_outcomes": request.expected_outcomes,
+        "requested_by": _user(request.requested_by),
+        "submitted_at": _d(request.submitted_at),
+    }
+
+
+def _stage(use_case, *, today):
+    target = gates.next_stage(use_case)
+    gate = stage_gate(use_case=use_case, stage=target) if target else None
+    milestones = (
+        Milestone.objects.filter(use_case=use_case)
+        .filter(status__in=(MilestoneStatus.PENDING, MilestoneStatus.MISSED))
+        .order_by("due_date", "id")
+    )
+    moves = StageMoveRequest.objects.filter(use_case=use_case, status=MoveRequestStatus.OPEN).order_by(
+        "created_at"
+    )
+    approvals = StageApproval.objects.filter(use_case=use_case, used_at__isnull=True).order_by("created_at")
+    return {
+        "current": use_case.stage,
+        "current_label": use_case.get_stage_display(),
+        "next": target,
+        "gate": (
+            {"stage": target, "complete": gate.complete, "unmet": gate.as_error_list()}
+            if gate is not None
+            else None
+        ),
+        "review_needed_for_next": gates.review_reasons(use_case, target) if target else [],
+        "consecutive_missed_milestones": use_case.consecutive_missed_milestones,
+        "milestones": [
+            {"name": m.name, "due_date": _d(m.due_date), "status": m.status, "target_stage": m.target_stage}
+            for m in milestones[:10]
+        ],
+        "open_move_requests": [{"target_stage": m.target_stage, "note": m.note} for m in moves],
+        "open_approvals": [
+            {"target_stage": a.target_stage, "amount": _m(a.amount), "source": a.source} for a in approvals
+        ],
+    }
+
+
+def review_pack_build(*, use_case, reasons=(), thresholds=None, council=None, today=None, now=None):
+    """The review pack of `use_case` as of now: a JSON-safe dict.
+
+    `reasons` are the agenda item's reasons (dicts); the funding request shown is the one waiting
+    for the council (submitted), for the next milestone only.
+    """
+    today = today or timezone.now().date()
+    now = now or timezone.now()
+    thresholds = thresholds or thresholds_for(council)
+    request = (
+        FundingRequest.objects.filter(use_case=use_case, status=FundingStatus.SUBMITTED)
+        .select_related("milestone", "requested_by")
+        .first()
+    )
+    owners = {"business_owner": use_case.business_owner, "technical_owner": use_case.technical_owner}
+    return {
+        "version": PACK_VERSION,
+        "built_at": now.isoformat(),
+        "use_case": {
+            "id": use_case.pk,
+            "key": use_case.key,
+            "name": use_case.name,
+            "team": use_case.team.name,
+            "purpose": use_case.purpose,
+            "url": use_case.get_absolute_url(),
+            **{role: _user(user) for role, user in owners.items()},
+        },
+        "reasons": list(reasons),
+        "spend": _spend(use_case, currency=thresholds.currency, today=today),
+        "value": _value(use_case, thresholds=thresholds, today=today),
+        "risks": _risks(use_case, today=today),
+        "optimizations": _optimizations(use_case),
+        "funding_request": funding_request_dict(request),
+        "stage": _stage(use_case, today=today),
+    }
