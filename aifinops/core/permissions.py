@@ -362,3 +362,30 @@ def can_request_funding(user, use_case) -> bool:
 
 def can_set_review_thresholds(user, council) -> bool:
     return is_platform_admin(user) or is_council_chair(user, council)
+
+
+# Gateway keys, usage events and agent controls (showback.gateway).
+
+
+def can_manage_gateway_keys(user, use_case) -> bool:
+    """Create and revoke a use case's gateway keys, and set its agents' limits: its owners and
+    platform admins."""
+    return can_manage_use_case(user, use_case)
+
+
+def can_stop_agent(user, use_case) -> bool:
+    """Pull the kill switch or approve an agent held at its approval gate: the owners, platform
+    admins, and finance, who answer for the spend."""
+    return can_manage_use_case(user, use_case) or has_role(user, Role.FINANCE_ANALYST)
+
+
+def can_use_gateway(user, use_case) -> bool:
+    """Call the authorization endpoint for a use case with a personal token (a gateway key needs
+    no person: it acts for its own use case only)."""
+    return can_manage_use_case(user, use_case)
+
+
+def can_report_usage(user, use_case) -> bool:
+    """Post usage events for a use case with a personal token: its owners, platform admins and
+    finance analysts (who load telemetry for gateways without keys of their own)."""
+    return can_manage_use_case(user, use_case) or has_role(user, Role.FINANCE_ANALYST)

@@ -233,3 +233,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The call-path guardrails (showback.gateway). Authorization counters live in Redis; when it cannot
+# be reached, "open" allows calls that pass the policy checks (answering warn) and "closed" denies
+# every call. The answer names the policy either way.
+AIFINOPS_AUTHORIZE_REDIS_DOWN = env("AIFINOPS_AUTHORIZE_REDIS_DOWN", default="closed")
+AIFINOPS_GATEWAY_REDIS_URL = env("GATEWAY_REDIS_URL", default=REDIS_URL)
+# How long an allowed call's estimated cost stays reserved if no usage event settles it.
+AIFINOPS_RESERVATION_TTL_SECONDS = env.int("RESERVATION_TTL_SECONDS", default=300)
+# Seconds the authorization endpoint waits for Redis before applying the policy above.
+AIFINOPS_GATEWAY_REDIS_TIMEOUT = env.float("GATEWAY_REDIS_TIMEOUT", default=0.25)
+CELERY_BEAT_SCHEDULE["showback-gateway-flush"] = {"task": "showback.gateway_flush", "schedule": 15}

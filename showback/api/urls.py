@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from ..gateway.api import AuthorizeApi, UsageEventsApi
 from . import exports
 from .budgets import register as register_budgets
 from .views import DailySpendViewSet, ImportBatchViewSet, SpendSummaryApi
@@ -13,6 +14,8 @@ register_budgets(router)
 
 urlpatterns = [
     path("spend/summary/", SpendSummaryApi.as_view(), name="api-spend-summary"),
+    path("authorize/", AuthorizeApi.as_view(), name="api-authorize"),
+    path("usage-events/", UsageEventsApi.as_view(), name="api-usage-events"),
     *exports.urlpatterns,
     *router.urls,
 ]

@@ -1,5 +1,7 @@
 import pytest
 
+from .gateway_helpers import catalog, gateway_key, redis_clean  # noqa: F401 - the gateway tests' fixtures
+
 
 @pytest.fixture
 def queued_tasks_run(django_capture_on_commit_callbacks, monkeypatch):

@@ -1,0 +1,290 @@
+"""The gateway API: POST /api/v1/authorize/ and POST /api/v1/usage-events/.
+
+Both accept a gateway key (`Authorization: Bearer afo_gw_…`, or `Token afo_gw_…`), which acts for
+its own use case (or one agent of it) only, and personal tokens of the people who may act for a
+use case (permissions.can_use_gateway, can_report_usage). See docs/integration.md.
+"""
+
+from decimal import Decimal, InvalidOperation
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import authentication, exceptions, serializers
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from aifinops.core.api.authentication import ApiTokenAuthentication
+from aifinops.core.models import hash_token
+
+from . import counters as ctr
+from .authorize import AuthorizeRequest, GatewayPrincipal, KeyNotActive, authorize
+from .models import GATEWAY_KEY_PREFIX, GatewayKey
+from .policy import key_record
+from .usage import usage_events_ingest
+
+
+class GatewayKeyAuthentication(authentication.BaseAuthentication):
+    """A gateway key, as `Bearer <key>` or `Token <key>`. Personal tokens pass on to the next class."""
+
+    keywords = (b"bearer", b"token")
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if len(header) != 2 or header[0].lower() not in self.keywords:
+            return None
+        try:
+            raw = header[1].decode()
+        except UnicodeError as exc:
+            raise exceptions.AuthenticationFailed("The key contains invalid characters.") from exc
+        if not raw.startswith(GATEWAY_KEY_PREFIX):
+            if header[0].lower() == b"bearer":
+                raise exceptions.AuthenticationFailed("Not a gateway key: they start with afo_gw_.")
+            return None
+        record = key_record(hash_token(raw), ctr.counters())
+        if record is None:
+            raise exceptions.AuthenticationFailed("Invalid or revoked gateway key.")
+        principal = GatewayPrincipal(
+            key_id=record["id"], use_case_id=record["use_case_id"], agent=record["agent"]
+        )
+        return principal, record
+
+    def authenticate_header(self, request):
+        return "Bearer"
+
+
+class GatewayKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "showback.gateway.api.GatewayKeyAuthentication"
+    name = "gatewayKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A gateway key of one use case (afo_gw_…), created on the use-case page.",
+        }
+
+
+class GatewayApi(APIView):
+    authentication_classes = [
+        GatewayKeyAuthentication,
+        ApiTokenAuthentication,
+        authentication.SessionAuthentication,
+    ]
+    permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
+    renderer_classes = [JSONRenderer]
+    throttle_classes = []
+
+
+def _text(data, name, errors, *, size, required=False):
+    value = data.get(name)
+    if value is None or value == "":
+        if required:
+            errors[name] = ["This field is required."]
+        return ""
+    if not isinstance(value, str):
+        errors[name] = ["Must be a string."]
+        return ""
+    if len(value) > size:
+        errors[name] = [f"At most {size} characters."]
+        return ""
+    return value
+
+
+def _int(data, name, errors, default=0):
+    value = data.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 2**53:
+        errors[name] = ["Must be a whole number, 0 or more."]
+        return default
+    return value
+
+
+AUTHORIZE_FIELDS = {
+    "use_case", "agent_id", "run_id", "request_id", "model", "estimated_cost", "currency",
+    "input_tokens", "output_tokens", "tokens", "tool_calls", "metadata",
+}  # fmt: skip
+
+
+def authorize_request_parse(data, *, with_key: bool) -> AuthorizeRequest:
+    """Check an authorization request; ValidationError names each bad field."""
+    if not isinstance(data, dict):
+        raise exceptions.ValidationError({"non_field_errors": ["Send a JSON object."]})
+    errors = {}
+    for name in sorted(set(data) - AUTHORIZE_FIELDS):
+        errors[name] = ["Unknown field."]
+    req = AuthorizeRequest(
+        use_case=_text(data, "use_case", errors, size=80, required=not with_key),
+        agent_id=_text(data, "agent_id", errors, size=100),
+        run_id=_text(data, "run_id", errors, size=200),
+        request_id=_text(data, "request_id", errors, size=200),
+        model=_text(data, "model", errors, size=150, required=True),
+        currency=_text(data, "currency", errors, size=3).upper(),
+        input_tokens=_int(data, "input_tokens", errors),
+        output_tokens=_int(data, "output_tokens", errors),
+        tokens=_int(data, "tokens", errors, default=None),
+        tool_calls=_int(data, "tool_calls", errors),
+    )
+    if req.currency and (len(req.currency) != 3 or not req.currency.isalpha()):
+        errors["currency"] = ["A three-letter currency code, e.g. USD."]
+    cost = data.get("estimated_cost")
+    if cost is not None:
+        try:
+            req.estimated_cost = Decimal(str(cost)) if not isinstance(cost, bool) else None
+        except InvalidOperation:
+            req.estimated_cost = None
+        if (
+            req.estimated_cost is None
+            or not req.estimated_cost.is_finite()
+            or not 0 <= req.estimated_cost < 10**12
+        ):
+            errors["estimated_cost"] = ['A non-negative amount, e.g. "0.0125".']
+            req.estimated_cost = None
+    if errors:
+        raise exceptions.ValidationError(errors)
+    return req
+
+
+def _money(**kwargs):
+    return inline_serializer(
+        "GatewayMoney", {"amount": serializers.CharField(), "currency": serializers.CharField()}, **kwargs
+    )
+
+
+AuthorizeRequestSerializer = inline_serializer(
+    "AuthorizeRequest",
+    {
+        "use_case": serializers.CharField(
+            required=False, help_text="The use case's key; implied by a gateway key."
+        ),
+        "agent_id": serializers.CharField(required=False),
+        "run_id": serializers.CharField(
+            required=False, help_text="Counts the run's steps, tool calls, tokens, time."
+        ),
+        "request_id": serializers.CharField(
+            required=False,
+            help_text="The call's id: the usage event with the same id settles the reservation.",
+        ),
+        "model": serializers.CharField(help_text="A catalog model: provider/model, or the bare model id."),
+        "estimated_cost": serializers.DecimalField(max_digits=24, decimal_places=10, required=False),
+        "currency": serializers.CharField(required=False),
+        "input_tokens": serializers.IntegerField(required=False),
+        "output_tokens": serializers.IntegerField(required=False, help_text="The call's max output tokens."),
+        "tokens": serializers.IntegerField(
+            required=False, help_text="Tokens for the run's limit (default in+out)."
+        ),
+        "tool_calls": serializers.IntegerField(required=False, help_text="Tool calls this step will make."),
+    },
+)
+
+AuthorizeResponseSerializer = inline_serializer(
+    "AuthorizeResponse",
+    {
+        "decision": serializers.ChoiceField(choices=["allow", "warn", "deny"]),
+        "reason": serializers.CharField(),
+        "message": serializers.CharField(),
+        "use_case": serializers.CharField(),
+        "agent_id": serializers.CharField(),
+        "run_id": serializers.CharField(),
+        "model": serializers.CharField(),
+        "estimated_cost": _money(),
+        "reservation": inline_serializer(
+            "GatewayReservation",
+            {
+                "id": serializers.CharField(),
+                "amount": serializers.CharField(),
+                "currency": serializers.CharField(),
+                "expires_at": serializers.DateTimeField(),
+            },
+            allow_null=True,
+        ),
+        "remaining_budget": inline_serializer(
+            "GatewayRemaining",
+            {"amount": serializers.CharField(), "currency": serializers.CharField()},
+            allow_null=True,
+        ),
+        "limits": serializers.DictField(),
+        "run": serializers.DictField(allow_null=True),
+        "policy": serializers.DictField(
+            help_text="version, routing, counters (redis|unavailable), redis_down."
+        ),
+    },
+)
+
+
+class AuthorizeApi(GatewayApi):
+    """May this model call go ahead? Answers allow, warn or deny with the reason, what is left of
+    the tightest hard cap, the limits and the policy. An allowed call's estimated cost is reserved
+    until its usage event (same request id) settles it or the reservation expires."""
+
+    @extend_schema(request=AuthorizeRequestSerializer, responses=AuthorizeResponseSerializer)
+    def post(self, request):
+        principal = request.user
+        req = authorize_request_parse(request.data, with_key=isinstance(principal, GatewayPrincipal))
+        try:
+            answer = authorize(principal=principal, req=req)
+        except KeyNotActive as exc:
+            raise exceptions.AuthenticationFailed("Invalid or revoked gateway key.") from exc
+        return Response(answer)
+
+
+USAGE_EVENT_FIELDS = {
+    "request_id": serializers.CharField(help_text="The idempotency key: one event per request id."),
+    "timestamp": serializers.DateTimeField(help_text="ISO 8601 with an offset."),
+    "use_case": serializers.CharField(required=False),
+    "agent_id": serializers.CharField(required=False),
+    "run_id": serializers.CharField(required=False),
+    "reservation_id": serializers.CharField(required=False, help_text="Default: the request id."),
+    "provider": serializers.CharField(required=False),
+    "model": serializers.CharField(required=False),
+    "input_tokens": serializers.IntegerField(required=False, help_text="Uncached input tokens."),
+    "cached_tokens": serializers.IntegerField(required=False),
+    "output_tokens": serializers.IntegerField(required=False, help_text="Reasoning tokens included."),
+    "reasoning_tokens": serializers.IntegerField(required=False),
+    "latency_ms": serializers.IntegerField(required=False),
+    "retries": serializers.IntegerField(required=False),
+    "tool_calls": serializers.IntegerField(required=False),
+    "status": serializers.ChoiceField(choices=["ok", "error", "timeout", "cancelled"], required=False),
+    "cache_hit": serializers.BooleanField(required=False),
+    "human_review": serializers.BooleanField(required=False),
+    "outcome": serializers.ChoiceField(
+        choices=["success", "accepted", "rejected", "failure"], required=False
+    ),
+    "cost": serializers.DecimalField(max_digits=24, decimal_places=10, required=False),
+    "currency": serializers.CharField(required=False),
+}
+
+
+class UsageEventsApi(GatewayApi):
+    """A batch of up to 1,000 per-call usage events. All or nothing: one invalid event rejects the
+    batch (422, each problem named by index and field); stored request ids are counted once, so a
+    batch may be resent."""
+
+    @extend_schema(
+        request=inline_serializer(
+            "UsageEventBatch", {"events": inline_serializer("UsageEvent", USAGE_EVENT_FIELDS, many=True)}
+        ),
+        responses=inline_serializer(
+            "UsageEventResult",
+            {
+                "stored": serializers.IntegerField(),
+                "duplicates": serializers.IntegerField(),
+                "cost": _money(many=True),
+                "events": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
+    def post(self, request):
+        principal = request.user
+        if (
+            isinstance(principal, GatewayPrincipal)
+            and not GatewayKey.objects.filter(pk=principal.key_id, revoked_at__isnull=True).exists()
+        ):
+            raise exceptions.AuthenticationFailed("Invalid or revoked gateway key.")
+        data = request.data
+        events = data.get("events") if isinstance(data, dict) else data
+        return Response(usage_events_ingest(principal=principal, events=events))

@@ -1,0 +1,312 @@
+"""The real-time counters of the authorization endpoint, in Redis, changed only by Lua scripts.
+
+A script runs atomically in Redis, so two authorizations can never both take the last of a cap:
+each one checks and reserves in one step. Money is counted in integer micro-units (1e-6 of the
+currency), which Lua's numbers hold exactly up to 9 billion.
+
+Keys (all under `gw:`):
+    v:<use case>          policy version, bumped on every change of what the policy is built from
+    v:global              the same for the model catalog, which every policy reads
+    cap:<cap>:<period>    hash {spent, reserved} of one cap in one period (a hard-cap budget, or
+                          the agent spend cap); missing after a restart and rebuilt from the database
+    capz:<cap>:<period>   sorted set of reservations "<id>|<amount>" by expiry time
+    res:<use case>:<id>   hash of one reservation: amount, caps, tokens, tool calls, run
+    run:<use case>:<run>  hash of one run: steps, tool_calls, tokens, started (ms)
+    rate:<use case>:<min> calls in one minute
+    log                   list of denials waiting to be written to the database
+    lastused              hash {gateway key id: ms} waiting to be written to the database
+"""
+
+import threading
+
+import redis
+from django.conf import settings
+
+MICRO = 1_000_000
+LOG_MAX = 100_000  # denials kept in Redis while the database is not catching up
+RUN_TTL_MS = 24 * 3600 * 1000
+
+# KEYS: 1 use-case version, 2 global version, 3 rate, 4 log, 5 last used, 6 reservation, 7 run
+# (a placeholder when the call names no run), then per cap its counter and its reservation set.
+# ARGV: 1 expected "use case:global" version, 2 now (ms), 3 reason of a policy denial (or ""),
+# 4 log entry, 5 gateway key id (or ""), 6 estimate (micro), 7 tokens, 8 tool calls, 9 max steps,
+# 10 max tool calls, 11 max tokens, 12 max run ms, 13 calls per minute (-1: no limit),
+# 14 reservation ttl ms, 15 reservation id, 16 "1" if the call names a run, 17 log length,
+# 18 warn percentage, 19 run ttl ms, 20 number of caps, 21... each cap's limit (micro).
+# Returns {stale, versions} | {missing, "i,j"} | {deny, reason, remaining} |
+# {allow|warn, "", remaining, steps, tool calls, tokens, run ms}.
+AUTHORIZE = r"""
+local ver = (redis.call('GET', KEYS[1]) or '0') .. ':' .. (redis.call('GET', KEYS[2]) or '0')
+if ver ~= ARGV[1] then return {'stale', ver} end
+local now = tonumber(ARGV[2])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[5], ARGV[5], now) end
+local function deny(reason, remaining)
+  redis.call('LPUSH', KEYS[4], reason .. '|' .. now .. '|' .. ARGV[4])
+  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[17]) - 1)
+  return {'deny', reason, remaining or -1}
+end
+if ARGV[3] ~= '' then return deny(ARGV[3]) end
+
+local est, tokens, tools = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local ncaps = tonumber(ARGV[20])
+local function cap(i) return KEYS[6 + 2 * i] end
+local function capz(i) return KEYS[7 + 2 * i] end
+
+-- A retried authorization of the same request reserves nothing more.
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  return {'allow', 'already_reserved', tonumber(redis.call('HGET', KEYS[6], 'remaining') or '-1')}
+end
+
+local missing = {}
+for i = 1, ncaps do
+  if redis.call('EXISTS', cap(i)) == 0 then table.insert(missing, i) end
+end
+if #missing > 0 then return {'missing', table.concat(missing, ',')} end
+
+-- Release the reservations that expired without a usage event to settle them.
+for i = 1, ncaps do
+  local expired = redis.call('ZRANGEBYSCORE', capz(i), '-inf', now, 'LIMIT', 0, 500)
+  for _, member in ipairs(expired) do
+    redis.call('HINCRBY', cap(i), 'reserved', -tonumber(string.match(member, '|(%d+)$')))
+    redis.call('ZREM', capz(i), member)
+  end
+end
+
+local rate = tonumber(ARGV[13])
+if rate >= 0 then
+  local n = redis.call('INCR', KEYS[3])
+  if n == 1 then redis.call('PEXPIRE', KEYS[3], 61000) end
+  if n > rate then return deny('rate_limited') end
+end
+
+local has_run = ARGV[16] == '1'
+local steps, run_tools, run_tokens, started = 0, 0, 0, now
+if has_run then
+  local run = redis.call('HMGET', KEYS[7], 'steps', 'tool_calls', 'tokens', 'started')
+  steps = tonumber(run[1] or '0')
+  run_tools = tonumber(run[2] or '0')
+  run_tokens = tonumber(run[3] or '0')
+  started = tonumber(run[4] or ARGV[2])
+  local max_steps, max_tools = tonumber(ARGV[9]), tonumber(ARGV[10])
+  local max_tokens, max_ms = tonumber(ARGV[11]), tonumber(ARGV[12])
+  if max_steps >= 0 and steps + 1 > max_steps then return deny('run_step_limit') end
+  if max_tools >= 0 and run_tools + tools > max_tools then return deny('run_tool_call_limit') end
+  if max_tokens >= 0 and run_tokens + tokens > max_tokens then return deny('run_token_limit') end
+  if max_ms >= 0 and now - started > max_ms then return deny('run_duration_limit') end
+end
+
+-- Every cap must hold the estimate on top of what is spent and reserved.
+local remaining, used_pct = -1, 0
+for i = 1, ncaps do
+  local limit = tonumber(ARGV[20 + i])
+  local row = redis.call('HMGET', cap(i), 'spent', 'reserved')
+  local left = limit - tonumber(row[1] or '0') - tonumber(row[2] or '0')
+  if left <= 0 or est > left then return deny('budget_exhausted', math.max(left, 0)) end
+  local after = left - est
+  if remaining < 0 or after < remaining then remaining = after end
+  if limit > 0 and (limit - after) * 100 / limit > used_pct then used_pct = (limit - after) * 100 / limit end
+end
+
+local ttl = tonumber(ARGV[14])
+local member = ARGV[15] .. '|' .. est
+local caps = {}
+for i = 1, ncaps do
+  redis.call('HINCRBY', cap(i), 'reserved', est)
+  redis.call('ZADD', capz(i), now + ttl, member)
+  table.insert(caps, cap(i))
+end
+redis.call('HSET', KEYS[6], 'member', member, 'caps', table.concat(caps, ' '), 'tokens', tokens,
+  'tool_calls', tools, 'remaining', remaining)
+redis.call('PEXPIRE', KEYS[6], ttl + 3600000)
+if has_run then
+  redis.call('HINCRBY', KEYS[7], 'steps', 1)
+  redis.call('HINCRBY', KEYS[7], 'tool_calls', tools)
+  redis.call('HINCRBY', KEYS[7], 'tokens', tokens)
+  redis.call('HSETNX', KEYS[7], 'started', now)
+  redis.call('PEXPIRE', KEYS[7], tonumber(ARGV[19]))
+  steps, run_tools, run_tokens = steps + 1, run_tools + tools, run_tokens + tokens
+end
+local decision = 'allow'
+if used_pct >= tonumber(ARGV[18]) then decision = 'warn' end
+return {decision, '', remaining, steps, run_tools, run_tokens, now - started}
+"""
+
+# KEYS: reservation, run, then the use case's caps now. ARGV: actual cost (micro), actual tokens,
+# actual tool calls. Releases the reservation (if it has not expired meanwhile), counts the actual
+# cost as spent on every cap that has a counter, and corrects the run's counters to the actuals.
+SETTLE = r"""
+local cost = tonumber(ARGV[1])
+local tokens, tools = tonumber(ARGV[2]), tonumber(ARGV[3])
+local res = redis.call('HMGET', KEYS[1], 'member', 'caps', 'tokens', 'tool_calls')
+if res[1] then
+  local amount = -tonumber(string.match(res[1], '|(%d+)$'))
+  for cap in string.gmatch(res[2] or '', '%S+') do
+    local capz = string.gsub(cap, 'gw:cap:', 'gw:capz:', 1)
+    if redis.call('ZREM', capz, res[1]) == 1 then redis.call('HINCRBY', cap, 'reserved', amount) end
+  end
+  tokens = tokens - tonumber(res[3] or '0')
+  tools = tools - tonumber(res[4] or '0')
+  redis.call('DEL', KEYS[1])
+end
+if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HINCRBY', KEYS[2], 'tokens', tokens)
+  redis.call('HINCRBY', KEYS[2], 'tool_calls', tools)
+end
+for i = 3, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('HINCRBY', KEYS[i], 'spent', cost) end
+end
+return 1
+"""
+
+# KEYS: cap. ARGV: spent (micro), ttl ms. Creates the counter if no one else did meanwhile.
+SEED = r"""
+if redis.call('HSETNX', KEYS[1], 'spent', ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'reserved', 0)
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+# KEYS: cap. ARGV: spent (micro). Sets the spent figure of an existing counter from the database.
+RECONCILE = r"""
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'spent', ARGV[1])
+  return 1
+end
+return 0
+"""
+
+# KEYS: list. ARGV: how many. Takes up to that many entries off the end (oldest first).
+POP = r"""
+local n = tonumber(ARGV[1])
+local items = redis.call('LRANGE', KEYS[1], -n, -1)
+if #items > 0 then redis.call('LTRIM', KEYS[1], 0, -(#items) - 1) end
+return items
+"""
+
+# KEYS: hash. Takes every field and empties the hash.
+TAKE_HASH = r"""
+local items = redis.call('HGETALL', KEYS[1])
+redis.call('DEL', KEYS[1])
+return items
+"""
+
+
+# KEYS: use-case version, global version, policy. ARGV: versions built at, policy JSON, ttl ms.
+# Stores a freshly built policy only if no change bumped a version while it was being built.
+STORE_POLICY = r"""
+local ver = (redis.call('GET', KEYS[1]) or '0') .. ':' .. (redis.call('GET', KEYS[2]) or '0')
+if ver == ARGV[1] then redis.call('SET', KEYS[3], ARGV[2], 'PX', ARGV[3]) return 1 end
+return 0
+"""
+
+
+class Unavailable(Exception):
+    """Redis could not be reached (or answered an error): the Redis-down policy applies."""
+
+
+_local = threading.local()
+_lock = threading.Lock()
+_clients: dict[str, "Counters"] = {}
+
+
+def counters() -> "Counters | None":
+    """The counters of this process, for the configured URL; None when no Redis is configured."""
+    url = settings.AIFINOPS_GATEWAY_REDIS_URL
+    if not url:
+        return None
+    found = _clients.get(url)
+    if found is None:
+        with _lock:
+            found = _clients.get(url)
+            if found is None:
+                found = _clients[url] = Counters(url, timeout=settings.AIFINOPS_GATEWAY_REDIS_TIMEOUT)
+    return found
+
+
+class Counters:
+    """A Redis connection pool and the registered scripts. Thread-safe; one per process and URL."""
+
+    def __init__(self, url: str, *, timeout: float):
+        self.client = redis.Redis.from_url(
+            url,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry_on_timeout=False,
+            decode_responses=True,
+        )
+        self.authorize_script = self.client.register_script(AUTHORIZE)
+        self.settle_script = self.client.register_script(SETTLE)
+        self.seed_script = self.client.register_script(SEED)
+        self.reconcile_script = self.client.register_script(RECONCILE)
+        self.pop_script = self.client.register_script(POP)
+        self.take_hash_script = self.client.register_script(TAKE_HASH)
+        self.store_policy_script = self.client.register_script(STORE_POLICY)
+
+    def call(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise Unavailable(str(exc)) from exc
+
+    def get(self, key):
+        return self.call(self.client.get, key)
+
+    def mget(self, keys):
+        return self.call(self.client.mget, keys)
+
+    def set(self, key, value, *, px=None):
+        return self.call(self.client.set, key, value, px=px)
+
+    def bump(self, *keys):
+        """Increment policy versions, so every process rebuilds the policies they name."""
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.incr(key)
+        return self.call(pipe.execute)
+
+    def delete(self, *keys):
+        return self.call(self.client.delete, *keys)
+
+
+def version_key(use_case_id) -> str:
+    return f"gw:v:{use_case_id}"
+
+
+GLOBAL_VERSION_KEY = "gw:v:global"
+LOG_KEY = "gw:log"
+LAST_USED_KEY = "gw:lastused"
+
+
+def cap_key(cap_id: str, period_start) -> str:
+    return f"gw:cap:{cap_id}:{period_start:%Y%m%d}"
+
+
+def capz_key(cap_id: str, period_start) -> str:
+    return f"gw:capz:{cap_id}:{period_start:%Y%m%d}"
+
+
+def reservation_key(use_case_id, reservation_id: str) -> str:
+    return f"gw:res:{use_case_id}:{reservation_id}"
+
+
+def run_key(use_case_id, run_id: str) -> str:
+    return f"gw:run:{use_case_id}:{run_id}" if run_id else ""
+
+
+def rate_key(use_case_id, minute: int) -> str:
+    return f"gw:rate:{use_case_id}:{minute}"
+
+
+def to_micro(amount) -> int:
+    """Micro-units of a Decimal amount, rounded up: an estimate never rounds down to free."""
+    scaled = amount * MICRO
+    whole = int(scaled)
+    return whole + 1 if scaled > whole else whole
+
+
+def from_micro(value: int):
+    from decimal import Decimal
+
+    return (Decimal(value) / MICRO).quantize(Decimal("0.000001"))

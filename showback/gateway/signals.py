@@ -1,0 +1,43 @@
+"""Invalidate cached authorization policies when what they are built from changes.
+
+Services of other apps change budgets, use cases and the model catalog without knowing about the
+gateway; these receivers bump the policy versions on commit instead, so those services stay as
+they are and every path that saves (forms, API, admin, imports) is covered.
+"""
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from .services import policy_version_bump
+
+
+def _use_case(sender, instance, **kwargs):
+    policy_version_bump(use_case_ids=[instance.pk])
+
+
+def _of_use_case(sender, instance, **kwargs):
+    policy_version_bump(use_case_ids=[instance.use_case_id])
+
+
+def _catalog(sender, instance, **kwargs):
+    policy_version_bump(catalog=True)
+
+
+def _use_case_models(sender, instance, action, pk_set=None, reverse=False, **kwargs):
+    if not action.startswith("post_"):
+        return
+    if reverse:
+        # From the model's side: the use cases it was added to or removed from.
+        policy_version_bump(catalog=True)
+    else:
+        policy_version_bump(use_case_ids=[instance.pk])
+
+
+def connect():
+    from portfolio.models import UseCase
+
+    for name, signal in (("save", post_save), ("delete", post_delete)):
+        signal.connect(_use_case, sender="portfolio.UseCase", dispatch_uid=f"gw-uc-{name}")
+        signal.connect(_catalog, sender="portfolio.AIModel", dispatch_uid=f"gw-model-{name}")
+        for model in ("showback.Budget", "showback.AgentPolicy", "showback.GatewayKey"):
+            signal.connect(_of_use_case, sender=model, dispatch_uid=f"gw-{model}-{name}")
+    m2m_changed.connect(_use_case_models, sender=UseCase.ai_models.through, dispatch_uid="gw-uc-models")
