@@ -638,6 +638,68 @@ class ForecastAssumption(models.Model):
         return f"{self.get_kind_display()} from {self.effective_from}"
 
 
+# Cost to serve and product margins.
+
+
+class CustomerDailySpend(models.Model):
+    """AI spend per day x customer x use case x feature x currency, of the spend records that name
+    the customer they served.
+
+    Rebuilt with DailySpend (`showback.services.daily_spend_rebuild`); the margins pages read these
+    rows, never the raw records. Spend that names no customer is not here: it is shared cost.
+    """
+
+    date = models.DateField()
+    customer = models.CharField(max_length=150)
+    use_case = models.ForeignKey(UseCase, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    feature = models.CharField(max_length=150, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    billed_cost = models.DecimalField(**COST, default=Decimal("0"))
+    effective_cost = models.DecimalField(**COST, default=Decimal("0"))
+    requests = models.PositiveBigIntegerField(default=0)
+    record_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["date"]), models.Index(fields=["customer", "date"])]
+
+    def __str__(self):
+        return f"{self.date} {self.customer} {self.effective_cost} {self.currency}"
+
+
+REVENUE_MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class CustomerRevenue(TimeStampedModel):
+    """What one customer paid in one month, with the plan and segment they were on.
+
+    Loaded by finance from a CSV or the API (`showback.services.revenue.revenue_import`); a later
+    load of the same customer and month replaces the row.
+    """
+
+    month = models.DateField(help_text="The first day of the month.")
+    customer = models.CharField(
+        max_length=150, help_text="The customer as spend names it (SpendRecord.customer)."
+    )
+    plan = models.CharField(max_length=100, blank=True)
+    segment = models.CharField(max_length=100, blank=True)
+    revenue = models.DecimalField(**REVENUE_MONEY)
+    currency = models.CharField(max_length=3, default="USD")
+    loaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-month", "customer"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "month"], name="customerrevenue_customer_month"),
+            models.CheckConstraint(condition=models.Q(revenue__gte=0), name="customerrevenue_not_negative"),
+        ]
+        indexes = [models.Index(fields=["month"])]
+
+    def __str__(self):
+        return f"{self.customer} {self.month:%Y-%m}: {self.revenue} {self.currency}"
+
+
 # The call-path guardrails keep their models in a module of their own (showback/gateway).
 from .gateway.models import (  # noqa: E402, F401
     AgentPolicy,

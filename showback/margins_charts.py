@@ -1,0 +1,107 @@
+"""Charts of the margins page, built with plotly in Python and handed to the template as JSON."""
+
+import plotly.graph_objects as go
+
+from .margins import NO_REVENUE
+
+
+def _f(value):
+    return None if value is None else float(value)
+
+
+def segment_chart(segments, *, currency):
+    rows = [s for s in segments if s.currency == currency]
+    if not rows:
+        return None
+    names = [s.segment for s in rows]
+    fig = go.Figure()
+    fig.add_bar(
+        x=names,
+        y=[_f(s.revenue) for s in rows],
+        name="Revenue",
+        marker_color="#198754",
+        hovertemplate="%{x}: %{y:,.0f} " + currency + " revenue<extra></extra>",
+    )
+    fig.add_bar(
+        x=names,
+        y=[_f(s.cost) for s in rows],
+        name="AI cost to serve",
+        marker_color="#dc3545",
+        hovertemplate="%{x}: %{y:,.0f} " + currency + " AI cost<extra></extra>",
+    )
+    fig.add_scatter(
+        x=names,
+        y=[_f(s.cost_share * 100) if s.cost_share is not None else None for s in rows],
+        name="AI cost as % of revenue",
+        yaxis="y2",
+        mode="markers",
+        marker={"size": 12, "color": "#212529", "symbol": "diamond"},
+        hovertemplate="%{x}: AI cost is %{y:.1f} % of revenue<extra></extra>",
+    )
+    fig.update_layout(
+        barmode="group",
+        margin={"l": 60, "r": 60, "t": 10, "b": 40},
+        height=320,
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.2},
+        yaxis={"title": currency, "tickformat": ",.0f"},
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "ticksuffix": " %",
+            "rangemode": "tozero",
+            "showgrid": False,
+        },
+    )
+    return fig.to_json()
+
+
+def erosion_chart(customers, *, currency):
+    rows = [
+        c
+        for c in customers
+        if c.currency == currency and c.cost_growth is not None and c.revenue_growth is not None
+    ]
+    if not rows:
+        return None
+    fig = go.Figure()
+    for eroding, name, color in (
+        (True, "AI cost growing faster", "#dc3545"),
+        (False, "Revenue keeping up", "#198754"),
+    ):
+        mine = [c for c in rows if c.eroding is eroding]
+        if not mine:
+            continue
+        fig.add_scatter(
+            x=[_f(c.revenue_growth * 100) for c in mine],
+            y=[_f(c.cost_growth * 100) for c in mine],
+            mode="markers+text",
+            text=[c.customer for c in mine],
+            textposition="top center",
+            textfont={"size": 10},
+            name=name,
+            marker={"size": 11, "color": color, "opacity": 0.75},
+            hovertemplate="%{text}: revenue %{x:+.0f} %, AI cost %{y:+.0f} %<extra></extra>",
+        )
+    values = [float(v) * 100 for c in rows for v in (c.cost_growth, c.revenue_growth)]
+    low, high = min([*values, 0]) - 10, max([*values, 0]) + 10
+    fig.add_scatter(
+        x=[low, high],
+        y=[low, high],
+        mode="lines",
+        name="Same growth",
+        line={"color": "#6c757d", "dash": "dash"},
+        hoverinfo="skip",
+    )
+    fig.update_layout(
+        margin={"l": 60, "r": 20, "t": 10, "b": 40},
+        height=360,
+        template="plotly_white",
+        legend={"orientation": "h", "y": -0.2},
+        xaxis={"title": "Revenue growth, later half against earlier", "ticksuffix": " %", "zeroline": True},
+        yaxis={"title": "AI cost growth", "ticksuffix": " %", "zeroline": True},
+    )
+    return fig.to_json()
+
+
+__all__ = ["NO_REVENUE", "erosion_chart", "segment_chart"]
