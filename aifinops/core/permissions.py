@@ -118,6 +118,7 @@ def can_view_spend(user) -> bool:
 SECTIONS = {
     "intake": lambda user: getattr(user, "is_authenticated", False),
     "portfolio": lambda user: getattr(user, "is_authenticated", False),
+    "dashboard": lambda user: getattr(user, "is_authenticated", False),
     "council": lambda user: has_role(
         user, Role.COUNCIL_MEMBER, Role.COUNCIL_CHAIR, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN
     ),
@@ -314,6 +315,24 @@ def can_decide_budget_increase(user, budget) -> bool:
     return can_manage_budgets(user) or (
         getattr(user, "is_authenticated", False) and user.pk == budget.owner_id
     )
+
+
+# Finance and executive views.
+
+
+def can_view_portfolio_overview(user) -> bool:
+    """The executive narrative and the maturity scorecard speak for the whole company, and name
+    every team: cross-team roles only. (The dashboard is open to everyone, scoped to their spend.)"""
+    return sees_all_teams(user)
+
+
+def can_view_margins(user) -> bool:
+    """Revenue per customer is commercially sensitive: finance analysts and platform admins."""
+    return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
+
+
+def can_load_revenue(user) -> bool:
+    return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
 
 
 # The AI Investment Council.

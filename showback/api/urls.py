@@ -4,6 +4,7 @@ from rest_framework.routers import SimpleRouter
 from ..gateway.api import AuthorizeApi, UsageEventsApi
 from . import exports
 from .budgets import register as register_budgets
+from .margins import CustomerRevenueApi
 from .views import DailySpendViewSet, ImportBatchViewSet, SpendSummaryApi
 
 router = SimpleRouter()
@@ -14,6 +15,7 @@ register_budgets(router)
 
 urlpatterns = [
     path("spend/summary/", SpendSummaryApi.as_view(), name="api-spend-summary"),
+    path("revenue/", CustomerRevenueApi.as_view(), name="api-customer-revenue"),
     path("authorize/", AuthorizeApi.as_view(), name="api-authorize"),
     path("usage-events/", UsageEventsApi.as_view(), name="api-usage-events"),
     *exports.urlpatterns,
