@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import attribution_views, budget_views, chargeback_views, import_views, views
+from . import attribution_views, budget_views, chargeback_views, import_views, margins_views, views
 from .gateway import views as gateway_views
 
 app_name = "showback"
@@ -12,4 +12,5 @@ urlpatterns = [
     *attribution_views.urlpatterns,
     *budget_views.urlpatterns,
     *gateway_views.urlpatterns,
+    *margins_views.urlpatterns,
 ]
