@@ -121,6 +121,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "portfolio.warn_renewals",
         "schedule": 24 * 60 * 60,
     },
+    # Before each meeting the agenda gathers the open review triggers; running it again adds nothing.
+    "council-build-agenda": {
+        "task": "council.build_agenda",
+        "schedule": 6 * 60 * 60,
+    },
     # Imports also queue an evaluation; the hourly run catches spend that arrives otherwise.
     "showback-evaluate-budgets": {
         "task": "showback.evaluate_budgets",
