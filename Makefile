@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format serve worker beat bench migrate seed clean help
+.PHONY: run test lint format serve worker beat bench bench-authorize migrate seed clean help
 
 help:
 	@echo "make run     the product on SQLite with demo data at http://$(HOST):$(PORT)"
@@ -47,6 +47,12 @@ test: $(STAMP) $(VALIDATOR_STAMP)
 BENCH_ROWS ?= 100000
 bench: $(STAMP)
 	scripts/with-services $(BIN)/python bench/ingest.py --rows $(BENCH_ROWS)
+
+# gunicorn (production profile) on throwaway PostgreSQL and Redis, driven on loopback for
+# BENCH_SECONDS against /healthz and POST /api/v1/authorize/; prints the figures and the load.
+BENCH_SECONDS ?= 20
+bench-authorize: $(STAMP)
+	scripts/with-services $(BIN)/python bench/authorize.py --seconds $(BENCH_SECONDS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -5,8 +5,13 @@ its own use case (or one agent of it) only, and personal tokens of the people wh
 use case (permissions.can_use_gateway, can_report_usage). See docs/integration.md.
 """
 
+import json
 from decimal import Decimal, InvalidOperation
 
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, serializers
@@ -149,10 +154,13 @@ def authorize_request_parse(data, *, with_key: bool) -> AuthorizeRequest:
     return req
 
 
+class GatewayMoneySerializer(serializers.Serializer):
+    amount = serializers.CharField()
+    currency = serializers.CharField()
+
+
 def _money(**kwargs):
-    return inline_serializer(
-        "GatewayMoney", {"amount": serializers.CharField(), "currency": serializers.CharField()}, **kwargs
-    )
+    return GatewayMoneySerializer(**kwargs)
 
 
 AuthorizeRequestSerializer = inline_serializer(
@@ -288,3 +296,38 @@ class UsageEventsApi(GatewayApi):
         data = request.data
         events = data.get("events") if isinstance(data, dict) else data
         return Response(usage_events_ingest(principal=principal, events=events))
+
+
+_authorize_api = AuthorizeApi.as_view()
+_FAST_FAILURES = (exceptions.APIException, PermissionDenied, Http404, KeyNotActive, ValueError)
+
+
+@csrf_exempt
+@login_not_required  # the API authenticates its callers itself, as DRF views do
+def authorize_endpoint(request):
+    """POST /api/v1/authorize/. A well-formed call with a gateway key takes the short way: the
+    key, the parsing and the decision, without DRF's request wrapping, negotiation and rendering
+    (a third of the time of a call). Everything else (personal tokens, sessions, anonymous calls,
+    bad requests, refusals) goes through AuthorizeApi, which answers with the API's one error body.
+    Both ways run the same parsing and the same `authorize`."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    keyword, _, raw = header.partition(" ")
+    fast = keyword.lower() in ("bearer", "token") and raw.startswith(GATEWAY_KEY_PREFIX)
+    if request.method == "POST" and fast:
+        try:
+            record = key_record(hash_token(raw), ctr.counters())
+            if record is not None:
+                principal = GatewayPrincipal(
+                    key_id=record["id"], use_case_id=record["use_case_id"], agent=record["agent"]
+                )
+                req = authorize_request_parse(json.loads(request.body), with_key=True)
+                body = json.dumps(authorize(principal=principal, req=req), separators=(",", ":"))
+                return HttpResponse(body, content_type="application/json")
+        except _FAST_FAILURES:
+            pass
+    return _authorize_api(request)
+
+
+# Documented (OpenAPI) and treated by the middleware as the DRF view it falls back to.
+authorize_endpoint.cls = AuthorizeApi
+authorize_endpoint.initkwargs = {}

@@ -246,7 +246,7 @@ def _seed(c, policy, caps, missing: str, now_ms: int):
         start = cap["start"].replace("-", "")
         c.call(
             c.seed_script,
-            keys=[f"gw:cap:{cap['id']}:{start}"],
+            keys=[f"gw:cap:{cap['id']}:{start}", f"gw:capz:{cap['id']}:{start}"],
             args=[ctr.to_micro(spent), max(end_ms - now_ms, 60_000)],
         )
 

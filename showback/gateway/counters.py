@@ -113,6 +113,7 @@ local caps = {}
 for i = 1, ncaps do
   redis.call('HINCRBY', cap(i), 'reserved', est)
   redis.call('ZADD', capz(i), now + ttl, member)
+  redis.call('PEXPIRE', capz(i), math.max(redis.call('PTTL', cap(i)), ttl))
   table.insert(caps, cap(i))
 end
 redis.call('HSET', KEYS[6], 'member', member, 'caps', table.concat(caps, ' '), 'tokens', tokens,
@@ -158,11 +159,13 @@ end
 return 1
 """
 
-# KEYS: cap. ARGV: spent (micro), ttl ms. Creates the counter if no one else did meanwhile.
+# KEYS: cap, its reservation set. ARGV: spent (micro), ttl ms. Creates the counter if no one else
+# did meanwhile; reservations left from a lost counter are dropped with it, never released twice.
 SEED = r"""
 if redis.call('HSETNX', KEYS[1], 'spent', ARGV[1]) == 1 then
   redis.call('HSET', KEYS[1], 'reserved', 0)
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('DEL', KEYS[2])
   return 1
 end
 return 0
