@@ -18,6 +18,18 @@ from . import telemetry
 from .models import AgentPolicy, AuthorizationDecision, GatewayKey, UsageHourly
 
 TELEMETRY_DAYS = 7
+LIMIT_LABELS = {
+    "agent_spend_cap": "monthly spend cap",
+    "max_steps_per_run": "model calls per run",
+    "max_tool_calls_per_run": "tool calls per run",
+    "max_tokens_per_run": "tokens per task",
+    "max_run_seconds": "run duration",
+    "max_calls_per_minute": "calls per minute",
+    "warn_at_pct": "warning percentage",
+    "approval_required": "approval gate",
+    "approved_at": "approval",
+    "approved_by": "approver",
+}
 
 
 def gateway_key_list(*, use_case):
@@ -49,11 +61,8 @@ def agent_log(*, use_case, policy, limit=30):
             elif event.action == "agent.approve":
                 text = "Approved"
             else:
-                text = (
-                    "Limits changed: " + ", ".join(f for f, _b, _a in event.changes)
-                    if event.changes
-                    else "Limits saved"
-                )
+                changed = [LIMIT_LABELS.get(f, f.replace("_", " ")) for f, _b, _a in event.changes]
+                text = "Limits changed: " + ", ".join(changed) if changed else "Limits saved"
             entries.append((event.created_at, "control", text, event.actor_label))
     for row in AuthorizationDecision.objects.filter(use_case=use_case).order_by("-created_at", "-id")[:limit]:
         what = row.message

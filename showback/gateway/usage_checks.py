@@ -1,0 +1,268 @@
+"""Checking a batch of usage events: every problem named by index and field, or clean events with
+their use case and model. Nothing here writes; `usage.usage_events_ingest` stores what passes."""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from aifinops.core import permissions
+from aifinops.core.exceptions import Unprocessable
+from portfolio.models import AIModel, UseCase
+
+from .authorize import GatewayPrincipal
+from .models import UsageOutcome, UsageStatus
+
+MAX_BATCH = 1000
+MILLION = Decimal(1_000_000)
+OLDEST = datetime.timedelta(days=730)
+NEWEST = datetime.timedelta(minutes=10)
+
+TEXT_FIELDS = {
+    "request_id": 200,
+    "use_case": 80,
+    "agent_id": 100,
+    "run_id": 200,
+    "reservation_id": 200,
+    "provider": 100,
+    "model": 150,
+}
+COUNT_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "latency_ms",
+    "retries",
+    "tool_calls",
+)
+KNOWN_FIELDS = {
+    *TEXT_FIELDS,
+    *COUNT_FIELDS,
+    "status",
+    "cache_hit",
+    "human_review",
+    "outcome",
+    "timestamp",
+    "cost",
+    "currency",
+}
+
+
+@dataclass
+class Problems:
+    items: list
+
+    def add(self, index, field, message):
+        self.items.append({"index": index, "field": field, "message": message})
+
+
+def _count(value, index, name, problems, *, maximum=2**62):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        problems.add(index, name, "Must be a whole number.")
+        return None
+    if value < 0 or value > maximum:
+        problems.add(
+            index, name, "Must be a whole number, 0 or more." if value < 0 else f"At most {maximum:,}."
+        )
+        return None
+    return value
+
+
+def _bool(value, index, name, problems):
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        problems.add(index, name, "Must be true or false.")
+        return False
+    return value
+
+
+def _event(raw, index, problems, now):
+    """One event's fields, checked; problems are added to `problems`."""
+    if not isinstance(raw, dict):
+        problems.add(index, "", "Each event must be a JSON object.")
+        return None
+    start = len(problems.items)
+    unknown = sorted(set(raw) - KNOWN_FIELDS)
+    for name in unknown:
+        problems.add(index, name, "Unknown field.")
+    event = {}
+    for name, size in TEXT_FIELDS.items():
+        value = raw.get(name)
+        if value is None:
+            event[name] = ""
+        elif not isinstance(value, str):
+            problems.add(index, name, "Must be a string.")
+        elif len(value) > size:
+            problems.add(index, name, f"At most {size} characters.")
+        else:
+            event[name] = value.strip()
+    if not event.get("request_id") and "request_id" not in {p["field"] for p in problems.items[start:]}:
+        problems.add(index, "request_id", "Required: the id of the call, used to count it once.")
+    for name in COUNT_FIELDS:
+        event[name] = _count(
+            raw.get(name), index, name, problems, maximum=32767 if name == "retries" else 2**62
+        )
+    status = raw.get("status") or UsageStatus.OK
+    if status not in UsageStatus.values:
+        problems.add(index, "status", f"Must be one of: {', '.join(UsageStatus.values)}.")
+    event["status"] = status
+    outcome = raw.get("outcome") or ""
+    if outcome and outcome not in UsageOutcome.values:
+        problems.add(index, "outcome", f"Must be empty or one of: {', '.join(UsageOutcome.values)}.")
+    event["outcome"] = outcome
+    event["cache_hit"] = _bool(raw.get("cache_hit"), index, "cache_hit", problems)
+    event["human_review"] = _bool(raw.get("human_review"), index, "human_review", problems)
+    stamp = raw.get("timestamp")
+    when = parse_datetime(stamp) if isinstance(stamp, str) else None
+    if when is None:
+        problems.add(
+            index, "timestamp", "Required: an ISO 8601 time with its offset, e.g. 2026-11-24T09:30:00Z."
+        )
+    elif timezone.is_naive(when):
+        problems.add(index, "timestamp", "Give the offset (Z for UTC): a time without one is ambiguous.")
+    elif not now - OLDEST <= when <= now + NEWEST:
+        problems.add(index, "timestamp", "Must be within the last two years and not in the future.")
+    else:
+        event["occurred_at"] = when.astimezone(datetime.UTC)
+    cost = raw.get("cost")
+    event["cost"] = None
+    if cost is not None:
+        try:
+            cost = Decimal(str(cost)) if not isinstance(cost, bool) else None
+        except InvalidOperation:
+            cost = None
+        if cost is None or not cost.is_finite() or cost < 0 or cost >= Decimal("1e13"):
+            problems.add(index, "cost", 'Must be a non-negative amount, e.g. "0.0042".')
+        else:
+            event["cost"] = cost
+    currency = raw.get("currency") or ""
+    if currency and (not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()):
+        problems.add(index, "currency", "A three-letter currency code, e.g. USD.")
+    event["currency"] = currency.upper() if isinstance(currency, str) else ""
+    return event if len(problems.items) == start else None
+
+
+def _catalog(names):
+    """{name: AIModel} for the names events give, by ref (provider/model) or bare model id."""
+    names = {n for n in names if n}
+    if not names:
+        return {}
+    found = {}
+    models = list(AIModel.objects.select_related("provider").filter(ref__in=names))
+    bare = names - {m.ref for m in models}
+    by_key = defaultdict(list)
+    for model in AIModel.objects.select_related("provider").filter(key__in=bare):
+        by_key[model.key].append(model)
+    for model in models:
+        found[model.ref] = model
+    for key, candidates in by_key.items():
+        if len(candidates) == 1:
+            found[key] = candidates[0]
+    return found
+
+
+def _list_price(model, event) -> Decimal:
+    cached_price = model.cached_input_price_per_mtok
+    if cached_price is None:
+        cached_price = model.input_price_per_mtok
+    return (
+        Decimal(event["input_tokens"] or 0) * model.input_price_per_mtok
+        + Decimal(event["cached_tokens"] or 0) * cached_price
+        + Decimal(event["output_tokens"] or 0) * model.output_price_per_mtok
+    ) / MILLION
+
+
+def usage_events_parse(*, principal, events) -> list[dict]:
+    """The batch checked whole: clean events with their use case and model, or Unprocessable (422)
+    naming every problem by index and field. A key acting for another use case or agent is
+    PermissionDenied (403)."""
+    if not isinstance(events, list) or not events:
+        raise Unprocessable(
+            'Send {"events": [...]}, with 1 to 1,000 events.',
+            [{"index": None, "field": "events", "message": "A non-empty list of events is required."}],
+        )
+    if len(events) > MAX_BATCH:
+        raise Unprocessable(
+            f"At most {MAX_BATCH:,} events per batch; this one has {len(events):,}.",
+            [
+                {
+                    "index": None,
+                    "field": "events",
+                    "message": f"Split the batch: at most {MAX_BATCH:,} events.",
+                }
+            ],
+        )
+    now = timezone.now()
+    problems = Problems([])
+    parsed = [_event(raw, i, problems, now) for i, raw in enumerate(events)]
+    gateway = principal if isinstance(principal, GatewayPrincipal) else None
+    keys = {e["use_case"] for e in parsed if e and e["use_case"]}
+    use_cases = {uc.key: uc for uc in UseCase.objects.filter(key__in=keys)}
+    own = None
+    if gateway is not None:
+        own = UseCase.objects.filter(pk=gateway.use_case_id).first()
+        if own is not None:
+            use_cases[own.key] = own
+    models = _catalog({e["model"] for e in parsed if e})
+    for index, event in enumerate(parsed):
+        if event is None:
+            continue
+        if gateway is not None:
+            if event["use_case"] and event["use_case"] != own.key:
+                raise PermissionDenied(
+                    f"Event {index}: this key acts for the use case “{own.key}” only, "
+                    f"not “{event['use_case']}”."
+                )
+            if gateway.agent and event["agent_id"] and event["agent_id"] != gateway.agent:
+                raise PermissionDenied(f"Event {index}: this key acts for the agent “{gateway.agent}” only.")
+            event["use_case_obj"] = own
+            event["agent_id"] = event["agent_id"] or gateway.agent
+        else:
+            use_case = use_cases.get(event["use_case"])
+            if not event["use_case"]:
+                problems.add(index, "use_case", "Required with a personal token: the use case's key.")
+                continue
+            if use_case is None or not permissions.can_view_use_case(principal, use_case):
+                problems.add(index, "use_case", f"No use case with the key “{event['use_case']}”.")
+                continue
+            if not permissions.can_report_usage(principal, use_case):
+                raise PermissionDenied(
+                    f"Event {index}: only the owners of “{use_case.key}”, finance and platform admins "
+                    "report its usage."
+                )
+            event["use_case_obj"] = use_case
+        model = models.get(event["model"])
+        event["model_obj"] = model
+        if event["cost"] is None:
+            if model is None:
+                problems.add(
+                    index,
+                    "cost",
+                    "Give the cost: the model is not in the catalog, so it cannot be computed."
+                    if event["model"]
+                    else "Give the cost, or a catalog model to compute it from.",
+                )
+                continue
+            event["cost"] = _list_price(model, event)
+            event["cost_computed"] = True
+            event["currency"] = event["currency"] or model.currency
+        else:
+            event["cost_computed"] = False
+            event["currency"] = event["currency"] or (
+                model.currency if model else event["use_case_obj"].currency
+            )
+    if problems.items:
+        n = len({p["index"] for p in problems.items})
+        raise Unprocessable(
+            f"{n} of {len(events)} events are invalid; nothing was stored. Fix them and resend the batch.",
+            problems.items,
+        )
+    return parsed
