@@ -96,6 +96,7 @@ class FundingRequestForm(forms.Form):
     milestone = forms.ModelChoiceField(
         queryset=Milestone.objects.none(),
         required=False,
+        empty_label="None: the stage itself",
         label="Milestone",
         help_text="The pending milestone this funding reaches, if it has one.",
     )

@@ -16,7 +16,7 @@ from django.db.models import Count, Prefetch, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from aifinops.core import permissions
-from portfolio import gates
+from portfolio import gates, license_selectors
 from portfolio import selectors as portfolio_selectors
 from portfolio.choices import OptimizationStatus, Stage
 from portfolio.models import UseCase, ValueSignal
@@ -37,6 +37,7 @@ from .models import (
 TREND_MONTHS = 6
 TOP_ANOMALIES = 5
 TOP_COMMITMENTS = 5
+RENEWAL_MONTHS = 3
 ZERO = Decimal("0")
 
 
@@ -153,17 +154,20 @@ def _allocation(user, start, end):
 
 
 def quarterly_review(*, user, as_of=None):
-    """The quarterly review's standing sections, over the last full quarter: commitments the steady
-    providers allow, vendor overlap to rationalise, and the portfolio's allocation by stage."""
+    """The quarterly review's standing sections: commitments the steady providers allow and the AI
+    tool subscriptions renewing in the next three months; vendor overlap to rationalise and the
+    portfolio's allocation by stage over the last full quarter."""
     day = as_of or spend.today()
     start, end = _last_full_quarter(day)
     breakdown = spend.spend_breakdown(user=user, dimension="provider", start=start, end=end)
     plans = analytics.commitment_plans(user=user, as_of=day)
+    renewals = license_selectors.renewals_in(user=user, start=day, months=RENEWAL_MONTHS)
     return {
         "kind": MeetingKind.QUARTERLY_REVIEW,
         "period_start": start,
         "period_end": end,
         "commitments": [p for p in plans if p.suggestion is not None][:TOP_COMMITMENTS],
+        "renewals": renewals,
         "steady_providers": sum(1 for p in plans if p.stability.stable),
         "providers": len(plans),
         "overlap": breakdown["overlap"],
@@ -273,6 +277,7 @@ def owned_use_cases(*, user):
     )
     for use_case in use_cases:
         use_case.next_stage = gates.next_stage(use_case)
+        use_case.next_stage_label = Stage(use_case.next_stage).label if use_case.next_stage else ""
     return use_cases
 
 

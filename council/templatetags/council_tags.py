@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from aifinops.core import permissions
 from aifinops.core.roles import Role
+from portfolio import gates
 from portfolio.choices import (
     AutonomyLevel,
     CustomerImpact,
@@ -135,9 +136,10 @@ def above_zero(value):
 
 
 @register.simple_tag
-def use_case_council(use_case):
-    """The council's card of a use-case page: its latest decisions and the item on an open agenda.
-    Whoever may open the use-case page may read them. Two queries."""
+def use_case_council(use_case, user=None):
+    """The council's card of a use-case page: its latest decisions, the item on an open agenda, and
+    whether `user` may ask funding for the next milestone. Whoever may open the use-case page may
+    read them. Two queries."""
     decisions = list(
         Decision.objects.filter(item__use_case=use_case)
         .select_related("item__meeting")
@@ -150,7 +152,15 @@ def use_case_council(use_case):
         .order_by("meeting__scheduled_for")
         .first()
     )
-    return {"decisions": decisions, "open_item": open_item}
+    next_stage = gates.next_stage(use_case)
+    return {
+        "decisions": decisions,
+        "open_item": open_item,
+        "next_stage_label": Stage(next_stage).label if next_stage else "",
+        "can_request": next_stage is not None
+        and user is not None
+        and permissions.can_request_funding(user, use_case),
+    }
 
 
 @register.simple_tag
