@@ -159,6 +159,10 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        # An API client gets the API's error body (aifinops.core.api.errors), not a page.
+        body = {"error": {"status": 404, "code": "not_found", "message": "Not found."}}
+        return JsonResponse(body, status=404)
     return render(request, "404.html", status=404)
 
 

@@ -203,6 +203,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "aifinops.core.api.errors.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "aifinops.core.api.parsers.JSONObjectParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_RATES": {"user": "5000/hour"},
@@ -222,6 +227,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The error answers every operation can give (401, 403, 404…), in the one error body.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "aifinops.core.api.schema.add_error_responses",
+    ],
     # Choice sets that share a field name (mode) or appear under two names (function).
     "ENUM_NAME_OVERRIDES": {
         "BusinessFunctionEnum": "portfolio.choices.BusinessFunction",

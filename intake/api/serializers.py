@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from aifinops.core.api.forms import serializer_for_form
+from portfolio.choices import RiskTier, RunFrequency, TaskKind
 
 from ..forms import IntakeForm
-from ..models import IntakeRequest
+from ..models import IntakeRequest, ReviewPath
 
 IntakeWriteSerializer = serializer_for_form(
     IntakeForm,
@@ -32,12 +33,18 @@ class IntakeSerializer(serializers.ModelSerializer):
     reference = serializers.CharField(read_only=True)
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     requester = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    business_owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    technical_owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    business_owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    technical_owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     ai_models = serializers.SlugRelatedField(slug_field="ref", many=True, read_only=True)
-    use_case = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    use_case = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
     review_required = serializers.BooleanField(read_only=True)
+    # Blank until the requester fills them in or triage runs; read-only fields lose the model's
+    # allow_blank, and the schema would then say "" cannot be.
+    task_kind = serializers.ChoiceField(choices=TaskKind.choices, allow_blank=True, read_only=True)
+    run_frequency = serializers.ChoiceField(choices=RunFrequency.choices, allow_blank=True, read_only=True)
+    risk_tier = serializers.ChoiceField(choices=RiskTier.choices, allow_blank=True, read_only=True)
+    review_path = serializers.ChoiceField(choices=ReviewPath.choices, allow_blank=True, read_only=True)
     triage_reasons = FindingSerializer(many=True, read_only=True)
     triage_warnings = FindingSerializer(many=True, read_only=True)
 

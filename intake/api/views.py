@@ -7,7 +7,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from aifinops.core import permissions
-from aifinops.core.api.forms import form_errors
+from aifinops.core.api.forms import form_data, form_errors
 
 from .. import selectors, services
 from ..filters import IntakeFilter
@@ -62,7 +62,7 @@ class IntakeViewSet(
         )
 
     def _save(self, request, intake=None):
-        data = dict(request.data) if hasattr(request.data, "keys") else {}
+        data = dict(form_data(request.data, IntakeForm)) if hasattr(request.data, "keys") else {}
         submit = bool(data.pop("submit", False))
         if intake is not None:
             if not permissions.can_edit_intake(request.user, intake):

@@ -14,7 +14,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from aifinops.core import permissions
-from aifinops.core.api.forms import form_errors, serializer_for_form
+from aifinops.core.api.forms import form_data, form_errors, serializer_for_form
 
 from .. import license_selectors as selectors
 from ..license_forms import SeatActivityForm, SubscriptionForm
@@ -26,8 +26,8 @@ CENT = Decimal("0.01")
 
 class SubscriptionSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    use_case = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    use_case = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     monthly_cost = serializers.SerializerMethodField()
     seats_in_use = serializers.SerializerMethodField()
     unused_seats = serializers.SerializerMethodField()
@@ -107,7 +107,8 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         return selectors.subscription_queryset(self.request.user).order_by("renewal_date", "id")
 
     def _form(self, request, subscription=None):
-        data = request.data.dict() if hasattr(request.data, "dict") else dict(request.data)
+        body = form_data(request.data, SubscriptionForm)
+        data = body.dict() if hasattr(body, "dict") else dict(body)
         if subscription is not None:
             initial = SubscriptionForm.for_subscription(
                 subscription, **selectors.subscription_choices(request.user)

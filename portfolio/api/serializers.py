@@ -39,8 +39,8 @@ class AIModelSerializer(serializers.ModelSerializer):
 
 class UseCaseSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    business_owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    technical_owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    business_owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    technical_owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     ai_models = serializers.SerializerMethodField()
 
     class Meta:

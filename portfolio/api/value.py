@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from aifinops.core import permissions
-from aifinops.core.api.forms import form_errors
+from aifinops.core.api.forms import form_data, form_errors
 
 from .. import selectors
 from ..choices import CostCategory, Level, OptimizationLever
@@ -80,7 +80,7 @@ class CostLineSerializer(serializers.ModelSerializer):
 
 class OptimizationItemSerializer(serializers.ModelSerializer):
     use_case = _UseCaseKey()
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     effort = serializers.ChoiceField(choices=EFFORT_CHOICES, read_only=True)
 
     class Meta:
@@ -191,10 +191,9 @@ class OptimizationWriteSerializer(OptimizationUpdateSerializer):
     expected_monthly_savings = _money()
 
 
-def _payload(request):
-    return (
-        {k: v for k, v in request.data.items() if k != "use_case"} if hasattr(request.data, "items") else {}
-    )
+def _payload(request, form_class):
+    body = form_data(request.data, form_class) if hasattr(request.data, "items") else {}
+    return {k: v for k, v in body.items() if k != "use_case"}
 
 
 def _valid(form):
@@ -221,7 +220,8 @@ class _ValueRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         """The use case named by `use_case` in the body: visible to the caller, and theirs to change."""
         key = request.data.get("use_case") if hasattr(request.data, "get") else None
         use_case = None
-        if isinstance(key, str) and key:
+        # A NUL character cannot be compared with PostgreSQL text: such a key names no use case.
+        if isinstance(key, str) and key and "\x00" not in key:
             use_case = selectors.use_case_queryset(user=request.user).filter(key=key).first()
         if use_case is None:
             raise ValidationError(
@@ -253,7 +253,7 @@ class MilestoneViewSet(mixins.UpdateModelMixin, _ValueRecordViewSet):
     @extend_schema(request=MilestoneWriteSerializer, responses={201: MilestoneSerializer})
     def create(self, request, *args, **kwargs):
         use_case = self._use_case(request)
-        values = _valid(MilestoneForm(_payload(request)))
+        values = _valid(MilestoneForm(_payload(request, MilestoneForm)))
         milestone = services.milestone_create(actor=request.user, use_case=use_case, **values)
         return self._answer(milestone, status.HTTP_201_CREATED)
 
@@ -262,7 +262,9 @@ class MilestoneViewSet(mixins.UpdateModelMixin, _ValueRecordViewSet):
         milestone = self.get_object()
         _require_manager(request.user, milestone.use_case)
         form = MilestoneForm.for_milestone(milestone)
-        values = _valid(MilestoneForm.for_milestone(milestone, {**form.initial, **_payload(request)}))
+        values = _valid(
+            MilestoneForm.for_milestone(milestone, {**form.initial, **_payload(request, MilestoneForm)})
+        )
         return self._answer(services.milestone_update(actor=request.user, milestone=milestone, **values))
 
     @extend_schema(exclude=True)
@@ -298,7 +300,7 @@ class ValueSignalViewSet(mixins.CreateModelMixin, _ValueRecordViewSet):
     @extend_schema(request=ValueSignalWriteSerializer, responses={201: ValueSignalSerializer})
     def create(self, request, *args, **kwargs):
         use_case = self._use_case(request)
-        values = _valid(ValueSignalForm(_payload(request)))
+        values = _valid(ValueSignalForm(_payload(request, ValueSignalForm)))
         signal = services.value_signal_record(actor=request.user, use_case=use_case, **values)
         return self._answer(signal, status.HTTP_201_CREATED)
 
@@ -320,7 +322,7 @@ class CostLineViewSet(mixins.CreateModelMixin, mixins.DestroyModelMixin, _ValueR
     @extend_schema(request=CostLineWriteSerializer, responses={201: CostLineSerializer})
     def create(self, request, *args, **kwargs):
         use_case = self._use_case(request)
-        values = _valid(CostLineForm(_payload(request)))
+        values = _valid(CostLineForm(_payload(request, CostLineForm)))
         line = services.cost_line_record(actor=request.user, use_case=use_case, **values)
         return self._answer(line, status.HTTP_201_CREATED)
 
@@ -352,7 +354,7 @@ class OptimizationViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, _Val
     @extend_schema(request=OptimizationWriteSerializer, responses={201: OptimizationItemSerializer})
     def create(self, request, *args, **kwargs):
         use_case = self._use_case(request)
-        data = _payload(request)
+        data = _payload(request, OptimizationForm)
         people = selectors.people_for_choice(usernames=[data.get("owner")])
         values = _valid(OptimizationForm(data, people=people))
         item = services.optimization_create(actor=request.user, use_case=use_case, **values)
@@ -363,7 +365,9 @@ class OptimizationViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, _Val
         item = self.get_object()
         _require_manager(request.user, item.use_case)
         initial = OptimizationForm.for_item(item).initial
-        data = {k: ("" if v is None else v) for k, v in {**initial, **_payload(request)}.items()}
+        data = {
+            k: ("" if v is None else v) for k, v in {**initial, **_payload(request, OptimizationForm)}.items()
+        }
         people = selectors.people_for_choice(usernames=[data.get("owner")])
         values = _valid(OptimizationForm.for_item(item, data, people=people))
         return self._answer(services.optimization_update(actor=request.user, item=item, **values))

@@ -68,7 +68,7 @@ class UseCaseViewSet(viewsets.ReadOnlyModelViewSet):
     sunset = _transition_action(Stage.SUNSET, "sunset", "sunset")
 
     @extend_schema(responses=GateSerializer(many=True), summary="The gates of the use case's path")
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def gates(self, request, key=None):
         all_gates = selectors.stage_gates(use_case=self.get_object())
         data = [

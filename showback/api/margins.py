@@ -5,16 +5,17 @@ revenue, currency, plan?, segment?}, ...]}. All or nothing: one bad row loads no
 answer (400) names every bad row by line (the CSV line, or the row's position from 1) and column.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aifinops.core import permissions
 from aifinops.core.api.errors import error_response
 from aifinops.core.api.pagination import StandardPagination
+from aifinops.core.api.parsers import JSONObjectParser
 
 from .. import margins
 from ..services.revenue import RevenueFileError, parse_month, revenue_import, revenue_rows_from_csv
@@ -53,7 +54,7 @@ class RevenueLoadResultSerializer(serializers.Serializer):
 
 
 class CustomerRevenueApi(APIView):
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [JSONObjectParser, MultiPartParser, FormParser]
 
     def _check(self, request, *, load=False):
         if not permissions.can_view_margins(request.user):
@@ -66,7 +67,15 @@ class CustomerRevenueApi(APIView):
             OpenApiParameter("month", str, description="YYYY-MM"),
             OpenApiParameter("customer", str),
         ],
-        responses=CustomerRevenueSerializer(many=True),
+        responses=inline_serializer(
+            "PaginatedCustomerRevenueList",
+            fields={
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": CustomerRevenueSerializer(many=True),
+            },
+        ),
     )
     def get(self, request):
         self._check(request)
@@ -76,7 +85,10 @@ class CustomerRevenueApi(APIView):
             month = parse_month(raw)
             if month is None:
                 raise ValidationError({"month": [f"“{raw[:20]}” is not a month: use YYYY-MM."]})
-        qs = margins.revenue_list(month=month, customer=request.query_params.get("customer") or None)
+        customer = request.query_params.get("customer") or None
+        if customer and "\x00" in customer:
+            raise ValidationError({"customer": ["A customer name cannot hold a NUL character."]})
+        qs = margins.revenue_list(month=month, customer=customer)
         paginator = StandardPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(CustomerRevenueSerializer(page, many=True).data)

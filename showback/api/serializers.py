@@ -7,10 +7,10 @@ from ..selectors import SUMMARY_GROUPS
 
 
 class DailySpendSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    use_case = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    provider = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    model = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    use_case = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
+    provider = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    model = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
 
     class Meta:
         model = DailySpend
@@ -35,7 +35,7 @@ class DailySpendSerializer(serializers.ModelSerializer):
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     progress = serializers.SerializerMethodField()
     rejects_url = serializers.SerializerMethodField()
 

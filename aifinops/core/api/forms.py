@@ -2,6 +2,7 @@
 
 from django import forms
 from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
 
 
 def _serializer_field(field, *, required):
@@ -50,3 +51,39 @@ def form_errors(form):
         ("non_field_errors" if field == "__all__" else field): [str(m) for m in messages]
         for field, messages in form.errors.items()
     }
+
+
+def form_data(payload, form_class):
+    """A request body as data that `form_class` can read.
+
+    A form reads what a browser sends: text, or lists of text for a field that takes several
+    values. A JSON body also brings numbers and booleans, made text here (a boolean stays one for
+    a BooleanField), and objects or lists where one value is expected, which would crash the
+    field's parsing: those are refused by field name. Fields the form does not declare (an
+    intake's tags object, say) are left as they are, for the form to read its own way.
+    """
+    if hasattr(payload, "getlist"):  # a form-encoded or multipart body: already what forms read
+        return payload
+    data, errors = {}, {}
+    for name, value in payload.items():
+        field = form_class.base_fields.get(name)
+        if field is None:
+            data[name] = value
+            continue
+        several = getattr(field.widget, "allow_multiple_selected", False)
+        values = value if several and isinstance(value, list) else [value]
+        if any(isinstance(item, dict | list) for item in values):
+            errors[name] = [
+                "Expected a list of values." if several else "Expected one value, not an object or a list."
+            ]
+            continue
+        texts = [
+            item
+            if item is None or isinstance(item, str) or isinstance(field, forms.BooleanField)
+            else str(item)
+            for item in values
+        ]
+        data[name] = texts if several and isinstance(value, list) else texts[0]
+    if errors:
+        raise ValidationError(errors)
+    return data

@@ -29,7 +29,7 @@ class ApiTokenViewSet(
     def get_queryset(self):
         return ApiToken.objects.filter(user=self.request.user).order_by("-created_at")
 
-    @extend_schema(responses=ApiTokenSerializer)
+    @extend_schema(responses={200: ApiTokenSerializer})
     def destroy(self, request, *args, **kwargs):
         token = services.api_token_revoke(token=self.get_object(), actor=request.user)
         return Response(ApiTokenSerializer(token).data)
