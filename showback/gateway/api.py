@@ -256,11 +256,11 @@ USAGE_EVENT_FIELDS = {
     "latency_ms": serializers.IntegerField(required=False),
     "retries": serializers.IntegerField(required=False),
     "tool_calls": serializers.IntegerField(required=False),
-    "status": serializers.ChoiceField(choices=["ok", "error", "timeout", "cancelled"], required=False),
+    "status": serializers.CharField(required=False, help_text="ok (default), error, timeout or cancelled."),
     "cache_hit": serializers.BooleanField(required=False),
     "human_review": serializers.BooleanField(required=False),
-    "outcome": serializers.ChoiceField(
-        choices=["success", "accepted", "rejected", "failure"], required=False
+    "outcome": serializers.CharField(
+        required=False, help_text="On the call that ends a task: success, accepted, rejected or failure."
     ),
     "cost": serializers.DecimalField(max_digits=24, decimal_places=10, required=False),
     "currency": serializers.CharField(required=False),
