@@ -214,3 +214,65 @@ def test_the_api_never_fails_and_answers_as_its_schema_says(fuzz_data, wsgi_app)
     known = sorted({_known(o)[1] for o in operations if _known(o)})
     if known:
         warnings.warn("API fuzzing tolerates known failures: " + "; ".join(known), stacklevel=1)
+
+
+# What the fuzzing found, pinned
+
+
+@pytest.fixture
+def owner_client(client, cast):
+    token = api_token_create(user=cast.owner, name="tests")[1]
+    client.defaults["HTTP_AUTHORIZATION"] = f"Token {token}"
+    return client
+
+
+def test_a_json_body_that_is_not_an_object_is_a_400_that_says_so(owner_client):
+    response = owner_client.post("/api/v1/milestones/", "false", content_type="application/json")
+
+    assert response.status_code == 400
+    assert "must be a JSON object" in response.json()["error"]["message"]
+
+
+def test_an_object_where_a_form_expects_one_value_is_a_400_naming_the_field(owner_client, cast):
+    body = {"use_case": cast.use_case_a.key, "name": "Pilot", "due_date": {"day": 1}}
+
+    response = owner_client.post("/api/v1/milestones/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["due_date"]
+
+
+def test_numbers_and_booleans_in_json_reach_the_form_as_text(owner_client, cast):
+    body = {"use_case": cast.use_case_a.key, "name": 2026, "due_date": "2026-12-01", "target_stage": ""}
+
+    response = owner_client.post("/api/v1/milestones/", body, content_type="application/json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["name"] == "2026"
+
+
+def test_a_nul_character_in_a_use_case_key_is_a_400_not_a_database_error(owner_client):
+    body = {"use_case": "support\x00", "name": "Pilot", "due_date": "2026-12-01"}
+
+    response = owner_client.post("/api/v1/milestones/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "use_case" in response.json()["error"]["fields"]
+
+
+def test_an_unknown_api_path_answers_the_api_error_body(owner_client):
+    response = owner_client.get("/api/v1/no-such-thing/")
+
+    assert response.status_code == 404
+    assert response.json() == {"error": {"status": 404, "code": "not_found", "message": "Not found."}}
+
+
+def test_the_schema_documents_the_error_answers_with_the_error_body(owner_client):
+    schema = owner_client.get("/api/schema/?format=json").json()
+
+    detail = schema["paths"]["/api/v1/milestones/{id}/"]
+    assert {"401", "403", "404", "429"} <= set(detail["get"]["responses"])
+    assert {"400", "409", "415"} <= set(detail["patch"]["responses"])
+    error = detail["get"]["responses"]["404"]["content"]["application/json"]["schema"]
+    assert error == {"$ref": "#/components/schemas/Error"}
+    assert schema["components"]["schemas"]["Error"]["required"] == ["error"]
