@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from ..gateway.api import UsageEventsApi, authorize_endpoint
+from ..gateway.api import UsageEventsApi
 from . import exports
 from .budgets import register as register_budgets
 from .margins import CustomerRevenueApi
@@ -16,7 +16,6 @@ register_budgets(router)
 urlpatterns = [
     path("spend/summary/", SpendSummaryApi.as_view(), name="api-spend-summary"),
     path("revenue/", CustomerRevenueApi.as_view(), name="api-customer-revenue"),
-    path("authorize/", authorize_endpoint, name="api-authorize"),
     path("usage-events/", UsageEventsApi.as_view(), name="api-usage-events"),
     *exports.urlpatterns,
     *router.urls,
