@@ -37,7 +37,7 @@ def intake_list(*, user, scope="mine", filters=None):
         qs = qs.filter(Q(requester=user) | Q(business_owner=user) | Q(technical_owner=user))
     elif scope == "team":
         qs = qs.filter(team_id__in=permissions.team_ids_of(user))
-    return IntakeFilter(filters or None, queryset=qs.order_by("-created_at", "-id"))
+    return IntakeFilter(filters or None, queryset=qs.order_by("-created_at", "-id"), user=user)
 
 
 def intake_get(*, user, pk):

@@ -122,6 +122,23 @@ def test_team_a_intake_never_appears_in_requester_b_lists(as_, triaged, draft, s
     assert b"FAQ drafter" not in response.content
 
 
+def test_the_team_filter_offers_and_accepts_only_the_teams_one_may_see(as_, triaged):
+    page = as_("requester_b").get(reverse("intake:index"))
+    foreign = as_("requester_b").get("/api/v1/intakes/", {"team": "support"})
+    unknown = as_("requester_b").get("/api/v1/intakes/", {"team": "no-such-team"})
+    everyone = as_("finance").get(reverse("intake:index"))
+
+    assert [t.slug for t in page.context["filter"].form.fields["team"].queryset] == ["marketing"]
+    assert ">Support<" not in page.text
+    # Another team's slug is refused exactly as one that does not exist.
+    assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
+    assert foreign.status_code == 400
+    assert [t.slug for t in everyone.context["filter"].form.fields["team"].queryset] == [
+        "marketing",
+        "support",
+    ]
+
+
 # API list: who: whether team A's intakes are listed
 API_LIST = {
     "requester_a": True,
