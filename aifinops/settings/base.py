@@ -237,6 +237,13 @@ SPECTACULAR_SETTINGS = {
         "BusinessFunctionEnum": "portfolio.choices.BusinessFunction",
         "BudgetModeEnum": "showback.models.BudgetMode",
         "ImportModeEnum": "showback.models.ImportMode",
+        # The council's: a vote's choice and a decision's outcome are one set; target_stage is a
+        # stage; an item's severity has the risk tiers' values; statuses share their field name.
+        "VoteChoiceEnum": "council.models.VoteChoice",
+        "StageEnum": "portfolio.choices.Stage",
+        "RiskTierEnum": "portfolio.choices.RiskTier",
+        "AgendaItemStatusEnum": "council.models.AgendaItemStatus",
+        "FundingStatusEnum": "council.models.FundingStatus",
     },
 }
 

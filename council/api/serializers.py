@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from aifinops.core.api.forms import serializer_for_form
@@ -52,6 +52,7 @@ class MeetingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_serializer(component_name="CouncilDecision")
 class DecisionSerializer(serializers.ModelSerializer):
     meeting = serializers.IntegerField(source="item.meeting_id", read_only=True)
     use_case = serializers.SlugRelatedField(source="item.use_case", slug_field="key", read_only=True)
