@@ -262,11 +262,14 @@ class Counters:
     def set(self, key, value, *, px=None):
         return self.call(self.client.set, key, value, px=px)
 
-    def bump(self, *keys):
-        """Increment policy versions, so every process rebuilds the policies they name."""
-        pipe = self.client.pipeline(transaction=False)
-        for key in keys:
+    def bump(self, versions, policies=()):
+        """Increment policy versions and drop the cached policies at once (MULTI), so every process
+        rebuilds the policies they name."""
+        pipe = self.client.pipeline(transaction=True)
+        for key in versions:
             pipe.incr(key)
+        if policies:
+            pipe.delete(*policies)
         return self.call(pipe.execute)
 
     def delete(self, *keys):

@@ -139,16 +139,19 @@ def _versions(c, use_case_id) -> str:
 
 
 def policy_get(use_case_id: int, c, *, now_ms: int, refresh=False) -> dict | None:
-    """The policy of a use case: from this process, else from Redis, else built and stored.
+    """The policy of a use case: from this process, else from Redis, else built and stored;
+    built from the database when `refresh` says the copy at hand turned out stale.
 
     Raises counters.Unavailable when Redis cannot be reached.
     """
+    policy = None
     if not refresh:
         found = _local_policies.get(use_case_id)
         if found is not None and found["valid_until"] > now_ms:
             return found
-    raw = c.get(POLICY_KEY.format(use_case_id))
-    policy = json.loads(raw) if raw else None
+        raw = c.get(POLICY_KEY.format(use_case_id))
+        policy = json.loads(raw) if raw else None
+    # Found stale (refresh): straight from the database, whatever copy Redis may still hold.
     if policy is None or policy["valid_until"] <= now_ms:
         version = _versions(c, use_case_id)
         policy = policy_build(use_case_id, version=version)

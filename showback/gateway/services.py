@@ -67,8 +67,7 @@ def policy_version_bump(*, use_case_ids=(), catalog=False):
         if c is None:
             return
         try:
-            c.bump(*keys)
-            c.delete(*[f"gw:policy:{pk}" for pk in use_case_ids if pk] or ["gw:policy:-"])
+            c.bump(keys, [f"gw:policy:{pk}" for pk in use_case_ids if pk])
         except ctr.Unavailable as exc:
             logger.error("gateway: could not bump policy versions %s: %s", keys, exc)
 
