@@ -1,10 +1,22 @@
 import django_filters
 from django.db.models import Q
 
+from aifinops.core import permissions
 from aifinops.core.widgets import DropdownMultiple, style_fields
 
 from .choices import AutonomyLevel, BusinessFunction, OptimizationLever, OptimizationStatus, RiskTier, Stage
 from .models import AIModel, CostLine, Milestone, OptimizationItem, Team, UseCase, ValueSignal
+
+
+def _only_visible_teams(filterset):
+    """Through the API (whose request brings the user) the team filter accepts only teams the
+    caller may see: another team's slug is refused as an unknown one is, not answered with an empty
+    list that tells it exists. The pages narrow their dropdowns in their selectors."""
+    user = getattr(filterset.request, "user", None)
+    if user is not None:
+        filterset.form.fields["team"].queryset = Team.objects.filter(permissions.team_scope(user)).order_by(
+            "name"
+        )
 
 
 class UseCaseFilter(django_filters.FilterSet):
@@ -42,6 +54,7 @@ class UseCaseFilter(django_filters.FilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         style_fields(self.form.fields, small=True)
+        _only_visible_teams(self)
 
     def search(self, queryset, name, value):
         return queryset.filter(
@@ -110,3 +123,4 @@ class OptimizationFilter(UseCaseKeyFilter):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         style_fields(self.form.fields, small=True)
+        _only_visible_teams(self)

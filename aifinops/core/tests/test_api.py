@@ -62,6 +62,19 @@ def test_bad_filter_value_names_the_field(api):
     assert "stage" in error["message"]
 
 
+@pytest.mark.parametrize("url", ["/api/v1/use-cases/", "/api/v1/optimizations/"])
+def test_another_teams_slug_is_refused_as_an_unknown_one(login, cast, url):
+    client = login(cast.requester_b)
+
+    foreign = client.get(url, {"team": "support"})
+    unknown = client.get(url, {"team": "no-such-team"})
+    own = client.get(url, {"team": "marketing"})
+
+    assert (foreign.status_code, foreign.json()) == (unknown.status_code, unknown.json())
+    assert foreign.status_code == 400
+    assert own.status_code == 200
+
+
 def test_session_authentication_works_for_the_browser(login, cast):
     response = login(cast.requester_a).get("/api/v1/me/")
 
