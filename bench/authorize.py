@@ -202,7 +202,7 @@ def main():
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--cap", default="10", help="The hard cap in USD (each call reserves $0.001).")
+    parser.add_argument("--cap", default="5", help="The hard cap in USD (each call reserves $0.001).")
     parser.add_argument("--no-record", action="store_true", help="Do not append to bench/results.md.")
     args = parser.parse_args()
 
