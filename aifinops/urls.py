@@ -26,6 +26,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("", include("aifinops.core.urls")),
     path("portfolio/", include("portfolio.urls")),
+    path("dashboard/", include("portfolio.dashboard.urls")),
     path("intake/", include("intake.urls")),
     path("showback/", include("showback.urls")),
     path("showback/analytics/", include("showback.analytics_urls")),

@@ -8,6 +8,7 @@ from showback import selectors as spend_selectors
 
 from . import gate_views, selectors, value_views
 from .catalog import routing_guidance_rows
+from .dashboard.metrics import build_vs_buy_for
 
 
 def use_case_list(request):
@@ -28,6 +29,7 @@ def use_case_detail(request, key):
         {
             "use_case": use_case,
             "spend": spend_selectors.use_case_spend_summary(use_case=use_case),
+            "build_vs_buy": build_vs_buy_for(use_case=use_case),
             "history": audit_events_for(use_case),
             # The value section's unit economics also decide the margin item of the scale gate.
             **gate_views.stage_context(

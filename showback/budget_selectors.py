@@ -117,21 +117,41 @@ def spend_data_through(*, today: datetime.date) -> datetime.date | None:
     return DailySpend.objects.filter(date__lte=today).aggregate(last=Max("date"))["last"]
 
 
-def _matches(budget, row) -> bool:
-    scope = budget.scope
-    if scope == BudgetScope.PORTFOLIO:
-        return True
-    if scope == BudgetScope.FUNCTION:
-        return row["use_case__business_function"] == budget.function
-    if scope == BudgetScope.TEAM:
-        return row["team_id"] == budget.team_id
-    if scope in CAPPING_SCOPES:
-        return row["use_case_id"] == budget.use_case_id
-    if scope == BudgetScope.PROVIDER:
-        return row["provider_id"] == budget.provider_id
-    if scope == BudgetScope.MODEL:
-        return row["model_id"] == budget.model_id
-    return False
+# What a row of spend counts towards: the target of each scope (a function through the use case's).
+_ROW_TARGETS = (
+    (BudgetScope.FUNCTION, "use_case__business_function"),
+    (BudgetScope.TEAM, "team_id"),
+    (BudgetScope.USE_CASE, "use_case_id"),
+    (BudgetScope.PROVIDER, "provider_id"),
+    (BudgetScope.MODEL, "model_id"),
+)
+
+
+def _target_key(budget):
+    scope = BudgetScope.USE_CASE if budget.scope in CAPPING_SCOPES else budget.scope
+    value = {
+        BudgetScope.PORTFOLIO: None,
+        BudgetScope.FUNCTION: budget.function,
+        BudgetScope.TEAM: budget.team_id,
+        BudgetScope.USE_CASE: budget.use_case_id,
+        BudgetScope.PROVIDER: budget.provider_id,
+        BudgetScope.MODEL: budget.model_id,
+    }.get(scope)
+    return scope, value
+
+
+def _totals_by_target(rows):
+    """{(scope, target, currency): spend}: each row added once per scope, so that many budgets
+    look their figure up instead of each scanning every row (budgets x rows grew to most of the
+    dashboard's time with a few hundred use cases)."""
+    totals = defaultdict(Decimal)
+    for r in rows:
+        total, currency = r["total"] or Decimal("0"), r["currency"]
+        totals[BudgetScope.PORTFOLIO, None, currency] += total
+        for scope, field in _ROW_TARGETS:
+            if r[field] is not None:
+                totals[scope, r[field], currency] += total
+    return totals
 
 
 def budget_statuses(budgets, *, today=None) -> dict[int, BudgetStatus]:
@@ -172,11 +192,9 @@ def budget_statuses(budgets, *, today=None) -> dict[int, BudgetStatus]:
         )
         days_elapsed = (as_of - start).days + 1
         days_in_period = (end - start).days + 1
+        totals = _totals_by_target(rows)
         for budget in members:
-            actual = sum(
-                (r["total"] for r in rows if r["currency"] == budget.currency and _matches(budget, r)),
-                Decimal("0"),
-            )
+            actual = totals.get((*_target_key(budget), budget.currency), Decimal("0"))
             burn = actual / days_elapsed if days_elapsed > 0 else Decimal("0")
             statuses[budget.pk] = BudgetStatus(
                 period_start=start,

@@ -12,6 +12,7 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from django.db.models import Sum
 from django.db.models.functions import TruncMonth
@@ -58,15 +59,16 @@ class CustomerMargin:
         """AI cost as a share of revenue."""
         return _ratio(self.cost, self.revenue)
 
-    @property
+    # Read many times by the page and its chart; the figures do not change once margins_get is done.
+    @cached_property
     def cost_growth(self):
         return _ratio(self.later_cost - self.earlier_cost, self.earlier_cost)
 
-    @property
+    @cached_property
     def revenue_growth(self):
         return _ratio(self.later_revenue - self.earlier_revenue, self.earlier_revenue)
 
-    @property
+    @cached_property
     def eroding(self) -> bool:
         if not self.months_with_revenue or self.later_cost <= self.earlier_cost or not self.earlier_cost:
             return False
@@ -125,9 +127,9 @@ def margins_get(*, months=DEFAULT_MONTHS, today=None) -> Margins:
     earlier, later = set(span[:half]), set(span[half:])
 
     revenue_rows = list(
-        CustomerRevenue.objects.filter(month__gte=first, month__lte=last).values(
-            "customer", "month", "plan", "segment", "revenue", "currency"
-        )
+        CustomerRevenue.objects.filter(month__gte=first, month__lte=last)
+        .order_by("month")
+        .values_list("customer", "month", "plan", "segment", "revenue", "currency", named=True)
     )
     cost_rows = (
         CustomerDailySpend.objects.filter(date__gte=first, date__lte=end)
@@ -135,52 +137,56 @@ def margins_get(*, months=DEFAULT_MONTHS, today=None) -> Margins:
         .order_by()
         .values("customer", "month", "currency")
         .annotate(total=Sum("effective_cost"))
+        .values_list("customer", "month", "currency", "total")
     )
-    revenue_of = {(r["customer"], r["month"]): r for r in revenue_rows}
+    revenue_of = {(r.customer, r.month): r for r in revenue_rows}
     by_customer: dict[str, CustomerMargin] = {}
 
     def entry(name):
-        return by_customer.setdefault(name, CustomerMargin(customer=name))
+        found = by_customer.get(name)
+        if found is None:
+            found = by_customer[name] = CustomerMargin(customer=name)
+        return found
 
-    for r in sorted(revenue_rows, key=lambda r: r["month"]):
-        e = entry(r["customer"])
-        e.segment, e.plan, e.currency = r["segment"], r["plan"], r["currency"]
+    for r in revenue_rows:  # oldest first: the latest month's segment, plan and currency win
+        e = entry(r.customer)
+        e.segment, e.plan, e.currency = r.segment, r.plan, r.currency
         e.months_with_revenue += 1
     segment_totals = defaultdict(lambda: {"revenue": ZERO, "cost": ZERO, "customers": set()})
     for r in revenue_rows:
-        e = by_customer[r["customer"]]
-        if r["currency"] != e.currency:
+        e = by_customer[r.customer]
+        if r.currency != e.currency:
             continue
-        e.revenue += r["revenue"]
-        if r["month"] in earlier:
-            e.earlier_revenue += r["revenue"]
-        if r["month"] in later:
-            e.later_revenue += r["revenue"]
-        seg = segment_totals[r["segment"] or NO_SEGMENT, r["currency"]]
-        seg["revenue"] += r["revenue"]
-        seg["customers"].add(r["customer"])
+        e.revenue += r.revenue
+        if r.month in earlier:
+            e.earlier_revenue += r.revenue
+        if r.month in later:
+            e.later_revenue += r.revenue
+        seg = segment_totals[r.segment or NO_SEGMENT, r.currency]
+        seg["revenue"] += r.revenue
+        seg["customers"].add(r.customer)
     unmatched = defaultdict(Decimal)
-    for r in cost_rows:
-        month, total = _month(r["month"]), r["total"] or ZERO
-        e = entry(r["customer"])
+    for customer, month, currency, total in cost_rows:
+        month, total = _month(month), total or ZERO
+        e = entry(customer)
         if not e.months_with_revenue:
-            e.currency = r["currency"]
-        if r["currency"] != e.currency:
-            e.other_currency_cost[r["currency"]] = e.other_currency_cost.get(r["currency"], ZERO) + total
+            e.currency = currency
+        if currency != e.currency:
+            e.other_currency_cost[currency] = e.other_currency_cost.get(currency, ZERO) + total
             continue
         e.cost += total
         if month in earlier:
             e.earlier_cost += total
         if month in later:
             e.later_cost += total
-        loaded = revenue_of.get((r["customer"], month))
+        loaded = revenue_of.get((customer, month))
         if loaded is None:
-            unmatched[r["customer"], r["currency"]] += total
-            seg = segment_totals[NO_REVENUE, r["currency"]]
+            unmatched[customer, currency] += total
+            seg = segment_totals[NO_REVENUE, currency]
         else:
-            seg = segment_totals[loaded["segment"] or NO_SEGMENT, r["currency"]]
+            seg = segment_totals[loaded.segment or NO_SEGMENT, currency]
         seg["cost"] += total
-        seg["customers"].add(r["customer"])
+        seg["customers"].add(customer)
 
     customers = sorted(by_customer.values(), key=lambda e: (-e.cost, e.customer))
     segments = sorted(

@@ -1,12 +1,14 @@
-"""Charts of the margins page, built with plotly in Python and handed to the template as JSON."""
+"""Charts of the margins page, built with plotly in Python (as plain figure dicts, see
+aifinops.core.plotting) and handed to the template as JSON."""
 
-import plotly.graph_objects as go
-
-from .margins import NO_REVENUE
+from aifinops.core.plotting import Fig, to_json
 
 
 def _f(value):
     return None if value is None else float(value)
+
+
+LEGEND = {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0}
 
 
 def segment_chart(segments, *, currency):
@@ -14,19 +16,19 @@ def segment_chart(segments, *, currency):
     if not rows:
         return None
     names = [s.segment for s in rows]
-    fig = go.Figure()
+    fig = Fig()
     fig.add_bar(
         x=names,
         y=[_f(s.revenue) for s in rows],
         name="Revenue",
-        marker_color="#198754",
+        marker={"color": "#198754"},
         hovertemplate="%{x}: %{y:,.0f} " + currency + " revenue<extra></extra>",
     )
     fig.add_bar(
         x=names,
         y=[_f(s.cost) for s in rows],
         name="AI cost to serve",
-        marker_color="#dc3545",
+        marker={"color": "#dc3545"},
         hovertemplate="%{x}: %{y:,.0f} " + currency + " AI cost<extra></extra>",
     )
     fig.add_scatter(
@@ -38,13 +40,13 @@ def segment_chart(segments, *, currency):
         marker={"size": 12, "color": "#212529", "symbol": "diamond"},
         hovertemplate="%{x}: AI cost is %{y:.1f} % of revenue<extra></extra>",
     )
-    fig.update_layout(
+    return to_json(
+        fig,
         barmode="group",
-        margin={"l": 60, "r": 60, "t": 10, "b": 40},
+        margin={"l": 60, "r": 60, "t": 40, "b": 40},
         height=320,
-        template="plotly_white",
-        legend={"orientation": "h", "y": -0.2},
-        yaxis={"title": currency, "tickformat": ",.0f"},
+        legend=LEGEND,
+        yaxis={"title": {"text": currency}, "tickformat": ",.0f"},
         yaxis2={
             "overlaying": "y",
             "side": "right",
@@ -53,18 +55,25 @@ def segment_chart(segments, *, currency):
             "showgrid": False,
         },
     )
-    return fig.to_json()
+
+
+CHART_CUSTOMERS = 300
 
 
 def erosion_chart(customers, *, currency):
+    """Cost growth against revenue growth: every eroding customer, and the others among the
+    CHART_CUSTOMERS largest by cost (customers come sorted by cost; the table and CSV have all)."""
     rows = [
         c
-        for c in customers
-        if c.currency == currency and c.cost_growth is not None and c.revenue_growth is not None
+        for i, c in enumerate(customers)
+        if c.currency == currency
+        and c.cost_growth is not None
+        and c.revenue_growth is not None
+        and (c.eroding or i < CHART_CUSTOMERS)
     ]
     if not rows:
         return None
-    fig = go.Figure()
+    fig = Fig()
     for eroding, name, color in (
         (True, "AI cost growing faster", "#dc3545"),
         (False, "Revenue keeping up", "#198754"),
@@ -75,7 +84,7 @@ def erosion_chart(customers, *, currency):
         fig.add_scatter(
             x=[_f(c.revenue_growth * 100) for c in mine],
             y=[_f(c.cost_growth * 100) for c in mine],
-            mode="markers+text",
+            mode="markers+text" if len(rows) <= 40 else "markers",
             text=[c.customer for c in mine],
             textposition="top center",
             textfont={"size": 10},
@@ -93,15 +102,11 @@ def erosion_chart(customers, *, currency):
         line={"color": "#6c757d", "dash": "dash"},
         hoverinfo="skip",
     )
-    fig.update_layout(
-        margin={"l": 60, "r": 20, "t": 10, "b": 40},
+    return to_json(
+        fig,
+        margin={"l": 60, "r": 20, "t": 40, "b": 40},
         height=360,
-        template="plotly_white",
-        legend={"orientation": "h", "y": -0.2},
-        xaxis={"title": "Revenue growth, later half against earlier", "ticksuffix": " %", "zeroline": True},
-        yaxis={"title": "AI cost growth", "ticksuffix": " %", "zeroline": True},
+        legend=LEGEND,
+        xaxis={"title": {"text": "Revenue growth, later half against earlier"}, "ticksuffix": " %"},
+        yaxis={"title": {"text": "AI cost growth"}, "ticksuffix": " %"},
     )
-    return fig.to_json()
-
-
-__all__ = ["NO_REVENUE", "erosion_chart", "segment_chart"]

@@ -638,6 +638,40 @@ class ForecastAssumption(models.Model):
         return f"{self.get_kind_display()} from {self.effective_from}"
 
 
+class MonthlySpend(models.Model):
+    """DailySpend summed per month: the same dimensions but the day and environment.
+
+    Rebuilt with DailySpend for every month a rebuild touches (`daily_spend_rebuild`), so pages
+    that read whole months (the dashboard's trend, forecast and presets) read a dozen rows a use
+    case a year instead of hundreds.
+    """
+
+    month = models.DateField(help_text="The first day of the month.")
+    use_case = models.ForeignKey(UseCase, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    provider = models.ForeignKey(Provider, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    model = models.ForeignKey(AIModel, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    model_tier = models.CharField(max_length=16, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    is_ai = models.BooleanField(default=True)
+    billed_cost = models.DecimalField(**COST, default=Decimal("0"))
+    effective_cost = models.DecimalField(**COST, default=Decimal("0"))
+    list_cost = models.DecimalField(**COST, default=Decimal("0"))
+    estimated_cost = models.DecimalField(**COST, default=Decimal("0"))
+    input_tokens = models.BigIntegerField(default=0)
+    cached_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    requests = models.PositiveBigIntegerField(default=0)
+    record_count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["month"]), models.Index(fields=["use_case", "month"])]
+
+    def __str__(self):
+        who = self.use_case_id or "unattributed"
+        return f"{self.month:%Y-%m} {who} {self.effective_cost} {self.currency}"
+
+
 # Cost to serve and product margins.
 
 

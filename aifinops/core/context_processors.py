@@ -5,6 +5,7 @@ from . import permissions
 NAV = [
     ("intake", "Intake", "intake:index"),
     ("portfolio", "Portfolio", "portfolio:use_case_list"),
+    ("dashboard", "Dashboard", "dashboard:index"),
     ("council", "Council", "council:index"),
     ("showback", "Showback", "showback:index"),
     ("admin", "Admin", "admin:index"),

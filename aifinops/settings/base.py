@@ -181,6 +181,12 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="aifinops@localhost")
 AIFINOPS_REVIEW_FUNDING_THRESHOLD = Decimal(env("REVIEW_FUNDING_THRESHOLD", default="5000"))
 # A budget increase above this amount (the increase, in the budget's currency) also goes to the council.
 AIFINOPS_COUNCIL_BUDGET_INCREASE_ABOVE = Decimal(env("COUNCIL_BUDGET_INCREASE_ABOVE", default="10000"))
+# A use case whose annualised model spend (its last 30 days of AI spend x 365/30, in this currency)
+# reaches BUILD_VS_BUY_APPROACH_PCT % of this amount is flagged for a build-versus-buy review
+# (self-hosting, fine-tuning) on the dashboard, the narrative and its own page.
+AIFINOPS_BUILD_VS_BUY_ANNUAL = Decimal(env("BUILD_VS_BUY_ANNUAL", default="500000"))
+AIFINOPS_BUILD_VS_BUY_CURRENCY = env("BUILD_VS_BUY_CURRENCY", default="USD")
+AIFINOPS_BUILD_VS_BUY_APPROACH_PCT = Decimal(env("BUILD_VS_BUY_APPROACH_PCT", default="80"))
 # The largest spend file accepted for import, in MB.
 AIFINOPS_IMPORT_MAX_BYTES = env.int("IMPORT_MAX_MB", default=1024) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

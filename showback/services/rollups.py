@@ -1,13 +1,13 @@
-"""The daily rollups that every showback page reads: DailySpend, and CustomerDailySpend for cost to
-serve."""
+"""The rollups that every page reads: DailySpend, MonthlySpend (DailySpend by month, for pages that
+read whole months) and CustomerDailySpend (cost to serve)."""
 
 import datetime
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate
+from django.db.models.functions import TruncDate, TruncMonth
 
-from ..models import CustomerDailySpend, DailySpend, SpendRecord
+from ..models import CustomerDailySpend, DailySpend, MonthlySpend, SpendRecord
 
 ROLLUP_DIMENSIONS = (
     "use_case_id",
@@ -33,7 +33,7 @@ def _records_of_days(start, end):
 @transaction.atomic
 def daily_spend_rebuild(*, start: datetime.date, end: datetime.date) -> int:
     """Recompute the DailySpend and CustomerDailySpend rows of the days start..end (inclusive) from
-    the SpendRecords.
+    the SpendRecords, and the MonthlySpend rows of the months they fall in.
 
     Delete-and-insert of whole days keeps it idempotent: running it twice gives the same rows.
     Returns the number of DailySpend rows written.
@@ -74,7 +74,55 @@ def daily_spend_rebuild(*, start: datetime.date, end: datetime.date) -> int:
         for r in rows
     ]
     DailySpend.objects.bulk_create(objs, batch_size=2000)
+    monthly_spend_rebuild(start=start, end=end)
     customer_spend_rebuild(start=start, end=end)
+    return len(objs)
+
+
+MONTHLY_DIMENSIONS = ("use_case_id", "team_id", "provider_id", "model_id", "model_tier", "currency", "is_ai")
+
+
+@transaction.atomic
+def monthly_spend_rebuild(*, start: datetime.date, end: datetime.date) -> int:
+    """Recompute the MonthlySpend rows of every month that start..end touches, whole, from the
+    DailySpend rows (the days outside start..end are current already). Returns the rows written."""
+    first = start.replace(day=1)
+    after = (end.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
+    MonthlySpend.objects.filter(month__gte=first, month__lt=after).delete()
+    rows = (
+        DailySpend.objects.filter(date__gte=first, date__lt=after)
+        .annotate(month_of=TruncMonth("date"))
+        .values("month_of", *MONTHLY_DIMENSIONS)
+        .annotate(
+            billed=Sum("billed_cost"),
+            effective=Sum("effective_cost"),
+            listed=Sum("list_cost"),
+            estimated=Sum("estimated_cost"),
+            tokens_in=Sum("input_tokens"),
+            tokens_cached=Sum("cached_tokens"),
+            tokens_out=Sum("output_tokens"),
+            n_requests=Sum("requests"),
+            n=Sum("record_count"),
+        )
+        .order_by()
+    )
+    objs = [
+        MonthlySpend(
+            month=r["month_of"].date() if isinstance(r["month_of"], datetime.datetime) else r["month_of"],
+            **{k: r[k] for k in MONTHLY_DIMENSIONS},
+            billed_cost=r["billed"] or 0,
+            effective_cost=r["effective"] or 0,
+            list_cost=r["listed"] or 0,
+            estimated_cost=r["estimated"] or 0,
+            input_tokens=int(r["tokens_in"] or 0),
+            cached_tokens=int(r["tokens_cached"] or 0),
+            output_tokens=int(r["tokens_out"] or 0),
+            requests=int(r["n_requests"] or 0),
+            record_count=int(r["n"] or 0),
+        )
+        for r in rows
+    ]
+    MonthlySpend.objects.bulk_create(objs, batch_size=2000)
     return len(objs)
 
 

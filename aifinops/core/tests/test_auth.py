@@ -22,7 +22,7 @@ def test_requester_logs_in_and_lands_on_their_dashboard(client, cast, password):
     assert b"Support summarizer" in response.content
     # Only the sections a requester may open are in the navigation.
     nav = [item["section"] for item in response.context["nav_items"]]
-    assert nav == ["intake", "portfolio", "showback"]
+    assert nav == ["intake", "portfolio", "dashboard", "showback"]
 
 
 def test_wrong_password_is_refused_with_a_message(client, cast):

@@ -1,0 +1,40 @@
+"""Figures of the dashboard's common ground: the Dataset every figure is, and small helpers."""
+
+from dataclasses import dataclass, field
+
+from .data import DashboardData
+
+
+@dataclass
+class Dataset:
+    key: str
+    title: str
+    columns: list  # [(field, header)]
+    rows: list = field(default_factory=list)  # [dict]
+    currency: str = "USD"
+    headline: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+
+    def csv_rows(self):
+        for row in self.rows:
+            yield [row.get(name) for name, _ in self.columns]
+
+    def in_currency(self):
+        return [r for r in self.rows if r.get("currency", self.currency) == self.currency]
+
+
+def _share(part, whole):
+    return part / whole if whole else None
+
+
+def _growth(now, before):
+    return (now - before) / before if before else None
+
+
+def _left_out(data: DashboardData):
+    if not data.other_currencies:
+        return []
+    return [f"Spend in {', '.join(data.other_currencies)} is in the CSV, not in this chart."]
+
+
+# Spend against budget, by function and team: each budget's own current period.

@@ -1,0 +1,81 @@
+"""The dashboard's figures, one function per chart, each derived from `DashboardData`.
+
+Every figure is a `Dataset`: the rows its chart draws and its CSV download holds (all currencies;
+a chart draws the main one and says what it leaves out), plus a few headline numbers. The figures
+live in figures_spend.py (where the money goes) and figures_portfolio.py (the portfolio itself).
+"""
+
+from .common import Dataset, _growth, _share
+from .data import PREMIUM_TIERS, ZERO, DashboardData
+from .figures_portfolio import (
+    backlog_figure,
+    build_vs_buy_figure,
+    build_vs_buy_rows,
+    decisions_figure,
+    funnel_figure,
+    risk_figure,
+    unit_economics_figure,
+)
+from .figures_spend import (
+    budget_figure,
+    overlap_figure,
+    premium_figure,
+    top_cost_figure,
+    top_growth_figure,
+    trend_figure,
+    unowned_figure,
+)
+
+__all__ = ["Dataset", "build_vs_buy_rows"]
+
+
+FIGURES = {
+    "budget": budget_figure,
+    "trend": trend_figure,
+    "funnel": funnel_figure,
+    "risk": risk_figure,
+    "premium": premium_figure,
+    "overlap": overlap_figure,
+    "top_cost": top_cost_figure,
+    "top_growth": top_growth_figure,
+    "unit_economics": unit_economics_figure,
+    "unowned": unowned_figure,
+    "backlog": backlog_figure,
+    "decisions": decisions_figure,
+    "build_vs_buy": build_vs_buy_figure,
+}
+
+
+def figure_get(data: DashboardData, key: str) -> Dataset:
+    return FIGURES[key](data)
+
+
+def figures_all(data: DashboardData) -> dict[str, Dataset]:
+    return {key: build(data) for key, build in FIGURES.items()}
+
+
+def headline(data: DashboardData) -> dict:
+    """The figures across the top of the page, in the main currency."""
+    currency = data.currency
+    total = data.totals.get(currency, ZERO)
+    before = data.totals_before.get(currency, ZERO)
+    premium = sum(
+        (
+            r["spend"]
+            for r in data.period_rows
+            if r["currency"] == currency and r["model_tier"] in PREMIUM_TIERS
+        ),
+        ZERO,
+    )
+    unattributed = sum(
+        (r["spend"] for r in data.period_rows if r["currency"] == currency and r["use_case_id"] is None), ZERO
+    )
+    return {
+        "currency": currency,
+        "total": total,
+        "before": before,
+        "growth": _growth(total, before),
+        "premium_share": _share(premium, total),
+        "unattributed_share": _share(unattributed, total),
+        "other_currencies": {c: data.totals[c] for c in data.other_currencies},
+    }
