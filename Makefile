@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format serve worker beat bench bench-authorize migrate seed clean help
+.PHONY: run test lint format serve worker beat bench bench-authorize bench-dashboard migrate seed clean help
 
 help:
 	@echo "make run     the product on SQLite with demo data at http://$(HOST):$(PORT)"
@@ -53,6 +53,11 @@ bench: $(STAMP)
 BENCH_SECONDS ?= 20
 bench-authorize: $(STAMP)
 	scripts/with-services $(BIN)/python bench/authorize.py --seconds $(BENCH_SECONDS)
+
+# The finance pages at seed_demo size and at BENCH_RECORDS generated spend records.
+BENCH_RECORDS ?= 10000000
+bench-dashboard: $(STAMP)
+	scripts/with-services $(BIN)/python bench/dashboard.py --records $(BENCH_RECORDS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

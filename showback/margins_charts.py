@@ -84,7 +84,8 @@ def erosion_chart(customers, *, currency):
         fig.add_scatter(
             x=[_f(c.revenue_growth * 100) for c in mine],
             y=[_f(c.cost_growth * 100) for c in mine],
-            mode="markers+text" if len(rows) <= 40 else "markers",
+            # Names on the eroding ones only: the others crowd together near the line.
+            mode="markers+text" if eroding else "markers",
             text=[c.customer for c in mine],
             textposition="top center",
             textfont={"size": 10},

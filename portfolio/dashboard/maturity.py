@@ -12,8 +12,8 @@ Definitions (the page says them too):
 - value signals: the share of live use cases with a value signal in the last three complete months;
 - premium reviewed: the share of last month's frontier and reasoning spend in use cases that
   record a model routing policy;
-- backlog in motion: the share of backlog items not rejected that are in progress or done; a
-  proposal untouched for 60 days is stalled;
+- backlog in motion: the share of backlog items not rejected that are in progress or done; the
+  proposals not started are listed, and called stalled after 60 days untouched;
 - council cadence: the share of the last three cadence periods in which a council meeting was held.
 """
 
@@ -161,21 +161,20 @@ def _backlog(user, now):
         .select_related("use_case")
     )
     moving = [i for i in items if i.status in (OptimizationStatus.IN_PROGRESS, OptimizationStatus.DONE)]
-    stalled = [
-        i
-        for i in items
-        if i.status == OptimizationStatus.PROPOSED and (now - i.updated_at).days >= STALLED_DAYS
-    ]
-    stalled.sort(key=lambda i: i.updated_at)
+    waiting = sorted(
+        (i for i in items if i.status == OptimizationStatus.PROPOSED), key=lambda i: i.updated_at
+    )
+
+    def detail(item):
+        days = (now - item.updated_at).days
+        return (
+            f"proposed, not started; stalled, untouched for {days} days"
+            if days >= STALLED_DAYS
+            else (f"proposed, not started ({days} day{'s' if days != 1 else ''} ago)")
+        )
+
     missing, n = _listed(
-        [
-            Missing(
-                f"{i.title} ({i.use_case.name})",
-                i.use_case.get_absolute_url(),
-                f"proposed, untouched for {(now - i.updated_at).days} days",
-            )
-            for i in stalled
-        ]
+        [Missing(f"{i.title} ({i.use_case.name})", i.use_case.get_absolute_url(), detail(i)) for i in waiting]
     )
     return Score(
         "backlog",
@@ -183,8 +182,8 @@ def _backlog(user, now):
         "Build the first optimization backlog",
         _share(len(moving), len(items)),
         f"{len(moving)} of {len(items)} items in progress or done",
-        "Backlog items not rejected that are in progress or done; a proposal untouched for "
-        f"{STALLED_DAYS} days is stalled.",
+        "Backlog items not rejected that are in progress or done; below, the proposals not started, "
+        f"oldest first (untouched for {STALLED_DAYS} days: stalled).",
         missing,
         n,
         ("Backlog", reverse("portfolio:optimization_backlog")),

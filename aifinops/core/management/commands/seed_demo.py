@@ -25,6 +25,7 @@ DEMO_MODULES = [
     "portfolio.demo_licenses",
     "showback.analytics.demo",
     "council.demo",
+    "portfolio.dashboard.demo",
 ]
 
 # The tables shown in the summary, as app_label.Model.
