@@ -108,7 +108,11 @@ def header_of(stream):
     header = reader.header
     if "" in header or any(strip_bom(name) != name for name in header):
         raise NotBulk("a column without a name")
-    if len(next(csv.reader([first.decode("utf-8-sig")]), [])) != len(header):
+    try:
+        fields = next(csv.reader([first.decode("utf-8-sig")]), [])
+    except (csv.Error, UnicodeDecodeError) as exc:  # a bare carriage return inside it, say
+        raise NotBulk(f"a header the staging table cannot take: {exc}") from None
+    if len(fields) != len(header):
         raise NotBulk("a header over several lines")
     return header, first
 

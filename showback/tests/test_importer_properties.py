@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.db.models import Count, Sum
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
@@ -488,9 +488,11 @@ def _undone(function, *args):
         return undo.args[0]
 
 
+# No shrinking against the database: a failure is reported as found, in bounded time.
 SERVICE = settings(
     max_examples=int(os.environ.get("HYPOTHESIS_SERVICE_EXAMPLES", 12)),
     deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
     derandomize=ON_CI,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -521,6 +523,8 @@ FALLBACK_CASES = {
     "a blank billed cost": lambda data: re.sub(rb"\n[0-9.]+,", b"\n,", data, count=1),
     "an unknown currency": lambda data: data.replace(b",USD,", b",XTS,", 1),
     "a broken Tags object": lambda data: data.replace(b'"{""ai-use-case""', b'"{ai-use-case""', 1),
+    # Found by hypothesis: the bulk path's header check raised csv.Error out of the import.
+    "a carriage return inside the header": lambda data: data.replace(b"ProviderName,", b"ProviderName\r,", 1),
 }
 
 
