@@ -150,16 +150,24 @@ def _copy(cursor, plan, stream, first_line, on_bytes):
     from psycopg import errors
 
     names = ", ".join(plan.columns.values())
+    lines, last = first_line.count(b"\n"), first_line[-1:]
     try:
         with cursor.copy(f"COPY {plan.table} ({names}) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
             copy.write(first_line)
             while data := stream.read(COPY_CHUNK):
                 copy.write(data)
+                lines, last = lines + data.count(b"\n"), data[-1:]
                 on_bytes()
     except (errors.BadCopyFileFormat, errors.CharacterNotInRepertoire, errors.UntranslatableCharacter) as exc:
         raise NotBulk(str(exc)) from None
     except errors.DataError as exc:
         raise NotBulk(str(exc)) from None
+    # PostgreSQL's CSV parser opens a quoted section at a quote anywhere in a field, Python's only at
+    # its start: a stray quote makes COPY join lines that Python keeps apart. One record per line is
+    # what the two agree on; anything else (a value over several lines included) goes row by row.
+    records = lines + (1 if last not in (b"\n", b"") else 0) - 1
+    if cursor.rowcount != records:
+        raise NotBulk(f"{cursor.rowcount} records in {records} lines: quoting PostgreSQL reads differently")
     return cursor.rowcount
 
 

@@ -233,3 +233,14 @@ def test_a_file_of_only_a_header_imports_nothing(catalog):
 
     assert (batch.status, batch.rows_read, batch.rows_imported) == ("succeeded", 0, 0)
     assert ImportBatch.objects.get().period_start is None
+
+
+def test_a_stray_quote_that_postgresql_reads_across_lines_goes_row_by_row(catalog, caplog):
+    header = ",".join(COLUMNS).replace("Tags", 'Ta"gs').encode()
+    content = header + focus_csv(focus_rows(6))[len(",".join(COLUMNS)) :]
+
+    with caplog.at_level(logging.INFO, logger="showback.services.imports"):
+        batch = _import(content, mode="valid_rows")
+
+    assert ROW_PATH in caplog.text
+    assert (batch.status, batch.rows_imported) == ("succeeded", 6)
