@@ -113,7 +113,8 @@ class MeetingViewSet(viewsets.ReadOnlyModelViewSet):
             name: sorted(i.use_case.key for i in getattr(result, name))
             for name in ("created", "extended", "carried")
         }
-        meeting = self.get_queryset().get(pk=result.meeting.pk)
+        # Not get_queryset(): its list filters (?council=, ?state=) are not about the built meeting.
+        meeting = selectors.meeting_queryset(user=self.request.user).get(pk=result.meeting.pk)
         return Response(AgendaBuildSerializer({"meeting": meeting, **keys}).data)
 
     @extend_schema(
@@ -129,9 +130,13 @@ class MeetingViewSet(viewsets.ReadOnlyModelViewSet):
         """Build the agenda of the council's next draft meeting (scheduled per its cadence when there
         is none). `council` (an id) picks the council; the first one otherwise."""
         councils = selectors.council_list()
-        wanted = _int_param(request, "council") or _data(request).get("council")
-        council = next((c for c in councils if str(c.pk) == str(wanted)), None) if wanted else None
-        if council is None and wanted:
+        wanted = _int_param(request, "council")
+        if wanted is None:
+            wanted = _data(request).get("council")
+        council = (
+            next((c for c in councils if str(c.pk) == str(wanted)), None) if wanted is not None else None
+        )
+        if council is None and wanted is not None:
             raise ValidationError({"council": ["No such council."]})
         council = council or (councils[0] if councils else None)
         if council is None:

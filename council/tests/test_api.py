@@ -108,6 +108,20 @@ def test_building_the_next_agenda_schedules_a_meeting_when_there_is_none(cast, l
     assert Meeting.objects.filter(council=board).count() == 1
 
 
+def test_an_unknown_council_id_names_the_field_instead_of_failing(cast, login, board):
+    response = login(cast.chair).post(f"{API}/meetings/build-agenda/?council=0&state=closed")
+
+    assert response.status_code == 400
+    assert "council" in _error(response)["fields"]
+
+
+def test_list_filters_do_not_hide_the_meeting_just_built(cast, login, board):
+    response = login(cast.chair).post(f"{API}/meetings/build-agenda/?state=closed")
+
+    assert response.status_code == 200
+    assert response.json()["meeting"]["state"] == "draft"
+
+
 def test_a_bad_council_id_names_the_field(cast, login, board):
     response = login(cast.chair).post(f"{API}/meetings/build-agenda/?council=abc")
 

@@ -56,12 +56,6 @@ KNOWN = {
         'resolved_by and BudgetIncreaseRequest decided_by are null, Budget.business_function is "", '
         "none documented as such",
     ),
-    "/api/v1/council/meetings/build-agenda/": (
-        {"not_a_server_error", "status_code_conformance"},
-        "council/api/views.py build_next_agenda: 500 Meeting.DoesNotExist in _built when the caller's "
-        "meeting queryset does not hold the meeting just built (found as a platform admin with "
-        "POST /api/v1/council/meetings/build-agenda/?council=0)",
-    ),
     "/api/v1/usage-events/": (
         {"status_code_conformance"},
         'showback/gateway/api.py UsageEventsApi: answers 422 (e.g. to {"events": []}), undocumented',
