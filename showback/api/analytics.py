@@ -35,8 +35,10 @@ SEVERITY_CHOICES = [(value, f"{label} severity") for value, label in Severity.ch
 class AnomalySerializer(serializers.ModelSerializer):
     severity = serializers.ChoiceField(choices=SEVERITY_CHOICES, read_only=True)
     use_case = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    model = serializers.SlugRelatedField(slug_field="ref", read_only=True, help_text="provider/key, or null")
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    model = serializers.SlugRelatedField(
+        slug_field="ref", read_only=True, allow_null=True, help_text="provider/key, or null"
+    )
+    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Anomaly

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from aifinops.core import permissions
 from aifinops.core.api.forms import form_errors, serializer_for_form
 from portfolio import selectors as portfolio_selectors
+from portfolio.choices import BusinessFunction
 
 from .. import budget_selectors as selectors
 from ..budget_filters import BudgetAlertFilter, BudgetFilter, BudgetIncreaseRequestFilter
@@ -41,10 +42,16 @@ class BudgetStatusSerializer(serializers.Serializer):
 
 
 class BudgetSerializer(serializers.ModelSerializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    use_case = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    provider = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    model = serializers.SlugRelatedField(slug_field="ref", read_only=True)
+    function = serializers.ChoiceField(
+        choices=BusinessFunction.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Blank unless scope is function.",
+    )
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    use_case = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
+    provider = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    model = serializers.SlugRelatedField(slug_field="ref", read_only=True, allow_null=True)
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
     thresholds = serializers.ListField(child=serializers.IntegerField(), read_only=True)
     status = serializers.SerializerMethodField()
@@ -82,8 +89,8 @@ class BudgetSerializer(serializers.ModelSerializer):
 
 class BudgetAlertSerializer(serializers.ModelSerializer):
     budget_name = serializers.CharField(source="budget.name", read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = BudgetAlert
@@ -111,7 +118,7 @@ class BudgetAlertSerializer(serializers.ModelSerializer):
 
 class BudgetIncreaseRequestSerializer(serializers.ModelSerializer):
     budget_name = serializers.CharField(source="budget.name", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = BudgetIncreaseRequest

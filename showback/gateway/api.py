@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
@@ -276,15 +276,18 @@ class UsageEventsApi(GatewayApi):
         request=inline_serializer(
             "UsageEventBatch", {"events": inline_serializer("UsageEvent", USAGE_EVENT_FIELDS, many=True)}
         ),
-        responses=inline_serializer(
-            "UsageEventResult",
-            {
-                "stored": serializers.IntegerField(),
-                "duplicates": serializers.IntegerField(),
-                "cost": _money(many=True),
-                "events": serializers.ListField(child=serializers.DictField()),
-            },
-        ),
+        responses={
+            200: inline_serializer(
+                "UsageEventResult",
+                {
+                    "stored": serializers.IntegerField(),
+                    "duplicates": serializers.IntegerField(),
+                    "cost": _money(many=True),
+                    "events": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            422: OpenApiResponse(description="The batch was refused: each problem named by index and field."),
+        },
     )
     def post(self, request):
         principal = request.user

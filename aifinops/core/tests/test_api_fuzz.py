@@ -44,23 +44,7 @@ EXCLUDED = {}
 # Failures found in code that other engineers are changing right now, reported to them: on these
 # operations only the named check is tolerated (every other check still runs), and the test warns
 # while any are. Remove an entry once its owner has fixed it.
-KNOWN = {
-    "/api/v1/anomalies/": (
-        {"response_schema_conformance"},
-        "showback/api/analytics.py AnomalySerializer: model and acknowledged_by are null but not "
-        "documented as nullable (allow_null=True)",
-    ),
-    "/api/v1/budgets/": (
-        {"response_schema_conformance"},
-        "showback/api/budgets.py: Budget team/use_case/provider/model, BudgetAlert acknowledged_by/"
-        'resolved_by and BudgetIncreaseRequest decided_by are null, Budget.business_function is "", '
-        "none documented as such",
-    ),
-    "/api/v1/usage-events/": (
-        {"status_code_conformance"},
-        'showback/gateway/api.py UsageEventsApi: answers 422 (e.g. to {"events": []}), undocumented',
-    ),
-}
+KNOWN: dict = {}
 
 
 @pytest.fixture
