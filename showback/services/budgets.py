@@ -18,6 +18,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
@@ -294,9 +295,8 @@ def _queue_delivery(delivery_id):
 
 
 def _increase_request_open(budget, status):
-    """Approval mode: one request per period, opened by the system when spend crosses the line."""
-    if BudgetIncreaseRequest.objects.filter(budget=budget, period_start=status.period_start).exists():
-        return None
+    """Approval mode: one request per period, opened by the system when spend crosses the line
+    (the caller has checked that the period has none yet; a concurrent run loses quietly)."""
     wanted = max(status.projected, status.actual, budget.amount * MIN_INCREASE)
     requested = Decimal(math.ceil(wanted))
     increase = requested - budget.amount
@@ -328,27 +328,52 @@ def _increase_request_open(budget, status):
     return request
 
 
-def _evaluate_one(budget, status):
+class _RaisedThisPeriod:
+    """What the budgets of one run already have in their current periods, read in two queries for
+    the whole run rather than a few per budget: the highest threshold alert fired, whether the
+    projection warning is out, and whether an increase request is open."""
+
+    def __init__(self, budgets, statuses):
+        ids = [b.pk for b in budgets]
+        starts = {s.period_start for s in statuses.values()}
+        self.alerts = {
+            (r["budget_id"], r["period_start"], r["kind"]): r["highest"]
+            for r in BudgetAlert.objects.filter(budget_id__in=ids, period_start__in=starts)
+            .order_by()
+            .values("budget_id", "period_start", "kind")
+            .annotate(highest=Max("threshold"))
+        }
+        approval = [b.pk for b in budgets if b.mode == BudgetMode.APPROVAL]
+        self.requests = set(
+            BudgetIncreaseRequest.objects.filter(budget_id__in=approval, period_start__in=starts).values_list(
+                "budget_id", "period_start"
+            )
+        )
+
+    def threshold_fired(self, budget, status, threshold):
+        highest = self.alerts.get((budget.pk, status.period_start, BudgetAlertKind.THRESHOLD))
+        return highest is not None and highest >= threshold
+
+    def projection_warned(self, budget, status):
+        return (budget.pk, status.period_start, BudgetAlertKind.PROJECTION) in self.alerts
+
+    def increase_requested(self, budget, status):
+        return (budget.pk, status.period_start) in self.requests
+
+
+def _evaluate_one(budget, status, raised):
     created = []
     if status.amount > 0:
         thresholds = set(budget.thresholds)
         if budget.mode == BudgetMode.HARD_CAP:
             thresholds.add(100)  # reaching a hard cap is always announced
         crossed = [t for t in thresholds if status.actual * 100 >= status.amount * t]
-        if crossed:
-            highest = max(crossed)
-            # Lower thresholds crossed in the same step are covered by the highest one's alert.
-            fired = BudgetAlert.objects.filter(
-                budget=budget,
-                period_start=status.period_start,
-                kind=BudgetAlertKind.THRESHOLD,
-                threshold__gte=highest,
-            ).exists()
-            if not fired:
-                alert = _new_alert(budget, status, kind=BudgetAlertKind.THRESHOLD, threshold=highest)
-                if alert is not None:
-                    created.append(alert)
-        if status.projected_over and not status.over:
+        # Lower thresholds crossed in the same step are covered by the highest one's alert.
+        if crossed and not raised.threshold_fired(budget, status, max(crossed)):
+            alert = _new_alert(budget, status, kind=BudgetAlertKind.THRESHOLD, threshold=max(crossed))
+            if alert is not None:
+                created.append(alert)
+        if status.projected_over and not status.over and not raised.projection_warned(budget, status):
             alert = _new_alert(budget, status, kind=BudgetAlertKind.PROJECTION, threshold=None)
             if alert is not None:
                 created.append(alert)
@@ -358,6 +383,7 @@ def _evaluate_one(budget, status):
     if (
         budget.mode == BudgetMode.APPROVAL
         and status.actual * 100 >= status.amount * budget.approval_above_pct
+        and not raised.increase_requested(budget, status)
     ):
         _increase_request_open(budget, status)
     return created
@@ -379,9 +405,10 @@ def budgets_evaluate(*, now=None, budget_ids=None):
         budgets = budgets.filter(pk__in=budget_ids)
     budgets = list(budgets.order_by("pk"))
     statuses = selectors.budget_statuses(budgets, today=today)
+    raised = _RaisedThisPeriod(budgets, statuses)
     created = []
     for budget in budgets:
-        created += _evaluate_one(budget, statuses[budget.pk])
+        created += _evaluate_one(budget, statuses[budget.pk], raised)
     return created
 
 

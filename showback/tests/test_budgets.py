@@ -276,6 +276,31 @@ def test_evaluation_skips_inactive_budgets_and_the_task_evaluates_all(cast):
     assert _alerts(budget) == []
 
 
+def test_evaluating_again_reads_a_constant_number_of_queries_however_many_budgets(
+    cast, django_assert_max_num_queries
+):
+    # Given approval-mode budgets past a threshold, past the approval line and projected over,
+    # each already alerted and with its increase request open
+    _daily(_june(1), _june(10), 95, team=cast.team_a)  # 950 of 1,000 by 10 June, projects 2,850
+
+    def approval_budgets(n):
+        for _ in range(n):
+            BudgetFactory(amount=Decimal("1000"), mode=BudgetMode.APPROVAL, approval_above_pct=90)
+        services.budgets_evaluate(now=JUNE_10)
+
+    approval_budgets(1)
+
+    # When evaluation runs again, with one budget and then with five
+    with django_assert_max_num_queries(10) as few:
+        assert services.budgets_evaluate(now=JUNE_10) == []
+    approval_budgets(4)
+
+    # Then it reads as many queries with five as with one
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert services.budgets_evaluate(now=JUNE_10) == []
+    assert BudgetIncreaseRequest.objects.count() == 5
+
+
 # Approval mode.
 
 
