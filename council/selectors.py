@@ -2,7 +2,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
+from django.db.models import Case, Count, IntegerField, Prefetch, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -41,12 +41,7 @@ def council_seats(*, user):
 
 # Meetings, agendas and decisions. The council's pages are for those who may open the council
 # section (members, chair, finance, platform admins); owners follow their own items through
-# `owner_agenda_items`.
-
-
-def council_get(*, pk=None):
-    qs = council_queryset()
-    return qs.get(pk=pk) if pk is not None else qs.first()
+# `page_selectors.owned_agenda_items`.
 
 
 def council_seat(*, user, council):
@@ -148,22 +143,6 @@ def item_review_pack(*, item):
 
 
 @dataclass
-class QuorumStatus:
-    votes: int
-    quorum: int
-
-    @property
-    def met(self):
-        return self.votes >= self.quorum
-
-
-def quorum_status(*, item):
-    """Votes of active members on the item against the council's quorum (votes prefetched or not)."""
-    votes = [v for v in item.votes.all() if v.member.is_active]
-    return QuorumStatus(votes=len(votes), quorum=item.meeting.council.quorum)
-
-
-@dataclass
 class ApprovedSpend:
     use_case: object
     outcome: str
@@ -239,20 +218,3 @@ def funding_request_list(*, user, use_case=None, statuses=None):
     if statuses:
         qs = qs.filter(status__in=statuses)
     return list(qs.order_by("-created_at", "-id"))
-
-
-def owner_agenda_items(*, user, limit=20):
-    """Agenda items of the use cases the user owns, newest meeting first: where their items stand."""
-    if not getattr(user, "is_authenticated", False):
-        return []
-    return list(
-        AgendaItem.objects.filter(Q(use_case__business_owner=user) | Q(use_case__technical_owner=user))
-        .select_related("meeting", "use_case", "decision")
-        .order_by("-meeting__scheduled_for", "position")[:limit]
-    )
-
-
-def review_thresholds(*, council):
-    from .triggers import thresholds_for
-
-    return thresholds_for(council)
