@@ -6,8 +6,9 @@ request ids already stored are counted once. A good batch, in one transaction:
 
 1. stores the new events (in their monthly partition on PostgreSQL);
 2. adds them to the gateway's estimated spend: one SpendRecord (source "gateway") per day, use
-   case, model and currency, then rebuilds the DailySpend rollup of the days touched with the
-   importers' own `daily_spend_rebuild`, so budgets and pages see gateway spend like any other;
+   case, model and currency, then rebuilds the rollup rows of the days and use cases touched
+   with the importers' own `daily_spend_rebuild`, so budgets and pages see gateway spend like any
+   other;
 3. adds them to the hourly telemetry of their use case;
 
 and once committed settles the matching reservations of the authorization endpoint in Redis.
@@ -31,9 +32,9 @@ from .usage_checks import MAX_BATCH, usage_events_parse
 
 logger = logging.getLogger(__name__)
 
-# pg_advisory_xact_lock(class, id) classes: one lock per use case, one for partition DDL, one for
-# the daily rollup (two rebuilds of the same day must not interleave).
-LOCK_USE_CASE, LOCK_PARTITION, LOCK_ROLLUP = 734001, 734002, 734003
+# pg_advisory_xact_lock(class, id) classes: one lock per use case (held to the commit, it also keeps
+# two rebuilds of a use case's rollup rows from interleaving), one for partition DDL.
+LOCK_USE_CASE, LOCK_PARTITION = 734001, 734002
 
 
 def _lock(*pairs):
@@ -108,8 +109,9 @@ def usage_events_ingest(*, principal, events) -> dict:
         UsageEvent.objects.bulk_create([_usage_event(e, key_id) for e in fresh], batch_size=MAX_BATCH)
         _hourly_add(fresh, runs_before)
         days = _gateway_spend_add(fresh)
-        _lock((LOCK_ROLLUP, 0))
-        daily_spend_rebuild(start=min(days), end=max(days))
+        touched = {e["use_case_obj"].pk for e in fresh}
+        for start, end in _day_runs(days):
+            daily_spend_rebuild(start=start, end=end, use_case_ids=touched)
         settle = [_settlement(e) for e in fresh]
         transaction.on_commit(lambda: usage_settle(settle))
     totals = defaultdict(Decimal)
@@ -123,6 +125,18 @@ def usage_events_ingest(*, principal, events) -> dict:
         ],
         "events": fates,
     }
+
+
+def _day_runs(days):
+    """(first, last) of each run of consecutive days: a batch with a late straggler rebuilds its
+    two days, not every day between them."""
+    runs = []
+    for day in sorted(days):
+        if runs and day - runs[-1][1] == datetime.timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return [tuple(run) for run in runs]
 
 
 def _usage_event(event, key_id):

@@ -22,25 +22,35 @@ ROLLUP_DIMENSIONS = (
 )
 
 
-def _records_of_days(start, end):
+def _records_of_days(start, end, use_case_ids=None):
     start_dt = datetime.datetime.combine(start, datetime.time.min, tzinfo=datetime.UTC)
     end_dt = datetime.datetime.combine(
         end + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
     )
-    return SpendRecord.objects.filter(charge_period_start__gte=start_dt, charge_period_start__lt=end_dt)
+    return _of_use_cases(
+        SpendRecord.objects.filter(charge_period_start__gte=start_dt, charge_period_start__lt=end_dt),
+        use_case_ids,
+    )
+
+
+def _of_use_cases(queryset, use_case_ids):
+    # use_case_id is a dimension of every rollup, so a use case's rows are sums of its own
+    # records alone: rebuilding only them leaves the other use cases' rows as they were.
+    return queryset if use_case_ids is None else queryset.filter(use_case_id__in=use_case_ids)
 
 
 @transaction.atomic
-def daily_spend_rebuild(*, start: datetime.date, end: datetime.date) -> int:
+def daily_spend_rebuild(*, start: datetime.date, end: datetime.date, use_case_ids=None) -> int:
     """Recompute the DailySpend and CustomerDailySpend rows of the days start..end (inclusive) from
-    the SpendRecords, and the MonthlySpend rows of the months they fall in.
+    the SpendRecords, and the MonthlySpend rows of the months they fall in; with `use_case_ids`,
+    only the rows of those use cases (a writer that touched nothing else, as usage events).
 
     Delete-and-insert of whole days keeps it idempotent: running it twice gives the same rows.
     Returns the number of DailySpend rows written.
     """
-    DailySpend.objects.filter(date__gte=start, date__lte=end).delete()
+    _of_use_cases(DailySpend.objects.filter(date__gte=start, date__lte=end), use_case_ids).delete()
     rows = (
-        _records_of_days(start, end)
+        _records_of_days(start, end, use_case_ids)
         .annotate(day=TruncDate("charge_period_start", tzinfo=datetime.UTC))
         .values("day", *ROLLUP_DIMENSIONS)
         .annotate(
@@ -74,8 +84,8 @@ def daily_spend_rebuild(*, start: datetime.date, end: datetime.date) -> int:
         for r in rows
     ]
     DailySpend.objects.bulk_create(objs, batch_size=2000)
-    monthly_spend_rebuild(start=start, end=end)
-    customer_spend_rebuild(start=start, end=end)
+    monthly_spend_rebuild(start=start, end=end, use_case_ids=use_case_ids)
+    customer_spend_rebuild(start=start, end=end, use_case_ids=use_case_ids)
     return len(objs)
 
 
@@ -83,14 +93,14 @@ MONTHLY_DIMENSIONS = ("use_case_id", "team_id", "provider_id", "model_id", "mode
 
 
 @transaction.atomic
-def monthly_spend_rebuild(*, start: datetime.date, end: datetime.date) -> int:
+def monthly_spend_rebuild(*, start: datetime.date, end: datetime.date, use_case_ids=None) -> int:
     """Recompute the MonthlySpend rows of every month that start..end touches, whole, from the
     DailySpend rows (the days outside start..end are current already). Returns the rows written."""
     first = start.replace(day=1)
     after = (end.replace(day=1) + datetime.timedelta(days=32)).replace(day=1)
-    MonthlySpend.objects.filter(month__gte=first, month__lt=after).delete()
+    _of_use_cases(MonthlySpend.objects.filter(month__gte=first, month__lt=after), use_case_ids).delete()
     rows = (
-        DailySpend.objects.filter(date__gte=first, date__lt=after)
+        _of_use_cases(DailySpend.objects.filter(date__gte=first, date__lt=after), use_case_ids)
         .annotate(month_of=TruncMonth("date"))
         .values("month_of", *MONTHLY_DIMENSIONS)
         .annotate(
@@ -130,13 +140,13 @@ CUSTOMER_DIMENSIONS = ("customer", "use_case_id", "feature", "currency")
 
 
 @transaction.atomic
-def customer_spend_rebuild(*, start: datetime.date, end: datetime.date) -> int:
+def customer_spend_rebuild(*, start: datetime.date, end: datetime.date, use_case_ids=None) -> int:
     """Recompute the CustomerDailySpend rows of the days start..end (inclusive): the AI spend of the
     records that name a customer. Called by daily_spend_rebuild, so every import and every
     re-attribution (which can assign customers) keeps it current. Returns the rows written."""
-    CustomerDailySpend.objects.filter(date__gte=start, date__lte=end).delete()
+    _of_use_cases(CustomerDailySpend.objects.filter(date__gte=start, date__lte=end), use_case_ids).delete()
     rows = (
-        _records_of_days(start, end)
+        _records_of_days(start, end, use_case_ids)
         .filter(is_ai=True)
         .exclude(customer="")
         .annotate(day=TruncDate("charge_period_start", tzinfo=datetime.UTC))

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from showback.gateway.selectors import use_case_telemetry
 from showback.models import DailySpend, SpendRecord, UsageEvent, UsageHourly
+from showback.services.rollups import daily_spend_rebuild
 
 from .gateway_helpers import bearer, event, hard_cap, iso, token_client
 
@@ -64,6 +65,35 @@ def test_gateway_spend_reaches_the_daily_rollup_as_estimated_spend(cast, gateway
     assert (day.effective_cost, day.estimated_cost, day.requests, day.date) == (
         Decimal("3.00"), Decimal("3.00"), 3, timezone.now().date()
     )  # fmt: skip
+
+
+def test_a_batch_rebuilds_the_rollup_rows_of_its_own_use_case_and_days_only(cast, gateway_key, redis_clean):
+    today = timezone.now().date()
+    straggler = today - datetime.timedelta(days=3)
+    start = datetime.datetime.combine(straggler, datetime.time(12), tzinfo=datetime.UTC)
+    for use_case, day in ((cast.use_case_b, today), (cast.use_case_a, today - datetime.timedelta(days=1))):
+        noon = datetime.datetime.combine(day, datetime.time(12), tzinfo=datetime.UTC)
+        SpendRecord.objects.create(
+            source="test",
+            source_row_key=f"{use_case.key}-{day}",
+            charge_period_start=noon,
+            charge_period_end=noon + datetime.timedelta(hours=1),
+            effective_cost=Decimal("2"),
+            use_case=use_case,
+            team=use_case.team,
+        )
+    daily_spend_rebuild(start=straggler, end=today)
+    before = dict(DailySpend.objects.values_list("use_case_id", "pk"))
+
+    post(bearer(gateway_key.raw), [event("r1", cost="1"), event("r2", cost="1", timestamp=iso(start))])
+
+    rows = DailySpend.objects.filter(use_case=cast.use_case_a)
+    assert sorted((r.date, r.effective_cost) for r in rows) == [
+        (straggler, Decimal("1")), (today - datetime.timedelta(days=1), Decimal("2")), (today, Decimal("1"))
+    ]  # fmt: skip
+    # Neither another use case's rows nor the days between the batch's were deleted and rewritten.
+    assert DailySpend.objects.get(use_case=cast.use_case_b).pk == before[cast.use_case_b.pk]
+    assert rows.get(date=today - datetime.timedelta(days=1)).pk == before[cast.use_case_a.pk]
 
 
 def test_a_usage_event_settles_the_reservation_of_its_request(
