@@ -5,6 +5,9 @@ Every write is a POST that calls one service. Alert and request actions answer h
 that changed (with its message when the input was wrong) and plain posts with a redirect.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -76,8 +79,7 @@ def budget_edit(request, pk):
     return _budget_form_page(request, selectors.budget_get(user=request.user, pk=pk))
 
 
-def _detail_context(request, budget, *, bound=None):
-    bound = bound or {}
+def _detail_context(request, budget):
     status = selectors.budget_status(budget)
     can_handle = permissions.can_handle_budget_alert(request.user, budget)
     can_decide = permissions.can_decide_budget_increase(request.user, budget)
@@ -89,11 +91,10 @@ def _detail_context(request, budget, *, bound=None):
         "cap": cap,
         "chart": budget_burn_chart(daily, status, title=f"{budget.name}: spend this period"),
         "alerts": [
-            (a, bound.get(("alert", a.pk)) or (AlertNoteForm() if can_handle else None))
-            for a in selectors.budget_alerts(budget=budget)
+            (a, AlertNoteForm() if can_handle else None) for a in selectors.budget_alerts(budget=budget)
         ],
         "requests": [
-            (r, bound.get(("request", r.pk)) or (IncreaseDecisionForm() if can_decide else None))
+            (r, IncreaseDecisionForm() if can_decide else None)
             for r in selectors.budget_increase_requests(budget=budget)
         ],
         "can_manage": permissions.can_manage_budgets(request.user),
@@ -114,97 +115,103 @@ def _visible(queryset, pk):
     return obj
 
 
-def _act(request, *, budget, kind, obj, form, run, success, partial):
-    """Validate the form, run the service, and answer htmx with the row or redirect."""
+@dataclass(frozen=True)
+class _Row:
+    """A row of the budget page that takes a decision: an alert or an increase request."""
+
+    queryset: Callable  # the rows the user may see
+    form: type
+    may_act: Callable  # (user, budget): whether the row offers its form
+    partial: str
+
+
+ALERT_ROW = _Row(
+    selectors.alert_queryset,
+    AlertNoteForm,
+    permissions.can_handle_budget_alert,
+    "showback/budgets/partials/_alert.html",
+)
+REQUEST_ROW = _Row(
+    selectors.increase_request_queryset,
+    IncreaseDecisionForm,
+    permissions.can_decide_budget_increase,
+    "showback/budgets/partials/_request.html",
+)
+
+
+def _act(request, pk, row, *, run, success):
+    """Validate the form and run the service on the row; answer htmx with that row alone (with its
+    message or the form's errors), a plain post with a redirect to the budget."""
+    item = _visible(row.queryset(user=request.user), pk)
+    form = row.form(request.POST)
     if form.is_valid():
         try:
-            run(form.cleaned_data)
+            run(item, form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
             if not request.htmx:
                 messages.success(request, success)
-                return redirect("showback:budget_detail", pk=budget.pk)
-            form = None
+                return redirect("showback:budget_detail", pk=item.budget_id)
+            item = _visible(row.queryset(user=request.user), pk)
+            form = row.form() if row.may_act(request.user, item.budget) else None
+            return render(request, row.partial, {"item": item, "item_form": form, "notice": success})
     if not request.htmx:
         for error in [e for errors in form.errors.values() for e in errors]:
             messages.error(request, error)
-        return redirect("showback:budget_detail", pk=budget.pk)
-    budget = selectors.budget_get(user=request.user, pk=budget.pk)
-    context = _detail_context(request, budget, bound={(kind, obj.pk): form} if form is not None else None)
-    rows = context["alerts"] if kind == "alert" else context["requests"]
-    row = next(r for r in rows if r[0].pk == obj.pk)
-    notice = success if form is None else None
-    return render(
-        request,
-        partial,
-        {**context, "item": row[0], "item_form": row[1], "notice": notice},
-    )
+        return redirect("showback:budget_detail", pk=item.budget_id)
+    return render(request, row.partial, {"item": item, "item_form": form, "notice": None})
 
 
 @require_POST
 def alert_acknowledge(request, pk):
-    alert = _visible(selectors.alert_queryset(user=request.user), pk)
     return _act(
         request,
-        budget=alert.budget,
-        kind="alert",
-        obj=alert,
-        form=AlertNoteForm(request.POST),
-        run=lambda data: services.budget_alert_acknowledge(
+        pk,
+        ALERT_ROW,
+        run=lambda alert, data: services.budget_alert_acknowledge(
             actor=request.user, alert=alert, note=data["note"]
         ),
         success="Alert acknowledged.",
-        partial="showback/budgets/partials/_alert.html",
     )
 
 
 @require_POST
 def alert_resolve(request, pk):
-    alert = _visible(selectors.alert_queryset(user=request.user), pk)
     return _act(
         request,
-        budget=alert.budget,
-        kind="alert",
-        obj=alert,
-        form=AlertNoteForm(request.POST),
-        run=lambda data: services.budget_alert_resolve(actor=request.user, alert=alert, note=data["note"]),
+        pk,
+        ALERT_ROW,
+        run=lambda alert, data: services.budget_alert_resolve(
+            actor=request.user, alert=alert, note=data["note"]
+        ),
         success="Alert resolved.",
-        partial="showback/budgets/partials/_alert.html",
     )
 
 
 @require_POST
 def increase_approve(request, pk):
-    increase = _visible(selectors.increase_request_queryset(user=request.user), pk)
     return _act(
         request,
-        budget=increase.budget,
-        kind="request",
-        obj=increase,
-        form=IncreaseDecisionForm(request.POST),
-        run=lambda data: services.budget_increase_approve(
+        pk,
+        REQUEST_ROW,
+        run=lambda increase, data: services.budget_increase_approve(
             actor=request.user, request=increase, amount=data["amount"], note=data["note"]
         ),
         success="Increase approved: the budget is raised.",
-        partial="showback/budgets/partials/_request.html",
     )
 
 
 @require_POST
 def increase_reject(request, pk):
-    increase = _visible(selectors.increase_request_queryset(user=request.user), pk)
     return _act(
         request,
-        budget=increase.budget,
-        kind="request",
-        obj=increase,
-        form=IncreaseDecisionForm(request.POST),
-        run=lambda data: services.budget_increase_reject(
+        pk,
+        REQUEST_ROW,
+        run=lambda increase, data: services.budget_increase_reject(
             actor=request.user, request=increase, note=data["note"]
         ),
         success="Increase rejected.",
-        partial="showback/budgets/partials/_request.html",
     )
 
 

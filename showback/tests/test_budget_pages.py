@@ -309,6 +309,23 @@ def test_resolving_without_a_note_shows_the_message_in_the_row(cast, login, aler
     assert alert.status == BudgetAlertStatus.OPEN
 
 
+def test_an_htmx_action_answers_its_row_without_reading_the_budgets_figures(
+    cast, login, alert, django_assert_max_num_queries
+):
+    client = login(cast.owner)
+
+    with django_assert_max_num_queries(30) as queries:
+        response = client.post(
+            reverse("showback:budget_alert_acknowledge", args=[alert.pk]),
+            {"note": "Looking into it"},
+            HTTP_HX_REQUEST="true",
+        )
+
+    assert response.status_code == 200
+    assert "Acknowledged" in response.content.decode()
+    assert not [q for q in queries.captured_queries if "dailyspend" in q["sql"].lower()]
+
+
 def test_alert_actions_follow_the_permission_matrix(cast, login, alert):
     url = reverse("showback:budget_alert_acknowledge", args=[alert.pk])
 
