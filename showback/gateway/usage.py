@@ -20,6 +20,8 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from ..models import SpendRecord
@@ -175,25 +177,27 @@ def _run_of(event):
 
 def _runs_seen(fresh) -> set:
     """(use case, hour, run) already stored, for the runs of this batch: a run is counted once per
-    hour it is active in."""
+    hour it is active in. One query, however many hours the batch spans."""
     groups = defaultdict(set)
     for event in fresh:
         if event["run_id"]:
             groups[(event["use_case_obj"].pk, _hour(event["occurred_at"]))].add(event["run_id"])
-    seen = set()
+    if not groups:
+        return set()
+    where = Q()
     for (use_case_id, hour), runs in groups.items():
-        for run_id in (
-            UsageEvent.objects.filter(
-                use_case_id=use_case_id,
-                occurred_at__gte=hour,
-                occurred_at__lt=hour + datetime.timedelta(hours=1),
-                run_id__in=runs,
-            )
-            .values_list("run_id", flat=True)
-            .distinct()
-        ):
-            seen.add((use_case_id, hour, run_id))
-    return seen
+        where |= Q(
+            use_case_id=use_case_id,
+            occurred_at__gte=hour,
+            occurred_at__lt=hour + datetime.timedelta(hours=1),
+            run_id__in=runs,
+        )
+    return set(
+        UsageEvent.objects.filter(where)
+        .annotate(hour=TruncHour("occurred_at", tzinfo=datetime.UTC))
+        .values_list("use_case_id", "hour", "run_id")
+        .distinct()
+    )
 
 
 def _hourly_add(fresh, runs_before):

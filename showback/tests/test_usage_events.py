@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -219,6 +220,32 @@ def test_a_run_is_counted_once_across_batches(cast, gateway_key, redis_clean):
     post(client, [event("a2", run_id="run-a"), event("b1", run_id="run-b")])
 
     assert UsageHourly.objects.get().runs == 2
+
+
+def test_runs_already_stored_are_looked_up_in_one_query_however_many_hours_a_batch_spans(
+    cast, gateway_key, redis_clean
+):
+    client = bearer(gateway_key.raw)
+    midnight = datetime.datetime.combine(
+        timezone.now().date() - datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
+    )
+
+    def batch(prefix, hours):
+        events = [
+            event(f"{prefix}{i}", run_id=f"run-{h}", timestamp=iso(midnight + datetime.timedelta(hours=h)))
+            for i, h in enumerate(hours)
+        ]
+        with CaptureQueriesContext(connection) as queries:
+            assert post(client, events).status_code == 200
+        return len(queries)
+
+    batch("w", [0, 1, 2, 3, 4])
+    one_hour = batch("a", [1, 1, 1, 1, 1])
+    five_hours = batch("b", [0, 1, 2, 3, 4])
+
+    assert five_hours == one_hour
+    runs = dict(UsageHourly.objects.values_list("hour__hour", "runs"))
+    assert runs == {0: 1, 1: 1, 2: 1, 3: 1, 4: 1}
 
 
 def test_the_use_case_page_shows_the_telemetry(login, cast, gateway_key, redis_clean):
