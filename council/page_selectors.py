@@ -33,6 +33,7 @@ from .models import (
     Vote,
     VoteChoice,
 )
+from .selectors import agenda_item_queryset  # noqa: F401  (portfolio.dashboard.waiting imports it from here)
 
 TREND_MONTHS = 6
 TOP_ANOMALIES = 5
@@ -342,33 +343,3 @@ def meeting_outcome(*, meeting):
         "totals": selectors.approved_spend_totals(rows),
         "decisions": decisions,
     }
-
-
-# The API's lists, with the visibility of the pages: the council section sees every item and
-# decision; owners see those of the use cases they own (items) or may see (decisions).
-
-
-def agenda_item_queryset(*, user):
-    votes = Vote.objects.select_related("member__user").order_by("member__persona", "member__user__username")
-    qs = AgendaItem.objects.select_related(
-        "meeting__council", "use_case", "decision__recorded_by"
-    ).prefetch_related(Prefetch("votes", queryset=votes))
-    if permissions.can_access_section(user, "council"):
-        return qs
-    if not getattr(user, "is_authenticated", False):
-        return qs.none()
-    return qs.filter(Q(use_case__business_owner=user) | Q(use_case__technical_owner=user))
-
-
-def decision_queryset(*, user):
-    qs = Decision.objects.select_related("item__use_case", "recorded_by")
-    if permissions.can_access_section(user, "council"):
-        return qs
-    return qs.filter(permissions.use_case_scope(user, prefix="item__use_case__"))
-
-
-def funding_request_queryset(*, user):
-    qs = FundingRequest.objects.select_related("use_case", "milestone", "requested_by")
-    if permissions.can_access_section(user, "council"):
-        return qs
-    return qs.filter(permissions.use_case_scope(user, prefix="use_case__"))

@@ -2,7 +2,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, Count, IntegerField, Prefetch, Value, When
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -110,25 +110,34 @@ def agenda_items(*, meeting):
     return list(_items(meeting))
 
 
+def agenda_item_queryset(*, user):
+    """The agenda items the user may read: all of them for the council section, the items of the
+    use cases they own for an owner. The item page and the API answer to this one rule."""
+    votes = Vote.objects.select_related("member__user").order_by("member__persona", "member__user__username")
+    qs = AgendaItem.objects.select_related(
+        "meeting__council", "use_case", "decision__recorded_by"
+    ).prefetch_related(Prefetch("votes", queryset=votes))
+    if permissions.can_access_section(user, "council"):
+        return qs
+    if not getattr(user, "is_authenticated", False):
+        return qs.none()
+    return qs.filter(Q(use_case__business_owner=user) | Q(use_case__technical_owner=user))
+
+
 def agenda_item_get(*, user, pk):
-    item = get_object_or_404(
-        AgendaItem.objects.select_related(
+    item = (
+        agenda_item_queryset(user=user)
+        .select_related(
             "meeting__council__chair",
             "use_case__team",
             "use_case__business_owner",
             "use_case__technical_owner",
-            "decision__recorded_by",
             "carried_from__meeting",
-        ).prefetch_related(
-            Prefetch(
-                "votes", queryset=Vote.objects.select_related("member__user").order_by("member__persona")
-            )
-        ),
-        pk=pk,
+        )
+        .filter(pk=pk)
+        .first()
     )
-    if not (
-        permissions.can_access_section(user, "council") or permissions.is_use_case_owner(user, item.use_case)
-    ):
+    if item is None:
         raise Http404("No such agenda item.")
     return item
 
@@ -209,10 +218,26 @@ def decision_log(*, use_case):
     )
 
 
+def decision_queryset(*, user):
+    """The decisions the user may read: all of them for the council section, else those on the
+    use cases the user may see."""
+    qs = Decision.objects.select_related("item__use_case", "recorded_by")
+    if permissions.can_access_section(user, "council"):
+        return qs
+    return qs.filter(permissions.use_case_scope(user, prefix="item__use_case__"))
+
+
+def funding_request_queryset(*, user):
+    """The funding requests the user may read: all of them for the council section, else those of
+    the use cases the user may see."""
+    qs = FundingRequest.objects.select_related("use_case", "milestone", "requested_by")
+    if permissions.can_access_section(user, "council"):
+        return qs
+    return qs.filter(permissions.use_case_scope(user, prefix="use_case__"))
+
+
 def funding_request_list(*, user, use_case=None, statuses=None):
-    qs = FundingRequest.objects.select_related("use_case__team", "milestone", "requested_by")
-    if not permissions.can_access_section(user, "council"):
-        qs = qs.filter(permissions.use_case_scope(user, prefix="use_case__"))
+    qs = funding_request_queryset(user=user).select_related("use_case__team")
     if use_case is not None:
         qs = qs.filter(use_case=use_case)
     if statuses:

@@ -20,7 +20,7 @@ from aifinops.core.spreadsheet import csv_response
 from portfolio import gates
 from portfolio import selectors as portfolio_selectors
 
-from .. import page_selectors, selectors, services
+from .. import selectors, services
 from ..forms import DecisionForm, FundingRequestForm, MeetingCloseForm, VoteForm
 from ..models import AgendaItem, Decision, FundingRequest, Meeting
 from ..output_views import CSV_COLUMNS, approved_spend_csv_rows
@@ -217,7 +217,7 @@ class AgendaItemViewSet(viewsets.ReadOnlyModelViewSet):
         return AgendaItemDetailSerializer if self.action == "retrieve" else AgendaItemSerializer
 
     def get_queryset(self):
-        qs = page_selectors.agenda_item_queryset(user=self.request.user)
+        qs = selectors.agenda_item_queryset(user=self.request.user)
         meeting = _int_param(self.request, "meeting")
         if meeting is not None:
             qs = qs.filter(meeting_id=meeting)
@@ -275,7 +275,7 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):
     filter_backends = []
 
     def get_queryset(self):
-        qs = page_selectors.decision_queryset(user=self.request.user)
+        qs = selectors.decision_queryset(user=self.request.user)
         if self.request.query_params.get("use_case"):
             qs = qs.filter(item__use_case__key=self.request.query_params["use_case"])
         meeting = _int_param(self.request, "meeting")
@@ -300,7 +300,7 @@ class FundingRequestViewSet(
     filter_backends = []
 
     def get_queryset(self):
-        qs = page_selectors.funding_request_queryset(user=self.request.user)
+        qs = selectors.funding_request_queryset(user=self.request.user)
         if self.request.query_params.get("use_case"):
             qs = qs.filter(use_case__key=self.request.query_params["use_case"])
         if self.request.query_params.get("status"):
