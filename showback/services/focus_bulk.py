@@ -179,20 +179,21 @@ def _check_required(cursor, plan):
         raise NotBulk("a mandatory value is empty")
 
 
-def _dimension_columns(plan):
+def _dimension_keys(plan):
+    """(column, SQL expression) of each key of the dimensions table: the lookup's SELECT DISTINCT
+    and the final INSERT's join both read them from here, so the two cannot drift apart."""
     columns = list(DIMENSIONS)
     columns += [c for c in plan.header if c.casefold() in MODEL_COLUMNS and c not in columns]
-    return columns
+    keys = [(c, plan.value(c)) for c in columns]
+    for name in ("ResourceId", "ResourceName"):
+        value = plan.value(name)
+        keys.append((name, f"(CASE WHEN {value} ~ {_literal(ARN_PATTERN)} THEN {value} ELSE '' END)"))
+    return keys
 
 
 def _dimensions(cursor, plan, resolver):
     """One lookup row per distinct combination of descriptive columns, decided by the row path's code."""
-    columns = _dimension_columns(plan)
-    arn = {}
-    for name in ("ResourceId", "ResourceName"):
-        value = plan.value(name)
-        arn[name] = f"(CASE WHEN {value} ~ {_literal(ARN_PATTERN)} THEN {value} ELSE '' END)"
-    selects = [plan.value(c) for c in columns] + [arn["ResourceId"], arn["ResourceName"]]
+    names, selects = zip(*_dimension_keys(plan), strict=True)
     keys = [f"k{i}" for i in range(len(selects))]
     table = f"afo_dims_{plan.table.rsplit('_', 1)[1]}"
     key_columns = ", ".join(f"{k} text" for k in keys)
@@ -203,7 +204,6 @@ def _dimensions(cursor, plan, resolver):
         "attributed_by text, tags jsonb, currency text, provider_name text, sub_account text, "
         "service_name text, service_category text, billing_account text) ON COMMIT DROP"
     )
-    names = [*columns, "ResourceId", "ResourceName"]
     _fill(
         cursor,
         f"SELECT DISTINCT {', '.join(f'{s} AS {k}' for s, k in zip(selects, keys, strict=True))} "
@@ -401,12 +401,7 @@ def _row_key(plan):
 
 
 def _insert(cursor, plan, batch, dims, times, numbers):
-    dim_columns = _dimension_columns(plan)
-    dim_values = [plan.value(c) for c in dim_columns]
-    for name in ("ResourceId", "ResourceName"):
-        value = plan.value(name)
-        dim_values.append(f"(CASE WHEN {value} ~ {_literal(ARN_PATTERN)} THEN {value} ELSE '' END)")
-    join = " AND ".join(f"d.k{i} = {value}" for i, value in enumerate(dim_values))
+    join = " AND ".join(f"d.k{i} = {value}" for i, (_, value) in enumerate(_dimension_keys(plan)))
     # Each typed value is computed once, in the inner query (OFFSET 0 keeps the planner from
     # flattening it and repeating the casts in every expression that uses them).
     inner = {
