@@ -140,6 +140,28 @@ def model_from_row(row: dict[str, str]) -> str:
     return match["model"].strip() if match else ""
 
 
+def is_ai_category(category: str) -> bool:
+    """FOCUS bills hold all cloud spend: only the "AI and Machine Learning" category is AI."""
+    return category.strip().casefold() == AI_CATEGORY
+
+
+def usage_of(row: dict[str, str]) -> tuple[str, int | None, str, str]:
+    """(unit, multiplier to single tokens or None, token type, model name) that a row's
+    descriptive columns say it measured; the row path and the bulk path both decide it here."""
+    unit = row.get("ConsumedUnit", "")
+    multiplier = token_unit_multiplier(unit) if unit else None
+    if multiplier is not None:
+        unit = "tokens"
+    texts = (row.get("SkuMeter", ""), row.get("ChargeDescription", ""), row.get("SkuPriceDetails", ""))
+    is_tokens = multiplier is not None or any("token" in value.casefold() for value in texts)
+    token_type = token_direction(*texts) if is_tokens else ""
+    if token_type and multiplier is None and unit:
+        token_type = ""  # a token meter measured in something else (requests, hours): not tokens
+    category = row.get("ServiceCategory", "")
+    model_name = model_from_row(row) if is_tokens or category.casefold() == AI_CATEGORY else ""
+    return unit, multiplier, token_type, model_name
+
+
 class FocusImporter(Importer):
     name = "focus"
     label = "FOCUS cost and usage export (CSV, 1.0 to 1.3)"
@@ -194,27 +216,19 @@ class FocusImporter(Importer):
         except ValueError as exc:
             raise ColumnError("Tags", str(exc)) from None
 
-        unit = row.get("ConsumedUnit", "")
         try:
             quantity = parse_decimal(row.get("ConsumedQuantity"))
         except ValueError as exc:
             raise ColumnError("ConsumedQuantity", str(exc)) from None
-        multiplier = token_unit_multiplier(unit) if unit else None
-        if multiplier is not None:
-            unit = "tokens"
-            if quantity is not None:
-                quantity *= multiplier
-                if abs(quantity) >= MAX_QUANTITY:
-                    raise ColumnError(
-                        "ConsumedQuantity",
-                        f"{row['ConsumedQuantity']!r} {row['ConsumedUnit']} is out of range "
-                        f"(must be below {MAX_QUANTITY:,.0f} tokens)",
-                    )
-        texts = (row.get("SkuMeter", ""), row.get("ChargeDescription", ""), row.get("SkuPriceDetails", ""))
-        is_tokens = multiplier is not None or any("token" in value.casefold() for value in texts)
-        token_type = token_direction(*texts) if is_tokens else ""
-        if token_type and multiplier is None and unit:
-            token_type = ""  # a token meter measured in something else (requests, hours): not tokens
+        unit, multiplier, token_type, model_name = usage_of(row)
+        if multiplier is not None and quantity is not None:
+            quantity *= multiplier
+            if abs(quantity) >= MAX_QUANTITY:
+                raise ColumnError(
+                    "ConsumedQuantity",
+                    f"{row['ConsumedQuantity']!r} {row['ConsumedUnit']} is out of range "
+                    f"(must be below {MAX_QUANTITY:,.0f} tokens)",
+                )
 
         # The file's other non-empty columns as they stand in it (padding kept): what the bill said,
         # for reconciliation, and what the bulk path can keep without rewriting every value.
@@ -232,7 +246,7 @@ class FocusImporter(Importer):
             provider_name=row.get("ServiceProviderName") or row.get("ProviderName", ""),
             service_name=row.get("ServiceName", ""),
             service_category=category,
-            model_name=model_from_row(row) if is_tokens or category.casefold() == AI_CATEGORY else "",
+            model_name=model_name,
             token_type=token_type,
             quantity=quantity if quantity is not None else Decimal(0),
             unit=unit,
@@ -240,7 +254,7 @@ class FocusImporter(Importer):
             effective_cost=effective,
             list_cost=listed,
             currency=currency,
-            is_ai=category.strip().casefold() == AI_CATEGORY,
+            is_ai=is_ai_category(category),
             billing_account=row.get("BillingAccountId", ""),
             sub_account=row.get("SubAccountId") or row.get("SubAccountName", ""),
             tags=tags,

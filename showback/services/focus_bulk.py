@@ -35,9 +35,8 @@ from ..importers.common import (
     parse_timestamp,
     strip_bom,
     text,
-    token_unit_multiplier,
 )
-from ..importers.focus import AI_CATEGORY, MAPPED, PROVIDER_COLUMNS, REQUIRED, model_from_row, token_direction
+from ..importers.focus import MAPPED, PROVIDER_COLUMNS, REQUIRED, is_ai_category, usage_of
 from ..importers.readers import CsvReader
 from ..models import SpendRecord
 
@@ -234,17 +233,8 @@ def _decide(raw, resolver):
         tags = parse_tags(row["Tags"])
     except ValueError as exc:
         raise NotBulk(str(exc)) from None
-    unit = row["ConsumedUnit"]
-    multiplier = token_unit_multiplier(unit) if unit else None
-    if multiplier is not None:
-        unit = "tokens"
-    texts = (row["SkuMeter"], row["ChargeDescription"], row["SkuPriceDetails"])
-    is_tokens = multiplier is not None or any("token" in value.casefold() for value in texts)
-    token_type = token_direction(*texts) if is_tokens else ""
-    if token_type and multiplier is None and unit:
-        token_type = ""
+    unit, multiplier, token_type, model_name = usage_of(row)
     category = row["ServiceCategory"]
-    model_name = model_from_row(row) if is_tokens or category.casefold() == AI_CATEGORY else ""
     provider_name = row["ServiceProviderName"] or row["ProviderName"]
     sub_account = row["SubAccountId"] or row["SubAccountName"]
     provider = resolver.provider(provider_name, row["ServiceName"])
@@ -258,7 +248,7 @@ def _decide(raw, resolver):
             provider=provider_name,
         )
     )
-    is_ai = category.strip().casefold() == AI_CATEGORY or found.use_case is not None
+    is_ai = is_ai_category(category) or found.use_case is not None
     return [
         provider.pk if provider else None,
         model.pk if model else None,
