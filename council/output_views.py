@@ -25,9 +25,15 @@ CSV_COLUMNS = [
 ]
 
 
-def approved_spend_csv_rows(rows):
-    """The CSV cells of an approved spend list, every text cell safe from formula injection."""
-    return ([safe_text(get(r)) for _, get in CSV_COLUMNS] for r in rows)
+def approved_spend_csv_response(meeting):
+    """The meeting's approved spend list as a CSV download, every text cell safe from formula
+    injection: the page's link and the API's endpoint answer with this."""
+    rows = selectors.approved_spend_list(meeting=meeting)
+    return csv_response(
+        [name for name, _ in CSV_COLUMNS],
+        ([safe_text(get(r)) for _, get in CSV_COLUMNS] for r in rows),
+        filename=f"approved-spend-{meeting.scheduled_for:%Y-%m-%d}-{meeting.pk}.csv",
+    )
 
 
 @section_required("council")
@@ -43,10 +49,4 @@ def meeting_output(request, pk):
 
 @section_required("council")
 def approved_spend_csv(request, pk):
-    meeting = selectors.meeting_get(user=request.user, pk=pk)
-    rows = selectors.approved_spend_list(meeting=meeting)
-    return csv_response(
-        [name for name, _ in CSV_COLUMNS],
-        approved_spend_csv_rows(rows),
-        filename=f"approved-spend-{meeting.scheduled_for:%Y-%m-%d}-{meeting.pk}.csv",
-    )
+    return approved_spend_csv_response(selectors.meeting_get(user=request.user, pk=pk))

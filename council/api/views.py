@@ -16,14 +16,13 @@ from rest_framework.response import Response
 
 from aifinops.core.api.forms import form_errors
 from aifinops.core.api.permissions import SectionPermission
-from aifinops.core.spreadsheet import csv_response
 from portfolio import gates
 from portfolio import selectors as portfolio_selectors
 
 from .. import selectors, services
 from ..forms import DecisionForm, FundingRequestForm, MeetingCloseForm, VoteForm
 from ..models import AgendaItem, Decision, FundingRequest, Meeting
-from ..output_views import CSV_COLUMNS, approved_spend_csv_rows
+from ..output_views import approved_spend_csv_response
 from .serializers import (
     AgendaBuildSerializer,
     AgendaItemDetailSerializer,
@@ -194,13 +193,7 @@ class MeetingViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get"], url_path="approved-spend/csv")
     def approved_spend_csv(self, request, pk=None):
         """The approved spend list as CSV (cells safe to open in a spreadsheet)."""
-        meeting = self.get_object()
-        rows = selectors.approved_spend_list(meeting=meeting)
-        return csv_response(
-            [name for name, _ in CSV_COLUMNS],
-            approved_spend_csv_rows(rows),
-            filename=f"approved-spend-{meeting.scheduled_for:%Y-%m-%d}-{meeting.pk}.csv",
-        )
+        return approved_spend_csv_response(self.get_object())
 
 
 class AgendaItemViewSet(viewsets.ReadOnlyModelViewSet):
