@@ -10,7 +10,6 @@ the data changes later. A page of a draft meeting builds it live, in a fixed num
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Sum
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from portfolio import gates
@@ -19,7 +18,7 @@ from portfolio.models import Milestone, OptimizationItem, StageApproval, StageMo
 from portfolio.selectors import stage_gate
 from showback import budget_selectors
 from showback.models import Budget, BudgetScope, DailySpend
-from showback.selectors import months_back
+from showback.selectors import months_back, use_case_monthly_spend
 
 from .models import FundingRequest, FundingStatus
 from .triggers import open_high_severity_anomalies, thresholds_for
@@ -54,16 +53,8 @@ def _user(user):
 
 def _spend(use_case, *, currency, today):
     first = months_back(today, SPEND_MONTHS)
-    rows = (
-        DailySpend.objects.filter(
-            use_case=use_case, is_ai=True, currency=currency, date__gte=first, date__lte=today
-        )
-        .annotate(month=TruncMonth("date"))
-        .order_by()
-        .values("month")
-        .annotate(total=Sum("effective_cost"))
-    )
-    by_month = {r["month"]: r["total"] for r in rows}
+    monthly = use_case_monthly_spend(use_case=use_case, start=first, end=today)
+    by_month = {month: totals[currency] for month, totals in monthly.items() if currency in totals}
     expected = use_case.expected_monthly_cost
     months = []
     for back in range(SPEND_MONTHS, 0, -1):
