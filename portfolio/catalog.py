@@ -43,6 +43,19 @@ def routing_guidance_rows():
     return [(TaskKind(task).label, ModelTier(tier).label) for task, tier in ROUTING_GUIDANCE.items()]
 
 
+def list_price_cost(model, *, input_tokens=0, cached_tokens=0, output_tokens=0) -> Decimal:
+    """Cost of these tokens at the catalog's list prices: cache reads at the cached-input price,
+    or at the input price where the catalog has none."""
+    cached_price = model.cached_input_price_per_mtok
+    if cached_price is None:
+        cached_price = model.input_price_per_mtok
+    return (
+        Decimal(input_tokens) * model.input_price_per_mtok
+        + Decimal(cached_tokens) * cached_price
+        + Decimal(output_tokens) * model.output_price_per_mtok
+    ) / MILLION
+
+
 @dataclass(frozen=True)
 class CostEstimate:
     monthly_cost: Decimal

@@ -23,7 +23,6 @@ from aifinops.core.templatetags.afo import money, unit_price
 from portfolio import selectors as portfolio_selectors
 
 from .analytics import charts, commitments, services
-from .analytics import permissions as rules
 from .analytics import selectors as analytics
 from .analytics.selectors.licences import licence_lines, licence_totals
 from .analytics_forms import AnomalyNoteForm, ForecastAssumptionForm, ForecastQueryForm
@@ -52,7 +51,7 @@ def _shown(anomaly, value):
 def _decorate(user, anomalies):
     """What each row shows and offers: the values in their unit, and whether the user may triage."""
     for a in anomalies:
-        a.can_triage = rules.can_triage_anomaly(user, a)
+        a.can_triage = permissions.can_triage_anomaly(user, a)
         a.expected_text, a.actual_text = _shown(a, a.expected), _shown(a, a.actual)
     return anomalies
 
@@ -183,11 +182,11 @@ def anomaly_triage(request, pk, action):
 
 
 def _forecast_page(request, use_case):
-    if not rules.can_view_forecast(request.user, use_case):
+    if not permissions.can_view_forecast(request.user, use_case):
         raise Http404("No such use case.")
     query = ForecastQueryForm(request.GET or None)
     months, horizon_error = query.horizon() if request.GET.get("months") else (12, None)
-    can_plan = rules.can_add_assumption(request.user, use_case)
+    can_plan = permissions.can_add_assumption(request.user, use_case)
     form = None
     if request.method == "POST":
         if not can_plan:
@@ -210,7 +209,7 @@ def _forecast_page(request, use_case):
     licences = licence_lines(user=request.user, use_case=use_case, months=months)
     plans = (
         analytics.commitment_plans(user=request.user)
-        if use_case is None and rules.can_plan_commitments(request.user)
+        if use_case is None and permissions.can_plan_commitments(request.user)
         else None
     )
     return render(
@@ -256,7 +255,9 @@ def forecast_use_case(request, key):
 @require_POST
 def assumption_delete(request, pk):
     assumption = get_object_or_404(ForecastAssumption.objects.select_related("use_case"), pk=pk)
-    if assumption.use_case is not None and not rules.can_view_forecast(request.user, assumption.use_case):
+    if assumption.use_case is not None and not permissions.can_view_forecast(
+        request.user, assumption.use_case
+    ):
         raise Http404("No such assumption.")
     use_case = assumption.use_case
     services.forecast_assumption_delete(actor=request.user, assumption=assumption)

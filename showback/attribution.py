@@ -52,6 +52,18 @@ class Facts:
     service: str = ""
     provider: str = ""
 
+    @classmethod
+    def of(cls, row):
+        """The facts of a spend row: an importer's CanonicalRow or a stored SpendRecord."""
+        return cls(
+            tags=normalise_tags(row.tags),
+            sub_account=row.sub_account,
+            billing_account=row.billing_account,
+            api_key=row.api_key,
+            service=row.service_name,
+            provider=row.provider_name,
+        )
+
     def value(self, rule):
         if rule.match_field == MatchField.TAG:
             return self.tags.get(rule.match_key.strip().lower(), "")
@@ -70,6 +82,17 @@ class Attribution:
     @property
     def source(self):
         return ",".join(self.by)[:64]
+
+    def record_fields(self):
+        """The SpendRecord fields this attribution sets, cut to their columns' lengths."""
+        return {
+            "use_case_id": self.use_case.pk if self.use_case else None,
+            "team_id": self.team.pk if self.team else None,
+            "environment": self.environment[:16],
+            "customer": self.customer[:150],
+            "feature": self.feature[:150],
+            "attributed_by": self.source,
+        }
 
 
 class Attributor:

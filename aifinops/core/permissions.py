@@ -317,6 +317,50 @@ def can_decide_budget_increase(user, budget) -> bool:
     )
 
 
+# Anomalies, forecasts and commitments.
+
+
+def anomaly_scope(user) -> Q:
+    """Anomalies a user may see: those of the use cases they may see."""
+    return use_case_scope(user, prefix="use_case__")
+
+
+def can_triage_anomaly(user, anomaly) -> bool:
+    """Acknowledge, explain or resolve: the people who run the workload (its team and owners) and
+    finance. The council reads anomalies but does not triage them."""
+    use_case = anomaly.use_case
+    return (
+        is_use_case_owner(user, use_case) or use_case.team_id in team_ids_of(user) or can_import_spend(user)
+    )
+
+
+def can_view_forecast(user, use_case=None) -> bool:
+    """The portfolio forecast covers the spend a user may see; a use case's, that use case."""
+    if use_case is None:
+        return can_view_spend(user)
+    return can_view_use_case(user, use_case)
+
+
+def can_add_assumption(user, use_case=None) -> bool:
+    """Finance plans the portfolio and any use case; owners plan their own use case."""
+    if can_import_spend(user):
+        return True
+    return use_case is not None and can_manage_use_case(user, use_case)
+
+
+def can_plan_commitments(user) -> bool:
+    """Commitments are bought per provider for the whole company: finance and platform admins."""
+    return can_import_spend(user)
+
+
+def assumption_scope(user) -> Q:
+    """Use-case assumptions that shape the portfolio forecast a user sees: those of the use cases
+    of the teams whose spend they see (the spend_scope rule, through the use case)."""
+    if sees_all_teams(user):
+        return Q()
+    return Q(use_case__team_id__in=team_ids_of(user))
+
+
 # Finance and executive views.
 
 

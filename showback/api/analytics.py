@@ -17,10 +17,10 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
+from aifinops.core import permissions
 from aifinops.core.api.forms import form_errors, serializer_for_form
 from portfolio import selectors as portfolio_selectors
 
-from ..analytics import permissions as rules
 from ..analytics import selectors, services
 from ..analytics.filters import AnomalyFilter
 from ..analytics.forecasting import MAX_HORIZON
@@ -191,7 +191,7 @@ class UseCaseForecastApi(APIView):
     def get(self, request, key):
         months = _months(request)
         use_case = portfolio_selectors.use_case_get(user=request.user, key=key)
-        if not rules.can_view_forecast(request.user, use_case):
+        if not permissions.can_view_forecast(request.user, use_case):
             raise NotFound()
         return Response(
             forecast_body(selectors.forecast_get(user=request.user, use_case=use_case, months=months))

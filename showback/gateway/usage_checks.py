@@ -12,13 +12,13 @@ from django.utils.dateparse import parse_datetime
 
 from aifinops.core import permissions
 from aifinops.core.exceptions import Unprocessable
+from portfolio.catalog import list_price_cost
 from portfolio.models import AIModel, UseCase
 
 from .authorize import GatewayPrincipal
 from .models import UsageOutcome, UsageStatus
 
 MAX_BATCH = 1000
-MILLION = Decimal(1_000_000)
 OLDEST = datetime.timedelta(days=730)
 NEWEST = datetime.timedelta(minutes=10)
 
@@ -169,17 +169,6 @@ def _catalog(names):
     return found
 
 
-def _list_price(model, event) -> Decimal:
-    cached_price = model.cached_input_price_per_mtok
-    if cached_price is None:
-        cached_price = model.input_price_per_mtok
-    return (
-        Decimal(event["input_tokens"] or 0) * model.input_price_per_mtok
-        + Decimal(event["cached_tokens"] or 0) * cached_price
-        + Decimal(event["output_tokens"] or 0) * model.output_price_per_mtok
-    ) / MILLION
-
-
 def usage_events_parse(*, principal, events) -> list[dict]:
     """The batch checked whole: clean events with their use case and model, or Unprocessable (422)
     naming every problem by index and field. A key acting for another use case or agent is
@@ -251,7 +240,12 @@ def usage_events_parse(*, principal, events) -> list[dict]:
                     else "Give the cost, or a catalog model to compute it from.",
                 )
                 continue
-            event["cost"] = _list_price(model, event)
+            event["cost"] = list_price_cost(
+                model,
+                input_tokens=event["input_tokens"] or 0,
+                cached_tokens=event["cached_tokens"] or 0,
+                output_tokens=event["output_tokens"] or 0,
+            )
             event["cost_computed"] = True
             event["currency"] = event["currency"] or model.currency
         else:

@@ -6,13 +6,27 @@ from django.db import transaction
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 
-from ..attribution import Attributor, Facts, normalise_tags
+from ..attribution import Attributor, Facts
+from ..importers.focus import is_ai_category
 from ..models import AttributionRule, SpendRecord
 from .rollups import daily_spend_rebuild
 
 CHUNK = 2000
-AI_CATEGORY = "ai and machine learning"
 ATTRIBUTED = ("use_case_id", "team_id", "environment", "customer", "feature", "attributed_by", "is_ai")
+# What re-attribution reads of a record: the facts rules look at, what decides is_ai, the day to
+# roll up again and the attribution itself; not the raw_extras and other columns of a bill line.
+READ = (
+    "tags",
+    "sub_account",
+    "billing_account",
+    "api_key",
+    "service_name",
+    "provider_name",
+    "source",
+    "service_category",
+    "charge_period_start",
+    *ATTRIBUTED,
+)
 
 
 def _check(actor):
@@ -58,10 +72,15 @@ def attribution_rule_delete(*, actor, rule):
 
 
 def _is_ai(record, use_case):
-    # FOCUS bills hold all cloud spend: only the AI category, or spend a rule gives to a use case,
-    # counts as AI. The other sources are AI vendors' own exports.
-    base = record.source != "focus" or record.service_category.strip().lower() == AI_CATEGORY
-    return base or use_case is not None
+    # Spend a rule gives to a use case is AI. Otherwise the service category decides, as it did on
+    # import: FOCUS bills (and the demo's cloud spend) hold all kinds of spend, and the AI vendors'
+    # exports all name the AI category. A record that names no category is AI unless it is a
+    # FOCUS line: the gateway's usage names none.
+    if use_case is not None:
+        return True
+    if record.service_category.strip():
+        return is_ai_category(record.service_category)
+    return record.source != "focus"
 
 
 @transaction.atomic
@@ -74,31 +93,14 @@ def spend_reattribute(*, actor=None):
     changed, first, last = 0, None, None
     last_id = 0
     while True:
-        chunk = list(SpendRecord.objects.filter(pk__gt=last_id).order_by("pk")[:CHUNK])
+        chunk = list(SpendRecord.objects.filter(pk__gt=last_id).only(*READ).order_by("pk")[:CHUNK])
         if not chunk:
             break
         last_id = chunk[-1].pk
         updates = []
         for record in chunk:
-            found = attributor.attribute(
-                Facts(
-                    tags=normalise_tags(record.tags),
-                    sub_account=record.sub_account,
-                    billing_account=record.billing_account,
-                    api_key=record.api_key,
-                    service=record.service_name,
-                    provider=record.provider_name,
-                )
-            )
-            new = {
-                "use_case_id": found.use_case.pk if found.use_case else None,
-                "team_id": found.team.pk if found.team else None,
-                "environment": found.environment[:16],
-                "customer": found.customer[:150],
-                "feature": found.feature[:150],
-                "attributed_by": found.source,
-                "is_ai": _is_ai(record, found.use_case),
-            }
+            found = attributor.attribute(Facts.of(record))
+            new = {**found.record_fields(), "is_ai": _is_ai(record, found.use_case)}
             if any(getattr(record, k) != v for k, v in new.items()):
                 for k, v in new.items():
                     setattr(record, k, v)

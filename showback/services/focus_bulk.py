@@ -249,6 +249,7 @@ def _decide(raw, resolver):
         )
     )
     is_ai = is_ai_category(category) or found.use_case is not None
+    attributed = found.record_fields()
     return [
         provider.pk if provider else None,
         model.pk if model else None,
@@ -257,12 +258,10 @@ def _decide(raw, resolver):
         multiplier,
         unit[:32],
         is_ai,
-        found.use_case.pk if found.use_case else None,
-        found.team.pk if found.team else None,
-        found.environment[:16],
-        found.customer[:150],
-        found.feature[:150],
-        found.source,
+        *(
+            attributed[name]
+            for name in ("use_case_id", "team_id", "environment", "customer", "feature", "attributed_by")
+        ),
         json.dumps(tags),
         currency,
         provider_name[:100],

@@ -24,9 +24,10 @@ from django.utils import timezone
 
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
+from portfolio.catalog import list_price_cost
 from portfolio.models import AIModel, Provider
 
-from ..attribution import Attributor, Facts, normalise_tags
+from ..attribution import Attributor, Facts
 from ..importers.base import ImportFileError, RowError
 from ..importers.common import open_maybe_gzip
 from ..importers.registry import IMPORTERS, detect
@@ -40,7 +41,6 @@ CHUNK = 5000
 MAX_REJECTS_KEPT = 10_000
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
-MILLION = Decimal(1_000_000)
 # How providers name themselves in bills, mapped to the catalog's provider slugs.
 PROVIDER_ALIASES = {
     "openai": "openai",
@@ -225,30 +225,15 @@ def _estimate(model, tokens):
     """List-price cost. Cache reads at the cached-input price; cache writes at the input price, a
     floor (providers charge a premium for writes that the catalog does not hold yet)."""
     uncached, cache_read, cache_write, output = tokens
-    read_price = model.cached_input_price_per_mtok
-    if read_price is None:
-        read_price = model.input_price_per_mtok
-    return (
-        Decimal(uncached + cache_write) * model.input_price_per_mtok
-        + Decimal(cache_read) * read_price
-        + Decimal(output) * model.output_price_per_mtok
-    ) / MILLION
+    return list_price_cost(
+        model, input_tokens=uncached + cache_write, cached_tokens=cache_read, output_tokens=output
+    )
 
 
 def _record(row, batch, resolver):
     provider = resolver.provider(row.provider_name, row.service_name)
     model = resolver.model(row.model_name, provider)
-    found = resolver.attributor.attribute(
-        Facts(
-            tags=normalise_tags(row.tags),
-            sub_account=row.sub_account,
-            billing_account=row.billing_account,
-            api_key=row.api_key,
-            service=row.service_name,
-            provider=row.provider_name,
-        )
-    )
-    use_case, team, environment = found.use_case, found.team, found.environment
+    found = resolver.attributor.attribute(Facts.of(row))
     tokens = _tokens(row)
     billed, effective, listed = row.billed_cost, row.effective_cost, row.list_cost
     estimated = row.is_estimated
@@ -279,18 +264,13 @@ def _record(row, batch, resolver):
         list_cost=listed if listed is not None else effective,
         currency=row.currency,
         is_estimated=estimated,
-        is_ai=row.is_ai or use_case is not None,
+        is_ai=row.is_ai or found.use_case is not None,
         billing_account=row.billing_account[:150],
         sub_account=row.sub_account[:150],
         api_key=row.api_key[:150],
         user_label=row.user_label[:150],
         tags=row.tags or {},
-        use_case=use_case,
-        team=team,
-        environment=environment[:16],
-        customer=found.customer[:150],
-        feature=found.feature[:150],
-        attributed_by=found.source,
+        **found.record_fields(),
         raw_extras=extras,
         input_tokens=tokens[0],
         cached_tokens=tokens[1] + tokens[2],

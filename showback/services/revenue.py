@@ -5,9 +5,7 @@ line and column. A customer and month already loaded are replaced, so a correcte
 loaded again.
 """
 
-import csv
 import datetime
-import io
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -17,6 +15,7 @@ from django.db import transaction
 
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record
+from aifinops.core.spreadsheet import CsvUploadError, csv_upload_records
 
 from ..models import CustomerRevenue
 
@@ -124,17 +123,14 @@ def _check_row(line, row):
 def revenue_rows_from_csv(uploaded) -> list[tuple[int, dict]]:
     """[(line, {column: text})] of a CSV file, with the header's problems raised as a
     RevenueFileError. Column names are read case- and space-blind."""
-    raw = uploaded.read()
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RevenueFileError(
-            [_problem(1, "", "The file is not UTF-8 text: save it as CSV UTF-8.")]
-        ) from exc
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, None)
-    if not header:
-        raise RevenueFileError([_problem(1, "", "The file is empty: it needs a header and one row a month.")])
+        header, records = csv_upload_records(
+            uploaded,
+            empty_hint="it needs a header and one row a month.",
+            encoding_hint="save it as CSV UTF-8.",
+        )
+    except CsvUploadError as exc:
+        raise RevenueFileError([_problem(exc.line, "", str(exc))]) from exc
     names = [h.strip().lower() for h in header]
     missing = [c for c in REQUIRED if c not in names]
     if missing:
@@ -150,14 +146,15 @@ def revenue_rows_from_csv(uploaded) -> list[tuple[int, dict]]:
         )
     index = {name: i for i, name in enumerate(names) if name in (*REQUIRED, *OPTIONAL)}
     rows = []
-    for line, cells in enumerate(reader, start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        rows.append((line, {name: cells[i] if i < len(cells) else "" for name, i in index.items()}))
-        if len(rows) > MAX_ROWS:
-            raise RevenueFileError(
-                [_problem(line, "", f"The file has more than {MAX_ROWS:,} rows: split it.")]
-            )
+    try:
+        for line, cells in records:
+            rows.append((line, {name: cells[i] if i < len(cells) else "" for name, i in index.items()}))
+            if len(rows) > MAX_ROWS:
+                raise RevenueFileError(
+                    [_problem(line, "", f"The file has more than {MAX_ROWS:,} rows: split it.")]
+                )
+    except CsvUploadError as exc:
+        raise RevenueFileError([_problem(exc.line, "", str(exc))]) from exc
     return rows
 
 

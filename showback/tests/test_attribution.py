@@ -1,5 +1,6 @@
 """Attribution rules: given spend and rules, then which use case, team and customer it belongs to."""
 
+import datetime
 import io
 
 import pytest
@@ -10,6 +11,7 @@ from aifinops.core.models import AuditEvent
 from portfolio.tests.factories import ProviderFactory, UseCaseFactory
 from showback.attribution import Attributor, Facts, normalise_tags
 from showback.models import AttributionRule, DailySpend, SpendRecord
+from showback.services.attribution import spend_reattribute
 
 from .focus_files import focus_csv, focus_rows
 
@@ -99,6 +101,28 @@ def test_saving_a_rule_on_the_page_reattributes_history_with_an_audit_trail(logi
 
     assert not SpendRecord.objects.filter(use_case__isnull=False).exists()
     assert not DailySpend.objects.filter(use_case__isnull=False).exists()
+
+
+def test_reattribution_keeps_non_ai_spend_out_of_ai_spend(cast):
+    # Given the demo's cloud spend (not AI), a FOCUS line outside the AI category and gateway usage,
+    # which names no category
+    day = datetime.datetime(2026, 10, 1, tzinfo=datetime.UTC)
+    common = {"charge_period_start": day, "charge_period_end": day + datetime.timedelta(days=1)}
+    compute = SpendRecord.objects.create(
+        source="demo", source_row_key="ec2", service_category="Compute", is_ai=False, **common
+    )
+    storage = SpendRecord.objects.create(
+        source="focus", source_row_key="s3", service_category="Storage", is_ai=False, **common
+    )
+    gateway = SpendRecord.objects.create(source="gateway", source_row_key="gw", is_ai=True, **common)
+
+    # When a rule change re-attributes history
+    spend_reattribute()
+
+    # Then what was not AI spend is still not, and the gateway's usage still is
+    for record in (compute, storage, gateway):
+        record.refresh_from_db()
+    assert (compute.is_ai, storage.is_ai, gateway.is_ai) == (False, False, True)
 
 
 def test_a_rule_must_assign_something_and_a_tag_rule_needs_its_key(login, cast):

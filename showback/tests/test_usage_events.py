@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from portfolio.tests.factories import AIModelFactory
 from showback.gateway.selectors import use_case_telemetry
 from showback.models import DailySpend, SpendRecord, UsageEvent, UsageHourly
 from showback.services.rollups import daily_spend_rebuild
@@ -45,6 +46,22 @@ def test_a_batch_is_stored_costed_from_the_catalog_and_counted_once(
     assert (r1.cost, r1.cost_computed, r1.use_case_id, r1.gateway_key_id) == (
         Decimal("0.006"), True, cast.use_case_a.pk, gateway_key.pk
     )  # fmt: skip
+
+
+def test_cache_reads_are_costed_at_the_cached_input_price_or_else_the_input_price(
+    cast, catalog, gateway_key, redis_clean
+):
+    AIModelFactory(
+        provider=catalog["ok"].provider, key="gpt-cached", cached_input_price_per_mtok=Decimal("0.5")
+    )
+    tokens = {"input_tokens": 1000, "cached_tokens": 1000, "output_tokens": 500}
+
+    answer = post(
+        bearer(gateway_key.raw),
+        [event("c1", **tokens), event("c2", model="openai/gpt-cached", **tokens)],
+    )
+
+    assert [e["cost"] for e in answer.json()["events"]] == ["0.008000", "0.006500"]
 
 
 def test_gateway_spend_reaches_the_daily_rollup_as_estimated_spend(cast, gateway_key, redis_clean):

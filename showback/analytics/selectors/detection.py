@@ -7,10 +7,11 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404
 
+from aifinops.core import permissions
+
 from ... import selectors as spend
 from ...models import Anomaly, AnomalyKind, AnomalyStatus, DailySpend, Severity
 from .. import anomalies, drift
-from .. import permissions as rules
 from ..filters import AnomalyFilter
 
 ZERO = Decimal("0")
@@ -18,7 +19,7 @@ UNRESOLVED = (AnomalyStatus.OPEN, AnomalyStatus.ACKNOWLEDGED)
 
 
 def anomaly_queryset(*, user):
-    return Anomaly.objects.filter(rules.anomaly_scope(user)).select_related(
+    return Anomaly.objects.filter(permissions.anomaly_scope(user)).select_related(
         "use_case__team", "model", "acknowledged_by"
     )
 
@@ -36,7 +37,7 @@ def anomaly_get(*, user, pk):
 def anomaly_counts(*, user):
     """{(status, severity): n} of the anomalies the user may see."""
     rows = (
-        Anomaly.objects.filter(rules.anomaly_scope(user))
+        Anomaly.objects.filter(permissions.anomaly_scope(user))
         .order_by()
         .values("status", "severity")
         .annotate(n=Count("id"))

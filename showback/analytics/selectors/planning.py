@@ -19,7 +19,6 @@ from portfolio.models import UseCase
 from ... import selectors as spend
 from ...models import AssumptionKind, DailySpend, ForecastAssumption
 from .. import assumptions, commitments, forecasting
-from .. import permissions as rules
 
 HISTORY_MONTHS = 36
 MIX_MONTHS = 3
@@ -247,7 +246,7 @@ def forecast_get(*, user, use_case=None, months=12, as_of=None):
 
 def _use_case_deltas(view, *, user, months, as_of):
     """Apply each use case's own assumptions to its forecast, and add the change to the portfolio."""
-    scope = rules.assumption_scope(user)
+    scope = permissions.assumption_scope(user)
     theirs = _assumptions(ForecastAssumption.objects.filter(scope, use_case__isnull=False))
     if not theirs:
         return []

@@ -16,6 +16,7 @@ from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
+from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.notifications import notify
 from aifinops.core.templatetags.afo import money
@@ -23,7 +24,6 @@ from portfolio.models import UseCase
 
 from ...models import Anomaly, AnomalyKind, AnomalyStatus, DailySpend, Severity
 from .. import anomalies, drift
-from .. import permissions as rules
 
 PREMIUM_TIERS = ("frontier", "reasoning")
 # History a scanned day needs: the 28-day window, and two months back for the monthly pattern.
@@ -236,7 +236,7 @@ def _announce(created, use_cases, *, since):
 
 def _locked(anomaly, actor):
     anomaly = Anomaly.objects.select_for_update().select_related("use_case").get(pk=anomaly.pk)
-    if not rules.can_triage_anomaly(actor, anomaly):
+    if not permissions.can_triage_anomaly(actor, anomaly):
         raise PermissionDenied(
             "Only the use case's team, its owners and finance can acknowledge, explain or resolve "
             "its anomalies."

@@ -7,10 +7,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 
 from ...models import AssumptionKind, ForecastAssumption
-from .. import permissions as rules
 
 NOTE_MAX = 2000
 
@@ -86,7 +86,7 @@ def forecast_assumption_create(
     note="",
 ):
     """Add a planner's driver assumption to the forecast of a use case (or of the portfolio)."""
-    if not rules.can_add_assumption(actor, use_case):
+    if not permissions.can_add_assumption(actor, use_case):
         raise PermissionDenied(
             "Finance plans the portfolio; a use case's owners plan their own use case."
             if use_case is not None
@@ -118,7 +118,7 @@ def forecast_assumption_create(
 
 @transaction.atomic
 def forecast_assumption_delete(*, actor, assumption):
-    if not rules.can_add_assumption(actor, assumption.use_case):
+    if not permissions.can_add_assumption(actor, assumption.use_case):
         raise PermissionDenied("Only the people who may add this assumption may remove it.")
     audit_record(
         actor=actor, action="forecast_assumption.delete", obj=assumption, before=snapshot(assumption)
