@@ -12,7 +12,7 @@ PORT ?= 8000
 help:
 	@echo "make run     the product on SQLite with demo data at http://$(HOST):$(PORT)"
 	@echo "make test    the whole test suite on a real PostgreSQL and Redis (started for you)"
-	@echo "make lint    ruff"
+	@echo "make lint    ruff and the import contracts (docs/architecture.md)"
 	@echo "make serve / worker / beat   the production processes (need the production variables)"
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -65,6 +65,7 @@ bench-dashboard: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

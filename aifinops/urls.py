@@ -4,6 +4,8 @@ from drf_spectacular.views import SpectacularAPIView
 
 from aifinops import views
 from aifinops.core.api.docs import ApiDocsView
+from aifinops.dashboard.urls import use_case_urlpatterns as dashboard_use_case_urlpatterns
+from portfolio import urls as portfolio_urls
 from showback.gateway.api import authorize_endpoint
 
 admin.site.site_header = "aifinops administration"
@@ -14,8 +16,8 @@ api_v1 = [
     path("", include("aifinops.core.api.urls")),
     path("", include("portfolio.api.urls")),
     path("", include("intake.api.urls")),
-    path("", include("showback.api.urls")),
-    path("", include("showback.api.analytics")),
+    path("", include("showback.api")),
+    path("", include("showback.analytics.api")),
     path("", include("council.api.urls")),
 ]
 
@@ -25,11 +27,16 @@ urlpatterns = [
     path("api/v1/authorize/", authorize_endpoint, name="api-authorize"),
     path("", views.home, name="home"),
     path("", include("aifinops.core.urls")),
-    path("portfolio/", include("portfolio.urls")),
-    path("dashboard/", include("portfolio.dashboard.urls")),
+    # The portfolio's pages, and the use case's metric hierarchy from the dashboard package (it may
+    # read every app; portfolio may not import it), under one namespace: portfolio:<name>.
+    path(
+        "portfolio/",
+        include(([*portfolio_urls.urlpatterns, *dashboard_use_case_urlpatterns], portfolio_urls.app_name)),
+    ),
+    path("dashboard/", include("aifinops.dashboard.urls")),
     path("intake/", include("intake.urls")),
     path("showback/", include("showback.urls")),
-    path("showback/analytics/", include("showback.analytics_urls")),
+    path("showback/analytics/", include("showback.analytics.urls")),
     path("council/", include("council.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

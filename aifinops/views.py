@@ -2,7 +2,7 @@
 
 from django.shortcuts import render
 
-from aifinops.core import permissions
+from aifinops.core import periods, permissions
 from aifinops.core.roles import Role
 from aifinops.core.selectors import audit_event_list, membership_list
 from council import selectors as council_selectors
@@ -16,8 +16,8 @@ from showback import selectors as spend_selectors
 def home(request):
     user = request.user
     roles = permissions.roles_of(user)
-    day = spend_selectors.today()
-    start = spend_selectors.month_start(day)
+    day = periods.today()
+    start = periods.month_start(day)
     counts = portfolio_selectors.stage_counts(user=user)
     context = {
         "roles": roles,

@@ -64,10 +64,10 @@ def _generate(records, *, use_cases, teams, days, stdout):
     from django.db import connection
 
     from aifinops.core import demo as core_demo
+    from aifinops.core import periods
     from aifinops.core.demo import demo_user
     from portfolio.choices import AutonomyLevel, BusinessFunction, ModelTier, RiskTier, Stage
     from portfolio.models import AIModel, OptimizationItem, Provider, Team, UseCase, ValueSignal
-    from showback import selectors as spend
     from showback.models import Budget, BudgetScope, CustomerRevenue
 
     with open(os.devnull, "w") as quiet:
@@ -119,8 +119,8 @@ def _generate(records, *, use_cases, teams, days, stdout):
         )
         for i in range(use_cases)
     )
-    today = spend.today()
-    months = [spend.months_back(today, n) for n in range(1, 13)]
+    today = periods.today()
+    months = [periods.months_back(today, n) for n in range(1, 13)]
     ValueSignal.objects.bulk_create(
         ValueSignal(use_case=uc, month=m, outcomes=1000 + i, value_per_outcome=Decimal("3"), active_users=50)
         for i, uc in enumerate(uc_objs)
@@ -206,7 +206,7 @@ def _rollup(first, last, stdout):
     from django.db import connection
 
     from showback.models import CustomerDailySpend, DailySpend
-    from showback.services.rollups import daily_spend_rebuild
+    from showback.rollups import daily_spend_rebuild
 
     started = time.perf_counter()
     day = first
@@ -231,17 +231,17 @@ def _measure(label, *, repeat, stdout):
     from django.db.models import Sum
     from django.test import Client
 
+    from aifinops.core import periods
     from aifinops.core.demo import demo_user
-    from portfolio.dashboard.filters import default_filters, preset_period
+    from aifinops.dashboard.filters import default_filters, preset_period
     from portfolio.models import Team, UseCase
-    from showback import selectors as spend
     from showback.models import DailySpend, SpendRecord
 
     settings.ALLOWED_HOSTS = ["*"]
     client = Client()
     client.force_login(demo_user("finance"), backend="django.contrib.auth.backends.ModelBackend")
     f = default_filters()
-    start12, end12 = preset_period("last_12_months", spend.today())
+    start12, end12 = preset_period("last_12_months", periods.today())
     values = {
         "last12": f"start={start12}&end={end12}",
         "team": Team.objects.order_by("pk").values_list("slug", flat=True).first(),

@@ -41,8 +41,8 @@ def main():
     old = setup_databases(verbosity=0, interactive=False)
     try:
         from portfolio.tests.factories import ProviderFactory, TeamFactory, UseCaseFactory
+        from showback.ingest.services import spend_import_create, spend_import_run
         from showback.models import SpendRecord
-        from showback.services.imports import spend_import_create, spend_import_run
         from showback.tests.focus_files import COLUMNS, write_focus_csv
 
         team = TeamFactory(slug="customer-support", name="Customer Support")

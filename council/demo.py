@@ -17,12 +17,13 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from aifinops.core import periods
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.demo import demo_user, ensure_roles
+from aifinops.core.periods import months_back
 from aifinops.core.roles import Role
-from portfolio import gates
+from portfolio.gates import rules as gates
 from portfolio.models import UseCase
-from showback.selectors import months_back
 
 from .models import (
     AgendaItem,
@@ -168,7 +169,7 @@ def _funding_requests(today):
 
 def _past_meeting(council, *, held, stdout):
     chair = council.chair
-    today = timezone.now().date()
+    today = periods.today()
     requests = _funding_requests(today)
     meeting = Meeting.objects.create(
         council=council, kind=MeetingKind.MONTHLY_OPERATING_REVIEW, scheduled_for=held

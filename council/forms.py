@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from aifinops.core.widgets import style_fields
-from portfolio import gates
 from portfolio.choices import MilestoneStatus, Stage
+from portfolio.gates import rules as gates
 from portfolio.models import Milestone
-from portfolio.value_forms import CURRENCIES
+from portfolio.value.forms import CURRENCIES
 
 from .models import VoteChoice
 

@@ -12,13 +12,15 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db.models import Sum
 from django.utils import timezone
 
-from portfolio import gates
+from aifinops.core import periods
+from aifinops.core.periods import months_back
 from portfolio.choices import MilestoneStatus, MoveRequestStatus, OptimizationStatus
+from portfolio.gates import rules as gates
 from portfolio.models import Milestone, OptimizationItem, StageApproval, StageMoveRequest, ValueSignal
 from portfolio.selectors import stage_gate
-from showback import budget_selectors
+from showback.budgets import selectors as budget_selectors
 from showback.models import Budget, BudgetScope, DailySpend
-from showback.selectors import months_back, use_case_monthly_spend
+from showback.selectors import use_case_monthly_spend
 
 from .models import FundingRequest, FundingStatus
 from .triggers import open_high_severity_anomalies, thresholds_for
@@ -68,7 +70,7 @@ def _spend(use_case, *, currency, today):
                 "variance_pct": _pct(actual - expected, expected),
             }
         )
-    this_month = today.replace(day=1)
+    this_month = periods.month_start(today)
     mtd = by_month.get(this_month, ZERO)
     by_model = (
         DailySpend.objects.filter(
@@ -254,7 +256,7 @@ def review_pack_build(*, use_case, reasons=(), thresholds=None, council=None, to
     `reasons` are the agenda item's reasons (dicts); the funding request shown is the one waiting
     for the council (submitted), for the next milestone only.
     """
-    today = today or timezone.now().date()
+    today = today or periods.today()
     now = now or timezone.now()
     thresholds = thresholds or thresholds_for(council)
     request = (

@@ -1,21 +1,36 @@
-from collections import defaultdict
+"""Reads of the council: its members, meetings, agendas, decisions and funding requests, scoped to
+the user; and what only the council's pages need: the standing sections of a meeting, the tally and
+ballot of an item, the owners' view of their items, and a use case's history with the council.
+"""
+
+import datetime
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, Value, When
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, Sum, Value, When
+from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from aifinops.core import permissions
-from portfolio.choices import Stage
+from aifinops.core import periods, permissions
+from portfolio import selectors as portfolio_selectors
+from portfolio.choices import OptimizationStatus, Stage
+from portfolio.gates import rules as gates
+from portfolio.licenses import selectors as license_selectors
+from portfolio.models import UseCase, ValueSignal
+from showback import selectors as spend
+from showback.analytics import selectors as analytics
 
 from .models import (
     AgendaItem,
+    AgendaItemStatus,
     Council,
     CouncilMember,
     Decision,
     FundingRequest,
     Meeting,
+    MeetingKind,
     MeetingState,
     Vote,
     VoteChoice,
@@ -41,7 +56,7 @@ def council_seats(*, user):
 
 # Meetings, agendas and decisions. The council's pages are for those who may open the council
 # section (members, chair, finance, platform admins); owners follow their own items through
-# `page_selectors.owned_agenda_items`.
+# `owned_agenda_items`.
 
 
 def council_seat(*, user, council):
@@ -243,3 +258,318 @@ def funding_request_list(*, user, use_case=None, statuses=None):
     if statuses:
         qs = qs.filter(status__in=statuses)
     return list(qs.order_by("-created_at", "-id"))
+
+
+# The standing sections. The monthly operating review and the quarterly review each have standing
+# sections besides the per-use-case items (seeds/000, "governance cadence"). They read the existing
+# showback and portfolio selectors, scoped to the user, and stay a fixed handful of queries; the
+# pages link to the showback and portfolio pages for the detail.
+
+TREND_MONTHS = 6
+TOP_ANOMALIES = 5
+TOP_COMMITMENTS = 5
+RENEWAL_MONTHS = 3
+ZERO = Decimal("0")
+
+
+def _last_full_month(day: datetime.date) -> tuple[datetime.date, datetime.date]:
+    start = periods.months_back(day, 1)
+    return start, periods.month_start(day) - datetime.timedelta(days=1)
+
+
+def _last_full_quarter(day: datetime.date) -> tuple[datetime.date, datetime.date]:
+    first_month = ((day.month - 1) // 3) * 3 + 1
+    this_quarter = datetime.date(day.year, first_month, 1)
+    return periods.months_back(this_quarter, 3), this_quarter - datetime.timedelta(days=1)
+
+
+def _anomalies(user):
+    counts = analytics.anomaly_counts(user=user)
+    unresolved = analytics.anomaly_queryset(user=user).filter(status__in=("open", "acknowledged"))
+    return {
+        "open_by_severity": {
+            severity: sum(n for (status, sev), n in counts.items() if sev == severity and status == "open")
+            for severity in ("high", "medium", "low")
+        },
+        "acknowledged": sum(n for (status, _), n in counts.items() if status == "acknowledged"),
+        "top": list(unresolved.filter(severity="high").order_by("-date", "-id")[:TOP_ANOMALIES]),
+    }
+
+
+def _optimization(user):
+    items = portfolio_selectors.optimization_queryset(user=user)
+    by_status = dict(items.order_by().values("status").annotate(n=Count("id")).values_list("status", "n"))
+    return {
+        "totals": portfolio_selectors.savings_totals(items),
+        "in_progress": by_status.get(OptimizationStatus.IN_PROGRESS, 0),
+        "proposed": by_status.get(OptimizationStatus.PROPOSED, 0),
+        "done": by_status.get(OptimizationStatus.DONE, 0),
+    }
+
+
+def _adoption(user, month: datetime.date):
+    """Active users and outcomes the use cases reported for `month`, per currency of value."""
+    row = ValueSignal.objects.filter(
+        permissions.use_case_scope(user, prefix="use_case__"), month=month
+    ).aggregate(active_users=Sum("active_users"), outcomes=Sum("outcomes"))
+    return {"month": month, "active_users": row["active_users"] or 0, "outcomes": row["outcomes"] or 0}
+
+
+def _trend(user, *, last_month: datetime.date, months: int):
+    """[(month, {currency: total})] of the `months` full months up to `last_month`'s."""
+    first = periods.months_back(last_month, months - 1)
+    end = periods.add_months(last_month, 1) - datetime.timedelta(days=1)
+    rows = (
+        spend.daily_spend_queryset(user=user)
+        .filter(date__gte=first, date__lte=end)
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values("month", "currency")
+        .annotate(total=Sum("effective_cost"))
+    )
+    by_month = defaultdict(dict)
+    for r in rows:
+        month = r["month"].date() if isinstance(r["month"], datetime.datetime) else r["month"]
+        by_month[month][r["currency"]] = r["total"] or ZERO
+    return [
+        (periods.add_months(first, n), by_month.get(periods.add_months(first, n), {})) for n in range(months)
+    ]
+
+
+def operating_review(*, user, as_of=None):
+    """The monthly operating review's standing sections: spend trend, premium model share and
+    vendor overlap over the last full month before `as_of`; anomalies, adoption and optimization
+    progress as they stand now."""
+    day = as_of or periods.today()
+    start, end = _last_full_month(day)
+    breakdown = spend.spend_breakdown(user=user, dimension="model_tier", start=start, end=end)
+    return {
+        "kind": MeetingKind.MONTHLY_OPERATING_REVIEW,
+        "period_start": start,
+        "period_end": end,
+        "trend": _trend(user, last_month=start, months=TREND_MONTHS),
+        "totals": list(breakdown["totals"].values()),
+        "premium": [r for r in breakdown["rows"] if r["key"] in spend.PREMIUM_TIERS],
+        "overlap": breakdown["overlap"],
+        "anomalies": _anomalies(user),
+        "adoption": _adoption(user, start),
+        "optimization": _optimization(user),
+    }
+
+
+def _allocation(user, start, end):
+    """AI spend per stage of the use cases over start..end, per currency, and the use cases per
+    stage: where the money goes in the portfolio."""
+    rows = (
+        spend.daily_spend_queryset(user=user)
+        .filter(date__gte=start, date__lte=end)
+        .order_by()
+        .values("use_case__stage", "currency")
+        .annotate(total=Sum("effective_cost"))
+    )
+    by_stage = defaultdict(dict)
+    for r in rows:
+        by_stage[r["use_case__stage"] or ""][r["currency"]] = r["total"] or ZERO
+    counts = portfolio_selectors.stage_counts(user=user)
+    order = [*Stage.values, ""]
+    return [
+        {
+            "stage": stage,
+            "label": Stage(stage).label if stage else "Unattributed",
+            "use_cases": counts.get(stage, 0),
+            "spend": by_stage.get(stage, {}),
+        }
+        for stage in order
+        if counts.get(stage) or by_stage.get(stage)
+    ]
+
+
+def quarterly_review(*, user, as_of=None):
+    """The quarterly review's standing sections: commitments the steady providers allow and the AI
+    tool subscriptions renewing in the next three months; vendor overlap to rationalise and the
+    portfolio's allocation by stage over the last full quarter."""
+    day = as_of or periods.today()
+    start, end = _last_full_quarter(day)
+    breakdown = spend.spend_breakdown(user=user, dimension="provider", start=start, end=end)
+    plans = analytics.commitment_plans(user=user, as_of=day)
+    renewals = license_selectors.renewals_in(user=user, start=day, months=RENEWAL_MONTHS)
+    return {
+        "kind": MeetingKind.QUARTERLY_REVIEW,
+        "period_start": start,
+        "period_end": end,
+        "commitments": [p for p in plans if p.suggestion is not None][:TOP_COMMITMENTS],
+        "renewals": renewals,
+        "steady_providers": sum(1 for p in plans if p.stability.stable),
+        "providers": len(plans),
+        "overlap": breakdown["overlap"],
+        "totals": list(breakdown["totals"].values()),
+        "allocation": _allocation(user, start, end),
+    }
+
+
+def standing_sections(*, meeting, user, as_of=None):
+    """The standing sections of the meeting's kind, or None for an extraordinary meeting. The spend
+    periods end before the meeting's day (or today, for a meeting still ahead)."""
+    as_of = as_of or min(periods.today(), meeting.scheduled_for.date())
+    if meeting.kind == MeetingKind.MONTHLY_OPERATING_REVIEW:
+        return operating_review(user=user, as_of=as_of)
+    if meeting.kind == MeetingKind.QUARTERLY_REVIEW:
+        return quarterly_review(user=user, as_of=as_of)
+    return None
+
+
+# The agenda, the ballot of an item, and the owners' view.
+
+
+@dataclass
+class Tally:
+    """The votes on one item by choice, in the order of the choices, and the quorum."""
+
+    counts: list  # [(choice, label, n)]
+    votes: int
+    quorum: int
+
+    @property
+    def met(self):
+        return self.votes >= self.quorum
+
+    @property
+    def missing(self):
+        return max(self.quorum - self.votes, 0)
+
+
+def tally_of(item):
+    """The tally of an item whose votes (with their member) are loaded or prefetched."""
+    votes = [v for v in item.votes.all() if v.member.is_active]
+    counts = Counter(v.choice for v in votes)
+    return Tally(
+        counts=[(choice, label, counts.get(choice, 0)) for choice, label in VoteChoice.choices],
+        votes=len(votes),
+        quorum=item.meeting.council.quorum,
+    )
+
+
+@dataclass
+class AgendaRow:
+    item: object
+    tally: Tally
+    decision: object
+
+
+def agenda_rows(*, meeting):
+    """The meeting's items in agenda order (severity, then amount at stake), each with its tally and
+    decision: the queries of `agenda_items`, however long the agenda."""
+    rows = []
+    for item in agenda_items(meeting=meeting):
+        item.meeting = meeting  # the tally reads the council's quorum from the meeting already loaded
+        rows.append(AgendaRow(item=item, tally=tally_of(item), decision=getattr(item, "decision", None)))
+    return rows
+
+
+@dataclass
+class Ballot:
+    """What the voting card of an item shows the user."""
+
+    tally: Tally
+    votes: list
+    my_vote: object
+    seat: object
+    can_vote: bool
+    can_decide: bool
+    decision: object
+
+
+def ballot(*, item, user):
+    seat = council_seat(user=user, council=item.meeting.council)
+    votes = list(item.votes.all())
+    decision = getattr(item, "decision", None)
+    return Ballot(
+        tally=tally_of(item),
+        votes=votes,
+        my_vote=next((v for v in votes if seat is not None and v.member_id == seat.pk), None),
+        seat=seat,
+        can_vote=item.status == AgendaItemStatus.OPEN and permissions.can_vote(user, item.meeting, seat),
+        can_decide=decision is None
+        and item.status == AgendaItemStatus.OPEN
+        and permissions.can_record_decision(user, item.meeting),
+        decision=decision,
+    )
+
+
+def owned_use_cases(*, user):
+    """The use cases the user owns (business or technical), with the next stage each would ask
+    funding for."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    use_cases = list(
+        UseCase.objects.filter(Q(business_owner=user) | Q(technical_owner=user))
+        .select_related("team")
+        .order_by("name")
+    )
+    for use_case in use_cases:
+        use_case.next_stage = gates.next_stage(use_case)
+        use_case.next_stage_label = Stage(use_case.next_stage).label if use_case.next_stage else ""
+    return use_cases
+
+
+def owned_funding_requests(*, user, limit=50):
+    """Funding requests of the use cases the user owns, newest first, with the decision on each."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        FundingRequest.objects.filter(Q(use_case__business_owner=user) | Q(use_case__technical_owner=user))
+        .select_related("use_case", "milestone", "requested_by")
+        .prefetch_related(Prefetch("decisions", queryset=Decision.objects.select_related("item__meeting")))
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def owned_agenda_items(*, user, limit=30):
+    """Agenda items of the use cases the user owns, newest meeting first, with their tally and
+    decision: where the owner's items stand."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    votes = Vote.objects.select_related("member")
+    items = list(
+        AgendaItem.objects.filter(Q(use_case__business_owner=user) | Q(use_case__technical_owner=user))
+        .select_related("meeting__council", "use_case", "decision")
+        .prefetch_related(Prefetch("votes", queryset=votes))
+        .order_by("-meeting__scheduled_for", "position", "id")[:limit]
+    )
+    return [AgendaRow(item=i, tally=tally_of(i), decision=getattr(i, "decision", None)) for i in items]
+
+
+def use_case_council_history(*, use_case):
+    """Everything the council did about one use case (the caller checked the user may see it):
+    its decisions newest first, the agenda items it was on, and its funding requests."""
+    items = list(
+        AgendaItem.objects.filter(use_case=use_case)
+        .select_related("meeting__council", "decision__recorded_by")
+        .order_by("-meeting__scheduled_for", "-id")
+    )
+    requests = list(
+        FundingRequest.objects.filter(use_case=use_case)
+        .select_related("milestone", "requested_by")
+        .order_by("-created_at", "-id")
+    )
+    return {
+        "decisions": decision_log(use_case=use_case),
+        "items": items,
+        "funding_requests": requests,
+    }
+
+
+def meeting_outcome(*, meeting):
+    """The output of a meeting: its approved spend list with totals per currency, and every decision
+    (approved or not) in agenda order."""
+    rows = approved_spend_list(meeting=meeting)
+    decisions = list(
+        Decision.objects.filter(item__meeting=meeting)
+        .select_related("item__use_case__team", "recorded_by", "funding_request")
+        .order_by("item__position", "item_id")
+    )
+    return {
+        "approved": rows,
+        "totals": approved_spend_totals(rows),
+        "decisions": decisions,
+    }

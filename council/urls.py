@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import item_views, output_views, views
+from . import views
 
 app_name = "council"
 
@@ -13,11 +13,11 @@ urlpatterns = [
     path("meetings/<int:pk>/publish/", views.meeting_publish, name="meeting_publish"),
     path("meetings/<int:pk>/start/", views.meeting_start, name="meeting_start"),
     path("meetings/<int:pk>/close/", views.meeting_close, name="meeting_close"),
-    path("meetings/<int:pk>/output/", output_views.meeting_output, name="meeting_output"),
-    path("meetings/<int:pk>/approved-spend.csv", output_views.approved_spend_csv, name="approved_spend_csv"),
-    path("items/<int:pk>/", item_views.item_detail, name="item_detail"),
-    path("items/<int:pk>/vote/", item_views.vote_cast, name="vote_cast"),
-    path("items/<int:pk>/decide/", item_views.decision_record, name="decision_record"),
+    path("meetings/<int:pk>/output/", views.meeting_output, name="meeting_output"),
+    path("meetings/<int:pk>/approved-spend.csv", views.approved_spend_csv, name="approved_spend_csv"),
+    path("items/<int:pk>/", views.item_detail, name="item_detail"),
+    path("items/<int:pk>/vote/", views.vote_cast, name="vote_cast"),
+    path("items/<int:pk>/decide/", views.decision_record, name="decision_record"),
     path("mine/", views.my_items, name="my_items"),
     path("use-cases/<slug:key>/", views.use_case_history, name="use_case_history"),
     path("use-cases/<slug:key>/funding/", views.funding_request_create, name="funding_request_create"),

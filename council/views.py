@@ -1,5 +1,6 @@
 """The council's pages: its home with the next agenda, meetings and their chair's buttons, the
-owners' view of their items, funding requests and a use case's history with the council.
+owners' view of their items, funding requests, a use case's history with the council, an agenda
+item's page with its voting card, and a meeting's output (the approved spend list, as CSV too).
 
 Every write is a POST that calls one service of council.services; a refusal the user can act on
 (a conflict, a missing quorum, a bad field) comes back as a message, never a 500.
@@ -13,13 +14,14 @@ from django.views.decorators.http import require_POST
 
 from aifinops.core import permissions
 from aifinops.core.exceptions import ConflictError, Unprocessable
+from aifinops.core.spreadsheet import csv_response, safe_text
 from aifinops.core.views import section_required
-from portfolio import gates
 from portfolio import selectors as portfolio_selectors
 from portfolio.choices import Stage
+from portfolio.gates import rules as gates
 
-from . import charts, page_selectors, selectors, services
-from .forms import FundingRequestForm, MeetingCloseForm, add_service_errors
+from . import charts, selectors, services
+from .forms import DecisionForm, FundingRequestForm, MeetingCloseForm, VoteForm, add_service_errors
 from .models import MeetingKind, MeetingState
 
 
@@ -45,7 +47,7 @@ def index(request):
             "council": council,
             "councils": councils,
             "meeting": meeting,
-            "rows": page_selectors.agenda_rows(meeting=meeting) if meeting is not None else [],
+            "rows": selectors.agenda_rows(meeting=meeting) if meeting is not None else [],
             "recent": selectors.meeting_list(user=request.user, council=council)[:8],
             "can_build": permissions.can_build_agenda(request.user, council),
             "seat": selectors.council_seat(user=request.user, council=council),
@@ -61,7 +63,7 @@ def meeting_list(request):
 
 
 def meeting_context(request, meeting, *, close_form=None):
-    standing = page_selectors.standing_sections(meeting=meeting, user=request.user)
+    standing = selectors.standing_sections(meeting=meeting, user=request.user)
     chart = None
     if standing is not None and standing["kind"] == MeetingKind.MONTHLY_OPERATING_REVIEW:
         chart = charts.spend_trend_chart(standing["trend"])
@@ -70,7 +72,7 @@ def meeting_context(request, meeting, *, close_form=None):
     return {
         "meeting": meeting,
         "council": meeting.council,
-        "rows": page_selectors.agenda_rows(meeting=meeting),
+        "rows": selectors.agenda_rows(meeting=meeting),
         "can_manage": permissions.can_manage_meeting(request.user, meeting),
         "can_build": meeting.state == MeetingState.DRAFT
         and permissions.can_build_agenda(request.user, meeting.council),
@@ -172,9 +174,9 @@ def my_items(request):
         request,
         "council/my_items.html",
         {
-            "use_cases": page_selectors.owned_use_cases(user=request.user),
-            "requests": page_selectors.owned_funding_requests(user=request.user),
-            "rows": page_selectors.owned_agenda_items(user=request.user),
+            "use_cases": selectors.owned_use_cases(user=request.user),
+            "requests": selectors.owned_funding_requests(user=request.user),
+            "rows": selectors.owned_agenda_items(user=request.user),
         },
     )
 
@@ -190,7 +192,7 @@ def use_case_history(request, key):
             "use_case": use_case,
             "can_request": permissions.can_request_funding(request.user, use_case)
             and gates.next_stage(use_case) is not None,
-            **page_selectors.use_case_council_history(use_case=use_case),
+            **selectors.use_case_council_history(use_case=use_case),
         },
     )
 
@@ -229,3 +231,159 @@ def funding_request_create(request, key):
             "next_stage_label": Stage(next_stage).label if next_stage else "",
         },
     )
+
+
+# An agenda item's page: its review pack, and the voting card (htmx) where members vote and the
+# chair records the decision. The voting card answers htmx with itself re-rendered (the tally, the
+# quorum, the form with its errors, or the conflict when another decision won the race) and a
+# plain post with a redirect.
+
+
+def voting_context(request, item, *, vote_form=None, decision_form=None, notice=None, problem=None):
+    ballot = selectors.ballot(item=item, user=request.user)
+    if vote_form is None and ballot.can_vote:
+        mine = ballot.my_vote
+        vote_form = VoteForm(
+            initial={"choice": mine.choice, "comment": mine.comment, "conditions": mine.conditions}
+            if mine
+            else None
+        )
+    if decision_form is None and ballot.can_decide:
+        decision_form = DecisionForm()
+    return {
+        "item": item,
+        "ballot": ballot,
+        "vote_form": vote_form if ballot.can_vote else None,
+        "decision_form": decision_form if ballot.can_decide else None,
+        "notice": notice,
+        "problem": problem,
+    }
+
+
+def item_detail(request, pk):
+    """The review pack (frozen once the agenda is published, live before) and the voting card.
+    Council members and the chair, finance, platform admins, and the use case's owners read it;
+    htmx asks for the voting card alone, to refresh the tally."""
+    item = selectors.agenda_item_get(user=request.user, pk=pk)
+    if request.htmx:
+        return render(request, "council/partials/_voting.html", voting_context(request, item))
+    pack = selectors.item_review_pack(item=item)
+    return render(
+        request,
+        "council/item_detail.html",
+        {
+            **voting_context(request, item),
+            "pack": pack,
+            "frozen": item.review_pack is not None,
+            "spend_chart": charts.spend_vs_expected_chart(pack["spend"]),
+            "value_chart": charts.value_vs_expected_chart(pack["value"]),
+        },
+    )
+
+
+def _answer(request, item, *, success, **context):
+    if request.htmx:
+        item = selectors.agenda_item_get(user=request.user, pk=item.pk)
+        return render(request, "council/partials/_voting.html", voting_context(request, item, **context))
+    problem = context.get("problem")
+    errors = [
+        e
+        for form in (context.get("vote_form"), context.get("decision_form"))
+        if form is not None
+        for errs in form.errors.values()
+        for e in errs
+    ]
+    for message in ([problem] if problem else []) + errors:
+        messages.error(request, message)
+    if not problem and not errors:
+        messages.success(request, success)
+    return redirect("council:item_detail", pk=item.pk)
+
+
+@require_POST
+def vote_cast(request, pk):
+    item = selectors.agenda_item_get(user=request.user, pk=pk)
+    form = VoteForm(request.POST)
+    problem = None
+    if form.is_valid():
+        try:
+            services.vote_cast(actor=request.user, item=item, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except ConflictError as exc:
+            problem = str(exc)
+        else:
+            return _answer(request, item, success="Vote recorded.", notice="Your vote is recorded.")
+    return _answer(request, item, success="", vote_form=form, problem=problem)
+
+
+@require_POST
+def decision_record(request, pk):
+    item = selectors.agenda_item_get(user=request.user, pk=pk)
+    form = DecisionForm(request.POST)
+    problem = None
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.decision_record(
+                actor=request.user,
+                item=item,
+                outcome=data["outcome"],
+                amount=data["amount"],
+                conditions=data["conditions"],
+                note=data["note"],
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except (ConflictError, Unprocessable) as exc:
+            problem = str(exc)
+        else:
+            return _answer(request, item, success="Decision recorded.", notice="Decision recorded.")
+    return _answer(request, item, success="", decision_form=form, problem=problem)
+
+
+# The output of a meeting: the approved spend list (per use case: amount, milestone, conditions),
+# every decision, the minutes; as a printable page and as CSV.
+
+CSV_COLUMNS = [
+    ("use_case", lambda r: r.use_case.key),
+    ("use_case_name", lambda r: r.use_case.name),
+    ("team", lambda r: r.use_case.team.name),
+    ("decision", lambda r: r.outcome),
+    ("amount", lambda r: "" if r.amount is None else f"{r.amount:.2f}"),
+    ("currency", lambda r: r.currency),
+    ("milestone", lambda r: r.milestone),
+    ("target_stage", lambda r: r.target_stage),
+    ("period_start", lambda r: r.period_start.isoformat() if r.period_start else ""),
+    ("period_end", lambda r: r.period_end.isoformat() if r.period_end else ""),
+    ("conditions", lambda r: r.conditions),
+    ("recorded_by", lambda r: r.decision.recorded_by.get_username()),
+    ("recorded_at", lambda r: r.decision.recorded_at.isoformat()),
+]
+
+
+def approved_spend_csv_response(meeting):
+    """The meeting's approved spend list as a CSV download, every text cell safe from formula
+    injection: the page's link and the API's endpoint answer with this."""
+    rows = selectors.approved_spend_list(meeting=meeting)
+    return csv_response(
+        [name for name, _ in CSV_COLUMNS],
+        ([safe_text(get(r)) for _, get in CSV_COLUMNS] for r in rows),
+        filename=f"approved-spend-{meeting.scheduled_for:%Y-%m-%d}-{meeting.pk}.csv",
+    )
+
+
+@section_required("council")
+def meeting_output(request, pk):
+    """The approved spend list, decisions and minutes of a meeting, laid out to print."""
+    meeting = selectors.meeting_get(user=request.user, pk=pk)
+    return render(
+        request,
+        "council/meeting_output.html",
+        {"meeting": meeting, **selectors.meeting_outcome(meeting=meeting)},
+    )
+
+
+@section_required("council")
+def approved_spend_csv(request, pk):
+    return approved_spend_csv_response(selectors.meeting_get(user=request.user, pk=pk))

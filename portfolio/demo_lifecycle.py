@@ -12,12 +12,10 @@ services, so the audit trail is real. A use case that already has gate items rec
 import datetime
 from decimal import Decimal
 
-from django.utils import timezone
-
+from aifinops.core import periods
 from aifinops.core.demo import demo_user
-from showback.selectors import months_back
+from aifinops.core.periods import months_back
 
-from . import gates
 from .choices import (
     CostCategory,
     Level,
@@ -26,6 +24,7 @@ from .choices import (
     PromptCaching,
     Stage,
 )
+from .gates import rules as gates
 from .models import GateItemState, UseCase
 from .services import (
     gate_item_attest,
@@ -33,7 +32,7 @@ from .services import (
     stage_move_request,
     use_case_guardrails_update,
 )
-from .services.value import (
+from .value.services import (
     cost_line_record,
     milestone_create,
     milestone_mark_met,
@@ -232,7 +231,7 @@ def _facts_stub(use_case):
 
 def seed(*, stdout):
     admin, chair = demo_user("admin"), demo_user("chair")
-    today = timezone.now().date()
+    today = periods.today()
     done = 0
     recorded = set(GateItemState.objects.values_list("use_case_id", flat=True))
     use_cases = UseCase.objects.select_related("business_owner", "technical_owner").order_by("key")

@@ -311,7 +311,7 @@ class UseCase(ConcurrentTransitionMixin, TimeStampedModel):
 class GateItemState(TimeStampedModel):
     """The recorded state of one gate item of a use case: attested, or not applicable with a reason.
 
-    Items that data can prove are computed (portfolio.gates) and need no row unless they are
+    Items that data can prove are computed (portfolio.gates.rules) and need no row unless they are
     marked not applicable.
     """
 

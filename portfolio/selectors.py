@@ -16,12 +16,12 @@ from django.db.models import (
 )
 from django.http import Http404
 
-from aifinops.core import permissions
-from showback import selectors as spend_selectors
+from aifinops.core import periods, permissions
 
-from . import gates
+from . import spend
 from .choices import ModelTier, MoveRequestStatus, OptimizationStatus, Stage
 from .filters import TeamFilter, UseCaseFilter
+from .gates import rules as gates
 from .models import (
     AIModel,
     CostLine,
@@ -123,7 +123,7 @@ def gate_facts(*, use_case, stages=(), economics_viable=None):
     them already) does not pass their verdict."""
     milestones = list(use_case.milestones.all())
     facts = gates.GateFacts(
-        has_recent_spend=spend_selectors.use_case_has_recent_spend(use_case=use_case),
+        has_recent_spend=spend.use_case_has_recent_spend(use_case=use_case),
         has_recent_value_signal=use_case.value_signals.filter(month__gte=gates.recent_month_start()).exists(),
         tag_problems=tag_problems(use_case.tags, tag_keys_for_use_cases()),
         model_count=use_case.ai_models.count(),
@@ -134,7 +134,7 @@ def gate_facts(*, use_case, stages=(), economics_viable=None):
         facts.economics_viable = economics_viable
     elif Stage.SCALE in stages and use_case.stage in (Stage.LAUNCH, Stage.SCALE):
         # Imported here: the economics module reads these selectors too.
-        from .economics import unit_economics
+        from .value.economics import unit_economics
 
         facts.economics_viable = unit_economics(use_case=use_case).viable
     return facts
@@ -184,7 +184,7 @@ def value_signal_list(*, use_case, limit=6):
 
 
 def cost_line_list(*, use_case, months=3):
-    since = spend_selectors.months_back(spend_selectors.today(), months - 1)
+    since = periods.months_back(periods.today(), months - 1)
     return list(CostLine.objects.filter(use_case=use_case, month__gte=since).order_by("-month", "category"))
 
 

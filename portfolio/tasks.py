@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .services.value import milestones_mark_overdue
+from .value.services import milestones_mark_overdue
 
 
 @shared_task(name="portfolio.mark_missed_milestones")
@@ -12,6 +12,6 @@ def mark_missed_milestones():
 @shared_task(name="portfolio.warn_renewals")
 def warn_renewals():
     """Announce tool renewals 90, 60 and 30 days ahead. Safe to run twice: each notice goes once."""
-    from .services.licenses import renewals_warn
+    from .licenses.services import renewals_warn
 
     return len(renewals_warn())

@@ -1,7 +1,9 @@
 from django.urls import path
 
-from . import gate_views, license_views, value_views, views
-from .dashboard import use_case_views
+from . import views
+from .gates import views as gate_views
+from .licenses import views as license_views
+from .value import views as value_views
 
 app_name = "portfolio"
 
@@ -9,7 +11,6 @@ urlpatterns = [
     path("", views.use_case_list, name="use_case_list"),
     path("export.csv", views.use_case_export, name="use_case_export"),
     path("use-cases/<slug:key>/", views.use_case_detail, name="use_case_detail"),
-    path("use-cases/<slug:key>/metrics/", use_case_views.use_case_metrics, name="use_case_metrics"),
     path("teams/", views.team_list, name="team_list"),
     path("teams/<slug:slug>/", views.team_detail, name="team_detail"),
     path("models/", views.model_catalog, name="model_catalog"),

@@ -3,12 +3,12 @@ from django.shortcuts import render
 
 from aifinops.core.selectors import audit_events_for
 from aifinops.core.spreadsheet import csv_response, safe_text
-from showback import charts as spend_charts
-from showback import selectors as spend_selectors
 
-from . import gate_views, selectors, value_views
+from . import selectors, spend
 from .catalog import routing_guidance_rows
-from .dashboard.metrics import build_vs_buy_for
+from .gates import views as gate_views
+from .value import views as value_views
+from .value.build_vs_buy import build_vs_buy_for
 
 
 def use_case_list(request):
@@ -28,7 +28,7 @@ def use_case_detail(request, key):
         "portfolio/use_case_detail.html",
         {
             "use_case": use_case,
-            "spend": spend_selectors.use_case_spend_summary(use_case=use_case),
+            "spend": spend.use_case_spend_summary(use_case=use_case),
             "build_vs_buy": build_vs_buy_for(use_case=use_case),
             "history": audit_events_for(use_case),
             # The value section's unit economics also decide the margin item of the scale gate.
@@ -72,16 +72,16 @@ def team_list(request):
 
 def team_detail(request, slug):
     team = selectors.team_get(user=request.user, slug=slug)
-    spend = spend_selectors.team_spend_summary(user=request.user, team=team)
+    summary = spend.team_spend_summary(user=request.user, team=team)
     return render(
         request,
         "portfolio/team_detail.html",
         {
             "team": team,
             "use_cases": selectors.use_case_list(user=request.user, filters={"team": team.slug}),
-            "spend": spend,
-            "trend_chart": spend_charts.monthly_trend_chart(
-                spend["trend"], title=f"{team.name}: AI spend per month"
+            "spend": summary,
+            "trend_chart": spend.monthly_trend_chart(
+                summary["trend"], title=f"{team.name}: AI spend per month"
             ),
             "history": audit_events_for(team),
         },

@@ -6,8 +6,29 @@ class ShowbackConfig(AppConfig):
     verbose_name = "Showback"
 
     def ready(self):
-        # The gateway is a package of showback, not an app: connect its receivers and register
-        # its tasks here (Celery discovers only <app>.tasks).
-        from .gateway import signals, tasks  # noqa: F401
+        from portfolio import spend as portfolio_spend
 
-        signals.connect()
+        from . import charts, selectors, signals
+        from .analytics import tasks as analytics_tasks
+        from .attribution import tasks as attribution_tasks  # noqa: F401
+        from .budgets import tasks as budgets_tasks
+        from .gateway import signals as gateway_signals
+        from .gateway import tasks as gateway_tasks  # noqa: F401
+        from .ingest import tasks as ingest_tasks  # noqa: F401
+
+        # The features are packages of showback, not apps: Celery discovers only <app>.tasks, so
+        # their tasks are registered by the imports above; their receivers are connected here.
+        gateway_signals.connect()
+        # After an import, budgets are checked first, then anomalies scanned.
+        signals.spend_imported.connect(budgets_tasks.evaluate_after_import, dispatch_uid="budgets")
+        signals.spend_imported.connect(analytics_tasks.scan_after_import, dispatch_uid="analytics")
+        # Portfolio reads spend through its door (portfolio/spend.py), filled from here: it never
+        # imports showback.
+        portfolio_spend.register(
+            use_case_has_recent_spend=selectors.use_case_has_recent_spend,
+            use_case_monthly_spend=selectors.use_case_monthly_spend,
+            use_case_spend_summary=selectors.use_case_spend_summary,
+            team_spend_summary=selectors.team_spend_summary,
+            monthly_trend_chart=charts.monthly_trend_chart,
+            spend_data_through=selectors.spend_data_through,
+        )

@@ -20,9 +20,9 @@ from django.utils import timezone
 from portfolio.demo import USE_CASES
 from portfolio.models import AIModel, UseCase
 
-from . import demo_budgets
+from .budgets import demo as budgets_demo
 from .models import SpendRecord, TokenType
-from .services import daily_spend_rebuild
+from .rollups import daily_spend_rebuild
 
 SEED = 20250601
 SOURCE = "demo"
@@ -312,7 +312,7 @@ def _stream_exists(stream):
 
 def seed(*, stdout):
     _seed_spend(stdout=stdout)
-    demo_budgets.seed(stdout=stdout)
+    budgets_demo.seed(stdout=stdout)
 
 
 def _seed_spend(*, stdout):

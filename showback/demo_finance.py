@@ -21,15 +21,16 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from aifinops.core import periods
 from aifinops.core.demo import demo_user
 from portfolio.choices import BusinessFunction
 from portfolio.models import Team, UseCase
 
-from . import budget_selectors
+from .budgets import selectors as budget_selectors
+from .budgets.services import budget_save
+from .margins.services import revenue_import
 from .models import Budget, BudgetMode, BudgetPeriod, BudgetScope, CustomerRevenue, SpendRecord
-from .services.budgets import budget_save
-from .services.revenue import revenue_import
-from .services.rollups import customer_spend_rebuild
+from .rollups import customer_spend_rebuild
 
 SEED = 20261001
 SOURCE = "demo"
@@ -88,7 +89,7 @@ BUDGETS = (
 
 
 def _months_ago(day, month):
-    return (day.year - month.year) * 12 + day.month - month.month
+    return periods.months_between(month, day)
 
 
 def _weights(customers, months_ago):
@@ -152,8 +153,7 @@ def _load_revenue(today):
     rows, line = [], 0
     this_month = today.replace(day=1)
     for months_ago in range(12, 0, -1):
-        y, m = divmod(this_month.year * 12 + this_month.month - 1 - months_ago, 12)
-        month = datetime.date(y, m + 1, 1)
+        month = periods.add_months(this_month, -months_ago)
         for c in CUSTOMERS:
             if c.trial:
                 continue

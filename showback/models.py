@@ -170,7 +170,7 @@ class SpendRecord(models.Model):
 class DailySpend(models.Model):
     """Spend per day x use case x team x provider x model x environment x currency.
 
-    Rebuilt for the days an import touches (`showback.services.daily_spend_rebuild`); every page
+    Rebuilt for the days an import touches (`showback.rollups.daily_spend_rebuild`); every page
     reads these rows, never the raw records.
     """
 
@@ -679,7 +679,7 @@ class CustomerDailySpend(models.Model):
     """AI spend per day x customer x use case x feature x currency, of the spend records that name
     the customer they served.
 
-    Rebuilt with DailySpend (`showback.services.daily_spend_rebuild`); the margins pages read these
+    Rebuilt with DailySpend (`showback.rollups.daily_spend_rebuild`); the margins pages read these
     rows, never the raw records. Spend that names no customer is not here: it is shared cost.
     """
 
@@ -706,7 +706,7 @@ REVENUE_MONEY = {"max_digits": 18, "decimal_places": 2}
 class CustomerRevenue(TimeStampedModel):
     """What one customer paid in one month, with the plan and segment they were on.
 
-    Loaded by finance from a CSV or the API (`showback.services.revenue.revenue_import`); a later
+    Loaded by finance from a CSV or the API (`showback.margins.services.revenue_import`); a later
     load of the same customer and month replaces the row.
     """
 

@@ -7,30 +7,14 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Q, Sum
+from django.db.models import DecimalField, ExpressionWrapper, F, Max, Q, Sum
 from django.db.models.functions import TruncMonth
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
 
-from aifinops.core import permissions
+from aifinops.core import periods, permissions
 from portfolio.choices import Environment, ModelTier
 from portfolio.models import ValueSignal
 
-from .models import DailySpend, ImportBatch
-
-
-def today():
-    return timezone.now().date()
-
-
-def month_start(day: datetime.date) -> datetime.date:
-    return day.replace(day=1)
-
-
-def months_back(day: datetime.date, n: int) -> datetime.date:
-    """The first day of the month n months before day's month."""
-    y, m = divmod(day.year * 12 + day.month - 1 - n, 12)
-    return datetime.date(y, m + 1, 1)
+from .models import DailySpend
 
 
 def daily_spend_queryset(*, user, ai_only=True):
@@ -83,8 +67,8 @@ def spend_by(*, user, dimension, start, end, ai_only=True, limit=None):
 
 def monthly_trend(*, user, months=12, ai_only=True, team=None, use_case=None):
     """[(month, {currency: total})] for the last `months` months including the current one."""
-    end = today()
-    start = months_back(end, months - 1)
+    end = periods.today()
+    start = periods.months_back(end, months - 1)
     qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end)
     if team is not None:
         qs = qs.filter(team=team)
@@ -99,27 +83,30 @@ def monthly_trend(*, user, months=12, ai_only=True, team=None, use_case=None):
     by_month = defaultdict(dict)
     for r in rows:
         by_month[r["month"]][r["currency"]] = r["total"]
-    return [(months_back(end, n), by_month.get(months_back(end, n), {})) for n in range(months - 1, -1, -1)]
+    return [
+        (periods.months_back(end, n), by_month.get(periods.months_back(end, n), {}))
+        for n in range(months - 1, -1, -1)
+    ]
 
 
 def team_spend_summary(*, user, team):
-    day = today()
-    start = month_start(day)
+    day = periods.today()
+    start = periods.month_start(day)
     qs = daily_spend_queryset(user=user).filter(team=team)
     return {
         "month_to_date": _totals(qs.filter(date__gte=start, date__lte=day)),
-        "last_month": _totals(qs.filter(date__gte=months_back(day, 1), date__lt=start)),
+        "last_month": _totals(qs.filter(date__gte=periods.months_back(day, 1), date__lt=start)),
         "trend": monthly_trend(user=user, team=team),
     }
 
 
 def use_case_spend_summary(*, use_case):
     """The spend of one use case; the caller has already checked that the user may see it."""
-    day = today()
-    start = month_start(day)
+    day = periods.today()
+    start = periods.month_start(day)
     qs = DailySpend.objects.filter(use_case=use_case)
     by_model = (
-        qs.filter(date__gte=months_back(day, 2))
+        qs.filter(date__gte=periods.months_back(day, 2))
         .order_by()
         .values("model__name", "provider__name", "currency")
         .annotate(total=Sum("effective_cost"))
@@ -127,7 +114,7 @@ def use_case_spend_summary(*, use_case):
     )
     return {
         "month_to_date": _totals(qs.filter(date__gte=start, date__lte=day)),
-        "last_month": _totals(qs.filter(date__gte=months_back(day, 1), date__lt=start)),
+        "last_month": _totals(qs.filter(date__gte=periods.months_back(day, 1), date__lt=start)),
         "by_model": list(by_model),
     }
 
@@ -147,18 +134,15 @@ def use_case_monthly_spend(*, use_case, start, end):
     return dict(by_month)
 
 
+def spend_data_through(*, today: datetime.date) -> datetime.date | None:
+    """The latest day with imported spend, up to today: bills arrive a day or more late."""
+    return DailySpend.objects.filter(date__lte=today).aggregate(last=Max("date"))["last"]
+
+
 def use_case_has_recent_spend(*, use_case, days=14):
     """Whether spend was attributed to the use case in the last `days` days."""
-    since = today() - datetime.timedelta(days=days)
+    since = periods.today() - datetime.timedelta(days=days)
     return DailySpend.objects.filter(use_case=use_case, date__gte=since, effective_cost__gt=0).exists()
-
-
-def import_list(*, limit=50):
-    return list(ImportBatch.objects.select_related("created_by").order_by("-created_at", "-id")[:limit])
-
-
-def import_get(*, pk):
-    return get_object_or_404(ImportBatch.objects.select_related("created_by"), pk=pk)
 
 
 SUMMARY_GROUPS = {
@@ -342,14 +326,6 @@ def spend_breakdown(*, user, dimension, start, end, ai_only=True):
     }
 
 
-def _months_between(start, end):
-    months, day = [], month_start(start)
-    while day <= end:
-        months.append(day)
-        day = months_back(day, -1)
-    return months
-
-
 def _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end):
     """{currency, months, series: [(label, [amount per month])]} for the main currency: the top
     series by spend over the period and one "Other" for the rest."""
@@ -360,7 +336,7 @@ def _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end):
     )
     ranked = [r for r in rows if r["currency"] == currency]
     top = {r["key"]: r["label"] for r in ranked[:TREND_SERIES]}
-    months = _months_between(start, end)
+    months = periods.month_list(start, end)
     series = {key: [Decimal("0")] * len(months) for key in top}
     other = [Decimal("0")] * len(months)
     index = {m: i for i, m in enumerate(months)}
@@ -420,7 +396,7 @@ def _cost_per_outcome(qs, *, user, start, end):
     signals = list(
         ValueSignal.objects.filter(
             permissions.use_case_scope(user, prefix="use_case__"),
-            month__gte=month_start(start),
+            month__gte=periods.month_start(start),
             month__lte=end,
         )
         .select_related("use_case")

@@ -1,16 +1,18 @@
-from django.urls import path
+"""The showback pages, under the namespace "showback": the ledger's page here, each feature's pages
+from its own urls module (included by name, so the ledger imports no feature)."""
 
-from . import attribution_views, budget_views, chargeback_views, import_views, margins_views, views
-from .gateway import views as gateway_views
+from django.urls import include, path
+
+from . import views
 
 app_name = "showback"
 
 urlpatterns = [
     path("", views.index, name="index"),
-    *import_views.urlpatterns,
-    *chargeback_views.urlpatterns,
-    *attribution_views.urlpatterns,
-    *budget_views.urlpatterns,
-    *gateway_views.urlpatterns,
-    *margins_views.urlpatterns,
+    path("", include("showback.ingest.urls")),
+    path("", include("showback.chargeback.urls")),
+    path("", include("showback.attribution.urls")),
+    path("", include("showback.budgets.urls")),
+    path("", include("showback.gateway.views")),
+    path("", include("showback.margins.urls")),
 ]

@@ -3,7 +3,7 @@ from urllib.parse import urlencode
 
 from django.shortcuts import render
 
-from aifinops.core import permissions
+from aifinops.core import periods, permissions
 
 from . import charts, selectors
 
@@ -19,12 +19,12 @@ MAX_PERIOD_DAYS = 366 * 5
 
 
 def _preset_period(preset, day):
-    this_month = selectors.month_start(day)
+    this_month = periods.month_start(day)
     return {
         "this_month": (this_month, day),
-        "last_month": (selectors.months_back(day, 1), this_month - datetime.timedelta(days=1)),
+        "last_month": (periods.months_back(day, 1), this_month - datetime.timedelta(days=1)),
         "last_90_days": (day - datetime.timedelta(days=89), day),
-        "last_12_months": (selectors.months_back(day, 11), day),
+        "last_12_months": (periods.months_back(day, 11), day),
     }[preset]
 
 
@@ -68,7 +68,7 @@ def index(request):
     dimension = request.GET.get("by", "team")
     if dimension not in selectors.BREAKDOWNS:
         dimension = "team"
-    day = selectors.today()
+    day = periods.today()
     start, end, errors = _parse_period(request.GET, day)
     breakdown = selectors.spend_breakdown(
         user=request.user, dimension=dimension, start=start, end=end, ai_only=ai_only

@@ -6,6 +6,7 @@ Roles and team memberships are read once per user object and cached on it, so a 
 database a constant number of times however many predicates it calls.
 """
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from .roles import Role
@@ -41,6 +42,13 @@ def team_ids_of(user) -> frozenset[int]:
         cached = frozenset(user.team_memberships.values_list("team_id", flat=True))
         user._afo_team_ids = cached
     return cached
+
+
+def _team_model():
+    """The team model, reached through the user model's memberships (`user.team_memberships`, whose
+    `team` is the team): core imports no app, and the queries stay those on the team table."""
+    membership = get_user_model()._meta.get_field("team_memberships").related_model
+    return membership._meta.get_field("team").related_model
 
 
 def forget(user):
@@ -274,10 +282,8 @@ def budget_scope(user) -> Q:
         return Q()
     if not getattr(user, "is_authenticated", False):
         return Q(pk__in=[])
-    from portfolio.models import Team
-
     teams = team_ids_of(user)
-    functions = Team.objects.filter(pk__in=teams).values("business_function")
+    functions = _team_model().objects.filter(pk__in=teams).values("business_function")
     return (
         Q(owner_id=user.pk)
         | Q(team_id__in=teams)
@@ -299,9 +305,8 @@ def can_view_budget(user, budget) -> bool:
     if budget.use_case_id is not None:
         return can_view_use_case(user, budget.use_case)
     if budget.scope == "function":
-        from portfolio.models import Team
-
-        return Team.objects.filter(pk__in=team_ids_of(user), business_function=budget.function).exists()
+        teams = _team_model().objects.filter(pk__in=team_ids_of(user), business_function=budget.function)
+        return teams.exists()
     return False
 
 

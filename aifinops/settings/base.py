@@ -187,6 +187,35 @@ AIFINOPS_COUNCIL_BUDGET_INCREASE_ABOVE = Decimal(env("COUNCIL_BUDGET_INCREASE_AB
 AIFINOPS_BUILD_VS_BUY_ANNUAL = Decimal(env("BUILD_VS_BUY_ANNUAL", default="500000"))
 AIFINOPS_BUILD_VS_BUY_CURRENCY = env("BUILD_VS_BUY_CURRENCY", default="USD")
 AIFINOPS_BUILD_VS_BUY_APPROACH_PCT = Decimal(env("BUILD_VS_BUY_APPROACH_PCT", default="80"))
+# `manage.py seed_demo` runs these modules in this order, each exposing `seed(*, stdout)` (append
+# new demo modules here), and counts the rows of these models (app_label.Model) in its summary.
+AIFINOPS_DEMO_MODULES = [
+    "aifinops.core.demo",
+    "portfolio.demo",
+    "intake.demo",
+    "showback.demo",
+    "portfolio.demo_lifecycle",
+    "portfolio.licenses.demo",
+    "showback.analytics.demo",
+    "council.demo",
+    "aifinops.dashboard.demo",
+]
+AIFINOPS_DEMO_COUNTED_MODELS = [
+    "auth.User",
+    "portfolio.Team",
+    "portfolio.Membership",
+    "portfolio.Provider",
+    "portfolio.AIModel",
+    "portfolio.UseCase",
+    "portfolio.ToolSubscription",
+    "intake.IntakeRequest",
+    "showback.SpendRecord",
+    "showback.DailySpend",
+    "showback.Anomaly",
+    "council.Council",
+    "council.CouncilMember",
+    "core.AuditEvent",
+]
 # The largest spend file accepted for import, in MB.
 AIFINOPS_IMPORT_MAX_BYTES = env.int("IMPORT_MAX_MB", default=1024) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

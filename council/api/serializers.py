@@ -143,7 +143,7 @@ class AgendaItemSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(TallySerializer)
     def get_tally(self, item):
-        from ..page_selectors import tally_of
+        from ..selectors import tally_of
 
         return tally_data(tally_of(item))
 

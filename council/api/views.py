@@ -16,13 +16,14 @@ from rest_framework.response import Response
 
 from aifinops.core.api.forms import form_errors
 from aifinops.core.api.permissions import SectionPermission
-from portfolio import gates
 from portfolio import selectors as portfolio_selectors
+from portfolio.gates import rules as gates
 
 from .. import selectors, services
+from ..filters import AgendaItemFilter, DecisionFilter, FundingRequestFilter, MeetingFilter
 from ..forms import DecisionForm, FundingRequestForm, MeetingCloseForm, VoteForm
 from ..models import AgendaItem, Decision, FundingRequest, Meeting
-from ..output_views import approved_spend_csv_response
+from ..views import approved_spend_csv_response
 from .serializers import (
     AgendaBuildSerializer,
     AgendaItemDetailSerializer,
@@ -84,25 +85,10 @@ class MeetingViewSet(viewsets.ReadOnlyModelViewSet):
     section = "council"
     lookup_value_regex = "[0-9]+"
     queryset = Meeting.objects.none()
-    filter_backends = []
+    filterset_class = MeetingFilter
 
     def get_queryset(self):
-        qs = selectors.meeting_queryset(user=self.request.user).order_by("-scheduled_for", "-id")
-        council = _int_param(self.request, "council")
-        if council is not None:
-            qs = qs.filter(council_id=council)
-        if self.request.query_params.get("state"):
-            qs = qs.filter(state=self.request.query_params["state"])
-        return qs
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("state", str, enum=["draft", "published", "in_session", "closed"]),
-            OpenApiParameter("council", int),
-        ]
-    )
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        return selectors.meeting_queryset(user=self.request.user).order_by("-scheduled_for", "-id")
 
     def _meeting(self, meeting):
         return Response(self.get_serializer(self.get_queryset().get(pk=meeting.pk)).data)
@@ -204,21 +190,14 @@ class AgendaItemViewSet(viewsets.ReadOnlyModelViewSet):
 
     lookup_value_regex = "[0-9]+"
     queryset = AgendaItem.objects.none()
-    filter_backends = []
+    filterset_class = AgendaItemFilter
 
     def get_serializer_class(self):
         return AgendaItemDetailSerializer if self.action == "retrieve" else AgendaItemSerializer
 
     def get_queryset(self):
         qs = selectors.agenda_item_queryset(user=self.request.user)
-        meeting = _int_param(self.request, "meeting")
-        if meeting is not None:
-            qs = qs.filter(meeting_id=meeting)
         return qs.order_by("-meeting__scheduled_for", "position", "id")
-
-    @extend_schema(parameters=[OpenApiParameter("meeting", int)])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
 
     def _item(self, item):
         return AgendaItemSerializer(self.get_queryset().get(pk=item.pk)).data
@@ -265,20 +244,10 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = DecisionSerializer
     lookup_value_regex = "[0-9]+"
     queryset = Decision.objects.none()
-    filter_backends = []
+    filterset_class = DecisionFilter
 
     def get_queryset(self):
-        qs = selectors.decision_queryset(user=self.request.user)
-        if self.request.query_params.get("use_case"):
-            qs = qs.filter(item__use_case__key=self.request.query_params["use_case"])
-        meeting = _int_param(self.request, "meeting")
-        if meeting is not None:
-            qs = qs.filter(item__meeting_id=meeting)
-        return qs.order_by("-recorded_at", "-id")
-
-    @extend_schema(parameters=[OpenApiParameter("use_case", str), OpenApiParameter("meeting", int)])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        return selectors.decision_queryset(user=self.request.user).order_by("-recorded_at", "-id")
 
 
 class FundingRequestViewSet(
@@ -290,19 +259,10 @@ class FundingRequestViewSet(
     serializer_class = FundingRequestSerializer
     lookup_value_regex = "[0-9]+"
     queryset = FundingRequest.objects.none()
-    filter_backends = []
+    filterset_class = FundingRequestFilter
 
     def get_queryset(self):
-        qs = selectors.funding_request_queryset(user=self.request.user)
-        if self.request.query_params.get("use_case"):
-            qs = qs.filter(use_case__key=self.request.query_params["use_case"])
-        if self.request.query_params.get("status"):
-            qs = qs.filter(status=self.request.query_params["status"])
-        return qs.order_by("-created_at", "-id")
-
-    @extend_schema(parameters=[OpenApiParameter("use_case", str), OpenApiParameter("status", str)])
-    def list(self, request, *args, **kwargs):
-        return super().list(request, *args, **kwargs)
+        return selectors.funding_request_queryset(user=self.request.user).order_by("-created_at", "-id")
 
     @extend_schema(
         request=FundingRequestWriteSerializer, responses={201: FundingRequestSerializer, 409: CONFLICT}

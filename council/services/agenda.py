@@ -7,7 +7,6 @@ and then by the amount at stake. Running it again adds nothing: a reason is know
 an existing item only gains reasons it did not have. Undecided items of closed meetings carry over.
 """
 
-import calendar
 import datetime
 from dataclasses import dataclass, field
 
@@ -16,7 +15,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from aifinops.core import permissions
+from aifinops.core import periods, permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.exceptions import ConflictError
 
@@ -43,15 +42,9 @@ STEPS = {  # (months, days) between meetings
 }
 
 
-def _add_months(moment, months):
-    y, m = divmod(moment.month - 1 + months, 12)
-    year, month = moment.year + y, m + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
-
-
 def _step(council, moment):
     months, days = STEPS.get(council.cadence, (1, 0))
-    return _add_months(moment, months) + datetime.timedelta(days=days)
+    return periods.shift_months(moment, months) + datetime.timedelta(days=days)
 
 
 def next_meeting_time(council, *, now=None):

@@ -25,16 +25,16 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from aifinops.core import permissions
+from aifinops.core import periods, permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.exceptions import ConflictError, Unprocessable
 from aifinops.core.notifications import notify
-from portfolio import gates
 from portfolio.choices import MoveRequestStatus, Stage
+from portfolio.gates import rules as gates
+from portfolio.gates.services import stage_approval_record, use_case_move
 from portfolio.models import Milestone, StageMoveRequest
-from portfolio.services.gates import stage_approval_record, use_case_move
+from showback.budgets.services import budget_save
 from showback.models import Budget, BudgetMode, BudgetPeriod, BudgetScope
-from showback.services.budgets import budget_save
 
 from ..models import (
     AgendaItem,
@@ -163,7 +163,7 @@ def _condition_milestones(*, actor, decision, use_case, meeting):
     Written here rather than through portfolio's milestone_create, which is for the owners: the
     council sets these on them."""
     upcoming = next_draft(meeting.council)
-    today = timezone.now().date()
+    today = periods.today()
     if upcoming is not None:
         due = max(upcoming.scheduled_for.date(), today + datetime.timedelta(days=1))
     else:

@@ -11,8 +11,8 @@ from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.exceptions import ConflictError
 from aifinops.core.notifications import notify
-from portfolio import gates
 from portfolio.choices import MilestoneStatus, Stage
+from portfolio.gates import rules as gates
 from portfolio.models import Milestone
 
 from ..models import Council, FundingRequest, FundingStatus

@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from aifinops.core import permissions
 from aifinops.core.roles import Role
-from portfolio import gates
 from portfolio.choices import (
     AutonomyLevel,
     CustomerImpact,
@@ -19,6 +18,7 @@ from portfolio.choices import (
     RiskTier,
     Stage,
 )
+from portfolio.gates import rules as gates
 from showback.models import BudgetMode
 
 from ..models import SEVERITY_RANK, AgendaItem, AgendaItemStatus, Decision

@@ -5,8 +5,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
+from aifinops.core import periods
 from aifinops.core.tests.factories import UserFactory
 from council.models import Persona, ReviewThresholds
 from council.tests.factories import CouncilFactory, CouncilMemberFactory
@@ -16,7 +16,7 @@ from showback.tests.factories import DailySpendFactory
 
 @pytest.fixture
 def today():
-    return timezone.now().date()
+    return periods.today()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
+from aifinops.core import periods
 from aifinops.core.tests.factories import UserFactory
 from council.models import (
     AgendaItem,
@@ -81,7 +82,7 @@ class FundingRequestFactory(factory.django.DjangoModelFactory):
     target_stage = Stage.MVP
     amount = Decimal("9000.00")
     currency = "USD"
-    period_start = factory.LazyFunction(lambda: timezone.now().date().replace(day=1))
+    period_start = factory.LazyFunction(lambda: periods.month_start(periods.today()))
     period_end = factory.LazyAttribute(
         lambda o: (o.period_start + datetime.timedelta(days=95)).replace(day=1) - datetime.timedelta(days=1)
     )
@@ -106,7 +107,7 @@ class MilestoneFactory(factory.django.DjangoModelFactory):
 
     use_case = factory.SubFactory(UseCaseFactory)
     name = factory.Sequence(lambda n: f"Milestone {n}")
-    due_date = factory.LazyFunction(lambda: timezone.now().date() + datetime.timedelta(days=20))
+    due_date = factory.LazyFunction(lambda: periods.today() + datetime.timedelta(days=20))
     status = MilestoneStatus.PENDING
 
 
@@ -115,7 +116,7 @@ class ValueSignalFactory(factory.django.DjangoModelFactory):
         model = ValueSignal
 
     use_case = factory.SubFactory(UseCaseFactory)
-    month = factory.LazyFunction(lambda: timezone.now().date().replace(day=1))
+    month = factory.LazyFunction(lambda: periods.month_start(periods.today()))
     outcomes = 1000
     value_per_outcome = Decimal("2.50")
     quality_score = Decimal("85")

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from aifinops.core.exceptions import ConflictError
 from aifinops.core.models import AuditEvent, Notification
+from aifinops.core.periods import months_back
 from aifinops.core.tests.factories import UserFactory
 from council import selectors
 from council.models import (
@@ -33,7 +34,6 @@ from council.triggers import Code
 from portfolio.choices import Stage
 from portfolio.models import StageMoveRequest
 from portfolio.tests.factories import UseCaseFactory
-from showback.selectors import months_back
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.utils import timezone
 
+from aifinops.core import periods
 from aifinops.core.exceptions import ConflictError, Unprocessable
 from aifinops.core.models import AuditEvent
 from aifinops.core.tests.factories import UserFactory
@@ -43,10 +43,10 @@ from council.tests.factories import (
     FundingRequestFactory,
     MilestoneFactory,
 )
-from portfolio import gates
 from portfolio.choices import GateItemStatus, Stage
+from portfolio.gates import rules as gates
+from portfolio.gates.services import use_case_move
 from portfolio.models import GateItemState, Milestone, StageApproval, UseCase
-from portfolio.services.gates import use_case_move
 from portfolio.tests.factories import UseCaseFactory
 from showback.models import Budget, BudgetScope
 from showback.tests.budget_factories import BudgetFactory
@@ -338,7 +338,7 @@ def test_conditions_become_milestones_due_by_the_next_meeting(board, item, pilot
         "Council condition: Route routine tickets to the small model",
         "Council condition: Report deflection monthly",
     ]
-    assert all(m.due_date > timezone.now().date() for m in milestones)
+    assert all(m.due_date > periods.today() for m in milestones)
     assert AuditEvent.objects.filter(action="milestone.create", after__decision=decision.pk).count() == 2
 
 

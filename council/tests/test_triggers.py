@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from aifinops.core.periods import months_back
 from council.models import AgendaItemStatus, MeetingState
 from council.tests.factories import (
     AgendaItemFactory,
@@ -20,7 +21,6 @@ from portfolio.choices import GateItemStatus, MilestoneStatus, Stage
 from portfolio.models import GateItemState, StageMoveRequest
 from portfolio.tests.factories import UseCaseFactory
 from showback.models import BudgetScope
-from showback.selectors import months_back
 from showback.tests.analytics_factories import AnomalyFactory
 from showback.tests.budget_factories import BudgetFactory
 

@@ -28,8 +28,7 @@ The package: `reasons` (codes, labels, the Reason record), `facts` (what the rul
 for all use cases at once) and `rules` (one function per trigger).
 """
 
-from django.utils import timezone
-
+from aifinops.core import periods
 from portfolio.choices import Stage
 from portfolio.models import UseCase
 
@@ -65,7 +64,7 @@ def review_triggers(*, thresholds, today=None, use_case_ids=None, exclude_meetin
     `exclude_meeting` is the draft being built: keys already on it are not treated as handled, so
     the builder sees every reason and adds the new ones to its items.
     """
-    today = today or timezone.now().date()
+    today = today or periods.today()
     use_cases = UseCase.objects.exclude(stage=Stage.SUNSET).order_by("id")
     if use_case_ids is not None:
         use_cases = use_cases.filter(pk__in=use_case_ids)

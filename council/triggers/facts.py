@@ -7,12 +7,12 @@ from decimal import Decimal
 
 from django.db.models import Max, Min, Q, Sum
 
+from aifinops.core.periods import month_start, months_back
 from intake.models import IntakeRequest, IntakeStatus, ReviewPath
 from portfolio.choices import GateItemStatus, MilestoneStatus, MoveRequestStatus, Stage
 from portfolio.models import GateItemState, Milestone, StageMoveRequest, ValueSignal
-from showback import budget_selectors
+from showback.budgets import selectors as budget_selectors
 from showback.models import Budget, BudgetScope, DailySpend
-from showback.selectors import months_back
 
 from ..models import (
     AgendaItem,
@@ -47,7 +47,7 @@ class _Spend:
 
 def _spend(use_case_ids, *, currency, today):
     """{use case id: _Spend} of AI spend in `currency`, last full month and month to date."""
-    this_month, last_month = today.replace(day=1), months_back(today, 1)
+    this_month, last_month = month_start(today), months_back(today, 1)
     rows = (
         DailySpend.objects.filter(
             use_case_id__in=use_case_ids, is_ai=True, currency=currency, date__gte=last_month, date__lte=today

@@ -3,9 +3,9 @@
 import itertools
 from decimal import ROUND_HALF_UP, Decimal
 
-from portfolio import gates
+from aifinops.core.periods import months_back
 from portfolio.choices import Stage
-from showback.selectors import months_back
+from portfolio.gates import rules as gates
 
 from ..models import Severity
 from .facts import SCALE_TARGETS, is_low_cost_experiment

@@ -1,7 +1,7 @@
 from rest_framework.routers import SimpleRouter
 
-from .licenses import register as register_licenses
-from .value import register as register_value
+from ..licenses.api import register as register_licenses
+from ..value.api import register as register_value
 from .views import AIModelViewSet, ProviderViewSet, TeamViewSet, UseCaseViewSet
 
 router = SimpleRouter()

@@ -1,7 +1,6 @@
 """Every write of the portfolio: the registry (teams, members, use cases) and the model catalog."""
 
-from .catalog import model_catalog_curated, model_catalog_load, model_prices_refresh
-from .gates import (
+from ..gates.services import (
     gate_item_attest,
     gate_item_not_applicable,
     gate_item_reopen,
@@ -10,6 +9,7 @@ from .gates import (
     use_case_guardrails_update,
     use_case_move,
 )
+from .catalog import model_catalog_curated, model_catalog_load, model_prices_refresh
 from .registry import membership_add, team_create, use_case_register
 
 __all__ = [

@@ -5,12 +5,12 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
+from aifinops.core import periods
 from aifinops.core.tests.factories import UserFactory
-from portfolio import gates
 from portfolio.choices import MoveRequestStatus, Stage
+from portfolio.gates import rules as gates
 from portfolio.models import Milestone, StageApproval, StageMoveRequest, UseCase, ValueSignal
 from portfolio.tests.factories import AIModelFactory, UseCaseFactory
 from showback.tests.factories import DailySpendFactory
@@ -43,7 +43,7 @@ def use_case(cast, migration_data):
         use_case=use_case,
         name="Post-launch review",
         target_stage=Stage.LAUNCH,
-        due_date=timezone.now().date() + datetime.timedelta(days=60),
+        due_date=periods.today() + datetime.timedelta(days=60),
     )
     return use_case
 
@@ -117,7 +117,7 @@ def test_owner_completes_the_gates_to_pilot_and_the_chair_approves_and_moves_to_
 
     # When the spend is tagged (an import brings yesterday's spend) and they attest the guardrails
     DailySpendFactory(
-        use_case=use_case, team=use_case.team, date=timezone.now().date() - datetime.timedelta(days=1)
+        use_case=use_case, team=use_case.team, date=periods.today() - datetime.timedelta(days=1)
     )
     _attest(page, "guardrails_enforced", "Budgets enforced in the gateway config, PR 412.")
     expect(page.locator("#item-cost_attribution_live")).to_contain_text("from data")

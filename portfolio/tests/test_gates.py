@@ -21,17 +21,19 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from aifinops.core import periods
 from aifinops.core.exceptions import ConflictError
 from aifinops.core.models import AuditEvent, Notification
+from aifinops.core.periods import months_back
 from aifinops.core.services import api_token_create
 from aifinops.core.tests.factories import UserFactory
 from intake.models import IntakeRequest
-from portfolio import gates, selectors, services
+from portfolio import selectors, services
 from portfolio.choices import GateItemStatus, MilestoneStatus, MoveRequestStatus, RiskTier, Stage
+from portfolio.gates import rules as gates
 from portfolio.models import GateItemState, Milestone, StageApproval, StageMoveRequest, UseCase, ValueSignal
 from portfolio.tests.factories import AIModelFactory, UseCaseFactory
 from showback.models import DailySpend
-from showback.selectors import months_back
 from showback.tests.factories import DailySpendFactory
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +50,7 @@ GUARDRAILS = {
 
 
 def _today():
-    return timezone.now().date()
+    return periods.today()
 
 
 def _days_ago(n):

@@ -7,17 +7,17 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils import timezone
 
+from aifinops.core import periods
 from aifinops.core.models import AuditEvent, Notification
 from portfolio.choices import MembershipRole, OptimizationStatus
+from portfolio.licenses import services
 from portfolio.models import BillingCycle, OptimizationItem, SeatActivity, ToolSubscription
-from portfolio.services import licenses as services
 
 from .factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.now().date()
+TODAY = periods.today()
 
 
 def _subscription(cast, **extra):

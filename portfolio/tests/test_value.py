@@ -14,14 +14,13 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from aifinops.core.models import AuditEvent, Notification
-from portfolio import economics
+from aifinops.core.periods import month_start, months_back, today
 from portfolio.choices import MilestoneStatus, OptimizationStatus
 from portfolio.models import CostLine, Milestone, OptimizationItem, UseCase, ValueSignal
-from portfolio.services import value as services
 from portfolio.tasks import mark_missed_milestones
 from portfolio.tests.factories import UseCaseFactory
-from portfolio.value_views import value_context
-from showback.selectors import month_start, months_back, today
+from portfolio.value import economics, services
+from portfolio.value.views import value_context
 from showback.tests.factories import DailySpendFactory
 
 pytestmark = pytest.mark.django_db

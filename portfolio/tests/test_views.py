@@ -122,7 +122,7 @@ def test_list_filters_by_owner_and_sorts(login, cast):
 
 
 def test_a_scale_use_case_page_computes_its_unit_economics_once(login, cast, monkeypatch):
-    from portfolio import economics
+    from portfolio.value import economics
 
     scaled = UseCaseFactory(
         team=cast.team_a, key="scaled", name="Scaled", stage="scale", business_owner=cast.owner

@@ -33,6 +33,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
+from aifinops.core import periods
+
 BASELINE_DAYS = 28
 MIN_HISTORY_DAYS = 14
 MIN_SAME_WEEKDAY = 3
@@ -157,10 +159,8 @@ def severity_of(score: Decimal, actual: Decimal, expected: Decimal) -> str:
 
 
 def _month_bounds(day: datetime.date, months_back: int) -> tuple[datetime.date, int]:
-    y, m = divmod(day.year * 12 + day.month - 1 - months_back, 12)
-    first = datetime.date(y, m + 1, 1)
-    following = datetime.date(y + (m + 1) // 12, (m + 1) % 12 + 1, 1)
-    return first, (following - first).days
+    first = periods.months_back(day, months_back)
+    return first, periods.month_end(first).day
 
 
 def same_days_months_back(day: datetime.date, months_back: int) -> set[datetime.date]:

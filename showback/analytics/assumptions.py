@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from .forecasting import CENT, ONE, ZERO, Forecast, ForecastPoint, add_months, months_between
+from aifinops.core.periods import add_months, months_between
+
+from .forecasting import CENT, ONE, ZERO, Forecast, ForecastPoint
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from aifinops.core.periods import add_months
+
 ZERO = Decimal("0")
 ONE = Decimal("1")
 CENT = Decimal("0.01")
@@ -56,16 +58,6 @@ METHODS = {
         "Damped Holt-Winters (exponential smoothing with a damped trend and a 12-month season)"
     ),
 }
-
-
-def add_months(month: datetime.date, n: int) -> datetime.date:
-    y, m = divmod(month.year * 12 + month.month - 1 + n, 12)
-    return datetime.date(y, m + 1, 1)
-
-
-def months_between(a: datetime.date, b: datetime.date) -> int:
-    """Whole calendar months from a's month to b's month."""
-    return (b.year - a.year) * 12 + (b.month - a.month)
 
 
 @dataclass(frozen=True)

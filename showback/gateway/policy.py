@@ -19,7 +19,7 @@ from django.utils import timezone
 from portfolio.catalog import is_above_recommendation
 from portfolio.models import AIModel, UseCase
 
-from ..budget_selectors import CAPPING_SCOPES, budget_statuses, period_bounds
+from ..budgets.selectors import CAPPING_SCOPES, budget_statuses, period_bounds
 from ..models import Budget, BudgetMode, DailySpend
 from . import counters as ctr
 from .models import AgentPolicy, GatewayKey

@@ -349,7 +349,7 @@ def gateway_caps_reconcile() -> int:
         return 0
     from portfolio.models import UseCase
 
-    from ..budget_selectors import CAPPING_SCOPES
+    from ..budgets.selectors import CAPPING_SCOPES
     from ..models import Budget, BudgetMode
 
     ids = set(

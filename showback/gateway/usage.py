@@ -25,7 +25,7 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from ..models import SpendRecord
-from ..services.rollups import daily_spend_rebuild
+from ..rollups import daily_spend_rebuild
 from . import counters as ctr
 from . import telemetry
 from .authorize import GatewayPrincipal

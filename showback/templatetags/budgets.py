@@ -7,7 +7,7 @@ there are none, three or four when there are.
 
 from django import template
 
-from .. import budget_selectors
+from ..budgets import selectors as budget_selectors
 
 register = template.Library()
 

@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from aifinops.core import periods
 from aifinops.core.models import AuditEvent
 from portfolio.tests.factories import AIModelFactory, ProviderFactory, UseCaseFactory
-from showback.analytics import forecasting
 from showback.models import (
     AnomalyKind,
     AnomalyStatus,
@@ -223,8 +223,8 @@ def history(cast):
     this_month = timezone.now().date().replace(day=1)
     rows = []
     for m in range(-12, 0):
-        month = forecasting.add_months(this_month, m)
-        days = (forecasting.add_months(month, 1) - month).days
+        month = periods.add_months(this_month, m)
+        days = (periods.add_months(month, 1) - month).days
         monthly = D(3000 + 100 * (12 + m))
         rows += daily_spend_rows(
             use_case=cast.use_case_a,

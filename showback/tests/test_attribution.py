@@ -9,9 +9,9 @@ from django.urls import reverse
 
 from aifinops.core.models import AuditEvent
 from portfolio.tests.factories import ProviderFactory, UseCaseFactory
-from showback.attribution import Attributor, Facts, normalise_tags
+from showback.attribution.engine import Attributor, Facts, normalise_tags
+from showback.attribution.services import spend_reattribute
 from showback.models import AttributionRule, DailySpend, SpendRecord
-from showback.services.attribution import spend_reattribute
 
 from .focus_files import focus_csv, focus_rows
 

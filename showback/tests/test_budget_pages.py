@@ -11,6 +11,7 @@ from aifinops.core.models import AuditEvent
 from aifinops.core.tests.factories import UserFactory
 from portfolio.choices import AutonomyLevel
 from portfolio.tests.factories import AIModelFactory, ProviderFactory, UseCaseFactory
+from showback.budgets import services
 from showback.models import (
     Budget,
     BudgetAlert,
@@ -21,7 +22,6 @@ from showback.models import (
     BudgetScope,
     IncreaseRequestStatus,
 )
-from showback.services import budgets as services
 from showback.tests.budget_factories import BudgetFactory
 from showback.tests.factories import DailySpendFactory
 

@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.urls import reverse
 
+from showback.budgets import services
 from showback.models import BudgetScope, DeliveryStatus, TeamWebhook, WebhookDelivery
-from showback.services import budgets as services
 from showback.tests.budget_factories import BudgetFactory
 from showback.tests.factories import DailySpendFactory
 

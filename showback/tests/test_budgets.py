@@ -11,7 +11,8 @@ from django.test import override_settings
 from aifinops.core.models import AuditEvent, Notification
 from portfolio.choices import AutonomyLevel, BusinessFunction, MembershipRole
 from portfolio.tests.factories import AIModelFactory, MembershipFactory, ProviderFactory, UseCaseFactory
-from showback import budget_selectors as selectors
+from showback.budgets import selectors, services
+from showback.budgets.tasks import evaluate_budgets
 from showback.models import (
     Budget,
     BudgetAlert,
@@ -22,8 +23,6 @@ from showback.models import (
     BudgetScope,
     IncreaseRequestStatus,
 )
-from showback.services import budgets as services
-from showback.tasks import evaluate_budgets
 from showback.tests.budget_factories import BudgetFactory
 from showback.tests.factories import DailySpendFactory
 

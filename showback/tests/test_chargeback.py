@@ -14,9 +14,9 @@ import pytest
 from django.urls import reverse
 
 from portfolio.tests.factories import AIModelFactory, ProviderFactory, UseCaseFactory
-from showback.exports import FOCUS_COLUMNS, FOCUS_MANDATORY_COLUMNS
+from showback.chargeback.exports import FOCUS_COLUMNS, FOCUS_MANDATORY_COLUMNS
 from showback.models import SpendRecord
-from showback.services.rollups import daily_spend_rebuild
+from showback.rollups import daily_spend_rebuild
 
 pytestmark = pytest.mark.django_db
 

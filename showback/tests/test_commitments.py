@@ -5,8 +5,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
+from aifinops.core import periods
 from portfolio.tests.factories import ProviderFactory
-from showback.analytics import commitments, forecasting, selectors
+from showback.analytics import commitments, selectors
 from showback.models import DailySpend
 from showback.tests.analytics_factories import daily_spend_rows
 
@@ -15,7 +16,7 @@ D = Decimal
 
 def _months(values):
     start = datetime.date(2025, 1, 1)
-    return [(forecasting.add_months(start, i), D(v)) for i, v in enumerate(values)]
+    return [(periods.add_months(start, i), D(v)) for i, v in enumerate(values)]
 
 
 def test_a_steady_provider_gets_the_lowest_recent_month_committed_at_the_stated_discount():
@@ -52,8 +53,8 @@ def test_the_plans_suggest_only_for_the_stable_provider(cast):
     this_month = timezone.now().date().replace(day=1)
     rows = []
     for i, (a, b) in enumerate([(100, 10), (104, 80), (98, 5), (101, 60), (99, 2), (102, 90)]):
-        month = forecasting.add_months(this_month, i - 6)
-        days = (forecasting.add_months(month, 1) - month).days
+        month = periods.add_months(this_month, i - 6)
+        days = (periods.add_months(month, 1) - month).days
         rows += daily_spend_rows(use_case=cast.use_case_a, provider=steady, costs=[a] * days, start=month)
         rows += daily_spend_rows(use_case=cast.use_case_b, provider=jumpy, costs=[b] * days, start=month)
     # This month's spend is incomplete and left out

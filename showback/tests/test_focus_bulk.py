@@ -18,8 +18,8 @@ from django.db import connection
 from django.db.models import Sum
 
 from portfolio.tests.factories import AIModelFactory, ProviderFactory, TeamFactory, UseCaseFactory
+from showback.ingest.services import spend_import_create, spend_import_run
 from showback.models import AttributionRule, DailySpend, ImportBatch, SpendRecord
-from showback.services.imports import spend_import_create, spend_import_run
 
 from .focus_files import COLUMNS, focus_csv, focus_rows
 
@@ -61,7 +61,7 @@ def _records():
 
 def _both_paths(content, settings, caplog):
     """The records of the bulk path, then those of the row path, each imported into an empty table."""
-    with caplog.at_level(logging.INFO, logger="showback.services.imports"):
+    with caplog.at_level(logging.INFO, logger="showback.ingest.services"):
         bulk_batch = _import(content)
     assert bulk_batch.status == "succeeded", bulk_batch.error
     assert ROW_PATH not in caplog.text, caplog.text
@@ -175,7 +175,7 @@ def test_rows_imported_row_by_row_are_duplicates_for_the_bulk_path(catalog, sett
 def test_a_gzipped_bill_goes_through_copy(catalog, caplog):
     content = gzip.compress(focus_csv(focus_rows(50)))
 
-    with caplog.at_level(logging.INFO, logger="showback.services.imports"):
+    with caplog.at_level(logging.INFO, logger="showback.ingest.services"):
         batch = _import(content, name="bill.csv.gz")
 
     assert (batch.status, batch.rows_imported) == ("succeeded", 50)
@@ -198,7 +198,7 @@ def test_a_bad_value_sends_the_file_row_by_row_which_names_the_line_and_column(
     rows = list(focus_rows(10))
     rows[2] |= change
 
-    with caplog.at_level(logging.INFO, logger="showback.services.imports"):
+    with caplog.at_level(logging.INFO, logger="showback.ingest.services"):
         batch = _import(focus_csv(rows))
 
     assert batch.status == "failed"
@@ -220,7 +220,7 @@ def test_valid_rows_only_keeps_the_good_rows_of_a_bad_file(catalog):
 def test_a_ragged_file_goes_row_by_row(catalog, caplog):
     content = focus_csv(focus_rows(5)) + b"1.0,2.0\n"
 
-    with caplog.at_level(logging.INFO, logger="showback.services.imports"):
+    with caplog.at_level(logging.INFO, logger="showback.ingest.services"):
         batch = _import(content, mode="valid_rows")
 
     assert ROW_PATH in caplog.text
@@ -239,7 +239,7 @@ def test_a_stray_quote_that_postgresql_reads_across_lines_goes_row_by_row(catalo
     header = ",".join(COLUMNS).replace("Tags", 'Ta"gs').encode()
     content = header + focus_csv(focus_rows(6))[len(",".join(COLUMNS)) :]
 
-    with caplog.at_level(logging.INFO, logger="showback.services.imports"):
+    with caplog.at_level(logging.INFO, logger="showback.ingest.services"):
         batch = _import(content, mode="valid_rows")
 
     assert ROW_PATH in caplog.text

@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from aifinops.core import periods
 from aifinops.core.models import AuditEvent
 from portfolio.tests.factories import AIModelFactory, ProviderFactory, UseCaseFactory
 from showback.analytics import assumptions, forecasting, selectors, services
@@ -20,7 +21,7 @@ JAN_2025 = datetime.date(2025, 1, 1)
 
 
 def _history(values, start=JAN_2024):
-    return [(forecasting.add_months(start, i), D(str(v))) for i, v in enumerate(values)]
+    return [(periods.add_months(start, i), D(str(v))) for i, v in enumerate(values)]
 
 
 def test_a_linear_trend_is_extrapolated_bending_slightly_with_the_damping():
@@ -215,8 +216,8 @@ def spending(cast):
     this_month = _this_month()
     rows = []
     for m in range(-12, 0):
-        month = forecasting.add_months(this_month, m)
-        days = (forecasting.add_months(month, 1) - month).days
+        month = periods.add_months(this_month, m)
+        days = (periods.add_months(month, 1) - month).days
         per_day = (D(1000) / days).quantize(D("0.0001"))
         rows += daily_spend_rows(
             use_case=cast.use_case_a,
@@ -242,14 +243,14 @@ def test_the_use_case_forecast_reads_complete_months_and_assumptions_change_it(c
         actor=cast.owner,
         use_case=cast.use_case_a,
         kind=AssumptionKind.MODEL_SWITCH,
-        effective_from=forecasting.add_months(this_month, 2),
+        effective_from=periods.add_months(this_month, 2),
         target_model=spending["mini"],
     )
     services.forecast_assumption_create(
         actor=cast.owner,
         use_case=cast.use_case_a,
         kind=AssumptionKind.ADOPTION_GROWTH,
-        effective_from=forecasting.add_months(this_month, 3),
+        effective_from=periods.add_months(this_month, 3),
         growth_pct=D("10"),
         note="Rollout to the second support region",
     )
@@ -310,7 +311,7 @@ def test_a_team_member_sees_the_forecast_of_their_teams_spend_only(cast, spendin
 )
 def test_a_bad_portfolio_assumption_names_its_field(cast, values, field):
     if values["effective_from"]:
-        values["effective_from"] = forecasting.add_months(_this_month(), 2)
+        values["effective_from"] = periods.add_months(_this_month(), 2)
     with pytest.raises(ValidationError) as err:
         services.forecast_assumption_create(actor=cast.finance, **values)
     assert field in err.value.message_dict

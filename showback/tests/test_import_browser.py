@@ -10,8 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from portfolio.tests.factories import ProviderFactory
+from showback.ingest import services as imports
 from showback.models import ImportBatch
-from showback.services import imports
 
 from .focus_files import focus_csv, focus_rows
 

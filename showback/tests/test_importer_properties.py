@@ -30,11 +30,11 @@ from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
 from portfolio.tests.factories import AIModelFactory, ProviderFactory, TeamFactory, UseCaseFactory
-from showback.importers.base import CanonicalRow, ImportFileError, RowError
-from showback.importers.common import ISO_4217, MAX_MONEY, MAX_YEAR, MIN_YEAR
-from showback.importers.registry import IMPORTERS, detect
+from showback.ingest.importers.base import CanonicalRow, ImportFileError, RowError
+from showback.ingest.importers.common import ISO_4217, MAX_MONEY, MAX_YEAR, MIN_YEAR
+from showback.ingest.importers.registry import IMPORTERS, detect
+from showback.ingest.services import spend_import_create, spend_import_run
 from showback.models import DailySpend, ImportBatch, ImportMode, SpendRecord, TokenType
-from showback.services.imports import spend_import_create, spend_import_run
 
 from .focus_files import focus_csv, focus_rows
 
@@ -538,7 +538,7 @@ def test_a_damaged_focus_bill_that_the_bulk_path_refuses_goes_row_by_row_with_th
     damaged = FALLBACK_CASES[case](pristine)
     assert damaged != pristine and len(damaged) > 4096
 
-    with caplog.at_level(logging.INFO, logger="showback.services.imports"):
+    with caplog.at_level(logging.INFO, logger="showback.ingest.services"):
         bulk = _undone(_import_and_check, damaged, "focus", mode)
     service_data.AIFINOPS_BULK_IMPORT = False
     rows = _undone(_import_and_check, damaged, "focus", mode)

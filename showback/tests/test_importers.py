@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from showback.importers import generic
-from showback.importers.anthropic import AnthropicCostImporter, AnthropicUsageImporter
-from showback.importers.base import CanonicalRow, ImportFileError, RowError
-from showback.importers.common import (
+from showback.ingest.importers import generic
+from showback.ingest.importers.anthropic import AnthropicCostImporter, AnthropicUsageImporter
+from showback.ingest.importers.base import CanonicalRow, ImportFileError, RowError
+from showback.ingest.importers.common import (
     content_hash,
     open_maybe_gzip,
     parse_currency,
@@ -24,11 +24,11 @@ from showback.importers.common import (
     parse_timestamp,
     token_unit_multiplier,
 )
-from showback.importers.focus import FocusImporter
-from showback.importers.generic import GenericCsvImporter
-from showback.importers.litellm import LiteLLMDailySpendImporter, LiteLLMSpendLogsImporter
-from showback.importers.openai import OpenAICostsImporter, OpenAIUsageImporter
-from showback.importers.registry import IMPORTERS, detect, label_choices
+from showback.ingest.importers.focus import FocusImporter
+from showback.ingest.importers.generic import GenericCsvImporter
+from showback.ingest.importers.litellm import LiteLLMDailySpendImporter, LiteLLMSpendLogsImporter
+from showback.ingest.importers.openai import OpenAICostsImporter, OpenAIUsageImporter
+from showback.ingest.importers.registry import IMPORTERS, detect, label_choices
 
 SHARED = Path(os.environ.get("AIFINOPS_SHARED_DATA", "/work/shared/data"))
 HERE = Path(__file__).parent / "data"

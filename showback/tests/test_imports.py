@@ -256,7 +256,7 @@ def test_without_a_worker_the_import_runs_in_a_thread_and_the_request_returns_at
 
     from django.db import transaction
 
-    from showback.services.imports import spend_import_create
+    from showback.ingest.services import spend_import_create
 
     settings.AIFINOPS_IMPORT_IN_THREAD = True
     ProviderFactory(slug="aws-bedrock", name="AWS Bedrock")

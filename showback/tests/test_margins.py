@@ -8,13 +8,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from aifinops.core import periods
 from aifinops.core.models import AuditEvent
 from portfolio.tests.factories import ProviderFactory
-from showback import margins
-from showback import selectors as spend
+from showback.margins import selectors as margins
+from showback.margins.services import RevenueFileError, revenue_import, revenue_rows_from_csv
 from showback.models import CustomerDailySpend, CustomerRevenue, SpendRecord
-from showback.services.revenue import RevenueFileError, revenue_import, revenue_rows_from_csv
-from showback.services.rollups import daily_spend_rebuild
+from showback.rollups import daily_spend_rebuild
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def _record(key, day, cost, *, customer="", is_ai=True, use_case=None, feature="
 
 def _month(n):
     """The first day of the month n months before this one."""
-    return spend.months_back(spend.today(), n)
+    return periods.months_back(periods.today(), n)
 
 
 def _csv(text):
@@ -80,7 +80,7 @@ def test_the_rebuild_rolls_up_ai_spend_per_customer_and_day_and_leaves_the_rest_
 
 
 def test_a_rule_that_assigns_customers_updates_the_customer_rollup(cast, django_capture_on_commit_callbacks):
-    from showback.services.attribution import attribution_rule_save
+    from showback.attribution.services import attribution_rule_save
 
     day = datetime.date(2026, 3, 4)
     record = _record("a", day, Decimal("5.00"))

@@ -8,7 +8,7 @@ from django.db.models import Sum
 
 from portfolio.tests.factories import AIModelFactory, ProviderFactory
 from showback.models import DailySpend, MonthlySpend, SpendRecord
-from showback.services.rollups import daily_spend_rebuild
+from showback.rollups import daily_spend_rebuild
 
 pytestmark = pytest.mark.django_db
 

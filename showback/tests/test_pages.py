@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from aifinops.core import periods
 from portfolio.models import ValueSignal
 from portfolio.tests.factories import AIModelFactory, ProviderFactory, TeamFactory, UseCaseFactory
 from showback import selectors
@@ -220,7 +221,7 @@ def test_bad_dates_give_a_message_not_an_error(login, cast, params):
     assert response.status_code == 200
     assert response.context["period_errors"]
     assert 'role="alert"' in response.text
-    assert response.context["period_start"] == selectors.month_start(selectors.today())
+    assert response.context["period_start"] == periods.month_start(periods.today())
 
 
 def test_an_unknown_breakdown_falls_back_to_team(login, cast):

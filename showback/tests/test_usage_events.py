@@ -12,7 +12,7 @@ from django.utils import timezone
 from portfolio.tests.factories import AIModelFactory
 from showback.gateway.selectors import use_case_telemetry
 from showback.models import DailySpend, SpendRecord, UsageEvent, UsageHourly
-from showback.services.rollups import daily_spend_rebuild
+from showback.rollups import daily_spend_rebuild
 
 from .gateway_helpers import bearer, event, hard_cap, iso, token_client
 

@@ -14,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from aifinops.core import periods
 from aifinops.core.audit import audit_record
 from aifinops.core.models import ApiToken, hash_token
 from council.models import Decision, MeetingState, ReviewThresholds
@@ -61,7 +62,7 @@ TEAM_A_MARKERS = (
 
 def spend_day():
     """The first day of this month: inside every page's default period (month to date)."""
-    return timezone.now().date().replace(day=1)
+    return periods.month_start(periods.today())
 
 
 def build_world(cast):
@@ -123,7 +124,7 @@ def build_world(cast):
         use_case=uc_a,
         seats=10,
         price_per_seat=Decimal("19"),
-        renewal_date=timezone.now().date() + datetime.timedelta(days=200),
+        renewal_date=periods.today() + datetime.timedelta(days=200),
     )
 
     batch = ImportBatch(
@@ -186,7 +187,7 @@ def build_world(cast):
         "use_case_a": uc_a.key,
         "now": timezone.now().isoformat(),
         "month_start": day,
-        "next_month_start": (day + datetime.timedelta(days=32)).replace(day=1),
+        "next_month_start": periods.add_months(day, 1),
         "year": day.year,
         "month": day.month,
         "token_a": token.pk,

@@ -6,8 +6,8 @@ from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 from django.test import RequestFactory
-from django.utils import timezone
 
+from aifinops.core import periods
 from aifinops.core.models import AuditEvent
 from aifinops.core.roles import Role
 from council.models import Council, CouncilMember
@@ -81,7 +81,7 @@ def test_seed_demo_fills_an_empty_database(settings):
     assert DailySpend.objects.filter(is_ai=False).exists()
 
     # And at least one use case spent more in the last 30 days than it expects a month
-    since = timezone.now().date() - datetime.timedelta(days=30)
+    since = periods.today() - datetime.timedelta(days=30)
     last_30_days = (
         DailySpend.objects.filter(date__gte=since, use_case__isnull=False)
         .values("use_case")

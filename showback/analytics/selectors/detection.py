@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404
 
-from aifinops.core import permissions
+from aifinops.core import periods, permissions
 
 from ... import selectors as spend
 from ...models import Anomaly, AnomalyKind, AnomalyStatus, DailySpend, Severity
@@ -67,7 +67,7 @@ class AnomalySeries:
 
 def anomaly_series(*, anomaly, before=42, after=14):
     """One query: the use case's (or model's) daily AI spend in the anomaly's currency."""
-    today = spend.today()
+    today = periods.today()
     start = anomaly.date - datetime.timedelta(days=before)
     end = min(anomaly.date + datetime.timedelta(days=after), today - datetime.timedelta(days=1))
     qs = DailySpend.objects.filter(

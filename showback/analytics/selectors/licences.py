@@ -8,11 +8,9 @@ moment to commit to the seats in use rather than the seats bought.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from portfolio import license_selectors
-from portfolio.services.licenses import Utilisation, utilisation
-
-from ... import selectors as spend
-from .. import forecasting
+from aifinops.core import periods
+from portfolio.licenses import selectors as license_selectors
+from portfolio.licenses.services import Utilisation, utilisation
 
 
 @dataclass(frozen=True)
@@ -29,9 +27,9 @@ class LicenceLine:
 def licence_lines(*, user, use_case=None, months=12, as_of=None):
     """The seat licences paid over the forecast horizon (the months after this one), with the
     renewals that fall in it and what renewing at the seats in use would save."""
-    as_of = as_of or spend.today()
-    start = forecasting.add_months(spend.month_start(as_of), 1)
-    end = forecasting.add_months(start, months)
+    as_of = as_of or periods.today()
+    start = periods.add_months(periods.month_start(as_of), 1)
+    end = periods.add_months(start, months)
     qs = license_selectors.subscription_queryset(user).filter(active=True, renewal_date__gte=as_of)
     if use_case is not None:
         qs = qs.filter(use_case=use_case)
@@ -42,7 +40,7 @@ def licence_lines(*, user, use_case=None, months=12, as_of=None):
         if s.auto_renews or s.renewal_date >= end:
             paid = months
         else:  # it lapses at renewal: paid until then
-            paid = max(0, (s.renewal_date.year - start.year) * 12 + s.renewal_date.month - start.month)
+            paid = max(0, periods.months_between(start, s.renewal_date))
         commit = max(found.active, 1) if found.known else None
         saving = (
             (s.seats - commit) * s.monthly_price_per_seat if commit is not None and commit < s.seats else None

@@ -13,10 +13,9 @@ from decimal import Decimal
 from django.db.models import Min, Sum
 from django.db.models.functions import TruncMonth
 
-from aifinops.core import permissions
+from aifinops.core import periods, permissions
 from portfolio.models import UseCase
 
-from ... import selectors as spend
 from ...models import AssumptionKind, DailySpend, ForecastAssumption
 from .. import assumptions, commitments, forecasting
 
@@ -33,7 +32,7 @@ def _dense(by_month, first, last):
     out, month = [], first
     while month <= last:
         out.append((month, by_month.get(month, ZERO)))
-        month = forecasting.add_months(month, 1)
+        month = periods.add_months(month, 1)
     return out
 
 
@@ -53,8 +52,8 @@ class History:
 
 
 def _history(qs, *, as_of, months=HISTORY_MONTHS, currency=None):
-    this_month = spend.month_start(as_of)
-    start = forecasting.add_months(this_month, -months)
+    this_month = periods.month_start(as_of)
+    start = periods.add_months(this_month, -months)
     rows = (
         qs.filter(is_ai=True, date__gte=start, date__lte=as_of)
         .annotate(month=TruncMonth("date"))
@@ -71,7 +70,7 @@ def _history(qs, *, as_of, months=HISTORY_MONTHS, currency=None):
         totals[r["currency"]] += r["total"] or ZERO
     currency = currency or _main_currency(totals) or "USD"
     by_month = by_currency.get(currency, {})
-    last = forecasting.add_months(this_month, -1)
+    last = periods.add_months(this_month, -1)
     months = forecasting.trim_leading_zeros(_dense(by_month, start, last))
     first_day = first_days[currency].get(months[0][0]) if months else None
     return History(
@@ -105,7 +104,7 @@ class ForecastView:
 
 def _mix_rows(*, as_of, use_case_ids=None, user=None):
     """Recent spend and tokens per use case and model, with catalog prices, for model switches."""
-    start = forecasting.add_months(spend.month_start(as_of), -MIX_MONTHS)
+    start = periods.add_months(periods.month_start(as_of), -MIX_MONTHS)
     qs = DailySpend.objects.filter(is_ai=True, date__gte=start, date__lte=as_of)
     if use_case_ids is not None:
         qs = qs.filter(use_case_id__in=use_case_ids)
@@ -218,7 +217,7 @@ def forecast_get(*, user, use_case=None, months=12, as_of=None):
     The portfolio forecast applies the portfolio's own assumptions and adds what each use case's
     assumptions change in that use case's forecast. A constant number of queries.
     """
-    as_of = as_of or spend.today()
+    as_of = as_of or periods.today()
     if use_case is not None:
         history = _history(DailySpend.objects.filter(use_case=use_case), as_of=as_of)
         own = _assumptions(ForecastAssumption.objects.filter(use_case=use_case))
@@ -256,8 +255,8 @@ def _use_case_deltas(view, *, user, months, as_of):
             use_case_id__in=ids,
             is_ai=True,
             currency=view.history.currency,
-            date__gte=forecasting.add_months(spend.month_start(as_of), -HISTORY_MONTHS),
-            date__lt=spend.month_start(as_of),
+            date__gte=periods.add_months(periods.month_start(as_of), -HISTORY_MONTHS),
+            date__lt=periods.month_start(as_of),
         )
         .annotate(month=TruncMonth("date"))
         .order_by()
@@ -272,14 +271,14 @@ def _use_case_deltas(view, *, user, months, as_of):
     needs_mix = any(a.kind == AssumptionKind.MODEL_SWITCH for a in theirs)
     mix = _mix_rows(as_of=as_of, use_case_ids=ids) if needs_mix else []
     start = view.history.first_forecast_month
-    first = forecasting.add_months(start, -HISTORY_MONTHS)
+    first = periods.add_months(start, -HISTORY_MONTHS)
     planned_all = []
     total_delta = [ZERO] * months
     for uc_id in sorted(ids):
         mine = [a for a in theirs if a.use_case_id == uc_id]
         use_case = mine[0].use_case
         history = forecasting.trim_leading_zeros(
-            _dense(by_use_case.get(uc_id, {}), first, forecasting.add_months(start, -1))
+            _dense(by_use_case.get(uc_id, {}), first, periods.add_months(start, -1))
         )
         history = forecasting.whole_first_month(
             history, first_days[uc_id].get(history[0][0]) if history else None
@@ -320,9 +319,9 @@ class ProviderPlan:
 def commitment_plans(*, user, as_of=None):
     """Per provider and currency, the last complete months of AI spend and a commitment to
     suggest where they were steady. One query."""
-    as_of = as_of or spend.today()
-    this_month = spend.month_start(as_of)
-    start = forecasting.add_months(this_month, -commitments.LOOKBACK_MONTHS)
+    as_of = as_of or periods.today()
+    this_month = periods.month_start(as_of)
+    start = periods.add_months(this_month, -commitments.LOOKBACK_MONTHS)
     rows = (
         DailySpend.objects.filter(
             permissions.spend_scope(user),
@@ -339,7 +338,7 @@ def commitment_plans(*, user, as_of=None):
     series = defaultdict(dict)
     for r in rows:
         series[(r["provider__name"], r["currency"])][_month(r["month"])] = r["total"] or ZERO
-    last = forecasting.add_months(this_month, -1)
+    last = periods.add_months(this_month, -1)
     plans = []
     for (name, currency), by_month in series.items():
         history = _dense(by_month, start, last)

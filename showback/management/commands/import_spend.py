@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 
-from showback.importers.registry import IMPORTERS
+from showback.ingest.importers.registry import IMPORTERS
+from showback.ingest.services import spend_import_create, spend_import_run
 from showback.models import ImportMode, ImportStatus
-from showback.services.imports import spend_import_create, spend_import_run
 
 
 class Command(BaseCommand):

@@ -2,6 +2,9 @@
 
 Safe to run again: every demo module looks its rows up by natural key first, so a second run
 writes nothing. Refuses to run in the production profile.
+
+Core imports no app: which demo modules run, in which order, and which tables the summary counts
+are the project's wiring, in settings (`AIFINOPS_DEMO_MODULES`, `AIFINOPS_DEMO_COUNTED_MODELS`).
 """
 
 import importlib
@@ -15,40 +18,12 @@ from django.test.utils import override_settings
 
 from aifinops.core.demo import ROLE_LOGINS, demo_password
 
-# Run in this order; each module exposes `seed(*, stdout)`. Append new demo modules here.
-DEMO_MODULES = [
-    "aifinops.core.demo",
-    "portfolio.demo",
-    "intake.demo",
-    "showback.demo",
-    "portfolio.demo_lifecycle",
-    "portfolio.demo_licenses",
-    "showback.analytics.demo",
-    "council.demo",
-    "portfolio.dashboard.demo",
-]
-
-# The tables shown in the summary, as app_label.Model.
-COUNTED_MODELS = [
-    "auth.User",
-    "portfolio.Team",
-    "portfolio.Membership",
-    "portfolio.Provider",
-    "portfolio.AIModel",
-    "portfolio.UseCase",
-    "portfolio.ToolSubscription",
-    "intake.IntakeRequest",
-    "showback.SpendRecord",
-    "showback.DailySpend",
-    "showback.Anomaly",
-    "council.Council",
-    "council.CouncilMember",
-    "core.AuditEvent",
-]
-
 
 def _counts():
-    return {label: apps.get_model(label)._default_manager.count() for label in COUNTED_MODELS}
+    return {
+        label: apps.get_model(label)._default_manager.count()
+        for label in settings.AIFINOPS_DEMO_COUNTED_MODELS
+    }
 
 
 class Command(BaseCommand):
@@ -64,7 +39,7 @@ class Command(BaseCommand):
             override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
             transaction.atomic(),
         ):
-            for path in DEMO_MODULES:
+            for path in settings.AIFINOPS_DEMO_MODULES:
                 self.stdout.write(f"Seeding {path}")
                 importlib.import_module(path).seed(stdout=self.stdout)
         after = _counts()
@@ -72,7 +47,7 @@ class Command(BaseCommand):
 
         self.stdout.write("")
         self.stdout.write(f"{'table':<24}{'rows':>10}{'added':>10}")
-        for label in COUNTED_MODELS:
+        for label in settings.AIFINOPS_DEMO_COUNTED_MODELS:
             self.stdout.write(f"{label:<24}{after[label]:>10}{after[label] - before[label]:>+10}")
         added = sum(after.values()) - sum(before.values())
         summary = f"Demo data ready in {elapsed:.1f} s: {added} rows added."

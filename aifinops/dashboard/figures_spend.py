@@ -1,0 +1,381 @@
+"""Figures of where the money goes: budgets, the trend and forecast, premium share, vendor overlap,
+the top use cases, unattributed and unowned spend."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Q
+
+from aifinops.core import periods
+from portfolio.choices import ModelTier
+from showback.budgets import selectors as budget_selectors
+from showback.models import BudgetScope
+
+from .common import Dataset, _growth, _left_out, _share
+from .data import FORECAST_MONTHS, ZERO, DashboardData, main_currency
+
+TOP_N = 10
+
+
+def budget_figure(data: DashboardData) -> Dataset:
+    f = data.filters
+    qs = budget_selectors.budget_queryset(user=data.user).filter(
+        active=True, scope__in=(BudgetScope.FUNCTION, BudgetScope.TEAM)
+    )
+    if f.team is not None:
+        qs = qs.filter(Q(team=f.team) | Q(scope=BudgetScope.FUNCTION, function=f.team.business_function))
+    if f.function:
+        qs = qs.filter(Q(function=f.function) | Q(team__business_function=f.function))
+    budgets = list(qs.order_by("scope", "name", "id"))
+    statuses = budget_selectors.budget_statuses(budgets, today=data.today)
+    rows = []
+    for b in budgets:
+        s = statuses[b.pk]
+        rows.append(
+            {
+                "kind": "Function" if b.scope == BudgetScope.FUNCTION else "Team",
+                "target": b.target,
+                "budget": b.name,
+                "url": b.target_url or "",
+                "period_start": s.period_start,
+                "period_end": s.period_end,
+                "as_of": s.as_of,
+                "amount": b.amount,
+                "actual": s.actual,
+                "projected": s.projected,
+                "used_pct": s.used_pct,
+                "state": s.state,
+                "currency": b.currency,
+            }
+        )
+    budgeted_teams = {b.team_id for b in budgets if b.team_id}
+    unbudgeted = sorted(
+        {data.teams[r["team_id"]].name for r in data.period_rows if r["team_id"] and r["spend"]}
+        - {data.teams[t].name for t in budgeted_teams if t in data.teams}
+    )
+    ds = Dataset(
+        "budget",
+        "Spend against budget, by function and team",
+        [
+            ("kind", "scope"),
+            ("target", "function or team"),
+            ("budget", "budget"),
+            ("period_start", "period start"),
+            ("period_end", "period end"),
+            ("as_of", "spend through"),
+            ("amount", "budget amount"),
+            ("actual", "spent"),
+            ("projected", "projected at period end"),
+            ("used_pct", "used %"),
+            ("state", "state"),
+            ("currency", "currency"),
+        ],
+        rows,
+        currency=main_currency({r["currency"]: r["amount"] for r in rows}),
+        headline={"unbudgeted_teams": unbudgeted},
+    )
+    ds.notes.append(
+        "Each budget over its own current period (month, quarter or year), not the filter's period."
+    )
+    return ds
+
+
+# The monthly trend and the forecast band.
+
+
+def _forecaster():
+    """showback's forecasting, when it is there (it is built alongside the dashboard)."""
+    try:
+        from showback.analytics import forecasting
+    except ImportError:  # pragma: no cover - the analytics package ships with showback
+        return None
+    return forecasting
+
+
+def trend_figure(data: DashboardData) -> Dataset:
+    currency = data.currency
+    by_month = {r["month"]: r for r in data.monthly_rows if r["currency"] == currency}
+    this_month = periods.month_start(data.today)
+    rows = []
+    for month in data.trend_months:
+        r = by_month.get(month)
+        rows.append(
+            {
+                "month": month,
+                "kind": "to date" if month == this_month else "actual",
+                "actual": r["total"] if r else ZERO,
+                "forecast": None,
+                "lower": None,
+                "upper": None,
+                "currency": currency,
+            }
+        )
+    ds = Dataset(
+        "trend",
+        "Monthly AI spend and forecast",
+        [
+            ("month", "month"),
+            ("kind", "kind"),
+            ("actual", "spent"),
+            ("forecast", "forecast"),
+            ("lower", "forecast low (80 %)"),
+            ("upper", "forecast high (80 %)"),
+            ("currency", "currency"),
+        ],
+        rows,
+        currency=currency,
+        notes=_left_out(data),
+    )
+    forecasting = _forecaster()
+    shows_now = periods.month_start(data.filters.end) >= periods.months_back(this_month, 1)
+    if forecasting is None or not shows_now:
+        if not shows_now:
+            ds.notes.append("The forecast is drawn when the period reaches last month or this one.")
+        return ds
+    history, month = [], None
+    complete = sorted(m for m in by_month if m < this_month)
+    if complete:
+        month = complete[0]
+        while month < this_month:
+            history.append((month, by_month[month]["total"] if month in by_month else ZERO))
+            month = periods.add_months(month, 1)
+    history = forecasting.trim_leading_zeros(history)
+    if not history:
+        return ds
+    history = forecasting.whole_first_month(history, data.first_day_of(history[0][0], currency))
+    result = forecasting.forecast(history, months=FORECAST_MONTHS, start=this_month)
+    for point in result.points:
+        row = next((r for r in rows if r["month"] == point.month), None)
+        if row is None:
+            row = {"month": point.month, "kind": "forecast", "actual": None, "currency": currency}
+            rows.append(row)
+        row["forecast"] = point.value
+        row["lower"] = point.lower if result.has_band else None
+        row["upper"] = point.upper if result.has_band else None
+    ds.headline = {
+        "method": result.method_label,
+        "has_band": result.has_band,
+        "next_month": result.points[1].value if len(result.points) > 1 else None,
+        "this_month": result.points[0].value,
+    }
+    if not result.has_band:
+        ds.notes.append("No band: fewer than six complete months of history.")
+    return ds
+
+
+# Where spend sits in the portfolio: stages, risk and autonomy.
+
+
+def premium_figure(data: DashboardData) -> Dataset:
+    currency = data.currency
+    by_month = {r["month"]: r for r in data.monthly_rows if r["currency"] == currency}
+    rows = []
+    for month in data.trend_months:
+        r = by_month.get(month)
+        total = r["total"] if r else ZERO
+        premium = r["premium"] if r else ZERO
+        rows.append(
+            {
+                "month": month,
+                "premium": premium,
+                "total": total,
+                "share": _share(premium, total),
+                "currency": currency,
+            }
+        )
+    return Dataset(
+        "premium",
+        "Premium model share over time",
+        [
+            ("month", "month"),
+            ("premium", "frontier and reasoning spend"),
+            ("total", "all AI spend"),
+            ("share", "premium share"),
+            ("currency", "currency"),
+        ],
+        rows,
+        currency=currency,
+        notes=_left_out(data),
+    )
+
+
+def overlap_figure(data: DashboardData) -> Dataset:
+    """Teams paying more than one provider for the same model tier, in the period."""
+    spent = defaultdict(Decimal)
+    for r in data.period_rows:
+        if r["team_id"] and r["provider_id"] and r["model_tier"] and r["spend"]:
+            spent[r["team_id"], r["model_tier"], r["provider_id"], r["currency"]] += r["spend"]
+    providers = defaultdict(set)
+    for team_id, tier, provider_id, _ in spent:
+        providers[team_id, tier].add(provider_id)
+    rows = []
+    for (team_id, tier, provider_id, currency), amount in spent.items():
+        if len(providers[team_id, tier]) > 1:
+            team = data.teams[team_id]
+            rows.append(
+                {
+                    "team": team.name,
+                    "team_url": team.get_absolute_url(),
+                    "tier": dict(ModelTier.choices).get(tier, tier),
+                    "provider": data.providers[provider_id].name
+                    if provider_id in data.providers
+                    else "Unknown",
+                    "spend": amount,
+                    "currency": currency,
+                }
+            )
+    rows.sort(key=lambda r: (r["team"], r["tier"], -r["spend"]))
+    return Dataset(
+        "overlap",
+        "Vendor overlap: teams paying several providers for one model tier",
+        [
+            ("team", "team"),
+            ("tier", "model tier"),
+            ("provider", "provider"),
+            ("spend", "spend in period"),
+            ("currency", "currency"),
+        ],
+        rows,
+        currency=data.currency,
+        headline={"pairs": len({(r["team"], r["tier"]) for r in rows})},
+    )
+
+
+# The use cases that cost most, and that grew most.
+
+
+def _use_case_rows(data: DashboardData):
+    rows = []
+    for (uc_id, currency), (now, before) in data.spend_by_use_case.items():
+        if uc_id is None or (not now and not before):
+            continue
+        uc = data.use_cases.get(uc_id)
+        rows.append(
+            {
+                "use_case": uc.name if uc else "A use case you cannot see",
+                "key": uc.key if uc else "",
+                "url": data.use_case_url(uc) if uc else "",
+                "team": uc.team.name if uc else "",
+                "stage": uc.get_stage_display() if uc else "",
+                "spend": now,
+                "before": before,
+                "change": now - before,
+                "growth": _growth(now, before),
+                "currency": currency,
+            }
+        )
+    return rows
+
+
+USE_CASE_COLUMNS = [
+    ("use_case", "use case"),
+    ("key", "key"),
+    ("team", "team"),
+    ("stage", "stage"),
+    ("spend", "spend in period"),
+    ("before", "spend in the period before"),
+    ("change", "change"),
+    ("growth", "growth"),
+    ("currency", "currency"),
+]
+
+
+def top_cost_figure(data: DashboardData) -> Dataset:
+    rows = sorted(_use_case_rows(data), key=lambda r: (r["currency"] != data.currency, -r["spend"]))
+    return Dataset(
+        "top_cost",
+        "Top use cases by cost",
+        USE_CASE_COLUMNS,
+        rows[:TOP_N] if len(rows) > TOP_N else rows,
+        currency=data.currency,
+        notes=_left_out(data),
+    )
+
+
+def top_growth_figure(data: DashboardData) -> Dataset:
+    """By the amount added, not the percentage: a use case going from $5 to $50 is not news."""
+    rows = [r for r in _use_case_rows(data) if r["change"] > 0]
+    rows.sort(key=lambda r: (r["currency"] != data.currency, -r["change"]))
+    start, end = data.filters.previous
+    return Dataset(
+        "top_growth",
+        "Top use cases by growth",
+        USE_CASE_COLUMNS,
+        rows[:TOP_N],
+        currency=data.currency,
+        headline={"before_start": start, "before_end": end},
+        notes=[f"Against {start:%-d %b %Y} to {end:%-d %b %Y}."],
+    )
+
+
+# Unit economics: cost per outcome against value per outcome.
+
+
+def unowned_figure(data: DashboardData) -> Dataset:
+    rows = []
+    unattributed = defaultdict(Decimal)
+    for r in data.period_rows:
+        if r["use_case_id"] is None and r["spend"]:
+            unattributed[r["team_id"], r["currency"]] += r["spend"]
+    for (team_id, currency), amount in unattributed.items():
+        team = data.teams.get(team_id)
+        rows.append(
+            {
+                "kind": "Unattributed",
+                "what": f"{team.name} (no use case)" if team else "No team, no use case",
+                "url": "",
+                "missing": "use case",
+                "spend": amount,
+                "currency": currency,
+            }
+        )
+    for (uc_id, currency), (now, _) in data.spend_by_use_case.items():
+        uc = data.use_cases.get(uc_id) if uc_id else None
+        if uc is None or not now:
+            continue
+        missing = [
+            label
+            for label, person in (
+                ("business owner", uc.business_owner_id),
+                ("technical owner", uc.technical_owner_id),
+            )
+            if person is None
+        ]
+        if missing:
+            rows.append(
+                {
+                    "kind": "Unowned",
+                    "what": uc.name,
+                    "url": data.use_case_url(uc),
+                    "missing": " and ".join(missing),
+                    "spend": now,
+                    "currency": currency,
+                }
+            )
+    rows.sort(key=lambda r: (r["currency"] != data.currency, -r["spend"]))
+    in_currency = [r for r in rows if r["currency"] == data.currency]
+    total = data.totals.get(data.currency, ZERO)
+    unattr = sum((r["spend"] for r in in_currency if r["kind"] == "Unattributed"), ZERO)
+    unowned = sum((r["spend"] for r in in_currency if r["kind"] == "Unowned"), ZERO)
+    return Dataset(
+        "unowned",
+        "Unattributed and unowned spend",
+        [
+            ("kind", "kind"),
+            ("what", "what"),
+            ("missing", "missing"),
+            ("spend", "spend in period"),
+            ("currency", "currency"),
+        ],
+        rows,
+        currency=data.currency,
+        headline={
+            "unattributed": unattr,
+            "unowned": unowned,
+            "unattributed_share": _share(unattr, total),
+            "unowned_share": _share(unowned, total),
+        },
+    )
+
+
+# The optimization backlog.

@@ -1,0 +1,77 @@
+"""The one door from portfolio to showback's spend ledger.
+
+Portfolio sits below showback in the dependency order (`council > intake | showback > portfolio >
+aifinops.core`, checked by import-linter), yet a few portfolio pages and rules read spend: whether a
+use case had spend lately (a gate fact), its monthly spend (unit economics), its spend summary and
+build-versus-buy run rate (the use case page), a team's spend summary and trend chart (the team
+page). Every other portfolio module reads spend only through the functions below.
+
+The door is filled from above, never reached from below: portfolio names the reads it needs, and
+showback registers its own selectors for them when the app registry is ready
+(`showback.apps.ShowbackConfig.ready()` calls `register(...)`). Each function here is then a single
+call into that showback function, so the queries, their number and the results are showback's own.
+Portfolio never imports showback, and a read that nothing registered fails loudly
+(ImproperlyConfigured naming it) instead of returning nothing.
+"""
+
+from django.core.exceptions import ImproperlyConfigured
+
+# The reads the door offers, by name: showback registers one function for each.
+READS = (
+    "use_case_has_recent_spend",  # (*, use_case, days) -> bool
+    "use_case_monthly_spend",  # (*, use_case, start, end) -> {month: {currency: total}}
+    "use_case_spend_summary",  # (*, use_case) -> {"month_to_date", "last_month", "by_model"}
+    "team_spend_summary",  # (*, user, team) -> {"month_to_date", "last_month", "trend"}
+    "monthly_trend_chart",  # (trend, *, title) -> chart JSON
+    "spend_data_through",  # (*, today) -> the latest day with imported spend, or None
+)
+
+_registered = {}
+
+
+def register(**reads):
+    """Fill the door: `register(use_case_monthly_spend=fn, ...)`. Called by showback at ready()."""
+    unknown = sorted(set(reads) - set(READS))
+    if unknown:
+        raise ImproperlyConfigured(f"portfolio.spend offers no read named {', '.join(unknown)}.")
+    _registered.update(reads)
+
+
+def _read(name):
+    try:
+        return _registered[name]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"portfolio.spend.{name} has no implementation: showback registers it at ready() "
+            "(is showback in INSTALLED_APPS?)."
+        ) from None
+
+
+def use_case_has_recent_spend(*, use_case, days=14):
+    """Whether spend was attributed to the use case in the last `days` days (a gate fact)."""
+    return _read("use_case_has_recent_spend")(use_case=use_case, days=days)
+
+
+def use_case_monthly_spend(*, use_case, start, end):
+    """{month (first day): {currency: effective cost}} of one use case's AI spend, start..end."""
+    return _read("use_case_monthly_spend")(use_case=use_case, start=start, end=end)
+
+
+def use_case_spend_summary(*, use_case):
+    """The spend of one use case; the caller has already checked that the user may see it."""
+    return _read("use_case_spend_summary")(use_case=use_case)
+
+
+def team_spend_summary(*, user, team):
+    """A team's spend this month and last month and its monthly trend, as the user may see it."""
+    return _read("team_spend_summary")(user=user, team=team)
+
+
+def monthly_trend_chart(trend, *, title):
+    """The chart of a monthly spend trend (as `team_spend_summary` returns it)."""
+    return _read("monthly_trend_chart")(trend, title=title)
+
+
+def spend_data_through(*, today):
+    """The latest day with imported spend, up to today: bills arrive a day or more late."""
+    return _read("spend_data_through")(today=today)

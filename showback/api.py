@@ -1,0 +1,136 @@
+"""The ledger's API: the daily spend rollups and the spend summary. Its urlpatterns are showback's
+whole API: the ledger's routes, then each feature's (included by name, so the ledger imports no
+feature but the gateway, whose usage events route is here)."""
+
+from django.urls import include, path
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+from rest_framework.views import APIView
+
+from . import selectors
+from .filters import DailySpendFilter
+from .gateway.api import UsageEventsApi
+from .models import DailySpend
+from .selectors import SUMMARY_GROUPS
+
+
+class DailySpendSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    use_case = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
+    provider = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    model = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
+
+    class Meta:
+        model = DailySpend
+        fields = [
+            "date",
+            "team",
+            "use_case",
+            "provider",
+            "model",
+            "environment",
+            "currency",
+            "is_ai",
+            "is_estimated",
+            "billed_cost",
+            "effective_cost",
+            "list_cost",
+            "input_tokens",
+            "output_tokens",
+            "record_count",
+        ]
+        read_only_fields = fields
+
+
+class SpendSummaryQuerySerializer(serializers.Serializer):
+    group_by = serializers.ChoiceField(choices=sorted(SUMMARY_GROUPS))
+    start = serializers.DateField(help_text="First day, inclusive (YYYY-MM-DD).")
+    end = serializers.DateField(help_text="Day after the last, exclusive (YYYY-MM-DD).")
+    scope = serializers.ChoiceField(choices=["ai", "all"], default="ai", required=False)
+
+    def validate(self, attrs):
+        if attrs["end"] <= attrs["start"]:
+            raise serializers.ValidationError({"end": "The end must be after the start (it is exclusive)."})
+        if (attrs["end"] - attrs["start"]).days > 3700:
+            raise serializers.ValidationError({"end": "Ask for at most ten years at a time."})
+        return attrs
+
+
+class SpendSummaryRowSerializer(serializers.Serializer):
+    group = serializers.CharField(help_text="Named after group_by in the response.", allow_null=True)
+    currency = serializers.CharField()
+    billed_cost = serializers.DecimalField(max_digits=24, decimal_places=6)
+    effective_cost = serializers.DecimalField(max_digits=24, decimal_places=6)
+    estimated_cost = serializers.DecimalField(max_digits=24, decimal_places=6)
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    requests = serializers.IntegerField()
+
+
+class SpendSummarySerializer(serializers.Serializer):
+    results = SpendSummaryRowSerializer(many=True)
+    currency = serializers.CharField(allow_null=True, help_text="The currency, when there is only one.")
+
+
+class DailySpendViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Daily spend rollups the caller may see (their teams', or all for cross-team roles).
+
+    Includes non-AI spend; filter with `is_ai=true` for AI spend only.
+    """
+
+    serializer_class = DailySpendSerializer
+    filterset_class = DailySpendFilter
+    ordering_fields = ["date", "effective_cost"]
+
+    def get_queryset(self):
+        return (
+            selectors.daily_spend_queryset(user=self.request.user, ai_only=False)
+            .select_related("team", "use_case", "provider", "model")
+            .order_by("-date", "id")
+        )
+
+
+class SpendSummaryApi(APIView):
+    """Spend totals by one dimension over a period (start inclusive, end exclusive, by charge
+    period start), from the daily rollups the caller may see. `scope=ai` (default) or `all`.
+
+    One result per group and currency: amounts are never added across currencies.
+    """
+
+    @extend_schema(parameters=[SpendSummaryQuerySerializer], responses=SpendSummarySerializer)
+    def get(self, request):
+        query = SpendSummaryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        rows = selectors.spend_summary(
+            user=request.user,
+            group_by=params["group_by"],
+            start=params["start"],
+            end=params["end"],
+            ai_only=params["scope"] == "ai",
+        )
+        group = params["group_by"]
+        money = ("billed_cost", "effective_cost", "estimated_cost")
+        results = [
+            {group: r["group"], **{k: (str(v) if k in money else v) for k, v in r.items() if k != "group"}}
+            for r in rows
+        ]
+        currencies = sorted({r["currency"] for r in rows})
+        body = {"results": results, "currency": currencies[0] if len(currencies) == 1 else None}
+        return Response(body)
+
+
+router = SimpleRouter()
+router.register("daily-spend", DailySpendViewSet, basename="api-daily-spend")
+
+urlpatterns = [
+    path("spend/summary/", SpendSummaryApi.as_view(), name="api-spend-summary"),
+    path("", include("showback.margins.api")),
+    path("usage-events/", UsageEventsApi.as_view(), name="api-usage-events"),
+    path("", include("showback.chargeback.api")),
+    *router.urls,
+    path("", include("showback.ingest.api")),
+    path("", include("showback.budgets.api")),
+]

@@ -1,0 +1,12 @@
+"""The attribution rule pages. Included by showback.urls, in its namespace."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("rules/", views.rule_list, name="rule_list"),
+    path("rules/<int:pk>/", views.rule_list, name="rule_edit"),
+    path("rules/<int:pk>/delete/", views.rule_delete, name="rule_delete"),
+    path("unattributed/", views.unattributed, name="unattributed"),
+]

@@ -1,0 +1,3 @@
+"""Budgets on spend: their periods and statuses, alerts, increase requests, team webhooks, their
+pages, API and tasks.
+"""

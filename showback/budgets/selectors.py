@@ -1,0 +1,388 @@
+"""Reads of budgets: the period a budget is in, how much of it is used, and what is capped.
+
+A budget's figures come from the DailySpend rollup: AI spend (is_ai) in the budget's currency,
+from the first day of its period to the latest day with imported spend, matched on the budget's
+scope (team, use case, provider or model; a business function through the use case's function;
+everything for the portfolio; an agent is its use case). Figures of many budgets are computed
+together: one query per distinct period, however many budgets there are.
+
+The projection is linear: the burn rate (spend to date ÷ days elapsed up to the latest day with
+spend data) times the days in the period. It is simple on purpose, and said so on the pages.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import Count, Q, Sum
+from django.shortcuts import get_object_or_404
+
+from aifinops.core import periods, permissions
+
+from ..models import (
+    Budget,
+    BudgetAlert,
+    BudgetAlertStatus,
+    BudgetIncreaseRequest,
+    BudgetMode,
+    BudgetPeriod,
+    BudgetScope,
+    DailySpend,
+    IncreaseRequestStatus,
+    TeamWebhook,
+    WebhookDelivery,
+)
+from ..selectors import spend_data_through
+
+CENT = Decimal("0.01")
+CAPPING_SCOPES = (BudgetScope.USE_CASE, BudgetScope.AGENT)
+# Fewer elapsed days than this make a linear projection more noise than signal.
+MIN_DAYS_FOR_PROJECTION = 3
+
+
+def period_bounds(period: str, day: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """(first day, last day) of the monthly, quarterly or annual period that contains `day`."""
+    if period == BudgetPeriod.ANNUAL:
+        return datetime.date(day.year, 1, 1), datetime.date(day.year, 12, 31)
+    if period == BudgetPeriod.QUARTERLY:
+        first = datetime.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+        return first, periods.month_end(periods.add_months(first, 2))
+    return periods.month_start(day), periods.month_end(day)
+
+
+@dataclass
+class BudgetStatus:
+    """Where a budget stands in its current period."""
+
+    period_start: datetime.date
+    period_end: datetime.date
+    as_of: datetime.date  # the last day the figures include
+    days_elapsed: int
+    days_in_period: int
+    amount: Decimal
+    currency: str
+    actual: Decimal
+    burn_rate: Decimal  # per day
+    projected: Decimal
+    capped: bool
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.amount - self.actual
+
+    @property
+    def used_pct(self) -> Decimal:
+        return (self.actual / self.amount * 100).quantize(Decimal("0.1")) if self.amount else Decimal("0")
+
+    @property
+    def projected_pct(self) -> Decimal:
+        return (self.projected / self.amount * 100).quantize(Decimal("0.1")) if self.amount else Decimal("0")
+
+    @property
+    def over(self) -> bool:
+        return self.actual >= self.amount
+
+    @property
+    def projection_reliable(self) -> bool:
+        return self.days_elapsed >= MIN_DAYS_FOR_PROJECTION
+
+    @property
+    def projected_over(self) -> bool:
+        return self.projection_reliable and self.projected > self.amount
+
+    @property
+    def state(self) -> str:
+        """capped, over, at_risk or on_track: what a badge says."""
+        if self.capped:
+            return "capped"
+        if self.over:
+            return "over"
+        if self.projected_over:
+            return "at_risk"
+        return "on_track"
+
+
+def _money(value) -> Decimal:
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+# What a row of spend counts towards: the target of each scope (a function through the use case's).
+_ROW_TARGETS = (
+    (BudgetScope.FUNCTION, "use_case__business_function"),
+    (BudgetScope.TEAM, "team_id"),
+    (BudgetScope.USE_CASE, "use_case_id"),
+    (BudgetScope.PROVIDER, "provider_id"),
+    (BudgetScope.MODEL, "model_id"),
+)
+
+
+def _target_key(budget):
+    scope = BudgetScope.USE_CASE if budget.scope in CAPPING_SCOPES else budget.scope
+    value = {
+        BudgetScope.PORTFOLIO: None,
+        BudgetScope.FUNCTION: budget.function,
+        BudgetScope.TEAM: budget.team_id,
+        BudgetScope.USE_CASE: budget.use_case_id,
+        BudgetScope.PROVIDER: budget.provider_id,
+        BudgetScope.MODEL: budget.model_id,
+    }.get(scope)
+    return scope, value
+
+
+def _totals_by_target(rows):
+    """{(scope, target, currency): spend}: each row added once per scope, so that many budgets
+    look their figure up instead of each scanning every row (budgets x rows grew to most of the
+    dashboard's time with a few hundred use cases)."""
+    totals = defaultdict(Decimal)
+    for r in rows:
+        total, currency = r["total"] or Decimal("0"), r["currency"]
+        totals[BudgetScope.PORTFOLIO, None, currency] += total
+        for scope, field in _ROW_TARGETS:
+            if r[field] is not None:
+                totals[scope, r[field], currency] += total
+    return totals
+
+
+def budget_statuses(budgets, *, today=None) -> dict[int, BudgetStatus]:
+    """{budget id: BudgetStatus} for the current period of each budget.
+
+    One query for the latest spend day, then one per distinct period: spend grouped by every
+    dimension a budget can match, summed per budget in Python.
+    """
+    budgets = list(budgets)
+    if not budgets:
+        return {}
+    today = today or periods.today()
+    data_through = spend_data_through(today=today)
+    by_window = defaultdict(list)
+    for budget in budgets:
+        by_window[period_bounds(budget.period, today)].append(budget)
+    statuses = {}
+    for (start, end), members in by_window.items():
+        as_of = min(today, end)
+        if data_through is not None and start <= data_through < as_of:
+            as_of = data_through
+        scoped = Q()
+        if all(b.scope not in (BudgetScope.PORTFOLIO, BudgetScope.FUNCTION) for b in members):
+            # Only the dimensions these budgets name: a smaller grouping to read.
+            scoped = (
+                Q(team_id__in={b.team_id for b in members if b.team_id})
+                | Q(use_case_id__in={b.use_case_id for b in members if b.use_case_id})
+                | Q(provider_id__in={b.provider_id for b in members if b.provider_id})
+                | Q(model_id__in={b.model_id for b in members if b.model_id})
+            )
+        rows = list(
+            DailySpend.objects.filter(scoped, is_ai=True, date__gte=start, date__lte=as_of)
+            .order_by()
+            .values(
+                "team_id", "use_case_id", "provider_id", "model_id", "use_case__business_function", "currency"
+            )
+            .annotate(total=Sum("effective_cost"))
+        )
+        days_elapsed = (as_of - start).days + 1
+        days_in_period = (end - start).days + 1
+        totals = _totals_by_target(rows)
+        for budget in members:
+            actual = totals.get((*_target_key(budget), budget.currency), Decimal("0"))
+            burn = actual / days_elapsed if days_elapsed > 0 else Decimal("0")
+            statuses[budget.pk] = BudgetStatus(
+                period_start=start,
+                period_end=end,
+                as_of=as_of,
+                days_elapsed=days_elapsed,
+                days_in_period=days_in_period,
+                amount=budget.amount,
+                currency=budget.currency,
+                actual=_money(actual),
+                burn_rate=_money(burn),
+                projected=_money(max(actual, burn * days_in_period)),
+                capped=(
+                    budget.active
+                    and budget.mode == BudgetMode.HARD_CAP
+                    and budget.scope in CAPPING_SCOPES
+                    and actual >= budget.amount
+                ),
+            )
+    return statuses
+
+
+def budget_status(budget, *, today=None) -> BudgetStatus:
+    return budget_statuses([budget], today=today)[budget.pk]
+
+
+# Lists and objects, to the user's scope.
+
+
+def budget_queryset(*, user):
+    return (
+        Budget.objects.filter(permissions.budget_scope(user))
+        .select_related("team", "use_case__team", "provider", "model__provider", "owner")
+        .annotate(open_alerts=Count("alerts", filter=Q(alerts__status=BudgetAlertStatus.OPEN), distinct=True))
+    )
+
+
+def budget_list(*, user, filterset_class=None, filters=None, today=None):
+    """[(budget, status)] the user may see, with the open alert count on each budget."""
+    qs = budget_queryset(user=user).order_by("-active", "name", "id")
+    if filterset_class is not None:
+        qs = filterset_class(filters or {}, queryset=qs).qs
+    budgets = list(qs)
+    statuses = budget_statuses([b for b in budgets if b.active], today=today)
+    return [(b, statuses.get(b.pk)) for b in budgets]
+
+
+def budget_get(*, user, pk):
+    budget = get_object_or_404(
+        Budget.objects.select_related("team", "use_case__team", "provider", "model__provider", "owner"), pk=pk
+    )
+    if not permissions.can_view_budget(user, budget):
+        # Another team's budget: as if it did not exist.
+        from django.http import Http404
+
+        raise Http404
+    return budget
+
+
+def alert_queryset(*, user):
+    visible = Budget.objects.filter(permissions.budget_scope(user)).values("pk")
+    return BudgetAlert.objects.filter(budget__in=visible).select_related(
+        "budget", "acknowledged_by", "resolved_by"
+    )
+
+
+def open_alert_list(*, user, limit=20):
+    return list(
+        alert_queryset(user=user).filter(status=BudgetAlertStatus.OPEN).order_by("-created_at")[:limit]
+    )
+
+
+def budget_alerts(*, budget, limit=50):
+    return list(
+        BudgetAlert.objects.filter(budget=budget)
+        .select_related("acknowledged_by", "resolved_by")
+        .order_by("-period_start", "-created_at")[:limit]
+    )
+
+
+def increase_request_queryset(*, user):
+    visible = Budget.objects.filter(permissions.budget_scope(user)).values("pk")
+    return BudgetIncreaseRequest.objects.filter(budget__in=visible).select_related(
+        "budget__owner", "decided_by", "requested_by"
+    )
+
+
+def open_increase_requests(*, user, limit=20):
+    return list(
+        increase_request_queryset(user=user)
+        .filter(status=IncreaseRequestStatus.OPEN)
+        .order_by("-created_at")[:limit]
+    )
+
+
+def budget_increase_requests(*, budget, limit=20):
+    return list(
+        BudgetIncreaseRequest.objects.filter(budget=budget)
+        .select_related("decided_by", "requested_by")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def budgets_needing_council():
+    """Open increase requests above the council's amount, for the council's agenda."""
+    return list(
+        BudgetIncreaseRequest.objects.filter(status=IncreaseRequestStatus.OPEN, needs_council=True)
+        .select_related("budget__use_case", "budget__team", "budget__owner")
+        .order_by("created_at")
+    )
+
+
+def budget_daily_spend(*, budget, start, end):
+    """[(date, spend)] of one budget's scope, day by day, for its chart."""
+    qs = DailySpend.objects.filter(is_ai=True, currency=budget.currency, date__gte=start, date__lte=end)
+    qs = qs.filter(_scope_q(budget))
+    rows = qs.order_by().values("date").annotate(total=Sum("effective_cost")).order_by("date")
+    return [(r["date"], r["total"]) for r in rows]
+
+
+def _scope_q(budget) -> Q:
+    return {
+        BudgetScope.PORTFOLIO: Q(),
+        BudgetScope.FUNCTION: Q(use_case__business_function=budget.function),
+        BudgetScope.TEAM: Q(team_id=budget.team_id),
+        BudgetScope.USE_CASE: Q(use_case_id=budget.use_case_id),
+        BudgetScope.AGENT: Q(use_case_id=budget.use_case_id),
+        BudgetScope.PROVIDER: Q(provider_id=budget.provider_id),
+        BudgetScope.MODEL: Q(model_id=budget.model_id),
+    }[budget.scope]
+
+
+# Hard caps: what the pages show and the real-time authorization endpoint refuses.
+
+
+def _hard_caps(use_case_ids=None):
+    qs = Budget.objects.filter(active=True, mode=BudgetMode.HARD_CAP, scope__in=CAPPING_SCOPES)
+    if use_case_ids is not None:
+        qs = qs.filter(use_case_id__in=use_case_ids)
+    return list(qs)
+
+
+def capped_use_case_ids(*, today=None) -> set[int]:
+    """Ids of the use cases (agents included) whose hard-cap budget is used up this period."""
+    budgets = _hard_caps()
+    statuses = budget_statuses(budgets, today=today)
+    return {b.use_case_id for b in budgets if statuses[b.pk].capped}
+
+
+@dataclass
+class CapStatus:
+    capped: bool
+    budget: Budget
+    status: BudgetStatus
+
+
+def use_case_cap_status(use_case, *, today=None) -> CapStatus | None:
+    """The hard cap of a use case or agent: None if it has none; else whether it is capped now,
+    by which budget, with its figures. With several hard caps, a used-up one wins."""
+    budgets = _hard_caps([use_case.pk])
+    if not budgets:
+        return None
+    statuses = budget_statuses(budgets, today=today)
+    found = [CapStatus(statuses[b.pk].capped, b, statuses[b.pk]) for b in budgets]
+    found.sort(key=lambda c: (not c.capped, -c.status.used_pct))
+    return found[0]
+
+
+def use_case_budgets(*, use_case, today=None):
+    """[(budget, status)] of a use case's active budgets (use case and agent scope), for its page."""
+    budgets = list(
+        Budget.objects.filter(active=True, use_case=use_case)
+        .select_related("owner", "use_case")
+        .order_by("name", "id")
+    )
+    statuses = budget_statuses(budgets, today=today)
+    return [(b, statuses[b.pk]) for b in budgets]
+
+
+def team_budgets(*, team, today=None):
+    """[(budget, status)] of the active budgets a team runs: its own and its use cases'."""
+    budgets = list(
+        Budget.objects.filter(Q(team=team) | Q(use_case__team=team), active=True)
+        .select_related("use_case", "team", "owner")
+        .order_by("name", "id")
+    )
+    statuses = budget_statuses(budgets, today=today)
+    return [(b, statuses[b.pk]) for b in budgets]
+
+
+# Webhooks.
+
+
+def team_webhook_list():
+    return list(TeamWebhook.objects.select_related("team").order_by("team__name", "id"))
+
+
+def webhook_delivery_list(*, limit=100):
+    return list(
+        WebhookDelivery.objects.select_related("webhook__team").order_by("-created_at", "-id")[:limit]
+    )

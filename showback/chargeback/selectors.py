@@ -1,0 +1,196 @@
+"""Reads for chargeback: a team's monthly statement, estimated against billed spend, and the rows
+of the FOCUS export.
+
+Amounts are summed per currency and never added across currencies. Statements and reconciliation
+read the DailySpend rollups; only the FOCUS export reads SpendRecords, one at a time, streamed.
+"""
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+from django.db.models.functions import TruncMonth
+
+from aifinops.core import periods, permissions
+
+from .. import selectors as spend
+from ..models import SpendRecord
+from .exports import focus_row
+
+ZERO = Decimal("0")
+MEASURES = {
+    "billed": Sum("billed_cost"),
+    "effective": Sum("effective_cost"),
+    "estimated": Sum("estimated_cost"),
+    "input_tokens": Sum("input_tokens"),
+    "cached_tokens": Sum("cached_tokens"),
+    "output_tokens": Sum("output_tokens"),
+    "requests": Sum("requests"),
+}
+MEASURE_NAMES = tuple(MEASURES)
+
+
+def month_bounds(month: datetime.date) -> tuple[datetime.date, datetime.date]:
+    """(first day, first day of the next month) of month's month."""
+    start = periods.month_start(month)
+    return start, periods.months_back(start, -1)
+
+
+def _line(row, **labels):
+    line = {**labels, "currency": row["currency"]}
+    for name in MEASURE_NAMES:
+        line[name] = row[name] or (ZERO if name in ("billed", "effective", "estimated") else 0)
+    line["tokens"] = line["input_tokens"] + line["cached_tokens"] + line["output_tokens"]
+    return line
+
+
+def _add_shares(lines, totals):
+    for line in lines:
+        total = totals[line["currency"]]["effective"]
+        line["share"] = (line["effective"] * 100 / total).quantize(Decimal("0.1")) if total else None
+
+
+def team_statement(*, user, team, month):
+    """What the team's AI spend was in month, and what drove it.
+
+    Lines per use case (the team's spend attributed to no use case is a line of its own) and per
+    provider and model, each per currency with billed, effective and estimated cost, tokens and
+    requests; totals per currency. The caller has checked that the user may see the team.
+    """
+    start, end = month_bounds(month)
+    qs = spend.daily_spend_queryset(user=user).filter(team=team, date__gte=start, date__lt=end).order_by()
+
+    by_use_case = [
+        _line(
+            r,
+            key=r["use_case__key"],
+            name=r["use_case__name"] or "Not attributed to a use case",
+            attributed=r["use_case__key"] is not None,
+        )
+        for r in qs.values("use_case__key", "use_case__name", "currency")
+        .annotate(**MEASURES)
+        .order_by("currency", "-effective", "use_case__name")
+    ]
+    by_model = [
+        _line(
+            r,
+            provider=r["provider__name"] or "Unknown provider",
+            model=r["model__name"] or "Unknown model",
+            model_key=r["model__key"],
+        )
+        for r in qs.values("provider__name", "model__name", "model__key", "currency")
+        .annotate(**MEASURES)
+        .order_by("currency", "-effective", "provider__name", "model__name")
+    ]
+    totals = {}
+    for line in by_use_case:
+        total = totals.setdefault(
+            line["currency"],
+            {name: (ZERO if name in ("billed", "effective", "estimated") else 0) for name in MEASURE_NAMES},
+        )
+        for name in MEASURE_NAMES:
+            total[name] += line[name]
+    for total in totals.values():
+        total["tokens"] = total["input_tokens"] + total["cached_tokens"] + total["output_tokens"]
+    _add_shares(by_use_case, totals)
+    _add_shares(by_model, totals)
+    unattributed = {line["currency"]: line["effective"] for line in by_use_case if not line["attributed"]}
+    return {
+        "team": team,
+        "month": start,
+        "period_end": end - datetime.timedelta(days=1),
+        "by_use_case": by_use_case,
+        "by_model": by_model,
+        "totals": dict(sorted(totals.items())),
+        "unattributed": unattributed,
+    }
+
+
+def reconciliation(*, user, start_month, months):
+    """Estimated spend (gateway, LiteLLM: costed from a price book) against billed spend (FOCUS,
+    provider cost reports), per provider, month and currency, from start_month for months months.
+
+    Estimated is the effective cost of estimated rows; billed the billed cost of the others. The
+    difference is estimated minus billed, and its percentage is of billed (None when nothing was
+    billed). Only rows where either exists.
+    """
+    start = periods.month_start(start_month)
+    end = periods.months_back(start, -months)
+    rows = (
+        spend.daily_spend_queryset(user=user)
+        .filter(date__gte=start, date__lt=end)
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values("month", "provider__slug", "provider__name", "currency")
+        .annotate(
+            estimated=Sum("effective_cost", filter=Q(is_estimated=True)),
+            billed=Sum("billed_cost", filter=Q(is_estimated=False)),
+            n_estimated=Sum("record_count", filter=Q(is_estimated=True)),
+            n_billed=Sum("record_count", filter=Q(is_estimated=False)),
+        )
+        .order_by("month", "provider__name", "currency")
+    )
+    result = []
+    for r in rows:
+        if not (r["n_estimated"] or r["n_billed"]):
+            continue
+        estimated, billed = r["estimated"] or ZERO, r["billed"] or ZERO
+        difference = estimated - billed
+        month = r["month"].date() if isinstance(r["month"], datetime.datetime) else r["month"]
+        result.append(
+            {
+                "month": month,
+                "provider": r["provider__slug"],
+                "provider_name": r["provider__name"] or "Unknown provider",
+                "currency": r["currency"],
+                "estimated": estimated,
+                "billed": billed,
+                "has_estimate": bool(r["n_estimated"]),
+                "has_bill": bool(r["n_billed"]),
+                "difference": difference,
+                "difference_pct": (difference * 100 / billed).quantize(Decimal("0.1")) if billed else None,
+            }
+        )
+    return result
+
+
+def reconciliation_totals(rows):
+    """{currency: {estimated, billed, difference}} over reconciliation rows."""
+    totals = defaultdict(lambda: {"estimated": ZERO, "billed": ZERO, "difference": ZERO})
+    for r in rows:
+        for name in ("estimated", "billed", "difference"):
+            totals[r["currency"]][name] += r[name]
+    return dict(sorted(totals.items()))
+
+
+def focus_export_records(*, user, month, chunk_size=2000):
+    """SpendRecords of AI spend attributed to a team in month, by charge period start, streamed.
+
+    Only billed rows: estimates (LiteLLM, gateways) cost the same usage a bill already covers, so
+    exporting both would count it twice; the reconciliation page compares the two instead.
+    """
+    start, end = month_bounds(month)
+    period_start = datetime.datetime.combine(start, datetime.time.min, tzinfo=datetime.UTC)
+    period_end = datetime.datetime.combine(end, datetime.time.min, tzinfo=datetime.UTC)
+    return (
+        SpendRecord.objects.filter(permissions.spend_scope(user))
+        .filter(
+            is_ai=True,
+            is_estimated=False,
+            team__isnull=False,
+            charge_period_start__gte=period_start,
+            charge_period_start__lt=period_end,
+        )
+        .select_related("team", "use_case", "provider", "model")
+        .order_by("charge_period_start", "id")
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+def focus_export_rows(*, user, month):
+    """The FOCUS 1.2 rows (lists of cells, in `exports.FOCUS_COLUMNS` order) of the month's
+    attributed AI spend, one at a time."""
+    start, end = month_bounds(month)
+    for record in focus_export_records(user=user, month=month):
+        yield focus_row(record, billing_period=(start, end))

@@ -1,0 +1,97 @@
+"""Chargeback statements, reconciliation and the FOCUS export."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+
+from aifinops.core import periods, permissions
+from portfolio.models import Team
+
+from . import exports, selectors
+
+
+def _month(year, month):
+    try:
+        return datetime.date(year, month, 1)
+    except ValueError as exc:
+        raise Http404("No such month.") from exc
+
+
+def _visible_team(user, slug):
+    team = get_object_or_404(Team, slug=slug)
+    if not permissions.can_view_team(user, team):
+        raise Http404("No such team.")
+    return team
+
+
+def _check_finance(user):
+    if not permissions.can_import_spend(user):
+        raise PermissionDenied("Only finance analysts and platform admins see this.")
+
+
+def chargeback_index(request):
+    """Pick a team and a month; finance sees every team, members their own."""
+    teams = list(Team.objects.filter(permissions.team_scope(request.user)).order_by("name"))
+    day = periods.today()
+    months = [periods.months_back(day, n) for n in range(12)]
+    team_slug, month_text = request.GET.get("team"), request.GET.get("month")
+    if team_slug and month_text:
+        try:
+            year, month = (int(part) for part in month_text.split("-"))
+        except ValueError:
+            year = month = 0
+        if any(t.slug == team_slug for t in teams) and 1 <= month <= 12:
+            return redirect("showback:chargeback_statement", team=team_slug, year=year, month=month)
+    return render(
+        request,
+        "showback/chargeback.html",
+        {
+            "teams": teams,
+            "months": months,
+            "is_finance": permissions.can_import_spend(request.user),
+            "last_month": months[1],
+        },
+    )
+
+
+def chargeback_statement(request, team, year, month):
+    statement = selectors.team_statement(
+        user=request.user, team=_visible_team(request.user, team), month=_month(year, month)
+    )
+    return render(request, "showback/chargeback_statement.html", {"statement": statement})
+
+
+def chargeback_csv(request, team, year, month):
+    statement = selectors.team_statement(
+        user=request.user, team=_visible_team(request.user, team), month=_month(year, month)
+    )
+    return exports.statement_csv_response(statement)
+
+
+def reconciliation(request):
+    _check_finance(request.user)
+    months = 6
+    start = periods.months_back(periods.today(), months - 1)
+    year, _, month = request.GET.get("start", "").partition("-")
+    if year.isdigit() and month.isdigit() and 1 <= int(month) <= 12 and int(year) >= 1:
+        start = datetime.date(int(year), int(month), 1)
+    rows = selectors.reconciliation(user=request.user, start_month=start, months=months)
+    return render(
+        request,
+        "showback/reconciliation.html",
+        {
+            "rows": rows,
+            "totals": selectors.reconciliation_totals(rows),
+            "start": start,
+            "end": periods.months_back(start, -(months - 1)),
+            "months": months,
+        },
+    )
+
+
+def focus_export(request, year, month):
+    _check_finance(request.user)
+    rows = selectors.focus_export_rows(user=request.user, month=_month(year, month))
+    return exports.focus_csv_response(rows, filename=f"focus-1.2-{year:04d}-{month:02d}.csv")

@@ -1,0 +1,104 @@
+"""The spend import API: POST a file to import it, GET an import to follow it."""
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.routers import SimpleRouter
+
+from aifinops.core import permissions
+
+from ..models import ImportBatch, ImportMode
+from .importers.registry import IMPORTERS
+from .services import import_progress, spend_import_create
+
+
+class ImportBatchSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    progress = serializers.SerializerMethodField()
+    rejects_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportBatch
+        fields = [
+            "id",
+            "original_name",
+            "size",
+            "sha256",
+            "source_format",
+            "mode",
+            "status",
+            "progress",
+            "rows_read",
+            "rows_imported",
+            "rows_duplicate",
+            "rows_rejected",
+            "error",
+            "period_start",
+            "period_end",
+            "totals",
+            "rejects_url",
+            "created_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+        read_only_fields = fields
+
+    def get_progress(self, batch) -> int:
+        return import_progress(batch)["percent"]
+
+    def get_rejects_url(self, batch) -> str | None:
+        if not batch.rows_rejected:
+            return None
+        return reverse("showback:import_rejects", args=[batch.pk])
+
+
+class ImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="The spend file: CSV, JSON, or .gz of either.")
+    source_format = serializers.ChoiceField(
+        choices=sorted(IMPORTERS), required=False, allow_blank=True, help_text="Detected when left out."
+    )
+    mode = serializers.ChoiceField(
+        choices=ImportMode.choices, required=False, default=ImportMode.ALL_OR_NOTHING
+    )
+
+
+class ImportBatchViewSet(
+    mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Spend imports: POST a file (multipart) to import it; GET one to follow its status.
+
+    The import runs in the background: the POST answers 202 with the queued import, whose
+    `status` and `progress` then move to `succeeded` (or `failed`, with `error` and `rejects_url`).
+    """
+
+    serializer_class = ImportBatchSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    queryset = ImportBatch.objects.none()
+
+    def get_queryset(self):
+        if not permissions.can_import_spend(self.request.user):
+            raise PermissionDenied("Only finance analysts and platform admins import spend.")
+        return ImportBatch.objects.select_related("created_by").order_by("-created_at", "-id")
+
+    @extend_schema(request=ImportUploadSerializer, responses={202: ImportBatchSerializer})
+    def create(self, request, *args, **kwargs):
+        upload = ImportUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        batch = spend_import_create(
+            actor=request.user,
+            uploaded_file=upload.validated_data["file"],
+            source_format=upload.validated_data.get("source_format") or "",
+            mode=upload.validated_data.get("mode") or ImportMode.ALL_OR_NOTHING,
+        )
+        batch.refresh_from_db()
+        return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
+
+
+router = SimpleRouter()
+router.register("spend/imports", ImportBatchViewSet, basename="api-spend-import")
+
+urlpatterns = router.urls

@@ -1,0 +1,519 @@
+"""Importing a spend file: the one service behind the upload page, the API and `import_spend`.
+
+`spend_import_create` stores the file, detects its format and queues the import;
+`spend_import_run` streams it through the format's importer and writes it in ONE transaction:
+a file is imported whole or not at all (unless the user asked for the valid rows only), and a
+row already imported (same source and source row key) is counted as a duplicate, never written
+twice. Progress goes to the cache, where the status page reads it while the transaction is open.
+"""
+
+import hashlib
+import io
+import json
+import logging
+import threading
+import zlib
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import File
+from django.db import transaction
+from django.utils import timezone
+
+from aifinops.core import permissions
+from aifinops.core.audit import audit_record, snapshot
+from portfolio.catalog import list_price_cost
+from portfolio.models import AIModel, Provider
+
+from ..attribution.engine import Attributor, Facts
+from ..models import ImportBatch, ImportMode, ImportStatus, SpendRecord, TokenType
+from ..rollups import daily_spend_rebuild
+from ..signals import spend_imported
+from . import bulk
+from .importers.base import ImportFileError, RowError
+from .importers.common import open_maybe_gzip
+from .importers.registry import IMPORTERS, detect
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 5000
+MAX_REJECTS_KEPT = 10_000
+HEAD_BYTES = 64 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+# How providers name themselves in bills, mapped to the catalog's provider slugs.
+PROVIDER_ALIASES = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "amazon bedrock": "aws-bedrock",
+    "aws bedrock": "aws-bedrock",
+    "bedrock": "aws-bedrock",
+    "azure openai": "azure-openai",
+    "azure ai services": "azure-openai",
+    "azure": "azure-openai",
+    "vertex ai": "google-vertex",
+    "vertex_ai": "google-vertex",
+    "google vertex ai": "google-vertex",
+    "mistral": "mistral",
+}
+
+
+def progress_key(batch_id):
+    return f"spend-import:{batch_id}:progress"
+
+
+class _CountingReader(io.RawIOBase):
+    """Counts the bytes read from the stored file, for a progress figure that needs no row count."""
+
+    def __init__(self, raw):
+        self.raw, self.count = raw, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self.raw.read(len(buffer))
+        self.count += len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _head(fileobj):
+    """The first bytes of the file, un-gzipped when it is gzip, for format detection."""
+    start = fileobj.read(HEAD_BYTES)
+    fileobj.seek(0)
+    if start[:2] != GZIP_MAGIC:
+        return start
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(start, HEAD_BYTES)
+    except zlib.error:
+        return b""
+
+
+@transaction.atomic
+def spend_import_create(
+    *, actor, uploaded_file, source_format="", mode=ImportMode.ALL_OR_NOTHING, queue=True
+):
+    """Store an uploaded spend file and queue its import (unless the caller runs it itself, as the
+    command does to show progress). Refuses what cannot be a spend file."""
+    if actor is not None and not permissions.can_import_spend(actor):
+        raise PermissionDenied("Only finance analysts and platform admins import spend.")
+    if mode not in ImportMode.values:
+        raise ValidationError({"mode": f"“{mode}” is not an import mode."})
+    size = getattr(uploaded_file, "size", None) or 0
+    if size == 0:
+        raise ValidationError({"file": "The file is empty: choose an export with at least one row."})
+    if size > settings.AIFINOPS_IMPORT_MAX_BYTES:
+        limit = settings.AIFINOPS_IMPORT_MAX_BYTES // (1024 * 1024)
+        raise ValidationError({"file": f"The file is {size // (1024 * 1024)} MB; the limit is {limit} MB."})
+
+    digest = hashlib.sha256()
+    for chunk in uploaded_file.chunks():
+        digest.update(chunk)
+    uploaded_file.seek(0)
+    head = _head(uploaded_file)
+    if b"\x00" in head[:4096]:
+        raise ValidationError({"file": "This is a binary file, not a CSV or JSON spend export."})
+    if source_format:
+        if source_format not in IMPORTERS:
+            raise ValidationError({"source_format": f"“{source_format}” is not a format aifinops reads."})
+    else:
+        source_format = detect(head, uploaded_file.name or "")
+        if source_format is None:
+            raise ValidationError(
+                {"file": "The format could not be recognised from its columns or shape: choose the format."}
+            )
+
+    batch = ImportBatch(
+        created_by=actor,
+        original_name=(uploaded_file.name or "upload")[:255],
+        size=size,
+        sha256=digest.hexdigest(),
+        source_format=source_format,
+        mode=mode,
+    )
+    batch.file.save(batch.original_name, File(uploaded_file), save=False)
+    batch.save()
+    audit_record(actor=actor, action="spend_import.create", obj=batch, after=snapshot(batch))
+    if queue:
+        transaction.on_commit(lambda: _dispatch(batch.pk))
+    return batch
+
+
+def _dispatch(batch_id):
+    """Hand the import to the worker. The embedded default (`make run`) has no worker and would
+    run it inside the upload request; it runs in a thread instead, so the progress bar moves."""
+    from .tasks import import_spend
+
+    if getattr(settings, "AIFINOPS_IMPORT_IN_THREAD", False):
+        threading.Thread(target=_run_in_thread, args=(batch_id,), daemon=True).start()
+    else:
+        import_spend.delay(batch_id)
+
+
+def _run_in_thread(batch_id):
+    from django.db import connection
+
+    try:
+        spend_import_run(batch_id=batch_id)
+    finally:
+        connection.close()
+
+
+def _open_stream(batch):
+    raw = batch.file.open("rb")
+    counter = _CountingReader(raw)
+    buffered = io.BufferedReader(counter, buffer_size=1024 * 1024)
+    return open_maybe_gzip(buffered), counter
+
+
+class _Resolver:
+    """Turns names in a file into catalog rows, caching each answer for the whole import."""
+
+    def __init__(self):
+        self.providers = {}
+        for p in Provider.objects.all():
+            self.providers[p.slug] = p
+            self.providers[p.name.lower()] = p
+        self.models = {}
+        for m in AIModel.objects.select_related("provider"):
+            self.models.setdefault(m.key.lower(), m)
+            self.models[m.ref.lower()] = m
+        self.attributor = Attributor()
+
+    def provider(self, name, service):
+        for text in (service, name):
+            key = (text or "").strip().lower()
+            if key in self.providers:
+                return self.providers[key]
+            slug = PROVIDER_ALIASES.get(key)
+            if slug in self.providers:
+                return self.providers[slug]
+        return None
+
+    def model(self, name, provider):
+        key = (name or "").strip().lower()
+        if not key:
+            return None
+        if provider is not None and f"{provider.slug}/{key}" in self.models:
+            return self.models[f"{provider.slug}/{key}"]
+        return self.models.get(key) or self.models.get(key.split("/")[-1])
+
+
+def _tokens(row):
+    """(uncached input, cache read, cache write, output) in single tokens, from the row's token
+    type or, for one-row-per-request sources, from its extras."""
+    extras = row.raw_extras or {}
+    if row.token_type:
+        q = int(row.quantity or 0)
+        return {
+            TokenType.INPUT: (q, 0, 0, 0),
+            TokenType.CACHED_INPUT: (0, q, 0, 0),
+            TokenType.CACHE_WRITE: (0, 0, q, 0),
+            TokenType.OUTPUT: (0, 0, 0, q),
+            TokenType.REASONING: (0, 0, 0, q),
+        }.get(row.token_type, (0, 0, 0, 0))
+    return (
+        int(extras.get("input_tokens") or 0),
+        int(extras.get("cached_tokens") or 0),
+        int(extras.get("cache_creation_tokens") or 0),
+        int(extras.get("output_tokens") or 0),
+    )
+
+
+def _estimate(model, tokens):
+    """List-price cost. Cache reads at the cached-input price; cache writes at the input price, a
+    floor (providers charge a premium for writes that the catalog does not hold yet)."""
+    uncached, cache_read, cache_write, output = tokens
+    return list_price_cost(
+        model, input_tokens=uncached + cache_write, cached_tokens=cache_read, output_tokens=output
+    )
+
+
+def _record(row, batch, resolver):
+    provider = resolver.provider(row.provider_name, row.service_name)
+    model = resolver.model(row.model_name, provider)
+    found = resolver.attributor.attribute(Facts.of(row))
+    tokens = _tokens(row)
+    billed, effective, listed = row.billed_cost, row.effective_cost, row.list_cost
+    estimated = row.is_estimated
+    extras = dict(row.raw_extras or {})
+    if billed is None and effective is None and listed is None:
+        # Usage only: costed from the catalog's list prices, and flagged as an estimate.
+        cost = _estimate(model, tokens).quantize(Decimal("0.0000000001")) if model else Decimal("0")
+        if model is None:
+            extras["uncosted"] = "model not in the catalog"
+        billed, effective, listed, estimated = Decimal("0"), cost, cost, True
+    effective = effective if effective is not None else (billed or Decimal("0"))
+    return SpendRecord(
+        source=batch.source_format,
+        source_row_key=row.source_row_key[:200],
+        charge_period_start=row.charge_period_start,
+        charge_period_end=row.charge_period_end,
+        provider=provider,
+        provider_name=row.provider_name[:100],
+        service_name=row.service_name[:150],
+        service_category=row.service_category[:100],
+        model=model,
+        model_name=row.model_name[:150],
+        token_type=row.token_type,
+        quantity=row.quantity or 0,
+        unit=row.unit[:32],
+        billed_cost=billed or Decimal("0"),
+        effective_cost=effective,
+        list_cost=listed if listed is not None else effective,
+        currency=row.currency,
+        is_estimated=estimated,
+        is_ai=row.is_ai or found.use_case is not None,
+        billing_account=row.billing_account[:150],
+        sub_account=row.sub_account[:150],
+        api_key=row.api_key[:150],
+        user_label=row.user_label[:150],
+        tags=row.tags or {},
+        **found.record_fields(),
+        raw_extras=extras,
+        input_tokens=tokens[0],
+        cached_tokens=tokens[1] + tokens[2],
+        output_tokens=tokens[3],
+        requests=row.requests or 0,
+        import_batch=batch,
+    )
+
+
+_TEXT_FIELDS = (
+    "source_row_key",
+    "provider_name",
+    "service_name",
+    "service_category",
+    "model_name",
+    "unit",
+    "currency",
+    "billing_account",
+    "sub_account",
+    "api_key",
+    "user_label",
+    "environment",
+)
+
+
+def _texts(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
+
+
+def _unstorable(row):
+    """A RowError when the row holds text PostgreSQL cannot store: a NUL character, or half of a
+    surrogate pair (a JSON \\u escape); None otherwise. Caught here, the row is rejected by line
+    instead of failing the COPY of its whole chunk."""
+    for name in (*_TEXT_FIELDS, "tags", "raw_extras"):
+        for value in _texts(getattr(row, name)):
+            if value.isascii() and "\x00" not in value:
+                continue
+            if "\x00" in value:
+                problem = "a NUL character"
+            else:
+                try:
+                    value.encode("utf-8")
+                    continue
+                except UnicodeEncodeError:
+                    problem = "text that is not valid Unicode"
+            return RowError(
+                row.line, "", f"holds {problem}, which cannot be stored: export the file again as UTF-8 text"
+            )
+    return None
+
+
+class _Rejected(Exception):
+    """Raised inside the import's transaction to roll it back when a whole-file import has rejects."""
+
+
+def _insert(records):
+    """Write new records. On PostgreSQL through COPY, several times faster than INSERT; the
+    duplicate check has already run, and a concurrent import of the same rows fails on the
+    unique constraint and leaves nothing behind."""
+    if not records:
+        return
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        SpendRecord.objects.bulk_create(records, batch_size=CHUNK)
+        return
+    fields = [f for f in SpendRecord._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(SpendRecord._meta.db_table)
+    json_fields = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row(
+                [
+                    json.dumps(getattr(record, f.attname))
+                    if f.attname in json_fields
+                    else getattr(record, f.attname)
+                    for f in fields
+                ]
+            )
+
+
+def _write(records, batch, seen, stats):
+    keys = [r.source_row_key for r in records]
+    existing = set(
+        SpendRecord.objects.filter(source=batch.source_format, source_row_key__in=keys).values_list(
+            "source_row_key", flat=True
+        )
+    )
+    fresh = []
+    for record in records:
+        if record.source_row_key in existing or record.source_row_key in seen:
+            stats["duplicate"] += 1
+            continue
+        seen.add(record.source_row_key)
+        fresh.append(record)
+    _insert(fresh)
+    stats["imported"] += len(fresh)
+    for record in fresh:
+        day = record.charge_period_start.date()
+        stats["first"] = min(stats["first"] or day, day)
+        stats["last"] = max(stats["last"] or day, day)
+        totals = stats["totals"]
+        totals[record.currency] = totals.get(record.currency, Decimal("0")) + record.billed_cost
+
+
+def spend_import_run(*, batch_id, on_progress=None):
+    """Import a queued batch. Safe to run twice: a finished batch is left as it is."""
+    with transaction.atomic():
+        batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.status != ImportStatus.QUEUED:
+            return batch
+        batch.status, batch.started_at = ImportStatus.RUNNING, timezone.now()
+        batch.save(update_fields=["status", "started_at"])
+
+    stats = {"read": 0, "imported": 0, "duplicate": 0, "first": None, "last": None, "totals": {}}
+    rejects, error = [], ""
+    try:
+        with transaction.atomic():
+            resolver = _Resolver()
+            if not _import_bulk(batch, resolver, stats, on_progress):
+                _import_rows(batch, resolver, stats, rejects, on_progress)
+            if rejects and batch.mode == ImportMode.ALL_OR_NOTHING:
+                raise _Rejected
+            if stats["first"] is not None:
+                daily_spend_rebuild(start=stats["first"], end=stats["last"])
+            _finish(batch, ImportStatus.SUCCEEDED, stats, rejects, "")
+            audit_record(
+                actor=batch.created_by, action="spend_import.complete", obj=batch, after=snapshot(batch)
+            )
+            if stats["imported"]:
+                transaction.on_commit(_spend_imported)
+            return batch
+    except _Rejected:
+        error = (
+            f"{len(rejects)} row{'s' if len(rejects) != 1 else ''} rejected: nothing was imported. "
+            "Fix them and upload again, or import the valid rows only."
+        )
+    except ImportFileError as exc:
+        error = str(exc)
+    except (ValueError, UnicodeDecodeError, OSError, EOFError) as exc:
+        error = f"The file could not be read as {IMPORTERS[batch.source_format].label}: {exc}"
+    with transaction.atomic():
+        stats.update(imported=0, duplicate=0, first=None, last=None, totals={})
+        _finish(batch, ImportStatus.FAILED, stats, rejects, error)
+        audit_record(actor=batch.created_by, action="spend_import.reject", obj=batch, after=snapshot(batch))
+    return batch
+
+
+def _spend_imported():
+    """New spend may cross a budget's threshold or be an anomaly: the features that check (budgets,
+    then analytics; connected in showback.apps) do it now, not at their next scheduled run."""
+    spend_imported.send(sender=ImportBatch)
+
+
+def _import_bulk(batch, resolver, stats, on_progress):
+    """FOCUS on PostgreSQL: COPY and set-based SQL (see bulk). False when the file must go
+    row by row instead: another format, SQLite, or a file with anything to reject or explain."""
+    if batch.source_format != "focus" or transaction.get_connection().vendor != "postgresql":
+        return False
+    if not getattr(settings, "AIFINOPS_BULK_IMPORT", True):
+        return False
+    from psycopg import errors
+
+    stream, counter = _open_stream(batch)
+    try:
+        with transaction.atomic():
+            read, written, first, last, totals = bulk.run(
+                batch=batch,
+                stream=stream,
+                resolver=resolver,
+                on_bytes=lambda: _report(batch, stats, [], counter, on_progress),
+            )
+    except (bulk.NotBulk, errors.DataError) as exc:
+        logger.info("Import %s goes row by row: %s", batch.pk, exc)
+        return False
+    finally:
+        stream.close()
+    stats.update(read=read, imported=written, duplicate=read - written, first=first, last=last)
+    stats["totals"] = totals
+    return True
+
+
+def _import_rows(batch, resolver, stats, rejects, on_progress):
+    """Any format, any database: each row parsed, attributed and written by Python, in chunks."""
+    stream, counter = _open_stream(batch)
+    seen, pending = set(), []
+    try:
+        for result in IMPORTERS[batch.source_format]().parse(stream):
+            stats["read"] += 1
+            if not isinstance(result, RowError):
+                result = _unstorable(result) or result
+            if isinstance(result, RowError):
+                if len(rejects) < MAX_REJECTS_KEPT:
+                    rejects.append({"line": result.line, "column": result.column, "message": result.message})
+                else:
+                    rejects.append(None)
+                continue
+            pending.append(_record(result, batch, resolver))
+            if len(pending) >= CHUNK:
+                _write(pending, batch, seen, stats)
+                pending = []
+                _report(batch, stats, rejects, counter, on_progress)
+        _write(pending, batch, seen, stats)
+    finally:
+        stream.close()
+
+
+def _report(batch, stats, rejects, counter, on_progress):
+    done = min(99, int(100 * counter.count / batch.size)) if batch.size else 0
+    state = {"percent": done, "rows_read": stats["read"], "rows_rejected": len(rejects)}
+    cache.set(progress_key(batch.pk), state, 3600)
+    if on_progress:
+        on_progress(state)
+
+
+def _finish(batch, status, stats, rejects, error):
+    batch.status = status
+    batch.finished_at = timezone.now()
+    batch.rows_read = stats["read"]
+    batch.rows_imported = stats["imported"]
+    batch.rows_duplicate = stats["duplicate"]
+    batch.rows_rejected = len(rejects)
+    batch.rejects = [r for r in rejects if r is not None]
+    batch.error = error
+    batch.period_start, batch.period_end = stats["first"], stats["last"]
+    # Plain digits without trailing zeros, however the sum was made (Python or SQL numeric(24, 10)).
+    batch.totals = {c: format(v.normalize(), "f") for c, v in sorted(stats["totals"].items())}
+    batch.save()
+    cache.delete(progress_key(batch.pk))
+
+
+def import_progress(batch):
+    """{percent, rows_read, rows_rejected} of a running import; the batch's own figures otherwise."""
+    if batch.status == ImportStatus.RUNNING:
+        return cache.get(progress_key(batch.pk)) or {"percent": 1, "rows_read": 0, "rows_rejected": 0}
+    done = batch.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
+    return {"percent": 100 if done else 0, "rows_read": batch.rows_read, "rows_rejected": batch.rows_rejected}

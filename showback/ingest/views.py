@@ -1,0 +1,64 @@
+"""The upload door to spend imports: a page with a progress bar, then a summary."""
+
+import csv
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+
+from aifinops.core import permissions
+from aifinops.core.spreadsheet import safe_text
+
+from . import selectors
+from .forms import SpendUploadForm
+from .services import import_progress, spend_import_create
+
+
+def _check(request):
+    if not permissions.can_import_spend(request.user):
+        raise PermissionDenied("Only finance analysts and platform admins import spend.")
+
+
+def import_list(request):
+    _check(request)
+    form = SpendUploadForm()
+    if request.method == "POST":
+        form = SpendUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                batch = spend_import_create(
+                    actor=request.user,
+                    uploaded_file=form.cleaned_data["file"],
+                    source_format=form.cleaned_data["source_format"],
+                    mode=form.cleaned_data["mode"],
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.info(request, f"“{batch.original_name}” is being imported.")
+                return redirect("showback:import_detail", pk=batch.pk)
+    return render(request, "showback/imports.html", {"form": form, "batches": selectors.import_list()})
+
+
+def import_detail(request, pk):
+    _check(request)
+    batch = selectors.import_get(pk=pk)
+    context = {"batch": batch, "progress": import_progress(batch)}
+    if request.htmx:
+        return render(request, "showback/partials/_import_status.html", context)
+    return render(request, "showback/import_detail.html", context)
+
+
+def import_rejects(request, pk):
+    """The rejected rows as CSV: line, column, reason."""
+    _check(request)
+    batch = selectors.import_get(pk=pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-rejects.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["line", "column", "reason"])
+    for reject in batch.rejects:
+        writer.writerow([reject["line"], safe_text(reject["column"]), safe_text(reject["message"])])
+    return response

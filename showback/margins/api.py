@@ -1,0 +1,133 @@
+"""Revenue per customer and month, for the margins: GET the loaded rows, POST new ones.
+
+POST takes either a CSV file (multipart, field `file`) or JSON {"rows": [{month, customer,
+revenue, currency, plan?, segment?}, ...]}. All or nothing: one bad row loads nothing, and the
+answer (400) names every bad row by line (the CSV line, or the row's position from 1) and column.
+"""
+
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from aifinops.core import permissions
+from aifinops.core.api.errors import error_response
+from aifinops.core.api.pagination import StandardPagination
+from aifinops.core.api.parsers import JSONObjectParser
+
+from . import selectors
+from .services import RevenueFileError, parse_month, revenue_import, revenue_rows_from_csv
+
+
+class CustomerRevenueSerializer(serializers.Serializer):
+    month = serializers.DateField()
+    customer = serializers.CharField()
+    plan = serializers.CharField()
+    segment = serializers.CharField()
+    revenue = serializers.DecimalField(max_digits=18, decimal_places=2)
+    currency = serializers.CharField()
+
+
+class RevenueRowSerializer(serializers.Serializer):
+    month = serializers.CharField(help_text="YYYY-MM")
+    customer = serializers.CharField()
+    revenue = serializers.CharField(help_text="A plain number, two decimal places at most: 1234.50")
+    currency = serializers.CharField(help_text="Three letters: USD")
+    plan = serializers.CharField(required=False, allow_blank=True)
+    segment = serializers.CharField(required=False, allow_blank=True)
+
+
+class RevenueLoadSerializer(serializers.Serializer):
+    rows = RevenueRowSerializer(many=True, required=False)
+    file = serializers.FileField(
+        required=False, help_text="A CSV: month, customer, revenue, currency[, plan, segment]"
+    )
+
+
+class RevenueLoadResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    replaced = serializers.IntegerField()
+    customers = serializers.IntegerField()
+    months = serializers.ListField(child=serializers.DateField())
+
+
+class CustomerRevenueApi(APIView):
+    parser_classes = [JSONObjectParser, MultiPartParser, FormParser]
+
+    def _check(self, request, *, load=False):
+        if not permissions.can_view_margins(request.user):
+            raise PermissionDenied("Only finance analysts and platform admins see revenue.")
+        if load and not permissions.can_load_revenue(request.user):
+            raise PermissionDenied("Only finance analysts and platform admins load revenue.")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("month", str, description="YYYY-MM"),
+            OpenApiParameter("customer", str),
+        ],
+        responses=inline_serializer(
+            "PaginatedCustomerRevenueList",
+            fields={
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": CustomerRevenueSerializer(many=True),
+            },
+        ),
+    )
+    def get(self, request):
+        self._check(request)
+        month = None
+        raw = request.query_params.get("month", "")
+        if raw:
+            month = parse_month(raw)
+            if month is None:
+                raise ValidationError({"month": [f"“{raw[:20]}” is not a month: use YYYY-MM."]})
+        customer = request.query_params.get("customer") or None
+        if customer and "\x00" in customer:
+            raise ValidationError({"customer": ["A customer name cannot hold a NUL character."]})
+        qs = selectors.revenue_list(month=month, customer=customer)
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(CustomerRevenueSerializer(page, many=True).data)
+
+    @extend_schema(request=RevenueLoadSerializer, responses={201: RevenueLoadResultSerializer})
+    def post(self, request):
+        self._check(request, load=True)
+        upload = request.FILES.get("file")
+        try:
+            if upload is not None:
+                rows = revenue_rows_from_csv(upload)
+                source = upload.name[:100]
+            else:
+                given = request.data.get("rows")
+                if not isinstance(given, list):
+                    raise ValidationError({"rows": ['Send a CSV as `file`, or JSON {"rows": [...]}.']})
+                rows = [
+                    (
+                        i,
+                        {k: ("" if v is None else str(v)) for k, v in row.items()}
+                        if isinstance(row, dict)
+                        else {},
+                    )
+                    for i, row in enumerate(given, start=1)
+                ]
+                source = "api"
+            result = revenue_import(actor=request.user, rows=rows, source=source)
+        except RevenueFileError as exc:
+            return error_response(str(exc), details=exc.problems)
+        body = {
+            "created": result.created,
+            "replaced": result.replaced,
+            "customers": result.customers,
+            "months": [m.isoformat() for m in result.months],
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+urlpatterns = [
+    path("revenue/", CustomerRevenueApi.as_view(), name="api-customer-revenue"),
+]

@@ -1,0 +1,235 @@
+"""Reads of product margins: revenue per customer set against the AI cost to serve them.
+
+Cost to serve is the AI spend of the records that name a customer (the CustomerDailySpend rollup);
+revenue is what finance loaded per customer and month. Both are compared month by month and only
+in the same currency; spend in another currency than the customer's revenue is counted apart.
+
+Margin erosion compares the later half of the window with the earlier half: a customer erodes
+when their AI cost grows faster than their revenue (by growth rate), and the cost grew.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+
+from django.db.models import Sum
+from django.db.models.functions import TruncMonth
+
+from aifinops.core import periods
+
+from ..models import CustomerDailySpend, CustomerRevenue
+
+ZERO = Decimal("0")
+WINDOWS = (3, 6, 12)
+DEFAULT_MONTHS = 6
+NO_SEGMENT = "No segment"
+NO_REVENUE = "No revenue loaded"
+
+
+def _month(value):
+    return value.date() if isinstance(value, datetime.datetime) else value
+
+
+def _ratio(part, whole):
+    return part / whole if whole else None
+
+
+@dataclass
+class CustomerMargin:
+    customer: str
+    segment: str = ""
+    plan: str = ""
+    currency: str = "USD"
+    revenue: Decimal = ZERO
+    cost: Decimal = ZERO
+    other_currency_cost: dict = field(default_factory=dict)
+    earlier_revenue: Decimal = ZERO
+    later_revenue: Decimal = ZERO
+    earlier_cost: Decimal = ZERO
+    later_cost: Decimal = ZERO
+    months_with_revenue: int = 0
+
+    @property
+    def margin(self):
+        return self.revenue - self.cost
+
+    @property
+    def cost_share(self):
+        """AI cost as a share of revenue."""
+        return _ratio(self.cost, self.revenue)
+
+    # Read many times by the page and its chart; the figures do not change once margins_get is done.
+    @cached_property
+    def cost_growth(self):
+        return _ratio(self.later_cost - self.earlier_cost, self.earlier_cost)
+
+    @cached_property
+    def revenue_growth(self):
+        return _ratio(self.later_revenue - self.earlier_revenue, self.earlier_revenue)
+
+    @cached_property
+    def eroding(self) -> bool:
+        if not self.months_with_revenue or self.later_cost <= self.earlier_cost or not self.earlier_cost:
+            return False
+        revenue_growth = self.revenue_growth
+        return revenue_growth is None or self.cost_growth > revenue_growth
+
+
+@dataclass
+class SegmentMargin:
+    segment: str
+    currency: str
+    customers: int
+    revenue: Decimal
+    cost: Decimal
+
+    @property
+    def margin(self):
+        return self.revenue - self.cost
+
+    @property
+    def cost_share(self):
+        return _ratio(self.cost, self.revenue)
+
+    @property
+    def cost_per_customer(self):
+        return _ratio(self.cost, Decimal(self.customers))
+
+
+@dataclass
+class Margins:
+    months: list
+    earlier: list
+    later: list
+    customers: list  # [CustomerMargin], by cost, largest first
+    segments: list  # [SegmentMargin]
+    eroding: list  # [CustomerMargin], most eroding first
+    unmatched_cost: list  # [(customer, currency, cost)]: cost to serve with no revenue loaded
+    features: list  # [{feature, currency, cost, customers}]
+    has_revenue: bool
+    has_cost: bool
+
+
+def window(months: int, today=None) -> list[datetime.date]:
+    """The last `months` complete months, oldest first."""
+    day = today or periods.today()
+    return [periods.months_back(day, n) for n in range(months, 0, -1)]
+
+
+def margins_get(*, months=DEFAULT_MONTHS, today=None) -> Margins:
+    """Margins over the last `months` complete months, in four queries. The caller checked that the
+    user may see margins (finance and admins: revenue is commercially sensitive)."""
+    span = window(months, today)
+    first, last = span[0], span[-1]
+    end = periods.months_back(last, -1) - datetime.timedelta(days=1)
+    half = len(span) // 2
+    earlier, later = set(span[:half]), set(span[half:])
+
+    revenue_rows = list(
+        CustomerRevenue.objects.filter(month__gte=first, month__lte=last)
+        .order_by("month")
+        .values_list("customer", "month", "plan", "segment", "revenue", "currency", named=True)
+    )
+    cost_rows = (
+        CustomerDailySpend.objects.filter(date__gte=first, date__lte=end)
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values("customer", "month", "currency")
+        .annotate(total=Sum("effective_cost"))
+        .values_list("customer", "month", "currency", "total")
+    )
+    revenue_of = {(r.customer, r.month): r for r in revenue_rows}
+    by_customer: dict[str, CustomerMargin] = {}
+
+    def entry(name):
+        found = by_customer.get(name)
+        if found is None:
+            found = by_customer[name] = CustomerMargin(customer=name)
+        return found
+
+    for r in revenue_rows:  # oldest first: the latest month's segment, plan and currency win
+        e = entry(r.customer)
+        e.segment, e.plan, e.currency = r.segment, r.plan, r.currency
+        e.months_with_revenue += 1
+    segment_totals = defaultdict(lambda: {"revenue": ZERO, "cost": ZERO, "customers": set()})
+    for r in revenue_rows:
+        e = by_customer[r.customer]
+        if r.currency != e.currency:
+            continue
+        e.revenue += r.revenue
+        if r.month in earlier:
+            e.earlier_revenue += r.revenue
+        if r.month in later:
+            e.later_revenue += r.revenue
+        seg = segment_totals[r.segment or NO_SEGMENT, r.currency]
+        seg["revenue"] += r.revenue
+        seg["customers"].add(r.customer)
+    unmatched = defaultdict(Decimal)
+    for customer, month, currency, total in cost_rows:
+        month, total = _month(month), total or ZERO
+        e = entry(customer)
+        if not e.months_with_revenue:
+            e.currency = currency
+        if currency != e.currency:
+            e.other_currency_cost[currency] = e.other_currency_cost.get(currency, ZERO) + total
+            continue
+        e.cost += total
+        if month in earlier:
+            e.earlier_cost += total
+        if month in later:
+            e.later_cost += total
+        loaded = revenue_of.get((customer, month))
+        if loaded is None:
+            unmatched[customer, currency] += total
+            seg = segment_totals[NO_REVENUE, currency]
+        else:
+            seg = segment_totals[loaded.segment or NO_SEGMENT, currency]
+        seg["cost"] += total
+        seg["customers"].add(customer)
+
+    customers = sorted(by_customer.values(), key=lambda e: (-e.cost, e.customer))
+    segments = sorted(
+        (
+            SegmentMargin(segment, currency, len(t["customers"]), t["revenue"], t["cost"])
+            for (segment, currency), t in segment_totals.items()
+        ),
+        key=lambda s: (s.segment == NO_REVENUE, -s.revenue, s.segment),
+    )
+    eroding = sorted(
+        (e for e in customers if e.eroding),
+        key=lambda e: -(e.cost_growth - (e.revenue_growth or ZERO)),
+    )
+    features = (
+        CustomerDailySpend.objects.filter(date__gte=first, date__lte=end)
+        .order_by()
+        .values("feature", "currency")
+        .annotate(cost=Sum("effective_cost"))
+        .order_by("-cost")[:10]
+    )
+    return Margins(
+        months=span,
+        earlier=span[:half],
+        later=span[half:],
+        customers=customers,
+        segments=segments,
+        eroding=eroding,
+        unmatched_cost=sorted(((c, cur, v) for (c, cur), v in unmatched.items()), key=lambda x: -x[2]),
+        features=[
+            {"feature": f["feature"] or "No feature named", "currency": f["currency"], "cost": f["cost"]}
+            for f in features
+        ],
+        has_revenue=bool(revenue_rows),
+        has_cost=any(e.cost or e.other_currency_cost for e in customers),
+    )
+
+
+def revenue_list(*, month=None, customer=None):
+    """Loaded revenue rows, newest month first, for the API."""
+    qs = CustomerRevenue.objects.order_by("-month", "customer")
+    if month is not None:
+        qs = qs.filter(month=month)
+    if customer:
+        qs = qs.filter(customer=customer)
+    return qs
