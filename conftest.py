@@ -8,7 +8,7 @@ from aifinops.core.roles import Role
 from aifinops.core.tests.factories import PASSWORD, UserFactory
 from portfolio.tests.factories import MembershipFactory, TeamFactory, UseCaseFactory
 
-pytest_plugins = ["aifinops.core.testing.browser"]
+pytest_plugins = ["aifinops.core.testing.browser", "aifinops.core.testing.demo"]
 
 
 @dataclass

@@ -6,8 +6,9 @@ import io
 
 from django.http import StreamingHttpResponse
 
-# A cell starting with one of these would be read as a formula (or a hidden one) by a spreadsheet.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A cell starting with one of these would be read as a formula (or a hidden one) by a spreadsheet;
+# the full-width forms too, which some spreadsheets (Excel with an East Asian input) fold to ASCII.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 
 
 def safe_text(value):

@@ -150,7 +150,12 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Failures lock a username from one client address after LOGIN_FAILURE_LIMIT, and the address
+# itself, whatever the username, after LOGIN_ADDRESS_FAILURE_LIMIT: higher, since an office's
+# people often share one NAT address (aifinops/core/login_throttle.py). Both within the cool-off.
+AXES_HANDLER = "aifinops.core.login_throttle.LoginThrottle"
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=30)
 AXES_COOLOFF_TIME = env.float("LOGIN_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True

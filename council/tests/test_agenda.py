@@ -2,13 +2,11 @@
 and the demo's agenda."""
 
 import datetime
-import io
 import json
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.core.management import call_command
 from django.utils import timezone
 
 from aifinops.core.exceptions import ConflictError
@@ -288,9 +286,8 @@ def test_meetings_follow_the_cadence(board, cadence, days):
     assert moment - last == datetime.timedelta(days=days)
 
 
-def test_the_demo_agenda_lists_exactly_the_use_cases_whose_triggers_fire():
+def test_the_demo_agenda_lists_exactly_the_use_cases_whose_triggers_fire(demo):
     # Given the demo data, whose seed built the next agenda
-    call_command("seed_demo", stdout=io.StringIO())
     council = Council.objects.get(name="AI Investment Council")
 
     # When the agenda is built again, as the scheduler would

@@ -1,11 +1,12 @@
 import copy
+import gzip
 import io
 import json
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
@@ -21,8 +22,9 @@ from portfolio.tests.factories import AIModelFactory, ProviderFactory
 
 pytestmark = pytest.mark.django_db
 
-LITELLM_SAMPLE = (
-    settings.BASE_DIR.parent / "shared" / "data" / "litellm" / "model_prices_and_context_window_backup.json"
+# LiteLLM's price file, copied gzip-compressed into the repository (data/README.md).
+LITELLM_SAMPLE_GZ = (
+    Path(__file__).resolve().parent / "data" / "litellm" / "model_prices_and_context_window_backup.json.gz"
 )
 PRICE_FIELDS = ("input_price_per_mtok", "output_price_per_mtok", "cached_input_price_per_mtok")
 
@@ -350,11 +352,18 @@ def test_a_missing_price_file_is_a_validation_error(tmp_path):
         model_prices_refresh(actor=None, path_or_data=tmp_path / "absent.json")
 
 
-@pytest.mark.skipif(not LITELLM_SAMPLE.exists(), reason="the shared LiteLLM price file is not here")
-def test_refresh_from_the_shared_litellm_price_file(catalog):
+@pytest.fixture
+def litellm_price_file(tmp_path):
+    """LiteLLM's price file of thousands of models, as it is published (uncompressed)."""
+    path = tmp_path / "model_prices_and_context_window_backup.json"
+    path.write_bytes(gzip.decompress(LITELLM_SAMPLE_GZ.read_bytes()))
+    return path
+
+
+def test_refresh_from_the_shared_litellm_price_file(catalog, litellm_price_file):
     # Given the curated catalog and LiteLLM's price file of thousands of models
     # When the prices are refreshed from it
-    result = model_prices_refresh(actor=None, path_or_data=LITELLM_SAMPLE)
+    result = model_prices_refresh(actor=None, path_or_data=litellm_price_file)
 
     # Then most catalog models are matched, the self-hosted ones are not, and prices stay sane
     assert result["entries"] > 1000
@@ -366,7 +375,7 @@ def test_refresh_from_the_shared_litellm_price_file(catalog):
     assert AuditEvent.objects.filter(action="ai_model.update").count() == result["updated"]
 
     # And refreshing again changes nothing
-    assert model_prices_refresh(actor=None, path_or_data=LITELLM_SAMPLE)["updated"] == 0
+    assert model_prices_refresh(actor=None, path_or_data=litellm_price_file)["updated"] == 0
 
 
 # The management command
@@ -411,9 +420,8 @@ def test_command_with_a_bad_price_file_fails_and_loads_nothing(tmp_path):
     assert not AuditEvent.objects.exists()
 
 
-@pytest.mark.skipif(not LITELLM_SAMPLE.exists(), reason="the shared LiteLLM price file is not here")
-def test_command_with_the_shared_litellm_price_file():
-    output = run_command("--prices", str(LITELLM_SAMPLE))
+def test_command_with_the_shared_litellm_price_file(litellm_price_file):
+    output = run_command("--prices", str(litellm_price_file))
 
     assert "Model catalog: providers 7 created" in output
     assert "not in the file" in output

@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from aifinops.core.models import AuditEvent
 from portfolio.tests.factories import ProviderFactory, UseCaseFactory
@@ -140,7 +141,9 @@ def test_a_rule_must_assign_something_and_a_tag_rule_needs_its_key(login, cast):
 def test_unattributed_page_lists_sources_with_a_prefilled_rule_and_shadow_ai(login, cast, tmp_path):
     ProviderFactory(slug="aws-bedrock", name="AWS Bedrock")
     path = tmp_path / "bill.csv"
-    path.write_bytes(focus_csv(focus_rows(4, use_cases=("nobody",), start=None)))
+    # spend of the last days: the page looks back 90 days from today
+    recent = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0) - datetime.timedelta(days=10)
+    path.write_bytes(focus_csv(focus_rows(4, use_cases=("nobody",), start=recent)))
     call_command("import_spend", str(path), stdout=io.StringIO())
     client = login(cast.finance)
 

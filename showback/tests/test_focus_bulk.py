@@ -8,7 +8,6 @@ import csv
 import gzip
 import io
 import logging
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +26,8 @@ pytestmark = [
     pytest.mark.django_db,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="the bulk path is PostgreSQL's"),
 ]
-SHARED = Path(os.environ.get("AIFINOPS_SHARED_DATA", "/work/shared/data"))
+# Public FOCUS samples copied into the repository (data/README.md).
+SHARED = Path(__file__).resolve().parent / "data"
 REAL_EXPORTS = sorted(p for p in (SHARED / "focus").glob("*.csv") if p.name != "focus_columns_by_version.csv")
 ROW_PATH = "goes row by row"
 COMPARED = [

@@ -6,7 +6,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
@@ -223,12 +222,17 @@ def test_usage_only_rows_are_costed_from_the_catalog_and_flagged_estimated(cast,
     assert records.aggregate(t=Sum("billed_cost"))["t"] == 0
 
 
-SHARED_FOCUS = sorted(
-    (Path(settings.BASE_DIR).parent / "shared" / "data" / "focus").glob("*agreements*.csv")
-) + sorted((Path(settings.BASE_DIR).parent / "shared" / "data" / "focus").glob("virtual_currency_*.csv"))
+# Public FOCUS samples copied into the repository (data/README.md).
+DATA = Path(__file__).resolve().parent / "data"
+SHARED_FOCUS = sorted((DATA / "focus").glob("*agreements*.csv")) + sorted(
+    (DATA / "focus").glob("virtual_currency_*.csv")
+)
 
 
-@pytest.mark.skipif(not SHARED_FOCUS, reason="the shared FOCUS samples are not beside the project")
+def test_the_public_focus_samples_are_in_the_repository():
+    assert len(SHARED_FOCUS) == 15, f"the FOCUS samples are missing from {DATA / 'focus'}"
+
+
 @pytest.mark.parametrize("path", SHARED_FOCUS, ids=lambda p: p.name)
 def test_real_focus_exports_import_whole_and_match_their_billed_total_to_the_cent(path):
     with path.open(encoding="utf-8-sig", newline="") as handle:

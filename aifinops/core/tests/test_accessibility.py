@@ -13,7 +13,6 @@ import warnings
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 
 from intake.models import IntakeRequest
@@ -88,8 +87,7 @@ def _violations(page, url):
     return [v for v in page.evaluate(RUN_AXE) if v["impact"] in SERIOUS or v["id"] in REQUIRED_RULES]
 
 
-def test_the_main_pages_have_no_serious_or_critical_accessibility_violations(page, log_in, settings):
-    call_command("seed_demo", verbosity=0)
+def test_the_main_pages_have_no_serious_or_critical_accessibility_violations(demo, page, log_in):
     found, known = {}, {}
 
     current = None

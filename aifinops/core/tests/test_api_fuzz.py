@@ -10,6 +10,7 @@ Bounded: a few examples per operation, no shrinking, so that both runs take well
 on CI the draws are derandomized (the same every run), elsewhere each run draws new ones.
 """
 
+import datetime
 import os
 import re
 import time
@@ -17,10 +18,10 @@ import warnings
 
 import pytest
 import schemathesis
-from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -48,9 +49,7 @@ KNOWN: dict = {}
 
 
 @pytest.fixture
-def fuzz_data(db, settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-    call_command("seed_demo", verbosity=0)
+def fuzz_data(demo):
     admin = UserFactory(username="fuzz-admin", roles=[Role.PLATFORM_ADMIN], is_superuser=True)
     requester = UserFactory(username="fuzz-requester", roles=[Role.REQUESTER])
     Membership.objects.create(user=requester, team=Team.objects.order_by("pk").first())
@@ -63,8 +62,8 @@ def fuzz_data(db, settings, tmp_path):
 @pytest.fixture
 def wsgi_app():
     """The Django WSGI application, without closing the test's database connection at the end of
-    each request (what Django's own test client does too): the requests run inside the test's
-    transaction and see its data."""
+    each request (what Django's own test client does too): the requests run on the test's
+    connection and see its data."""
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
@@ -220,8 +219,13 @@ def test_an_object_where_a_form_expects_one_value_is_a_400_naming_the_field(owne
     assert list(response.json()["error"]["fields"]) == ["due_date"]
 
 
+def _next_month():
+    """A due date a milestone may take (today or later), whatever today is."""
+    return (timezone.localdate() + datetime.timedelta(days=30)).isoformat()
+
+
 def test_numbers_and_booleans_in_json_reach_the_form_as_text(owner_client, cast):
-    body = {"use_case": cast.use_case_a.key, "name": 2026, "due_date": "2026-12-01", "target_stage": ""}
+    body = {"use_case": cast.use_case_a.key, "name": 2026, "due_date": _next_month(), "target_stage": ""}
 
     response = owner_client.post("/api/v1/milestones/", body, content_type="application/json")
 
@@ -230,7 +234,7 @@ def test_numbers_and_booleans_in_json_reach_the_form_as_text(owner_client, cast)
 
 
 def test_a_nul_character_in_a_use_case_key_is_a_400_not_a_database_error(owner_client):
-    body = {"use_case": "support\x00", "name": "Pilot", "due_date": "2026-12-01"}
+    body = {"use_case": "support\x00", "name": "Pilot", "due_date": _next_month()}
 
     response = owner_client.post("/api/v1/milestones/", body, content_type="application/json")
 

@@ -77,3 +77,17 @@ def test_database_trigger_refuses_raw_update_and_delete(cast, sql):
         cursor.execute(sql, [event.pk])
 
     assert AuditEvent.objects.filter(pk=event.pk, action="team.update").exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the trigger exists on PostgreSQL")
+def test_database_trigger_refuses_truncate(cast):
+    event = _event(TeamFactory())
+
+    # The test profile's connections may truncate (the test runner's flush does): this one no more.
+    refused = pytest.raises((InternalError, ProgrammingError, IntegrityError), match="append-only: TRUNCATE")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL aifinops.audit_truncate = ''")
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the event's deferred checks, run now
+        cursor.execute("TRUNCATE core_auditevent")
+
+    assert AuditEvent.objects.filter(pk=event.pk).exists()

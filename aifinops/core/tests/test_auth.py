@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from aifinops.core.roles import Role
@@ -44,6 +45,43 @@ def test_login_is_locked_after_repeated_failures(client, settings, password):
     assert response.status_code == 429
     assert b"Too many failed log-in attempts" in response.content
     assert "_auth_user_id" not in client.session
+
+
+def test_guessing_a_few_passwords_on_many_accounts_from_one_address_locks_the_address(client, password):
+    # Given eight accounts, and one client address guessing four wrong passwords on each
+    users = [UserFactory(username=f"sprayed-{i}", roles=[Role.REQUESTER]) for i in range(8)]
+    for user in users:
+        for guess in range(4):
+            client.post(reverse("core:login"), {"username": user.username, "password": f"guess-{guess}"})
+
+    # When that address then tries the right passwords, then each is refused, with the message
+    for user in users:
+        response = client.post(reverse("core:login"), {"username": user.username, "password": password})
+
+        assert response.status_code == 429, user.username
+        assert b"Too many failed log-in attempts" in response.content
+        assert "_auth_user_id" not in client.session
+
+    # And another address still logs in to the same accounts
+    other = Client(REMOTE_ADDR="10.0.0.9")
+    response = other.post(reverse("core:login"), {"username": users[0].username, "password": password})
+    assert response.status_code == 302
+    assert "_auth_user_id" in other.session
+
+
+def test_a_few_failures_of_several_people_behind_one_address_lock_nobody_out(client, password):
+    # Given six people behind one office address, each mistyping their password four times
+    users = [UserFactory(username=f"office-{i}", roles=[Role.REQUESTER]) for i in range(6)]
+    for user in users:
+        for _ in range(4):
+            client.post(reverse("core:login"), {"username": user.username, "password": "typo"})
+
+    # When each types it right, then each logs in
+    for user in users:
+        client.logout()
+        response = client.post(reverse("core:login"), {"username": user.username, "password": password})
+
+        assert response.status_code == 302, user.username
 
 
 def test_logout_ends_the_session(login, cast):

@@ -11,6 +11,7 @@ from aifinops.core import periods
 from aifinops.core.models import AuditEvent
 from aifinops.core.roles import Role
 from council.models import Council, CouncilMember
+from intake.models import IntakeRequest
 from portfolio.choices import AutonomyLevel, RiskTier, Stage
 from portfolio.models import Membership, Provider, Team, UseCase
 from showback.models import DailySpend, SpendRecord
@@ -34,6 +35,7 @@ COUNTED = [
     Council,
     CouncilMember,
     AuditEvent,
+    IntakeRequest,
 ]
 
 
@@ -49,18 +51,15 @@ def row_counts():
     return counts
 
 
-@pytest.mark.django_db
-def test_seed_demo_fills_an_empty_database(settings):
-    # Given an empty database and the default demo password
-    settings.DEMO_PASSWORD = "demo"
-
-    # When the demo is seeded
-    output = seed_demo()
+def test_seed_demo_fills_an_empty_database(demo):
+    # Given an empty database and the default demo password, when the demo is seeded (once for
+    # the session: `demo` is a copy of what seed_demo wrote into an empty test database)
+    output = demo.output
 
     # Then each role has a login named after it, with the demo password
     request = RequestFactory().post("/accounts/login/")
     for username, roles in ROLE_USERS.items():
-        user = authenticate(request, username=username, password="demo")
+        user = authenticate(request, username=username, password=demo.password)
         assert user is not None, username
         assert set(user.groups.values_list("name", flat=True)) == roles
         assert username in output
@@ -99,10 +98,8 @@ def test_seed_demo_fills_an_empty_database(settings):
     assert AuditEvent.objects.filter(action="council.create", object_id=str(council.pk)).exists()
 
 
-@pytest.mark.django_db
-def test_seed_demo_twice_changes_nothing():
+def test_seed_demo_twice_changes_nothing(demo):
     # Given a seeded database
-    seed_demo()
     before = row_counts()
     spend_ids = set(DailySpend.objects.values_list("pk", flat=True))
 
@@ -126,12 +123,10 @@ def test_seed_demo_refuses_in_production(settings):
     assert not AuditEvent.objects.exists()
 
 
-@pytest.mark.django_db
-def test_seed_demo_files_intakes_in_every_state():
-    from intake.models import IntakeRequest, IntakeStatus, ReviewPath
+def test_seed_demo_files_intakes_in_every_state(demo):
+    from intake.models import IntakeStatus, ReviewPath
 
     # Given a seeded database
-    seed_demo()
     intakes = IntakeRequest.objects.all()
 
     # Then there are intakes in every state that lasts ("submitted" is triaged at once)
@@ -149,21 +144,14 @@ def test_seed_demo_files_intakes_in_every_state():
     waiting = intakes.filter(status=IntakeStatus.TRIAGED, review_path=ReviewPath.REVIEW)
     assert waiting.exists()
     assert all(intake.triage_reasons for intake in waiting)
-
-    # When the demo is seeded again, then no intake is added
-    count = intakes.count()
-    seed_demo()
-    assert IntakeRequest.objects.count() == count
+    # (Seeding again adds none: test_seed_demo_twice_changes_nothing counts them.)
 
 
-@pytest.mark.django_db
-def test_seeded_use_cases_have_passed_every_gate_before_their_stage():
+def test_seeded_use_cases_have_passed_every_gate_before_their_stage(demo):
     from portfolio import demo_lifecycle
     from portfolio.choices import Stage
     from portfolio.models import UseCase
     from portfolio.selectors import stage_gates
-
-    call_command("seed_demo", stdout=io.StringIO())
 
     incomplete = []
     active = UseCase.objects.exclude(stage__in=[Stage.CONCEPT, Stage.SUNSET])

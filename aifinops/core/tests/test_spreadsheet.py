@@ -11,6 +11,11 @@ from aifinops.core.spreadsheet import csv_stream, safe_text
         ("-2", "'-2"),
         ("@cmd", "'@cmd"),
         ("\t=x", "'\t=x"),
+        # the full-width forms of = + - @
+        ("\uff1dSUM(A1)", "'\uff1dSUM(A1)"),
+        ("\uff0b1", "'\uff0b1"),
+        ("\uff0d2", "'\uff0d2"),
+        ("\uff20cmd", "'\uff20cmd"),
         ("Support", "Support"),
         (None, ""),
         (12, "12"),
