@@ -734,11 +734,35 @@ class CustomerRevenue(TimeStampedModel):
         return f"{self.customer} {self.month:%Y-%m}: {self.revenue} {self.currency}"
 
 
+class ExchangeRate(models.Model):
+    """One recorded rate: 1 `base` buys `rate` of `quote`, from `valid_from` until the next rate
+    of the pair. Hard caps convert amounts in another currency with it (showback.fx.rate_for)."""
+
+    base = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. EUR.")
+    quote = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. USD.")
+    rate = models.DecimalField(max_digits=24, decimal_places=10)
+    valid_from = models.DateField()
+    source = models.CharField(max_length=100, help_text="Where the rate comes from, e.g. ECB reference.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["base", "quote", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["base", "quote", "valid_from"], name="exchangerate_once"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchangerate_positive"),
+        ]
+
+    def __str__(self):
+        return f"1 {self.base} = {self.rate} {self.quote} from {self.valid_from}"
+
+
 # The call-path guardrails keep their models in a module of their own (showback/gateway).
 from .gateway.models import (  # noqa: E402, F401
     AgentPolicy,
     AuthorizationDecision,
+    CapCorrection,
     GatewayKey,
+    GatewayReservation,
     UsageEvent,
     UsageHourly,
 )
