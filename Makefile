@@ -39,8 +39,19 @@ $(VALIDATOR_STAMP): requirements-validator.txt
 	else $(PYTHON312) -m venv $(VALIDATOR) && $(VALIDATOR)/bin/python -m pip install --quiet -r requirements-validator.txt \
 	  && touch $@ || echo "focus-validator could not be installed: its test will be skipped."; fi
 
-test: $(STAMP) $(VALIDATOR_STAMP)
-	FOCUS_VALIDATOR_PYTHON=$(CURDIR)/$(VALIDATOR)/bin/python scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+# The real LiteLLM proxy of the gateway test, in its own environment (its proxy extra pins a
+# gunicorn older than the product's), with the gateway client installed in it.
+LITELLM_VENV := .venv-litellm
+LITELLM_STAMP := $(LITELLM_VENV)/.installed
+
+$(LITELLM_STAMP): requirements-litellm.txt clients/python/pyproject.toml
+	test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install --quiet -r requirements-litellm.txt -e ./clients/python
+	touch $@
+
+test: $(STAMP) $(VALIDATOR_STAMP) $(LITELLM_STAMP)
+	FOCUS_VALIDATOR_PYTHON=$(CURDIR)/$(VALIDATOR)/bin/python LITELLM_BIN=$(CURDIR)/$(LITELLM_VENV)/bin/litellm \
+		scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print their figures and the ratio to a baseline run in the same invocation, and
 # append them to bench/results.md. `make bench` runs the three; each also runs on its own.
