@@ -15,13 +15,13 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aifinops.core.api.authentication import ApiTokenAuthentication
+from aifinops.core.api.parsers import CheckedJSONParser, json_loads_checked, text_problem
 from aifinops.core.models import hash_token
 
 from . import counters as ctr
@@ -79,7 +79,7 @@ class GatewayApi(APIView):
         authentication.SessionAuthentication,
     ]
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]
+    parser_classes = [CheckedJSONParser]
     renderer_classes = [JSONRenderer]
     throttle_classes = []
 
@@ -95,6 +95,10 @@ def _text(data, name, errors, *, size, required=False):
         return ""
     if len(value) > size:
         errors[name] = [f"At most {size} characters."]
+        return ""
+    problem = text_problem(value)
+    if problem:
+        errors[name] = [problem]
         return ""
     return value
 
@@ -323,7 +327,7 @@ def authorize_endpoint(request):
                 principal = GatewayPrincipal(
                     key_id=record["id"], use_case_id=record["use_case_id"], agent=record["agent"]
                 )
-                req = authorize_request_parse(json.loads(request.body), with_key=True)
+                req = authorize_request_parse(json_loads_checked(request.body.decode()), with_key=True)
                 body = json.dumps(authorize(principal=principal, req=req), separators=(",", ":"))
                 return HttpResponse(body, content_type="application/json")
         except _FAST_FAILURES:

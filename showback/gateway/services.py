@@ -12,7 +12,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from aifinops.core import permissions
@@ -264,6 +264,64 @@ def _parse_log(item: str):
     return reason, int(ms), data
 
 
+def _storable(value, size: int) -> str:
+    """Text a caller sent, made storable: NUL dropped, lone surrogates replaced, cut to size."""
+    text = str(value or "").replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8")[:size]
+
+
+def _fold_denial(folded: dict, item: str):
+    reason, ms, data = _parse_log(item)
+    reason = _storable(reason, 32)
+    group = (
+        int(data["u"]),
+        int(data["k"]) if data.get("k") is not None else None,
+        _storable(data.get("a"), 100),
+        _storable(data.get("r"), 200),
+        _storable(data.get("m"), 150),
+        reason,
+    )
+    when = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
+    row = folded.get(group)
+    if row is not None:
+        row.count += 1
+        row.created_at = max(row.created_at, when)
+        return
+    cost = Decimal(str(data.get("c") or "0"))
+    if not cost.is_finite() or not 0 <= cost < 10**12:
+        raise ArithmeticError(f"estimated cost {cost}")
+    folded[group] = AuthorizationDecision(
+        created_at=when,
+        use_case_id=group[0],
+        gateway_key_id=group[1],
+        reason=reason,
+        message=_message(reason),
+        agent_id=group[2],
+        run_id=group[3],
+        model_name=group[4],
+        estimated_cost=cost,
+        currency=_storable(data.get("cur") or "USD", 3),
+    )
+
+
+def _denials_insert(rows):
+    """All the rows in one INSERT; should the database still refuse one, each row alone, so only
+    that one is lost."""
+    try:
+        with transaction.atomic():
+            AuthorizationDecision.objects.bulk_create(rows, batch_size=1000)
+        return
+    except DatabaseError:
+        logger.exception("gateway: the denials' batch insert failed; inserting them one by one")
+    for row in rows:
+        row.pk = None
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        except DatabaseError:
+            logger.exception("gateway: denial not stored: %r", ascii(row.run_id))
+
+
 def gateway_flush(*, batch=FLUSH_BATCH) -> dict:
     """Write the queued denials (folded per use case, key, run, model and reason) and the last use
     of keys to the database. Safe to run at any time and from several workers: each entry is taken
@@ -276,36 +334,11 @@ def gateway_flush(*, batch=FLUSH_BATCH) -> dict:
     folded = {}
     for item in items or ():
         try:
-            reason, ms, data = _parse_log(item)
-        except (ValueError, json.JSONDecodeError):
-            logger.warning("gateway: unreadable denial %r", item[:200])
-            continue
-        group = (
-            data.get("u"),
-            data.get("k"),
-            data.get("a") or "",
-            data.get("r") or "",
-            data.get("m") or "",
-            reason,
-        )
-        row = folded.get(group)
-        when = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
-        if row is None:
-            folded[group] = AuthorizationDecision(
-                created_at=when,
-                use_case_id=data.get("u"),
-                gateway_key_id=data.get("k"),
-                reason=reason[:32],
-                message=_message(reason),
-                agent_id=group[2][:100],
-                run_id=group[3][:200],
-                model_name=group[4][:150],
-                estimated_cost=Decimal(data.get("c") or "0"),
-                currency=(data.get("cur") or "USD")[:3],
-            )
-        else:
-            row.count += 1
-            row.created_at = max(row.created_at, when)
+            _fold_denial(folded, item)
+        except (ValueError, TypeError, ArithmeticError, AttributeError, OSError):
+            # One entry the endpoint queued that the database cannot take must not cost the others
+            # (they are already off the queue): it is logged and left out.
+            logger.warning("gateway: unreadable denial %r", ascii(item[:200]))
     last_used = {}
     pairs = list(used or ())
     for key_id, ms in zip(pairs[::2], pairs[1::2], strict=True):
@@ -329,7 +362,7 @@ def gateway_flush(*, batch=FLUSH_BATCH) -> dict:
                 if row.gateway_key_id not in keys:
                     row.gateway_key_id = None
                 rows.append(row)
-        AuthorizationDecision.objects.bulk_create(rows, batch_size=1000)
+        _denials_insert(rows)
         by_time = defaultdict(list)
         for key_id, when in last_used.items():
             if key_id in keys:
