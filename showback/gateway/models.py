@@ -92,6 +92,18 @@ class AgentPolicy(models.Model):
     max_calls_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Rate limit of the use case, all agents together."
     )
+    max_input_tokens_per_call = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Input (context) tokens one call may send."
+    )
+    max_batch_size = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Items one batch call may carry."
+    )
+    tools_restricted = models.BooleanField(
+        default=False, help_text="Deny a call or run step that names a tool outside `allowed_tools`."
+    )
+    allowed_tools = models.JSONField(
+        default=list, blank=True, help_text="The tool names the agent may call, when restricted."
+    )
     warn_at_pct = models.PositiveSmallIntegerField(
         default=80,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
@@ -179,6 +191,8 @@ class UsageEvent(models.Model):
     cost = models.DecimalField(**COST, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="USD")
     cost_computed = models.BooleanField(default=False, help_text="Costed from the catalog's list prices.")
+    customer = models.CharField(max_length=150, blank=True, help_text="The end customer the call served.")
+    tags = models.JSONField(default=dict, blank=True, help_text="The call's tags: string keys and values.")
 
     class Meta:
         constraints = [

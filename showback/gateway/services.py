@@ -36,6 +36,10 @@ POLICY_FIELDS = [
     "max_tokens_per_run",
     "max_run_seconds",
     "max_calls_per_minute",
+    "max_input_tokens_per_call",
+    "max_batch_size",
+    "tools_restricted",
+    "allowed_tools",
     "warn_at_pct",
 ]
 LIMIT_FIELDS = [
@@ -44,6 +48,10 @@ LIMIT_FIELDS = [
     "max_tokens_per_run",
     "max_run_seconds",
     "max_calls_per_minute",
+    "max_input_tokens_per_call",
+    "max_batch_size",
+    "tools_restricted",
+    "allowed_tools",
     "warn_at_pct",
     "approval_required",
 ]
@@ -125,14 +133,37 @@ def gateway_key_revoke(*, key: GatewayKey, actor) -> GatewayKey:
     return key
 
 
+@transaction.atomic
+def agent_policy_create(*, use_case, actor=None) -> AgentPolicy:
+    """The use case's AgentPolicy, created with the defaults of its autonomy and external actions
+    (controls.agent_defaults) if it has none yet; the audit event keeps the defaults and why."""
+    from .controls import agent_defaults
+
+    found = AgentPolicy.objects.filter(use_case=use_case).first()
+    if found is not None:
+        return found
+    defaults = agent_defaults(use_case)
+    policy, created = AgentPolicy.objects.get_or_create(use_case=use_case, defaults=defaults.values)
+    if created:
+        audit_record(
+            actor=actor,
+            action="agent_policy.create",
+            obj=policy,
+            after={**snapshot(policy, POLICY_FIELDS), "defaults_because": defaults.reasons},
+        )
+        policy_version_bump(use_case_ids=[use_case.pk])
+    return policy
+
+
 def _policy_for_update(use_case) -> AgentPolicy:
-    AgentPolicy.objects.get_or_create(use_case=use_case)
+    agent_policy_create(use_case=use_case)
     return AgentPolicy.objects.select_for_update().get(use_case=use_case)
 
 
 @transaction.atomic
-def agent_policy_update(*, use_case, actor, spend_cap=None, **limits) -> AgentPolicy:
-    """Set a use case's agent limits and monthly spend cap (None: no limit)."""
+def agent_policy_update(*, use_case, actor, spend_cap=None, max_output_tokens=False, **limits) -> AgentPolicy:
+    """Set a use case's agent limits, monthly spend cap and per-call output-token cap (None: no
+    limit; the output cap is the use case's own `max_output_tokens`, left as is unless given)."""
     _check(
         permissions.can_manage_gateway_keys(actor, use_case),
         "Only the use case's owners and platform admins set its agent limits.",
@@ -153,12 +184,22 @@ def agent_policy_update(*, use_case, actor, spend_cap=None, **limits) -> AgentPo
             raise ValidationError({"spend_cap": "A spend cap cannot be negative."})
         use_case.agent_spend_cap = spend_cap
         use_case.save(update_fields=["agent_spend_cap", "updated_at"])
+    before["max_output_tokens"] = use_case.max_output_tokens
+    if max_output_tokens is not False and max_output_tokens != use_case.max_output_tokens:
+        if max_output_tokens is not None and max_output_tokens < 1:
+            raise ValidationError({"max_output_tokens": "Enter at least 1 output token, or leave it empty."})
+        use_case.max_output_tokens = max_output_tokens
+        use_case.save(update_fields=["max_output_tokens", "updated_at"])
     audit_record(
         actor=actor,
         action="agent_policy.update",
         obj=policy,
         before=before,
-        after={**snapshot(policy, POLICY_FIELDS), "agent_spend_cap": str(use_case.agent_spend_cap)},
+        after={
+            **snapshot(policy, POLICY_FIELDS),
+            "agent_spend_cap": str(use_case.agent_spend_cap),
+            "max_output_tokens": use_case.max_output_tokens,
+        },
     )
     policy_version_bump(use_case_ids=[use_case.pk])
     return policy
@@ -370,32 +411,3 @@ def gateway_flush(*, batch=FLUSH_BATCH) -> dict:
         for when, ids in by_time.items():
             GatewayKey.objects.filter(pk__in=ids).exclude(last_used_at__gte=when).update(last_used_at=when)
     return {"denials": len(rows), "keys": len(last_used)}
-
-
-def gateway_caps_reconcile() -> int:
-    """Set the spent figure of every live cap counter to what the database says (spend imported
-    from bills included). Counters that do not exist are left to be rebuilt when next needed."""
-    from .policy import cap_spent, policy_build
-
-    c = ctr.counters()
-    if c is None:
-        return 0
-    from portfolio.models import UseCase
-
-    from ..budget_selectors import CAPPING_SCOPES
-    from ..models import Budget, BudgetMode
-
-    ids = set(
-        Budget.objects.filter(active=True, mode=BudgetMode.HARD_CAP, scope__in=CAPPING_SCOPES).values_list(
-            "use_case_id", flat=True
-        )
-    ) | set(UseCase.objects.filter(agent_spend_cap__isnull=False).values_list("pk", flat=True))
-    done = 0
-    for use_case_id in sorted(i for i in ids if i):
-        policy = policy_build(use_case_id)
-        if policy is None:
-            continue
-        for cap in policy["caps"]:
-            key = f"gw:cap:{cap['id']}:{cap['start'].replace('-', '')}"
-            done += c.call(c.reconcile_script, keys=[key], args=[ctr.to_micro(cap_spent(policy, cap))])
-    return done

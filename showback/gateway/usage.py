@@ -15,6 +15,8 @@ and once committed settles the matching reservations of the authorization endpoi
 """
 
 import datetime
+import hashlib
+import json
 import logging
 from collections import defaultdict
 from decimal import Decimal
@@ -28,6 +30,7 @@ from ..models import SpendRecord
 from ..services.rollups import daily_spend_rebuild
 from . import counters as ctr
 from . import telemetry
+from .caps import reservations_settled
 from .authorize import GatewayPrincipal
 from .models import SUCCESSFUL_OUTCOMES, UsageEvent, UsageHourly, UsageOutcome, UsageStatus
 from .usage_checks import MAX_BATCH, usage_events_parse
@@ -109,6 +112,7 @@ def usage_events_ingest(*, principal, events) -> dict:
     if fresh:
         runs_before = _runs_seen(fresh)
         UsageEvent.objects.bulk_create([_usage_event(e, key_id) for e in fresh], batch_size=MAX_BATCH)
+        reservations_settled(fresh)
         _hourly_add(fresh, runs_before)
         days = _gateway_spend_add(fresh)
         touched = {e["use_case_obj"].pk for e in fresh}
@@ -167,6 +171,8 @@ def _usage_event(event, key_id):
         cost=event["cost"],
         currency=event["currency"],
         cost_computed=event["cost_computed"],
+        customer=event["customer"],
+        tags=event["tags"],
     )
 
 
@@ -261,6 +267,9 @@ def _gateway_spend_add(fresh) -> set:
         ident = model.ref if model else (event["model"] or "-")
         day = event["occurred_at"].date()
         key = f"{event['use_case_obj'].pk}:{day:%Y-%m-%d}:{ident}:{event['currency']}"
+        if event["customer"] or event["tags"]:
+            # A record per customer and tag set too, so customer and tag budgets read the spend.
+            key += ":" + _customer_and_tags_digest(event)
         groups[key].append(event)
     existing = {
         r.source_row_key: r
@@ -292,7 +301,8 @@ def _gateway_spend_add(fresh) -> set:
                 currency=first["currency"],
                 is_estimated=True,
                 is_ai=True,
-                tags={"use_case": use_case.key},
+                tags={**first["tags"], "use_case": use_case.key},
+                customer=first["customer"],
                 use_case=use_case,
                 team_id=use_case.team_id,
                 environment=use_case.environment,
@@ -324,6 +334,12 @@ def _gateway_spend_add(fresh) -> set:
     return {e["occurred_at"].date() for e in fresh}
 
 
+def _customer_and_tags_digest(event) -> str:
+    # A digest keeps source_row_key within its 200 characters whatever the customer and tags.
+    raw = json.dumps([event["customer"], sorted(event["tags"].items())], ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
 def _settlement(event):
     use_case = event["use_case_obj"]
     return {
@@ -337,6 +353,8 @@ def _settlement(event):
         + (event["cached_tokens"] or 0)
         + (event["output_tokens"] or 0),
         "tool_calls": event["tool_calls"] or 0,
+        "customer": event["customer"],
+        "tags": event["tags"],
     }
 
 
@@ -345,7 +363,7 @@ def usage_settle(settlements):
     the caps of its use case (those of its currency whose period holds its day), and bring its
     run's counters to the actual tokens and tool calls. Without Redis the counters are rebuilt
     from the database when next needed."""
-    from .policy import policy_get
+    from .policy import cap_amount, cap_applies, policy_get
 
     c = ctr.counters()
     if c is None or not settlements:
@@ -356,18 +374,23 @@ def usage_settle(settlements):
         pipe = c.client.pipeline(transaction=False)
         for s in settlements:
             policy = policies.get(s["use_case_id"])
-            caps = [
-                f"gw:cap:{cap['id']}:{cap['start'].replace('-', '')}"
-                for cap in (policy["caps"] if policy else [])
-                if cap["currency"] == s["currency"] and cap["start"] <= s["day"].isoformat() <= cap["end"]
-            ]
+            keys, costs = [], []
+            for cap in policy["caps"] if policy else []:
+                if not cap["start"] <= s["day"].isoformat() <= cap["end"]:
+                    continue
+                # Released on every cap holding it; counted, in the cap's currency, where it applies.
+                cost = 0
+                if cap_applies(cap, customer=s["customer"], tags=s["tags"]):
+                    cost = ctr.to_micro(cap_amount(s["cost"], s["currency"], cap, s["day"]))
+                keys += ctr.cap_keys(cap)
+                costs.append(cost)
             c.settle_script(
                 keys=[
                     ctr.reservation_key(s["use_case_id"], s["reservation"]),
                     ctr.run_key(s["use_case_id"], s["run_id"]),
-                    *caps,
+                    *keys,
                 ],
-                args=[ctr.to_micro(s["cost"]), s["tokens"], s["tool_calls"]],
+                args=[s["reservation"], s["tokens"], s["tool_calls"], *costs],
                 client=pipe,
             )
         c.call(pipe.execute)

@@ -31,6 +31,7 @@ TEXT_FIELDS = {
     "reservation_id": 200,
     "provider": 100,
     "model": 150,
+    "customer": 150,
 }
 # The largest value each count may take: beyond any real call, and small enough that a day's sum
 # of them fits the rollups' columns (bigint; integer for latency and tool calls).
@@ -46,6 +47,7 @@ COUNT_FIELDS = {
 # Per event, for the same reason: a day's sum must fit the rollups' money columns.
 MAX_COST = Decimal("1e6")
 KNOWN_FIELDS = {
+    "tags",
     *TEXT_FIELDS,
     *COUNT_FIELDS,
     "status",
@@ -77,6 +79,25 @@ def _count(value, index, name, problems, *, maximum):
             index, name, "Must be a whole number, 0 or more." if value < 0 else f"At most {maximum:,}."
         )
         return None
+    return value
+
+
+def _tags(value, index, problems) -> dict:
+    """A flat object of string keys and values (at most 20), as the authorization took them: tag
+    caps settle on them."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > 20:
+        problems.add(index, "tags", "A flat object of at most 20 string keys and values.")
+        return {}
+    for key, item in value.items():
+        for what, text, size in (("key", key, 100), ("value", item, 200)):
+            if not isinstance(text, str) or not text or len(text) > size:
+                problems.add(index, "tags", f"Each tag {what} is a string of 1 to {size} characters.")
+                return {}
+            if problem := text_problem(text):
+                problems.add(index, "tags", problem)
+                return {}
     return value
 
 
@@ -125,6 +146,7 @@ def _event(raw, index, problems, now):
     event["outcome"] = outcome
     event["cache_hit"] = _bool(raw.get("cache_hit"), index, "cache_hit", problems)
     event["human_review"] = _bool(raw.get("human_review"), index, "human_review", problems)
+    event["tags"] = _tags(raw.get("tags"), index, problems)
     stamp = raw.get("timestamp")
     try:
         when = parse_datetime(stamp) if isinstance(stamp, str) else None
