@@ -278,3 +278,6 @@ CELERY_BEAT_SCHEDULE["showback-gateway-caps-reconcile"] = {
     "task": "showback.gateway_caps_reconcile",
     "schedule": AIFINOPS_CAP_RECONCILE_SECONDS,
 }
+# Usage events mark the days they touch; the worker rebuilds their rollups. Each batch queues a
+# run; this one catches up whatever a killed worker or an unreachable broker left.
+CELERY_BEAT_SCHEDULE["showback-usage-rollups"] = {"task": "showback.usage_rollups", "schedule": 30}

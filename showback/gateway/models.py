@@ -344,3 +344,21 @@ class CapCorrection(models.Model):
 
     def __str__(self):
         return f"{self.cap} {self.period_start}: {self.drift} {self.currency}"
+
+
+class UsageRollupDirty(models.Model):
+    """A use case's day whose rollup rows (DailySpend and what is built from it) are behind its
+    usage events. Written in the transaction that stores the events, deleted in the transaction
+    that rebuilds the rows: durable, so a worker killed mid-rollup loses nothing. `version` grows
+    with every batch that marks the day again, so a rebuild deletes only the mark it has seen."""
+
+    use_case_id = models.BigIntegerField()
+    day = models.DateField()
+    version = models.BigIntegerField(default=1)
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["use_case_id", "day"], name="usagerollupdirty_once")]
+
+    def __str__(self):
+        return f"{self.use_case_id} {self.day} v{self.version}"

@@ -18,3 +18,12 @@ def gateway_caps_reconcile():
 
     return gateway_caps_reconcile()
 
+
+
+@shared_task(name="showback.usage_rollups")
+def usage_rollups():
+    """Rebuild the rollups of the use-case days that usage events marked. Queued once per burst of
+    batches and run by the beat every 30 s; safe to run twice, or at once in several workers."""
+    from .rollups import usage_rollups_catch_up
+
+    return usage_rollups_catch_up()

@@ -6,9 +6,9 @@ request ids already stored are counted once. A good batch, in one transaction:
 
 1. stores the new events (in their monthly partition on PostgreSQL);
 2. adds them to the gateway's estimated spend: one SpendRecord (source "gateway") per day, use
-   case, model and currency, then rebuilds the rollup rows of the days and use cases touched
-   with the importers' own `daily_spend_rebuild`, so budgets and pages see gateway spend like any
-   other;
+   case, model and currency, and marks the (use case, day) pairs touched, for the worker to
+   rebuild their rollup rows with the importers' own `daily_spend_rebuild` (see `rollups.py`:
+   the rebuild takes far longer than the rest of the batch, and one run serves many batches);
 3. adds them to the hourly telemetry of their use case;
 
 and once committed settles the matching reservations of the authorization endpoint in Redis.
@@ -27,12 +27,12 @@ from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from ..models import SpendRecord
-from ..services.rollups import daily_spend_rebuild
 from . import counters as ctr
 from . import telemetry
 from .caps import reservations_settled
 from .authorize import GatewayPrincipal
 from .models import SUCCESSFUL_OUTCOMES, UsageEvent, UsageHourly, UsageOutcome, UsageStatus
+from .rollups import usage_rollups_enqueue, usage_rollups_mark
 from .usage_checks import MAX_BATCH, usage_events_parse
 
 logger = logging.getLogger(__name__)
@@ -114,10 +114,9 @@ def usage_events_ingest(*, principal, events) -> dict:
         UsageEvent.objects.bulk_create([_usage_event(e, key_id) for e in fresh], batch_size=MAX_BATCH)
         reservations_settled(fresh)
         _hourly_add(fresh, runs_before)
-        days = _gateway_spend_add(fresh)
-        touched = {e["use_case_obj"].pk for e in fresh}
-        for start, end in _day_runs(days):
-            daily_spend_rebuild(start=start, end=end, use_case_ids=touched)
+        _gateway_spend_add(fresh)
+        usage_rollups_mark({(e["use_case_obj"].pk, e["occurred_at"].date()) for e in fresh})
+        transaction.on_commit(usage_rollups_enqueue)
         settle = [_settlement(e) for e in fresh]
         transaction.on_commit(lambda: usage_settle(settle))
     totals = defaultdict(Decimal)
@@ -131,18 +130,6 @@ def usage_events_ingest(*, principal, events) -> dict:
         ],
         "events": fates,
     }
-
-
-def _day_runs(days):
-    """(first, last) of each run of consecutive days: a batch with a late straggler rebuilds its
-    two days, not every day between them."""
-    runs = []
-    for day in sorted(days):
-        if runs and day - runs[-1][1] == datetime.timedelta(days=1):
-            runs[-1][1] = day
-        else:
-            runs.append([day, day])
-    return [tuple(run) for run in runs]
 
 
 def _usage_event(event, key_id):
