@@ -67,6 +67,10 @@ def _capped_use_case_ids():
             "use_case_id", flat=True
         )
     ) | set(UseCase.objects.filter(agent_spend_cap__isnull=False).values_list("pk", flat=True))
+    if None in ids:
+        # A customer or tag cap (no use case of its own) is in every use case's policy: reach it
+        # through one use case; `seen` in the loop keeps each cap reconciled once.
+        ids.add(UseCase.objects.order_by("pk").values_list("pk", flat=True).first())
     return sorted(i for i in ids if i)
 
 

@@ -240,3 +240,18 @@ def test_the_api_creates_a_tag_budget_and_names_a_missing_value(cast):
     assert missing.status_code == 400 and "tag_value" in missing.json()["error"]["fields"]
     assert created.status_code == 201, created.content
     assert (created.json()["tag_key"], created.json()["tag_value"]) == ("feature", "search")
+
+
+def test_reconciliation_lifts_a_false_block_on_a_customer_cap_alone(cast, gateway_key, redis_clean):
+    from showback.gateway.caps import gateway_caps_reconcile
+
+    budget = customer_cap("acme", "1.00")
+    assert ask(gateway_key, estimated_cost="0.10", customer="acme").json()["decision"] == "allow"
+    key = f"gw:cap:b{budget.pk}:{timezone.now().date().replace(day=1):%Y%m%d}"
+    redis_clean.client.hset(key, "spent", 5_000_000)  # drifted above the ledger
+    assert ask(gateway_key, estimated_cost="0.10", customer="acme").json()["reason"] == "budget_exhausted"
+
+    done = gateway_caps_reconcile()
+
+    assert done["corrections"] == 1
+    assert ask(gateway_key, estimated_cost="0.10", customer="acme").json()["decision"] == "allow"
