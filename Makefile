@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format serve worker beat bench bench-authorize bench-dashboard migrate seed clean help
+.PHONY: run test lint format serve worker beat bench bench-authorize bench-usage bench-dashboard migrate seed clean help
 
 help:
 	@echo "make run     the product on SQLite with demo data at http://$(HOST):$(PORT)"
@@ -67,6 +67,12 @@ bench-ingest: $(STAMP)
 BENCH_SECONDS ?= 20
 bench-authorize: $(STAMP)
 	scripts/with-services $(BIN)/python bench/authorize.py --seconds $(BENCH_SECONDS)
+
+# gunicorn (production profile) and a Celery worker on throwaway PostgreSQL and Redis: batches of
+# 1,000 usage events for BENCH_SECONDS against /healthz and a plain INSERT; prints events/s
+# accepted, the lag until the rollups catch up, and the load.
+bench-usage: $(STAMP)
+	scripts/with-services $(BIN)/python bench/usage.py --seconds $(BENCH_SECONDS)
 
 # The finance pages at seed_demo size and at BENCH_RECORDS generated spend records.
 BENCH_RECORDS ?= 10000000

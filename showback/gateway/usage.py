@@ -111,7 +111,7 @@ def usage_events_ingest(*, principal, events) -> dict:
         )
     if fresh:
         runs_before = _runs_seen(fresh)
-        UsageEvent.objects.bulk_create([_usage_event(e, key_id) for e in fresh], batch_size=MAX_BATCH)
+        _events_insert([_usage_event(e, key_id) for e in fresh])
         reservations_settled(fresh)
         _hourly_add(fresh, runs_before)
         _gateway_spend_add(fresh)
@@ -130,6 +130,24 @@ def usage_events_ingest(*, principal, events) -> dict:
         ],
         "events": fates,
     }
+
+
+def _events_insert(objs):
+    """One bulk write of the new events: COPY on PostgreSQL (the ORM's INSERT spends more time
+    preparing 1,000 rows' values than the database spends storing them), bulk_create elsewhere."""
+    if connection.vendor != "postgresql":
+        UsageEvent.objects.bulk_create(objs, batch_size=MAX_BATCH)
+        return
+    from psycopg.types.json import Jsonb
+
+    fields = [f for f in UsageEvent._meta.concrete_fields if not f.primary_key]
+    wrap = [Jsonb if f.get_internal_type() == "JSONField" else None for f in fields]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = f"COPY {UsageEvent._meta.db_table} ({columns}) FROM STDIN"  # names from the model
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for obj in objs:
+            row = [getattr(obj, f.attname) for f in fields]
+            copy.write_row([w(v) if w and v is not None else v for w, v in zip(wrap, row, strict=True)])
 
 
 def _usage_event(event, key_id):
