@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format serve worker beat bench bench-authorize bench-dashboard migrate seed clean help
+.PHONY: run test lint format serve worker beat bench bench-authorize bench-usage bench-dashboard migrate seed clean help
 
 help:
 	@echo "make run     the product on SQLite with demo data at http://$(HOST):$(PORT)"
@@ -39,8 +39,19 @@ $(VALIDATOR_STAMP): requirements-validator.txt
 	else $(PYTHON312) -m venv $(VALIDATOR) && $(VALIDATOR)/bin/python -m pip install --quiet -r requirements-validator.txt \
 	  && touch $@ || echo "focus-validator could not be installed: its test will be skipped."; fi
 
-test: $(STAMP) $(VALIDATOR_STAMP)
-	FOCUS_VALIDATOR_PYTHON=$(CURDIR)/$(VALIDATOR)/bin/python scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+# The real LiteLLM proxy of the gateway test, in its own environment (its proxy extra pins a
+# gunicorn older than the product's), with the gateway client installed in it.
+LITELLM_VENV := .venv-litellm
+LITELLM_STAMP := $(LITELLM_VENV)/.installed
+
+$(LITELLM_STAMP): requirements-litellm.txt clients/python/pyproject.toml
+	test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install --quiet -r requirements-litellm.txt -e ./clients/python
+	touch $@
+
+test: $(STAMP) $(VALIDATOR_STAMP) $(LITELLM_STAMP)
+	FOCUS_VALIDATOR_PYTHON=$(CURDIR)/$(VALIDATOR)/bin/python LITELLM_BIN=$(CURDIR)/$(LITELLM_VENV)/bin/litellm \
+		scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print their figures and the ratio to a baseline run in the same invocation, and
 # append them to bench/results.md. `make bench` runs the three; each also runs on its own.
@@ -56,6 +67,12 @@ bench-ingest: $(STAMP)
 BENCH_SECONDS ?= 20
 bench-authorize: $(STAMP)
 	scripts/with-services $(BIN)/python bench/authorize.py --seconds $(BENCH_SECONDS)
+
+# gunicorn (production profile) and a Celery worker on throwaway PostgreSQL and Redis: batches of
+# 1,000 usage events for BENCH_SECONDS against /healthz and a plain INSERT; prints events/s
+# accepted, the lag until the rollups catch up, and the load.
+bench-usage: $(STAMP)
+	scripts/with-services $(BIN)/python bench/usage.py --seconds $(BENCH_SECONDS)
 
 # The finance pages at seed_demo size and at BENCH_RECORDS generated spend records.
 BENCH_RECORDS ?= 10000000

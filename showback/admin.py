@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import DailySpend, SpendRecord
+from .models import DailySpend, ExchangeRate, SpendRecord
 
 
 @admin.register(SpendRecord)
@@ -41,6 +41,35 @@ class DailySpendAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    """Rates for hard caps in another currency. Saved through the service, so every change is
+    audited and the gateway's policies are rebuilt."""
+
+    list_display = ("base", "quote", "rate", "valid_from", "source", "created_at")
+    list_filter = ("base", "quote")
+    fields = ("base", "quote", "rate", "valid_from", "source")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("base", "quote", "valid_from") if obj else ()
+
+    def save_model(self, request, obj, form, change):
+        from .fx import exchange_rate_record
+
+        saved = exchange_rate_record(
+            actor=request.user,
+            base=obj.base,
+            quote=obj.quote,
+            rate=obj.rate,
+            valid_from=obj.valid_from,
+            source=obj.source,
+        )
+        obj.pk = saved.pk
 
     def has_delete_permission(self, request, obj=None):
         return False

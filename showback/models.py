@@ -260,6 +260,8 @@ class BudgetScope(models.TextChoices):
     PROVIDER = "provider", "Provider"
     MODEL = "model", "Model"
     AGENT = "agent", "Agent"
+    CUSTOMER = "customer", "End customer"
+    TAG = "tag", "Tag value"
 
 
 class BudgetPeriod(models.TextChoices):
@@ -287,10 +289,11 @@ def _only(scope, **set_fields):
             q &= models.Q(**{f"{name}__isnull": False})
         else:
             q &= models.Q(**{f"{name}__isnull": True})
-    if "function" in set_fields:
-        q &= ~models.Q(function="")
-    else:
-        q &= models.Q(function="")
+    for name in ("function", "customer", "tag_key", "tag_value"):
+        if name in set_fields:
+            q &= ~models.Q(**{name: ""})
+        else:
+            q &= models.Q(**{name: ""})
     return q
 
 
@@ -298,10 +301,12 @@ class Budget(TimeStampedModel):
     """An amount of AI spend allowed per period for one scope, and what happens as it is used.
 
     Exactly one target matches the scope: a team for team budgets, a use case for use-case and
-    agent budgets (an agent is an agentic use case), a provider, a model, a business function, or
-    nothing for the portfolio. `thresholds` are percentages of the amount that raise an alert once
-    per period. In approval mode, crossing `approval_above_pct` opens one budget increase request
-    per period; in hard-cap mode, reaching the amount caps the use case or agent.
+    agent budgets (an agent is an agentic use case), a provider, a model, a business function, an
+    end customer (as spend and gateway calls name it), a tag key and value, or nothing for the
+    portfolio. Customer and tag budgets cover that customer's or tag's spend in every use case.
+    `thresholds` are percentages of the amount that raise an alert once per period. In approval
+    mode, crossing `approval_above_pct` opens one budget increase request per period; in hard-cap
+    mode, reaching the amount stops the calls of the use case, agent, customer or tag.
     """
 
     name = models.CharField(max_length=150)
@@ -317,6 +322,11 @@ class Budget(TimeStampedModel):
     model = models.ForeignKey(
         AIModel, null=True, blank=True, on_delete=models.PROTECT, related_name="budgets"
     )
+    customer = models.CharField(
+        max_length=150, blank=True, help_text="For customer budgets: the customer id spend names."
+    )
+    tag_key = models.CharField(max_length=100, blank=True, help_text="For tag budgets: the tag key.")
+    tag_value = models.CharField(max_length=200, blank=True, help_text="For tag budgets: the tag value.")
     period = models.CharField(max_length=16, choices=BudgetPeriod.choices, default=BudgetPeriod.MONTHLY)
     amount = models.DecimalField(**BUDGET_MONEY)
     currency = models.CharField(max_length=3, default="USD")
@@ -345,6 +355,8 @@ class Budget(TimeStampedModel):
                     | _only(BudgetScope.AGENT, use_case=True)
                     | _only(BudgetScope.PROVIDER, provider=True)
                     | _only(BudgetScope.MODEL, model=True)
+                    | _only(BudgetScope.CUSTOMER, customer=True)
+                    | _only(BudgetScope.TAG, tag_key=True, tag_value=True)
                 ),
                 name="budget_scope_target",
                 violation_error_message="Set exactly the target that matches the scope, and nothing else.",
@@ -363,6 +375,10 @@ class Budget(TimeStampedModel):
             return "All AI spend"
         if self.scope == BudgetScope.FUNCTION:
             return self.get_function_display()
+        if self.scope == BudgetScope.CUSTOMER:
+            return f"Customer {self.customer}"
+        if self.scope == BudgetScope.TAG:
+            return f"Tag {self.tag_key}={self.tag_value}"
         name = {"team": "team", "provider": "provider", "model": "model"}.get(self.scope, "use_case")
         return str(getattr(self, name))
 
@@ -734,11 +750,35 @@ class CustomerRevenue(TimeStampedModel):
         return f"{self.customer} {self.month:%Y-%m}: {self.revenue} {self.currency}"
 
 
+class ExchangeRate(models.Model):
+    """One recorded rate: 1 `base` buys `rate` of `quote`, from `valid_from` until the next rate
+    of the pair. Hard caps convert amounts in another currency with it (showback.fx.rate_for)."""
+
+    base = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. EUR.")
+    quote = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. USD.")
+    rate = models.DecimalField(max_digits=24, decimal_places=10)
+    valid_from = models.DateField()
+    source = models.CharField(max_length=100, help_text="Where the rate comes from, e.g. ECB reference.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["base", "quote", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["base", "quote", "valid_from"], name="exchangerate_once"),
+            models.CheckConstraint(condition=models.Q(rate__gt=0), name="exchangerate_positive"),
+        ]
+
+    def __str__(self):
+        return f"1 {self.base} = {self.rate} {self.quote} from {self.valid_from}"
+
+
 # The call-path guardrails keep their models in a module of their own (showback/gateway).
 from .gateway.models import (  # noqa: E402, F401
     AgentPolicy,
     AuthorizationDecision,
+    CapCorrection,
     GatewayKey,
+    GatewayReservation,
     UsageEvent,
     UsageHourly,
 )

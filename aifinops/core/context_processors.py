@@ -28,5 +28,8 @@ def navigation(request):
                     "active": section != "admin" and request.path.startswith(f"/{section}/"),
                 }
             )
-    unread = user.notifications.filter(read_at__isnull=True).count()
+    # Only people have notifications: a gateway key is authenticated too, and its request can end
+    # on a page (the 500 page, at least).
+    notifications = getattr(user, "notifications", None)
+    unread = notifications.filter(read_at__isnull=True).count() if notifications is not None else 0
     return {"nav_items": items, "user_roles": permissions.roles_of(user), "unread_notifications": unread}

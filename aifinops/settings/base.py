@@ -306,3 +306,12 @@ AIFINOPS_RESERVATION_TTL_SECONDS = env.int("RESERVATION_TTL_SECONDS", default=30
 # Seconds the authorization endpoint waits for Redis before applying the policy above.
 AIFINOPS_GATEWAY_REDIS_TIMEOUT = env.float("GATEWAY_REDIS_TIMEOUT", default=0.25)
 CELERY_BEAT_SCHEDULE["showback-gateway-flush"] = {"task": "showback.gateway_flush", "schedule": 15}
+# Cap counters against the ledger: neither an overspend nor a false block outlives one interval.
+AIFINOPS_CAP_RECONCILE_SECONDS = env.int("CAP_RECONCILE_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["showback-gateway-caps-reconcile"] = {
+    "task": "showback.gateway_caps_reconcile",
+    "schedule": AIFINOPS_CAP_RECONCILE_SECONDS,
+}
+# Usage events mark the days they touch; the worker rebuilds their rollups. Each batch queues a
+# run; this one catches up whatever a killed worker or an unreachable broker left.
+CELERY_BEAT_SCHEDULE["showback-usage-rollups"] = {"task": "showback.usage_rollups", "schedule": 30}

@@ -55,6 +55,16 @@ class BudgetForm(forms.Form):
         required=False,
         help_text="For model budgets (the API takes provider/key, e.g. openai/gpt-4.1).",
     )
+    customer = forms.CharField(
+        max_length=150,
+        required=False,
+        label="End customer",
+        help_text="For customer budgets: the customer id spend and gateway calls name.",
+    )
+    tag_key = forms.CharField(max_length=100, required=False, help_text="For tag budgets: the tag key.")
+    tag_value = forms.CharField(
+        max_length=200, required=False, help_text="For tag budgets: the tag value the calls carry."
+    )
     period = forms.ChoiceField(choices=BudgetPeriod.choices, initial=BudgetPeriod.MONTHLY)
     amount = forms.DecimalField(
         max_digits=18,
@@ -101,6 +111,9 @@ class BudgetForm(forms.Form):
             "use_case": budget.use_case.key if budget.use_case_id else "",
             "provider": budget.provider.slug if budget.provider_id else "",
             "model": budget.model.ref if budget.model_id else "",
+            "customer": budget.customer,
+            "tag_key": budget.tag_key,
+            "tag_value": budget.tag_value,
             "period": budget.period,
             "amount": budget.amount,
             "currency": budget.currency,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import TruncDate
 from django.shortcuts import get_object_or_404
 
 from aifinops.core import periods, permissions
@@ -28,15 +29,20 @@ from ..models import (
     BudgetMode,
     BudgetPeriod,
     BudgetScope,
+    CustomerDailySpend,
     DailySpend,
     IncreaseRequestStatus,
+    SpendRecord,
     TeamWebhook,
     WebhookDelivery,
 )
 from ..selectors import spend_data_through
 
 CENT = Decimal("0.01")
-CAPPING_SCOPES = (BudgetScope.USE_CASE, BudgetScope.AGENT)
+USE_CASE_CAP_SCOPES = (BudgetScope.USE_CASE, BudgetScope.AGENT)
+# Customer and tag caps stop the calls that name that customer or carry that tag, in any use case.
+CALL_CAP_SCOPES = (BudgetScope.CUSTOMER, BudgetScope.TAG)
+CAPPING_SCOPES = USE_CASE_CAP_SCOPES + CALL_CAP_SCOPES
 # Fewer elapsed days than this make a linear projection more noise than signal.
 MIN_DAYS_FOR_PROJECTION = 3
 
@@ -118,7 +124,7 @@ _ROW_TARGETS = (
 
 
 def _target_key(budget):
-    scope = BudgetScope.USE_CASE if budget.scope in CAPPING_SCOPES else budget.scope
+    scope = BudgetScope.USE_CASE if budget.scope in USE_CASE_CAP_SCOPES else budget.scope
     value = {
         BudgetScope.PORTFOLIO: None,
         BudgetScope.FUNCTION: budget.function,
@@ -163,6 +169,15 @@ def budget_statuses(budgets, *, today=None) -> dict[int, BudgetStatus]:
         as_of = min(today, end)
         if data_through is not None and start <= data_through < as_of:
             as_of = data_through
+        by_call = [b for b in members if b.scope in CALL_CAP_SCOPES]
+        members = [b for b in members if b.scope not in CALL_CAP_SCOPES]
+        call_totals = _customer_and_tag_totals(by_call, start=start, end=as_of)
+        for budget in by_call:
+            statuses[budget.pk] = _status(
+                budget, call_totals.get(budget.pk, Decimal("0")), start=start, end=end, as_of=as_of
+            )
+        if not members:
+            continue
         scoped = Q()
         if all(b.scope not in (BudgetScope.PORTFOLIO, BudgetScope.FUNCTION) for b in members):
             # Only the dimensions these budgets name: a smaller grouping to read.
@@ -180,31 +195,79 @@ def budget_statuses(budgets, *, today=None) -> dict[int, BudgetStatus]:
             )
             .annotate(total=Sum("effective_cost"))
         )
-        days_elapsed = (as_of - start).days + 1
-        days_in_period = (end - start).days + 1
         totals = _totals_by_target(rows)
         for budget in members:
             actual = totals.get((*_target_key(budget), budget.currency), Decimal("0"))
-            burn = actual / days_elapsed if days_elapsed > 0 else Decimal("0")
-            statuses[budget.pk] = BudgetStatus(
-                period_start=start,
-                period_end=end,
-                as_of=as_of,
-                days_elapsed=days_elapsed,
-                days_in_period=days_in_period,
-                amount=budget.amount,
-                currency=budget.currency,
-                actual=_money(actual),
-                burn_rate=_money(burn),
-                projected=_money(max(actual, burn * days_in_period)),
-                capped=(
-                    budget.active
-                    and budget.mode == BudgetMode.HARD_CAP
-                    and budget.scope in CAPPING_SCOPES
-                    and actual >= budget.amount
-                ),
-            )
+            statuses[budget.pk] = _status(budget, actual, start=start, end=end, as_of=as_of)
     return statuses
+
+
+def _status(budget, actual, *, start, end, as_of) -> BudgetStatus:
+    days_elapsed = (as_of - start).days + 1
+    days_in_period = (end - start).days + 1
+    burn = actual / days_elapsed if days_elapsed > 0 else Decimal("0")
+    return BudgetStatus(
+        period_start=start,
+        period_end=end,
+        as_of=as_of,
+        days_elapsed=days_elapsed,
+        days_in_period=days_in_period,
+        amount=budget.amount,
+        currency=budget.currency,
+        actual=_money(actual),
+        burn_rate=_money(burn),
+        projected=_money(max(actual, burn * days_in_period)),
+        capped=(
+            budget.active
+            and budget.mode == BudgetMode.HARD_CAP
+            and budget.scope in CAPPING_SCOPES
+            and actual >= budget.amount
+        ),
+    )
+
+
+def _tag_q(budget) -> Q:
+    return Q(tags__contains={budget.tag_key: budget.tag_value})
+
+
+def _customer_and_tag_totals(budgets, *, start, end) -> dict[int, Decimal]:
+    """{budget id: AI spend} of customer and tag budgets over start..end: one query each kind.
+
+    A customer's spend is the CustomerDailySpend rollup (records naming the customer, gateway
+    calls included). A tag's is read from the spend records that carry it (the rollups keep no
+    tags): one aggregate with a filtered sum per tag budget, over the period's records only.
+    """
+    totals = {}
+    customers = [b for b in budgets if b.scope == BudgetScope.CUSTOMER]
+    if customers:
+        rows = (
+            CustomerDailySpend.objects.filter(
+                customer__in={b.customer for b in customers}, date__gte=start, date__lte=end
+            )
+            .order_by()
+            .values("customer", "currency")
+            .annotate(total=Sum("effective_cost"))
+        )
+        found = {(r["customer"], r["currency"]): r["total"] or Decimal("0") for r in rows}
+        for budget in customers:
+            totals[budget.pk] = found.get((budget.customer, budget.currency), Decimal("0"))
+    tagged = [b for b in budgets if b.scope == BudgetScope.TAG]
+    if tagged:
+        since = datetime.datetime.combine(start, datetime.time.min, tzinfo=datetime.UTC)
+        until = datetime.datetime.combine(
+            end + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
+        )
+        any_tag = Q()
+        for budget in tagged:
+            any_tag |= _tag_q(budget)
+        sums = SpendRecord.objects.filter(
+            any_tag, is_ai=True, charge_period_start__gte=since, charge_period_start__lt=until
+        ).aggregate(
+            **{f"b{b.pk}": Sum("effective_cost", filter=_tag_q(b) & Q(currency=b.currency)) for b in tagged}
+        )
+        for budget in tagged:
+            totals[budget.pk] = sums[f"b{budget.pk}"] or Decimal("0")
+    return totals
 
 
 def budget_status(budget, *, today=None) -> BudgetStatus:
@@ -299,6 +362,37 @@ def budgets_needing_council():
 
 def budget_daily_spend(*, budget, start, end):
     """[(date, spend)] of one budget's scope, day by day, for its chart."""
+    if budget.scope == BudgetScope.CUSTOMER:
+        rows = (
+            CustomerDailySpend.objects.filter(
+                customer=budget.customer, currency=budget.currency, date__gte=start, date__lte=end
+            )
+            .order_by()
+            .values("date")
+            .annotate(total=Sum("effective_cost"))
+            .order_by("date")
+        )
+        return [(r["date"], r["total"]) for r in rows]
+    if budget.scope == BudgetScope.TAG:
+        since = datetime.datetime.combine(start, datetime.time.min, tzinfo=datetime.UTC)
+        until = datetime.datetime.combine(
+            end + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
+        )
+        rows = (
+            SpendRecord.objects.filter(
+                _tag_q(budget),
+                is_ai=True,
+                currency=budget.currency,
+                charge_period_start__gte=since,
+                charge_period_start__lt=until,
+            )
+            .annotate(date=TruncDate("charge_period_start", tzinfo=datetime.UTC))
+            .order_by()
+            .values("date")
+            .annotate(total=Sum("effective_cost"))
+            .order_by("date")
+        )
+        return [(r["date"], r["total"]) for r in rows]
     qs = DailySpend.objects.filter(is_ai=True, currency=budget.currency, date__gte=start, date__lte=end)
     qs = qs.filter(_scope_q(budget))
     rows = qs.order_by().values("date").annotate(total=Sum("effective_cost")).order_by("date")
@@ -321,7 +415,7 @@ def _scope_q(budget) -> Q:
 
 
 def _hard_caps(use_case_ids=None):
-    qs = Budget.objects.filter(active=True, mode=BudgetMode.HARD_CAP, scope__in=CAPPING_SCOPES)
+    qs = Budget.objects.filter(active=True, mode=BudgetMode.HARD_CAP, scope__in=USE_CASE_CAP_SCOPES)
     if use_case_ids is not None:
         qs = qs.filter(use_case_id__in=use_case_ids)
     return list(qs)

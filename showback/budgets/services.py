@@ -53,6 +53,8 @@ TARGETS = {
     BudgetScope.AGENT: "use_case",
     BudgetScope.PROVIDER: "provider",
     BudgetScope.MODEL: "model",
+    BudgetScope.CUSTOMER: "customer",
+    BudgetScope.TAG: "tag_key",
 }
 TARGET_LABELS = {
     "function": "a business function",
@@ -69,6 +71,9 @@ BUDGET_FIELDS = (
     "use_case",
     "provider",
     "model",
+    "customer",
+    "tag_key",
+    "tag_value",
     "period",
     "amount",
     "currency",
@@ -106,6 +111,33 @@ def _clean_thresholds(value):
     return numbers
 
 
+def _clean_text(value, field, size, what, errors):
+    value = (value or "").strip()
+    if not value:
+        errors[field] = f"A {what} budget needs the {field.replace('_', ' ')}."
+    elif len(value) > size:
+        errors[field] = f"At most {size} characters."
+    elif "\x00" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        errors[field] = "Remove the control character or broken unicode from it."
+    return value
+
+
+def _clean_customer_and_tag(budget, target) -> dict:
+    """The customer of a customer budget and the tag of a tag budget, as gateway calls send them;
+    emptied on the other scopes."""
+    errors = {}
+    if target == "customer":
+        budget.customer = _clean_text(budget.customer, "customer", 150, "customer", errors)
+    else:
+        budget.customer = ""
+    if target == "tag_key":
+        budget.tag_key = _clean_text(budget.tag_key, "tag_key", 100, "tag", errors)
+        budget.tag_value = _clean_text(budget.tag_value, "tag_value", 200, "tag", errors)
+    else:
+        budget.tag_key = budget.tag_value = ""
+    return errors
+
+
 def _validate(budget):
     """The rules a form, the API and the admin share; errors name the field."""
     target = TARGETS.get(budget.scope)
@@ -115,8 +147,11 @@ def _validate(budget):
             setattr(budget, name, None)
     if target != "function":
         budget.function = ""
+    errors.update(_clean_customer_and_tag(budget, target))
     if target == "function" and not budget.function:
         errors["function"] = "A business-function budget needs the function."
+    elif target in ("customer", "tag_key"):
+        pass
     elif target and target != "function" and getattr(budget, f"{target}_id") is None:
         errors[target] = f"A {budget.get_scope_display().lower()} budget needs {TARGET_LABELS[target]}."
     if budget.scope == BudgetScope.AGENT and budget.use_case_id and not budget.use_case.is_agentic:
@@ -126,8 +161,8 @@ def _validate(budget):
         )
     if budget.mode == BudgetMode.HARD_CAP and budget.scope not in selectors.CAPPING_SCOPES:
         errors["mode"] = (
-            "A hard cap stops one use case or agent when its budget is used up: choose the use-case "
-            "or agent scope, or the alert or approval mode."
+            "A hard cap stops calls when its budget is used up: choose the use-case, agent, customer "
+            "or tag scope, or the alert or approval mode."
         )
     if budget.amount is None or budget.amount <= 0:
         errors["amount"] = "Enter an amount above 0."

@@ -82,7 +82,11 @@ def _detail_context(request, budget):
     can_handle = permissions.can_handle_budget_alert(request.user, budget)
     can_decide = permissions.can_decide_budget_increase(request.user, budget)
     daily = selectors.budget_daily_spend(budget=budget, start=status.period_start, end=status.as_of)
-    cap = selectors.use_case_cap_status(budget.use_case) if budget.scope in selectors.CAPPING_SCOPES else None
+    cap = (
+        selectors.use_case_cap_status(budget.use_case)
+        if budget.scope in selectors.USE_CASE_CAP_SCOPES
+        else None
+    )
     return {
         "budget": budget,
         "status": status,
@@ -98,7 +102,15 @@ def _detail_context(request, budget):
         "can_manage": permissions.can_manage_budgets(request.user),
         "history": audit_events_for(budget),
         "min_days": selectors.MIN_DAYS_FOR_PROJECTION,
+        "reconciliation": _cap_reconciliation(budget),
     }
+
+
+def _cap_reconciliation(budget):
+    """A hard cap's counter against the ledger: the last reconciliation and its last correction."""
+    from .gateway.caps import cap_reconciliation_get
+
+    return cap_reconciliation_get(budget) if budget.mode == "hard_cap" and budget.active else None
 
 
 def budget_detail(request, pk):

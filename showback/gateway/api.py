@@ -10,18 +10,19 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aifinops.core.api.authentication import ApiTokenAuthentication
+from aifinops.core.api.parsers import CheckedJSONParser, json_loads_checked, text_problem
 from aifinops.core.models import hash_token
 
 from . import counters as ctr
@@ -79,7 +80,7 @@ class GatewayApi(APIView):
         authentication.SessionAuthentication,
     ]
     permission_classes = [IsAuthenticated]
-    parser_classes = [JSONParser]
+    parser_classes = [CheckedJSONParser]
     renderer_classes = [JSONRenderer]
     throttle_classes = []
 
@@ -95,6 +96,10 @@ def _text(data, name, errors, *, size, required=False):
         return ""
     if len(value) > size:
         errors[name] = [f"At most {size} characters."]
+        return ""
+    problem = text_problem(value)
+    if problem:
+        errors[name] = [problem]
         return ""
     return value
 
@@ -112,7 +117,57 @@ def _int(data, name, errors, default=0):
 AUTHORIZE_FIELDS = {
     "use_case", "agent_id", "run_id", "request_id", "model", "estimated_cost", "currency",
     "input_tokens", "output_tokens", "tokens", "tool_calls", "metadata",
+    "customer", "tags", "tools", "batch_size",
 }  # fmt: skip
+MAX_TAGS = 20
+MAX_TOOLS = 64
+
+
+def _name(value, size) -> str | None:
+    """Why a tag key, tag value or tool name is unusable, or None."""
+    if not isinstance(value, str) or not value:
+        return "Must be a non-empty string."
+    if len(value) > size:
+        return f"At most {size} characters."
+    return text_problem(value)
+
+
+def _tags(data, errors) -> dict:
+    """A flat object of string keys and values, as budgets of tag scope match them."""
+    value = data.get("tags")
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        errors["tags"] = ['A flat object of strings, e.g. {"team": "search", "env": "prod"}.']
+        return {}
+    if len(value) > MAX_TAGS:
+        errors["tags"] = [f"At most {MAX_TAGS} tags."]
+        return {}
+    for key, item in value.items():
+        problem = _name(key, 100)
+        if problem:
+            errors["tags"] = [f"Key {key[:40]!r}: {problem}"]
+            return {}
+        problem = _name(item, 200)
+        if problem:
+            errors["tags"] = [f"Value of {key!r}: {problem}"]
+            return {}
+    return value
+
+
+def _tools(data, errors) -> list:
+    value = data.get("tools")
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_TOOLS:
+        errors["tools"] = [f"A list of at most {MAX_TOOLS} tool names."]
+        return []
+    for index, name in enumerate(value):
+        problem = _name(name, 100)
+        if problem:
+            errors["tools"] = [f"Item {index}: {problem}"]
+            return []
+    return value
 
 
 def authorize_request_parse(data, *, with_key: bool) -> AuthorizeRequest:
@@ -133,6 +188,10 @@ def authorize_request_parse(data, *, with_key: bool) -> AuthorizeRequest:
         output_tokens=_int(data, "output_tokens", errors),
         tokens=_int(data, "tokens", errors, default=None),
         tool_calls=_int(data, "tool_calls", errors),
+        customer=_text(data, "customer", errors, size=150),
+        tags=_tags(data, errors),
+        tools=_tools(data, errors),
+        batch_size=_int(data, "batch_size", errors, default=None),
     )
     if req.currency and (len(req.currency) != 3 or not req.currency.isalpha()):
         errors["currency"] = ["A three-letter currency code, e.g. USD."]
@@ -186,6 +245,22 @@ AuthorizeRequestSerializer = inline_serializer(
             required=False, help_text="Tokens for the run's limit (default in+out)."
         ),
         "tool_calls": serializers.IntegerField(required=False, help_text="Tool calls this step will make."),
+        "customer": serializers.CharField(
+            required=False, help_text="The end customer the call serves: customer caps count it."
+        ),
+        "tags": serializers.DictField(
+            child=serializers.CharField(),
+            required=False,
+            help_text="Flat string keys and values (at most 20): tag caps count the calls carrying them.",
+        ),
+        "tools": serializers.ListField(
+            child=serializers.CharField(),
+            required=False,
+            help_text="The tools this call or run step offers or calls: checked against the tool scope.",
+        ),
+        "batch_size": serializers.IntegerField(
+            required=False, help_text="Items in a batch call: checked against the batch-size limit."
+        ),
     },
 )
 
@@ -302,7 +377,14 @@ class UsageEventsApi(GatewayApi):
 
 
 _authorize_api = AuthorizeApi.as_view()
-_FAST_FAILURES = (exceptions.APIException, PermissionDenied, Http404, KeyNotActive, ValueError)
+_FAST_FAILURES = (
+    exceptions.APIException,
+    PermissionDenied,
+    Http404,
+    KeyNotActive,
+    ValueError,
+    DjangoValidationError,
+)
 
 
 @csrf_exempt
@@ -323,7 +405,7 @@ def authorize_endpoint(request):
                 principal = GatewayPrincipal(
                     key_id=record["id"], use_case_id=record["use_case_id"], agent=record["agent"]
                 )
-                req = authorize_request_parse(json.loads(request.body), with_key=True)
+                req = authorize_request_parse(json_loads_checked(request.body.decode()), with_key=True)
                 body = json.dumps(authorize(principal=principal, req=req), separators=(",", ":"))
                 return HttpResponse(body, content_type="application/json")
         except _FAST_FAILURES:

@@ -15,15 +15,26 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, connection
 from django.http import Http404
 
 from aifinops.core import permissions
 from portfolio.choices import ModelStatus
 from portfolio.models import UseCase
 
+from ..fx import is_currency
 from . import counters as ctr
-from .policy import cap_spent, known_model, policy_build, policy_forget, policy_get
+from .models import GatewayReservation
+from .policy import (
+    cap_applies,
+    cap_reserved,
+    cap_spent,
+    known_model,
+    policy_build,
+    policy_forget,
+    policy_get,
+)
 
 MILLION = Decimal(1_000_000)
 
@@ -40,6 +51,10 @@ MESSAGES = {
     "run_tool_call_limit": "This run would pass its tool-call limit.",
     "run_token_limit": "This run would pass its tokens-per-task limit.",
     "run_duration_limit": "This run has gone on longer than one run may.",
+    "output_token_limit": "The call asks for more output tokens than this use case allows per call.",
+    "context_token_limit": "The call sends more input (context) tokens than this agent may per call.",
+    "tool_not_permitted": "The call names a tool outside this agent's tool permissions.",
+    "batch_size_limit": "The batch is larger than this agent's batch-size limit.",
     "budget_exhausted": "A hard cap would be exceeded: not enough budget left for this call.",
     "budget_nearly_used": "Allowed, but a capped budget is nearly used up.",
     "model_restricted": "Allowed, but the catalog restricts this model: it needs review.",
@@ -86,6 +101,10 @@ class AuthorizeRequest:
     output_tokens: int = 0
     tokens: int | None = None
     tool_calls: int = 0
+    customer: str = ""
+    tags: dict = field(default_factory=dict)
+    tools: list = field(default_factory=list)
+    batch_size: int | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -136,10 +155,20 @@ class Verdict:
     estimate: Decimal = Decimal("0")
     currency: str = "USD"
     model: dict | None = None
+    detail: str = ""
 
 
 def _static(policy, req) -> Verdict:
-    """What the policy alone says, before any counter."""
+    """What the policy alone says, before any counter.
+
+    Raises ValidationError naming `currency` (not an ISO 4217 code) or `estimated_cost` (negative).
+    """
+    if req.currency and not is_currency(req.currency):
+        raise ValidationError(
+            {"currency": f"Not an ISO 4217 currency code: {req.currency!r}. Send the code, e.g. USD."}
+        )
+    if req.estimated_cost is not None and not (req.estimated_cost.is_finite() and req.estimated_cost >= 0):
+        raise ValidationError({"estimated_cost": 'A non-negative amount, e.g. "0.0125".'})
     verdict = Verdict(currency=req.currency or policy["use_case"]["currency"])
     model = known_model(policy, req.model)
     verdict.model = model
@@ -164,6 +193,8 @@ def _static(policy, req) -> Verdict:
         verdict.deny = "model_blocked"
     elif not model["routed"]:
         verdict.deny = "model_not_routed"
+    elif _agent_limit(policy["limits"], req, verdict):
+        pass
     else:
         if model["status"] == ModelStatus.RESTRICTED:
             verdict.warns.append("model_restricted")
@@ -172,13 +203,83 @@ def _static(policy, req) -> Verdict:
     return verdict
 
 
+def _agent_limit(limits, req, verdict) -> bool:
+    """The per-call agent controls: output and context tokens, tool scope and batch size. Sets the
+    verdict's denial (with what passed the limit) and answers whether it did."""
+    cap = limits.get("max_output_tokens_per_call")
+    if cap is not None and req.output_tokens > cap:
+        verdict.deny, verdict.detail = "output_token_limit", f"Asked {req.output_tokens:,}; at most {cap:,}."
+        return True
+    cap = limits.get("max_input_tokens_per_call")
+    if cap is not None and req.input_tokens > cap:
+        verdict.deny, verdict.detail = "context_token_limit", f"Sent {req.input_tokens:,}; at most {cap:,}."
+        return True
+    allowed = limits.get("tools")
+    if allowed is not None and req.tools:
+        outside = [name for name in req.tools if name not in allowed]
+        if outside:
+            verdict.deny = "tool_not_permitted"
+            verdict.detail = "Not permitted: " + ", ".join(outside[:5]) + "."
+            return True
+    cap = limits.get("max_batch_size")
+    if cap is not None and req.batch_size is not None and req.batch_size > cap:
+        verdict.deny, verdict.detail = "batch_size_limit", f"Batch of {req.batch_size:,}; at most {cap:,}."
+        return True
+    return False
+
+
 def _limit(value, scale=1) -> int:
     return -1 if value is None else int(value) * scale
 
 
-def _caps(policy, verdict):
-    """The caps that count this call: those in the currency of its estimate."""
-    return [cap for cap in policy["caps"] if cap["currency"] == verdict.currency]
+def _caps(policy, verdict, caps):
+    """`caps` each with the call's estimate in the cap's currency (`amount`, micro) and the rate
+    that converted it: a cap's currency is its budget's, and an estimate in another currency is
+    converted at the recorded rate (policy["rates"]), never left uncounted.
+
+    Raises ValidationError naming `currency` when no rate from the estimate's currency is recorded.
+    """
+    converted = []
+    for cap in caps:
+        if cap["currency"] == verdict.currency:
+            rate = "1"
+        else:
+            rate = policy.get("rates", {}).get(f"{verdict.currency}>{cap['currency']}")
+            if rate is None:
+                raise ValidationError(
+                    {
+                        "currency": (
+                            f"No exchange rate from {verdict.currency} to {cap['currency']} is recorded, "
+                            f"and the hard cap “{cap['name']}” is in {cap['currency']}: send the "
+                            f"estimate in {cap['currency']}, or ask finance to record the rate."
+                        )
+                    }
+                )
+        amount = ctr.to_micro(verdict.estimate * Decimal(rate))
+        converted.append({**cap, "amount": amount, "rate": rate})
+    return converted
+
+
+def _conversions(verdict, caps) -> list:
+    """The conversions an answer shows: one per cap in another currency than the estimate's."""
+    return [
+        {
+            "cap": cap["name"],
+            "from": verdict.currency,
+            "to": cap["currency"],
+            "rate": cap["rate"],
+            "amount": str(ctr.from_micro(cap["amount"])),
+        }
+        for cap in caps
+        if cap["currency"] != verdict.currency
+    ]
+
+
+def _caps_of_call(policy, verdict, req):
+    """The caps of `_caps` that this call counts against: a customer cap only when the call names
+    that customer, a tag cap only when it carries that tag value."""
+    applying = [cap for cap in policy["caps"] if cap_applies(cap, customer=req.customer, tags=req.tags)]
+    return _caps(policy, verdict, applying)
 
 
 def _run_script(c, policy, verdict, principal, req, *, caps, reservation_id, now_ms):
@@ -210,7 +311,7 @@ def _run_script(c, policy, verdict, principal, req, *, caps, reservation_id, now
         verdict.deny,
         log_entry,
         str(principal.key_id) if isinstance(principal, GatewayPrincipal) else "",
-        ctr.to_micro(verdict.estimate),
+        "",
         req.total_tokens,
         req.tool_calls,
         _limit(limits["max_steps_per_run"]),
@@ -227,27 +328,89 @@ def _run_script(c, policy, verdict, principal, req, *, caps, reservation_id, now
         len(caps),
     ]
     for cap in caps:
-        start = cap["start"].replace("-", "")
-        keys += [f"gw:cap:{cap['id']}:{start}", f"gw:capz:{cap['id']}:{start}"]
-        args.append(cap["limit"])
+        keys += ctr.cap_keys(cap)
+        args += [cap["limit"], cap["amount"]]
     return c.call(c.authorize_script, keys=keys, args=args)
 
 
 def _seed(c, policy, caps, missing: str, now_ms: int):
-    """Rebuild missing cap counters from the database (after a restart, or in a new period)."""
+    """Rebuild missing cap counters from the database (after a restart, or in a new period): what
+    the ledger says was spent, and the open reservations written through (reservation_write)."""
     for index in missing.split(","):
         cap = caps[int(index) - 1]
         spent = cap_spent(policy, cap)
+        open_args = []
+        for rid, amount, expiry_ms in cap_reserved(cap, now_ms=now_ms):
+            open_args += [rid, amount, expiry_ms]
         end = datetime.date.fromisoformat(cap["end"]) + datetime.timedelta(days=8)
         end_ms = int(
             datetime.datetime.combine(end, datetime.time.min, tzinfo=datetime.UTC).timestamp() * 1000
         )
-        start = cap["start"].replace("-", "")
         c.call(
             c.seed_script,
-            keys=[f"gw:cap:{cap['id']}:{start}", f"gw:capz:{cap['id']}:{start}"],
-            args=[ctr.to_micro(spent), max(end_ms - now_ms, 60_000)],
+            keys=ctr.cap_keys(cap),
+            args=[ctr.to_micro(spent), max(end_ms - now_ms, 60_000), now_ms, *open_args],
         )
+
+
+def reservation_write(policy, caps, reservation_id: str, *, now_ms: int):
+    """Write a reservation Redis just made through to the database (one INSERT, or an UPDATE
+    for a reservation that grew), so that counters rebuilt after a Redis loss include it."""
+    expires_at = datetime.datetime.fromtimestamp(
+        (now_ms + settings.AIFINOPS_RESERVATION_TTL_SECONDS * 1000) / 1000, tz=datetime.UTC
+    )
+    rows = [
+        GatewayReservation(
+            use_case_id=policy["use_case"]["id"],
+            reservation_id=reservation_id,
+            cap=cap["id"],
+            period_start=cap["start"],
+            amount_micro=cap["amount"],
+            expires_at=expires_at,
+        )
+        for cap in caps
+        if cap["amount"] > 0
+    ]
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        GatewayReservation.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["use_case", "reservation_id", "cap"],
+            update_fields=["amount_micro", "expires_at", "period_start"],
+        )
+        return
+    # One statement, no ORM: this runs in the call path of every allowed call. Only the model's table
+    # name and placeholders are formatted in; every value is a parameter.
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+    params = []
+    for row in rows:
+        params += [
+            row.use_case_id,
+            row.reservation_id,
+            row.cap,
+            row.period_start,
+            row.amount_micro,
+            row.expires_at,
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {GatewayReservation._meta.db_table} "  # noqa: S608
+            "(use_case_id, reservation_id, cap, period_start, amount_micro, expires_at) "
+            f"VALUES {values} ON CONFLICT (use_case_id, reservation_id, cap) DO UPDATE SET "
+            "amount_micro = EXCLUDED.amount_micro, expires_at = EXCLUDED.expires_at, "
+            "period_start = EXCLUDED.period_start",
+            params,
+        )
+
+
+def _reservation_undo(c, policy, caps, reservation_id):
+    """Take back a reservation that could not be written through (the database failed)."""
+    keys = [ctr.reservation_key(policy["use_case"]["id"], reservation_id), ""]
+    for cap in caps:
+        keys += ctr.cap_keys(cap)
+    c.call(c.settle_script, keys=keys, args=[reservation_id, 0, 0, *([0] * len(caps))])
 
 
 def _amount(value: Decimal) -> str:
@@ -259,7 +422,9 @@ def _money(micro, currency):
     return {"amount": str(ctr.from_micro(micro)), "currency": currency}
 
 
-def _answer(policy, verdict, req, *, decision, reason, remaining, reservation, run, counters_state):
+def _answer(
+    policy, verdict, req, *, decision, reason, remaining, reservation, run, counters_state, conversions=()
+):
     limits = dict(policy["limits"])
     limits["spend_caps"] = [
         {
@@ -269,8 +434,12 @@ def _answer(policy, verdict, req, *, decision, reason, remaining, reservation, r
             "period_end": cap["end"],
         }
         for cap in policy["caps"]
+        # Another customer's or tag's cap is not this caller's business.
+        if cap_applies(cap, customer=req.customer, tags=req.tags)
     ]
     message = MESSAGES.get(reason, reason)
+    if verdict.detail and reason == verdict.deny:
+        message += " " + verdict.detail
     if reason == "counters_unavailable":
         message += " Redis-down policy: " + settings.AIFINOPS_AUTHORIZE_REDIS_DOWN + "."
     return {
@@ -282,6 +451,7 @@ def _answer(policy, verdict, req, *, decision, reason, remaining, reservation, r
         "run_id": req.run_id,
         "model": verdict.model["ref"] if verdict.model else req.model,
         "estimated_cost": {"amount": _amount(verdict.estimate), "currency": verdict.currency},
+        "conversions": list(conversions),
         "reservation": reservation,
         "remaining_budget": remaining,
         "limits": limits,
@@ -319,7 +489,7 @@ def authorize(*, principal, req: AuthorizeRequest, now_ms: int | None = None) ->
                 refresh = True
                 continue
             verdict = _static(policy, req)
-            caps = _caps(policy, verdict)
+            caps = [] if verdict.deny else _caps_of_call(policy, verdict, req)
             reservation_id = req.request_id or uuid.uuid4().hex
             result = _run_script(
                 c, policy, verdict, principal, req, caps=caps, reservation_id=reservation_id, now_ms=now_ms
@@ -332,6 +502,12 @@ def authorize(*, principal, req: AuthorizeRequest, now_ms: int | None = None) ->
             if status == "missing":
                 _seed(c, policy, caps, result[1], now_ms)
                 continue
+            if status in ("allow", "warn") and result[1] != "already_reserved":
+                try:
+                    reservation_write(policy, caps, reservation_id, now_ms=now_ms)
+                except DatabaseError:
+                    _reservation_undo(c, policy, caps, reservation_id)
+                    raise ctr.Unavailable("The reservation could not be written through.") from None
             return _decided(
                 policy, verdict, req, result, caps=caps, reservation_id=reservation_id, now_ms=now_ms
             )
@@ -355,6 +531,7 @@ def _decided(policy, verdict, req, result, *, caps, reservation_id, now_ms):
             reservation=None,
             run=None,
             counters_state="redis",
+            conversions=_conversions(verdict, caps),
         )
     run = None
     if req.run_id and len(result) > 3:
@@ -386,6 +563,7 @@ def _decided(policy, verdict, req, result, *, caps, reservation_id, now_ms):
         reservation=reservation,
         run=run,
         counters_state="redis",
+        conversions=_conversions(verdict, caps),
     )
 
 

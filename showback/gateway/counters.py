@@ -8,9 +8,11 @@ Keys (all under `gw:`):
     v:<use case>          policy version, bumped on every change of what the policy is built from
     v:global              the same for the model catalog, which every policy reads
     cap:<cap>:<period>    hash {spent, reserved} of one cap in one period (a hard-cap budget, or
-                          the agent spend cap); missing after a restart and rebuilt from the database
-    capz:<cap>:<period>   sorted set of reservations "<id>|<amount>" by expiry time
-    res:<use case>:<id>   hash of one reservation: amount, caps, tokens, tool calls, run
+                          the agent spend cap), in the cap's currency; missing after a restart and
+                          rebuilt from the database (ledger + open reservations written through)
+    capz:<cap>:<period>   sorted set of the cap's reservation ids by expiry time
+    capa:<cap>:<period>   hash {reservation id: amount} of the same reservations
+    res:<use case>:<id>   hash of one reservation: tokens, tool calls, remaining
     run:<use case>:<run>  hash of one run: steps, tool_calls, tokens, started (ms)
     rate:<use case>:<min> calls in one minute
     log                   list of denials waiting to be written to the database
@@ -27,14 +29,20 @@ LOG_MAX = 100_000  # denials kept in Redis while the database is not catching up
 RUN_TTL_MS = 24 * 3600 * 1000
 
 # KEYS: 1 use-case version, 2 global version, 3 rate, 4 log, 5 last used, 6 reservation, 7 run
-# (a placeholder when the call names no run), then per cap its counter and its reservation set.
+# (a placeholder when the call names no run), then per cap its counter, its reservation set and its
+# reservation amounts.
 # ARGV: 1 expected "use case:global" version, 2 now (ms), 3 reason of a policy denial (or ""),
-# 4 log entry, 5 gateway key id (or ""), 6 estimate (micro), 7 tokens, 8 tool calls, 9 max steps,
+# 4 log entry, 5 gateway key id (or ""), 6 (unused), 7 tokens, 8 tool calls, 9 max steps,
 # 10 max tool calls, 11 max tokens, 12 max run ms, 13 calls per minute (-1: no limit),
 # 14 reservation ttl ms, 15 reservation id, 16 "1" if the call names a run, 17 log length,
-# 18 warn percentage, 19 run ttl ms, 20 number of caps, 21... each cap's limit (micro).
+# 18 warn percentage, 19 run ttl ms, 20 number of caps, then per cap its limit and the call's
+# estimate in the cap's currency (micro, never negative).
 # Returns {stale, versions} | {missing, "i,j"} | {deny, reason, remaining} |
-# {allow|warn, "", remaining, steps, tool calls, tokens, run ms}.
+# {allow|warn, ""|"already_reserved", remaining, steps, tool calls, tokens, run ms}.
+#
+# A cap's reservations: capz (sorted set: reservation id by expiry ms) and capa (hash: reservation
+# id -> amount), so a usage event releases its reservation by id alone, even after the reservation's
+# own hash was lost. Amounts of 0 are never stored nor added: Redis refuses HINCRBY by "-0".
 AUTHORIZE = r"""
 local ver = (redis.call('GET', KEYS[1]) or '0') .. ':' .. (redis.call('GET', KEYS[2]) or '0')
 if ver ~= ARGV[1] then return {'stale', ver} end
@@ -47,15 +55,14 @@ local function deny(reason, remaining)
 end
 if ARGV[3] ~= '' then return deny(ARGV[3]) end
 
-local est, tokens, tools = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
+local tokens, tools = tonumber(ARGV[7]), tonumber(ARGV[8])
 local ncaps = tonumber(ARGV[20])
-local function cap(i) return KEYS[6 + 2 * i] end
-local function capz(i) return KEYS[7 + 2 * i] end
-
--- A retried authorization of the same request reserves nothing more.
-if redis.call('EXISTS', KEYS[6]) == 1 then
-  return {'allow', 'already_reserved', tonumber(redis.call('HGET', KEYS[6], 'remaining') or '-1')}
-end
+local rid = ARGV[15]
+local function cap(i) return KEYS[5 + 3 * i] end
+local function capz(i) return KEYS[6 + 3 * i] end
+local function capa(i) return KEYS[7 + 3 * i] end
+local function limit(i) return tonumber(ARGV[19 + 2 * i]) end
+local function want(i) return math.max(tonumber(ARGV[20 + 2 * i]), 0) end
 
 local missing = {}
 for i = 1, ncaps do
@@ -66,20 +73,33 @@ if #missing > 0 then return {'missing', table.concat(missing, ',')} end
 -- Release the reservations that expired without a usage event to settle them.
 for i = 1, ncaps do
   local expired = redis.call('ZRANGEBYSCORE', capz(i), '-inf', now, 'LIMIT', 0, 500)
-  for _, member in ipairs(expired) do
-    redis.call('HINCRBY', cap(i), 'reserved', -tonumber(string.match(member, '|(%d+)$')))
-    redis.call('ZREM', capz(i), member)
+  for _, id in ipairs(expired) do
+    local amount = tonumber(redis.call('HGET', capa(i), id) or '0')
+    if amount > 0 then redis.call('HINCRBY', cap(i), 'reserved', 0 - amount) end
+    redis.call('ZREM', capz(i), id)
+    redis.call('HDEL', capa(i), id)
   end
 end
 
+-- What this request already holds on each cap: a retried authorization reserves nothing more,
+-- and one with a larger estimate goes through the cap check for the difference only.
+local held, grows, retried = {}, false, redis.call('EXISTS', KEYS[6]) == 1
+for i = 1, ncaps do
+  held[i] = tonumber(redis.call('HGET', capa(i), rid) or '0')
+  if want(i) > held[i] then grows = true end
+end
+if retried and not grows then
+  return {'allow', 'already_reserved', tonumber(redis.call('HGET', KEYS[6], 'remaining') or '-1')}
+end
+
 local rate = tonumber(ARGV[13])
-if rate >= 0 then
+if rate >= 0 and not retried then
   local n = redis.call('INCR', KEYS[3])
   if n == 1 then redis.call('PEXPIRE', KEYS[3], 61000) end
   if n > rate then return deny('rate_limited') end
 end
 
-local has_run = ARGV[16] == '1'
+local has_run = ARGV[16] == '1' and not retried
 local steps, run_tools, run_tokens, started = 0, 0, 0, now
 if has_run then
   local run = redis.call('HMGET', KEYS[7], 'steps', 'tool_calls', 'tokens', 'started')
@@ -95,29 +115,33 @@ if has_run then
   if max_ms >= 0 and now - started > max_ms then return deny('run_duration_limit') end
 end
 
--- Every cap must hold the estimate on top of what is spent and reserved.
+-- Every cap must hold what the call adds on top of what is spent and reserved.
 local remaining, used_pct = -1, 0
 for i = 1, ncaps do
-  local limit = tonumber(ARGV[20 + i])
   local row = redis.call('HMGET', cap(i), 'spent', 'reserved')
-  local left = limit - tonumber(row[1] or '0') - tonumber(row[2] or '0')
-  if left <= 0 or est > left then return deny('budget_exhausted', math.max(left, 0)) end
-  local after = left - est
+  local left = limit(i) - tonumber(row[1] or '0') - tonumber(row[2] or '0')
+  local add = math.max(want(i) - held[i], 0)
+  if left <= 0 or add > left then return deny('budget_exhausted', math.max(left, 0)) end
+  local after = left - add
   if remaining < 0 or after < remaining then remaining = after end
-  if limit > 0 and (limit - after) * 100 / limit > used_pct then used_pct = (limit - after) * 100 / limit end
+  if limit(i) > 0 and (limit(i) - after) * 100 / limit(i) > used_pct then
+    used_pct = (limit(i) - after) * 100 / limit(i)
+  end
 end
 
 local ttl = tonumber(ARGV[14])
-local member = ARGV[15] .. '|' .. est
-local caps = {}
 for i = 1, ncaps do
-  redis.call('HINCRBY', cap(i), 'reserved', est)
-  redis.call('ZADD', capz(i), now + ttl, member)
-  redis.call('PEXPIRE', capz(i), math.max(redis.call('PTTL', cap(i)), ttl))
-  table.insert(caps, cap(i))
+  local amount = math.max(want(i), held[i])
+  if amount > held[i] then redis.call('HINCRBY', cap(i), 'reserved', amount - held[i]) end
+  if amount > 0 then
+    redis.call('ZADD', capz(i), now + ttl, rid)
+    redis.call('HSET', capa(i), rid, amount)
+    local keep = math.max(redis.call('PTTL', cap(i)), ttl)
+    redis.call('PEXPIRE', capz(i), keep)
+    redis.call('PEXPIRE', capa(i), keep)
+  end
 end
-redis.call('HSET', KEYS[6], 'member', member, 'caps', table.concat(caps, ' '), 'tokens', tokens,
-  'tool_calls', tools, 'remaining', remaining)
+redis.call('HSET', KEYS[6], 'tokens', tokens, 'tool_calls', tools, 'remaining', remaining)
 redis.call('PEXPIRE', KEYS[6], ttl + 3600000)
 if has_run then
   redis.call('HINCRBY', KEYS[7], 'steps', 1)
@@ -132,52 +156,104 @@ if used_pct >= tonumber(ARGV[18]) then decision = 'warn' end
 return {decision, '', remaining, steps, run_tools, run_tokens, now - started}
 """
 
-# KEYS: reservation, run, then the use case's caps now. ARGV: actual cost (micro), actual tokens,
-# actual tool calls. Releases the reservation (if it has not expired meanwhile), counts the actual
-# cost as spent on every cap that has a counter, and corrects the run's counters to the actuals.
+# KEYS: reservation, run, then per cap of the use case now its counter, reservation set and
+# amounts. ARGV: reservation id, actual tokens, actual tool calls, then per cap the actual cost in
+# its currency (micro). Releases the reservation on every cap that still holds it, counts the
+# actual cost as spent on every cap that has a counter, and corrects the run's counters.
 SETTLE = r"""
-local cost = tonumber(ARGV[1])
+local rid = ARGV[1]
 local tokens, tools = tonumber(ARGV[2]), tonumber(ARGV[3])
-local res = redis.call('HMGET', KEYS[1], 'member', 'caps', 'tokens', 'tool_calls')
+local res = redis.call('HMGET', KEYS[1], 'tokens', 'tool_calls')
 if res[1] then
-  local amount = -tonumber(string.match(res[1], '|(%d+)$'))
-  for cap in string.gmatch(res[2] or '', '%S+') do
-    local capz = string.gsub(cap, 'gw:cap:', 'gw:capz:', 1)
-    if redis.call('ZREM', capz, res[1]) == 1 then redis.call('HINCRBY', cap, 'reserved', amount) end
-  end
-  tokens = tokens - tonumber(res[3] or '0')
-  tools = tools - tonumber(res[4] or '0')
+  tokens = tokens - tonumber(res[1] or '0')
+  tools = tools - tonumber(res[2] or '0')
   redis.call('DEL', KEYS[1])
+  if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
+    if tokens ~= 0 then redis.call('HINCRBY', KEYS[2], 'tokens', tokens) end
+    if tools ~= 0 then redis.call('HINCRBY', KEYS[2], 'tool_calls', tools) end
+  end
 end
-if KEYS[2] ~= '' and redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('HINCRBY', KEYS[2], 'tokens', tokens)
-  redis.call('HINCRBY', KEYS[2], 'tool_calls', tools)
-end
-for i = 3, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 1 then redis.call('HINCRBY', KEYS[i], 'spent', cost) end
+for i = 3, #KEYS, 3 do
+  local amount = tonumber(redis.call('HGET', KEYS[i + 2], rid) or '0')
+  redis.call('HDEL', KEYS[i + 2], rid)
+  redis.call('ZREM', KEYS[i + 1], rid)
+  local cost = tonumber(ARGV[4 + (i - 3) / 3])
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    if amount > 0 then redis.call('HINCRBY', KEYS[i], 'reserved', 0 - amount) end
+    if cost > 0 then redis.call('HINCRBY', KEYS[i], 'spent', cost) end
+  end
 end
 return 1
 """
 
-# KEYS: cap, its reservation set. ARGV: spent (micro), ttl ms. Creates the counter if no one else
-# did meanwhile; reservations left from a lost counter are dropped with it, never released twice.
+# KEYS: cap, its reservation set, its amounts. ARGV: spent (micro), ttl ms, now ms, then per open
+# reservation in the database: id, amount (micro), expiry (ms). Creates the counter, with the open
+# reservations, if no one else did meanwhile; reservations left from a lost counter are replaced.
 SEED = r"""
 if redis.call('HSETNX', KEYS[1], 'spent', ARGV[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'reserved', 0)
+  redis.call('DEL', KEYS[2], KEYS[3])
+  local now, reserved = tonumber(ARGV[3]), 0
+  for j = 4, #ARGV, 3 do
+    local amount, expiry = tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2])
+    if amount > 0 and expiry > now then
+      redis.call('ZADD', KEYS[2], expiry, ARGV[j])
+      redis.call('HSET', KEYS[3], ARGV[j], amount)
+      reserved = reserved + amount
+    end
+  end
+  redis.call('HSET', KEYS[1], 'reserved', reserved)
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  redis.call('DEL', KEYS[2])
+  if reserved > 0 then
+    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+    redis.call('PEXPIRE', KEYS[3], ARGV[2])
+  end
   return 1
 end
 return 0
 """
 
-# KEYS: cap. ARGV: spent (micro). Sets the spent figure of an existing counter from the database.
+# KEYS: cap, its reservation set, its amounts. ARGV: spent by the ledger (micro), now ms, cutoff
+# (ms: reservations expiring before it were made more than a grace period ago), then per open
+# reservation in the database: id, amount, expiry (ms). Sets spent to the ledger's, adds the
+# database's open reservations that Redis lacks, drops expired ones and those Redis holds that the
+# database does not (settled, or lost with their write) once past the grace period, and sets
+# reserved to the sum of what remains. Returns {old spent, old reserved, new reserved}, or {} for
+# a counter that does not exist (it is rebuilt when next needed).
 RECONCILE = r"""
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'spent', ARGV[1])
-  return 1
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+local old = redis.call('HMGET', KEYS[1], 'spent', 'reserved')
+local now, cutoff = tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('HSET', KEYS[1], 'spent', ARGV[1])
+local db = {}
+for j = 4, #ARGV, 3 do
+  local id, amount, expiry = ARGV[j], tonumber(ARGV[j + 1]), tonumber(ARGV[j + 2])
+  db[id] = true
+  if amount > 0 and expiry > now and redis.call('HEXISTS', KEYS[3], id) == 0 then
+    redis.call('ZADD', KEYS[2], expiry, id)
+    redis.call('HSET', KEYS[3], id, amount)
+  end
 end
-return 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', cutoff)) do
+  if tonumber(redis.call('ZSCORE', KEYS[2], id)) <= now or not db[id] then
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('HDEL', KEYS[3], id)
+  end
+end
+local reserved = 0
+for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local amount = tonumber(redis.call('HGET', KEYS[3], id) or '0')
+  if amount > 0 then reserved = reserved + amount else redis.call('ZREM', KEYS[2], id) end
+end
+for _, id in ipairs(redis.call('HKEYS', KEYS[3])) do
+  if not redis.call('ZSCORE', KEYS[2], id) then redis.call('HDEL', KEYS[3], id) end
+end
+redis.call('HSET', KEYS[1], 'reserved', reserved)
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 and reserved > 0 then
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+return {old[1] or '0', old[2] or '0', tostring(reserved)}
 """
 
 # KEYS: list. ARGV: how many. Takes up to that many entries off the end (oldest first).
@@ -291,6 +367,12 @@ def cap_key(cap_id: str, period_start) -> str:
 
 def capz_key(cap_id: str, period_start) -> str:
     return f"gw:capz:{cap_id}:{period_start:%Y%m%d}"
+
+
+def cap_keys(cap: dict) -> list[str]:
+    """The counter, reservation set and reservation amounts of a policy's cap."""
+    start = cap["start"].replace("-", "")
+    return [f"gw:cap:{cap['id']}:{start}", f"gw:capz:{cap['id']}:{start}", f"gw:capa:{cap['id']}:{start}"]
 
 
 def reservation_key(use_case_id, reservation_id: str) -> str:

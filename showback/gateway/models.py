@@ -92,6 +92,18 @@ class AgentPolicy(models.Model):
     max_calls_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Rate limit of the use case, all agents together."
     )
+    max_input_tokens_per_call = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Input (context) tokens one call may send."
+    )
+    max_batch_size = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Items one batch call may carry."
+    )
+    tools_restricted = models.BooleanField(
+        default=False, help_text="Deny a call or run step that names a tool outside `allowed_tools`."
+    )
+    allowed_tools = models.JSONField(
+        default=list, blank=True, help_text="The tool names the agent may call, when restricted."
+    )
     warn_at_pct = models.PositiveSmallIntegerField(
         default=80,
         validators=[MinValueValidator(1), MaxValueValidator(100)],
@@ -179,6 +191,8 @@ class UsageEvent(models.Model):
     cost = models.DecimalField(**COST, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="USD")
     cost_computed = models.BooleanField(default=False, help_text="Costed from the catalog's list prices.")
+    customer = models.CharField(max_length=150, blank=True, help_text="The end customer the call served.")
+    tags = models.JSONField(default=dict, blank=True, help_text="The call's tags: string keys and values.")
 
     class Meta:
         constraints = [
@@ -268,3 +282,83 @@ class AuthorizationDecision(models.Model):
 
     def __str__(self):
         return f"{self.use_case_id} {self.decision} {self.reason}"
+
+
+class GatewayReservation(models.Model):
+    """An open reservation of the authorization endpoint on one cap, written through to the
+    database so that counters rebuilt after a Redis loss include it (policy.cap_reserved).
+
+    One row per (use case, reservation, cap); `amount` is in the cap's currency. Settled rows are
+    deleted with the usage event that settles them; expired rows no longer count and are pruned.
+    """
+
+    use_case = models.ForeignKey(
+        UseCase, on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    reservation_id = models.CharField(max_length=200)
+    cap = models.CharField(max_length=40, help_text="The cap's counter id, e.g. b12 or a3.")
+    period_start = models.DateField()
+    amount_micro = models.BigIntegerField(help_text="In micro-units of the cap's currency.")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["use_case", "reservation_id", "cap"], name="gatewayreservation_once"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["cap", "period_start", "expires_at"], name="gatewayres_cap_open"),
+        ]
+
+    def __str__(self):
+        return f"{self.reservation_id} on {self.cap}: {self.amount_micro}"
+
+
+class CapCorrection(models.Model):
+    """A cap counter found drifted from the ledger by the reconciliation, and corrected.
+
+    `spent` figures are what Redis held and what the ledger says; `reserved` figures what Redis
+    held and what the open reservations in the database add up to. `drift` is the change made to
+    the counter's total (spent + reserved): positive means Redis had too little (overspend risk),
+    negative too much (a false block).
+    """
+
+    created_at = models.DateTimeField(default=timezone.now)
+    use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="+")
+    budget = models.ForeignKey(
+        "showback.Budget", null=True, blank=True, on_delete=models.CASCADE, related_name="cap_corrections"
+    )
+    cap = models.CharField(max_length=40)
+    period_start = models.DateField()
+    currency = models.CharField(max_length=3)
+    redis_spent = models.DecimalField(**COST)
+    ledger_spent = models.DecimalField(**COST)
+    redis_reserved = models.DecimalField(**COST)
+    open_reserved = models.DecimalField(**COST)
+    drift = models.DecimalField(**COST)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["budget", "created_at"], name="capcorrection_budget_time")]
+
+    def __str__(self):
+        return f"{self.cap} {self.period_start}: {self.drift} {self.currency}"
+
+
+class UsageRollupDirty(models.Model):
+    """A use case's day whose rollup rows (DailySpend and what is built from it) are behind its
+    usage events. Written in the transaction that stores the events, deleted in the transaction
+    that rebuilds the rows: durable, so a worker killed mid-rollup loses nothing. `version` grows
+    with every batch that marks the day again, so a rebuild deletes only the mark it has seen."""
+
+    use_case_id = models.BigIntegerField()
+    day = models.DateField()
+    version = models.BigIntegerField(default=1)
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["use_case_id", "day"], name="usagerollupdirty_once")]
+
+    def __str__(self):
+        return f"{self.use_case_id} {self.day} v{self.version}"

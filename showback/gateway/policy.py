@@ -11,18 +11,24 @@ budget) is seen by the next authorization in every process.
 import contextlib
 import datetime
 import json
+import logging
+from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from portfolio.catalog import is_above_recommendation
 from portfolio.models import AIModel, UseCase
 
-from ..budgets.selectors import CAPPING_SCOPES, budget_statuses, period_bounds
-from ..models import Budget, BudgetMode, DailySpend
+from ..budgets.selectors import CALL_CAP_SCOPES, CAPPING_SCOPES, budget_statuses, period_bounds
+from ..fx import rate_for, rates_into
+from ..models import Budget, BudgetMode, BudgetScope, DailySpend, SpendRecord
 from . import counters as ctr
-from .models import AgentPolicy, GatewayKey
+from .controls import agent_policy_unsaved
+from .models import AgentPolicy, GatewayKey, GatewayReservation
+
+logger = logging.getLogger(__name__)
 
 LOCAL_MAX = 10_000
 _local_policies: dict[int, dict] = {}
@@ -61,7 +67,7 @@ def policy_build(use_case_id: int, *, version: str = "0:0", now=None) -> dict | 
     use_case = UseCase.objects.filter(pk=use_case_id).prefetch_related("ai_models").first()
     if use_case is None:
         return None
-    agent = AgentPolicy.objects.filter(use_case=use_case).first() or AgentPolicy(use_case=use_case)
+    agent = AgentPolicy.objects.filter(use_case=use_case).first() or agent_policy_unsaved(use_case)
     keys = dict(
         GatewayKey.objects.filter(use_case=use_case, revoked_at__isnull=True).values_list("pk", "agent")
     )
@@ -76,8 +82,13 @@ def policy_build(use_case_id: int, *, version: str = "0:0", now=None) -> dict | 
             models[key] = models[refs[0]]
     today = now.date()
     caps = []
+    # A customer or tag cap is in every use case's policy: it counts the calls that name that
+    # customer or carry that tag (cap_applies), whichever use case makes them.
     budgets = Budget.objects.filter(
-        use_case=use_case, active=True, mode=BudgetMode.HARD_CAP, scope__in=CAPPING_SCOPES
+        Q(use_case=use_case) | Q(scope__in=CALL_CAP_SCOPES),
+        active=True,
+        mode=BudgetMode.HARD_CAP,
+        scope__in=CAPPING_SCOPES,
     ).order_by("pk")
     for budget in budgets:
         start, end = period_bounds(budget.period, today)
@@ -90,6 +101,8 @@ def policy_build(use_case_id: int, *, version: str = "0:0", now=None) -> dict | 
                 "currency": budget.currency,
                 "start": start.isoformat(),
                 "end": end.isoformat(),
+                "customer": budget.customer if budget.scope == BudgetScope.CUSTOMER else None,
+                "tag": [budget.tag_key, budget.tag_value] if budget.scope == BudgetScope.TAG else None,
             }
         )
     if use_case.agent_spend_cap is not None:
@@ -125,11 +138,17 @@ def policy_build(use_case_id: int, *, version: str = "0:0", now=None) -> dict | 
             "max_tokens_per_run": agent.max_tokens_per_run,
             "max_run_seconds": agent.max_run_seconds,
             "max_calls_per_minute": agent.max_calls_per_minute,
+            "max_input_tokens_per_call": agent.max_input_tokens_per_call,
+            "max_output_tokens_per_call": use_case.max_output_tokens,
+            "max_batch_size": agent.max_batch_size,
+            "tools": list(agent.allowed_tools or []) if agent.tools_restricted else None,
         },
         "warn_at_pct": agent.warn_at_pct,
         "routing": "use_case_models" if allowed_ids else "catalog",
         "models": models,
         "caps": caps,
+        # Into each cap's currency, as recorded today: estimates in another currency are converted.
+        "rates": rates_into({cap["currency"] for cap in caps}, today),
     }
 
 
@@ -206,10 +225,16 @@ def key_record(key_hash: str, c) -> dict | None:
 
 def cap_spent(policy: dict, cap: dict) -> Decimal:
     """What the database says a cap's scope spent in its period (AI spend, in the cap's currency):
-    the same figure as the budget pages, for the rebuild of a missing counter."""
+    the same figure as the budget pages, plus the use case's spend in other currencies converted at
+    the recorded rates, for the rebuild of a missing counter and the reconciliation."""
     if cap["budget_id"] is not None:
         budget = Budget.objects.get(pk=cap["budget_id"])
-        return budget_statuses([budget])[budget.pk].actual
+        own = budget_statuses([budget])[budget.pk].actual
+        if cap.get("customer") is None and cap.get("tag") is None:
+            own += _spent_converted(policy["use_case"]["id"], cap) + _spent_not_rolled_up(
+                policy["use_case"]["id"], cap
+            )
+        return own
     total = DailySpend.objects.filter(
         use_case_id=policy["use_case"]["id"],
         is_ai=True,
@@ -217,9 +242,114 @@ def cap_spent(policy: dict, cap: dict) -> Decimal:
         date__gte=cap["start"],
         date__lte=cap["end"],
     ).aggregate(total=Sum("effective_cost"))["total"]
-    return total or Decimal("0")
+    use_case_id = policy["use_case"]["id"]
+    return (
+        (total or Decimal("0")) + _spent_converted(use_case_id, cap) + _spent_not_rolled_up(use_case_id, cap)
+    )
+
+
+def _spent_converted(use_case_id: int, cap: dict) -> Decimal:
+    """The use case's AI spend in the cap's period in other currencies than the cap's, each day's
+    converted at the rate recorded for that day. Spend with no rate cannot be counted: logged."""
+    rows = (
+        DailySpend.objects.filter(
+            use_case_id=use_case_id, is_ai=True, date__gte=cap["start"], date__lte=cap["end"]
+        )
+        .exclude(currency=cap["currency"])
+        .order_by()
+        .values_list("currency", "date")
+        .annotate(total=Sum("effective_cost"))
+    )
+    total = Decimal("0")
+    for currency, day, amount in rows:
+        rate = rate_for(currency, cap["currency"], day)
+        if rate is None:
+            logger.error(
+                "gateway: no %s>%s rate on %s: %s not counted on cap %s",
+                currency,
+                cap["currency"],
+                day,
+                amount,
+                cap["id"],
+            )
+            continue
+        total += amount * rate
+    return total
+
+
+def _spent_not_rolled_up(use_case_id: int, cap: dict) -> Decimal:
+    """What the ledger's records hold beyond the rollup rows, on the days whose rollup the worker
+    has yet to run (UsageRollupDirty): usage settled and released in Redis must not vanish from a
+    counter rebuilt or reconciled meanwhile. Per day the larger of the two, so never less."""
+    from .models import UsageRollupDirty
+
+    days = set(
+        UsageRollupDirty.objects.filter(
+            use_case_id=use_case_id, day__gte=cap["start"], day__lte=cap["end"]
+        ).values_list("day", flat=True)
+    )
+    if not days:
+        return Decimal("0")
+    first = datetime.datetime.combine(min(days), datetime.time.min, tzinfo=datetime.UTC)
+    last = datetime.datetime.combine(
+        max(days) + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
+    )
+    recorded = defaultdict(Decimal)
+    for start, currency, cost in SpendRecord.objects.filter(
+        use_case_id=use_case_id, is_ai=True, charge_period_start__gte=first, charge_period_start__lt=last
+    ).values_list("charge_period_start", "currency", "effective_cost"):
+        day = start.astimezone(datetime.UTC).date()
+        if day in days:
+            recorded[day] += cap_amount(cost, currency, cap, day)
+    rolled = defaultdict(Decimal)
+    for day, currency, cost in (
+        DailySpend.objects.filter(use_case_id=use_case_id, is_ai=True, date__in=days)
+        .order_by()
+        .values_list("date", "currency")
+        .annotate(total=Sum("effective_cost"))
+    ):
+        rolled[day] += cap_amount(cost, currency, cap, day)
+    return sum((max(recorded[day] - rolled[day], Decimal("0")) for day in days), Decimal("0"))
+
+
+def cap_reserved(cap: dict, *, now_ms: int) -> list[tuple[str, int, int]]:
+    """(reservation id, amount in micro-units, expiry in ms) of the cap's open reservations in the
+    database: those written through by the authorization endpoint, not yet settled nor expired."""
+    now = datetime.datetime.fromtimestamp(now_ms / 1000, tz=datetime.UTC)
+    rows = GatewayReservation.objects.filter(
+        cap=cap["id"], period_start=cap["start"], expires_at__gt=now
+    ).values_list("reservation_id", "amount_micro", "expires_at")
+    return [(rid, amount, int(expires_at.timestamp() * 1000)) for rid, amount, expires_at in rows]
+
+
+def cap_applies(cap: dict, *, customer: str, tags: dict) -> bool:
+    """Whether a call counts against a cap: a customer cap counts only the calls naming its
+    customer, a tag cap only those carrying its tag value; the use case's caps count every call."""
+    if cap.get("customer") is not None and cap["customer"] != customer:
+        return False
+    tag = cap.get("tag")
+    return tag is None or (tags or {}).get(tag[0]) == tag[1]
 
 
 def known_model(policy: dict, name: str) -> dict | None:
     """The catalog entry a call names, by its ref (provider/model) or its bare model id."""
     return policy["models"].get(name) if name else None
+
+
+def cap_amount(amount: Decimal, currency: str, cap: dict, day) -> Decimal:
+    """An amount counted against a cap, in the cap's currency: converted at the rate recorded for
+    `day`. Without a rate it cannot be counted (logged; the authorization refuses such estimates)."""
+    if currency == cap["currency"]:
+        return amount
+    rate = rate_for(currency, cap["currency"], day)
+    if rate is None:
+        logger.error(
+            "gateway: no %s>%s rate on %s: %s not counted on cap %s",
+            currency,
+            cap["currency"],
+            day,
+            amount,
+            cap["id"],
+        )
+        return Decimal("0")
+    return amount * rate

@@ -15,6 +15,7 @@ from django.utils import timezone
 from aifinops.core.models import AuditEvent
 
 from . import telemetry
+from .controls import agent_defaults, agent_policy_unsaved
 from .models import AgentPolicy, AuthorizationDecision, GatewayKey, UsageHourly
 
 TELEMETRY_DAYS = 7
@@ -25,6 +26,11 @@ LIMIT_LABELS = {
     "max_tokens_per_run": "tokens per task",
     "max_run_seconds": "run duration",
     "max_calls_per_minute": "calls per minute",
+    "max_input_tokens_per_call": "input (context) tokens per call",
+    "max_output_tokens": "output tokens per call",
+    "max_batch_size": "batch size",
+    "tools_restricted": "tool scope",
+    "allowed_tools": "permitted tools",
     "warn_at_pct": "warning percentage",
     "approval_required": "approval gate",
     "approved_at": "approval",
@@ -37,11 +43,12 @@ def gateway_key_list(*, use_case):
 
 
 def agent_policy_get(*, use_case) -> AgentPolicy:
-    """The use case's agent policy, or an unsaved one with the defaults."""
+    """The use case's agent policy, or an unsaved one with the defaults of its autonomy and
+    external actions (what the call path applies until one is saved)."""
     found = (
         AgentPolicy.objects.filter(use_case=use_case).select_related("kill_switch_by", "approved_by").first()
     )
-    return found or AgentPolicy(use_case=use_case)
+    return found or agent_policy_unsaved(use_case)
 
 
 def agent_log(*, use_case, policy, limit=30):
@@ -50,7 +57,7 @@ def agent_log(*, use_case, policy, limit=30):
     entries = []
     if policy.pk:
         events = AuditEvent.objects.for_object(policy).filter(
-            Q(action__startswith="agent.") | Q(action="agent_policy.update")
+            Q(action__startswith="agent.") | Q(action__in=["agent_policy.update", "agent_policy.create"])
         )
         for event in events.select_related("actor")[:limit]:
             after = event.after or {}
@@ -60,6 +67,8 @@ def agent_log(*, use_case, policy, limit=30):
                 text = "Kill switch off"
             elif event.action == "agent.approve":
                 text = "Approved"
+            elif event.action == "agent_policy.create":
+                text = "Controls set to the defaults: " + " ".join(after.get("defaults_because") or [])
             else:
                 changed = [LIMIT_LABELS.get(f, f.replace("_", " ")) for f, _b, _a in event.changes]
                 text = "Limits changed: " + ", ".join(changed) if changed else "Limits saved"
@@ -192,6 +201,7 @@ def use_case_gateway(*, use_case, user):
     return {
         "use_case": use_case,
         "policy": policy,
+        "defaults": agent_defaults(use_case),
         "keys": gateway_key_list(use_case=use_case) if can_manage else [],
         "log": agent_log(use_case=use_case, policy=policy),
         "week": week,

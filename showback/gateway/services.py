@@ -12,7 +12,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from aifinops.core import permissions
@@ -36,6 +36,10 @@ POLICY_FIELDS = [
     "max_tokens_per_run",
     "max_run_seconds",
     "max_calls_per_minute",
+    "max_input_tokens_per_call",
+    "max_batch_size",
+    "tools_restricted",
+    "allowed_tools",
     "warn_at_pct",
 ]
 LIMIT_FIELDS = [
@@ -44,6 +48,10 @@ LIMIT_FIELDS = [
     "max_tokens_per_run",
     "max_run_seconds",
     "max_calls_per_minute",
+    "max_input_tokens_per_call",
+    "max_batch_size",
+    "tools_restricted",
+    "allowed_tools",
     "warn_at_pct",
     "approval_required",
 ]
@@ -125,14 +133,37 @@ def gateway_key_revoke(*, key: GatewayKey, actor) -> GatewayKey:
     return key
 
 
+@transaction.atomic
+def agent_policy_create(*, use_case, actor=None) -> AgentPolicy:
+    """The use case's AgentPolicy, created with the defaults of its autonomy and external actions
+    (controls.agent_defaults) if it has none yet; the audit event keeps the defaults and why."""
+    from .controls import agent_defaults
+
+    found = AgentPolicy.objects.filter(use_case=use_case).first()
+    if found is not None:
+        return found
+    defaults = agent_defaults(use_case)
+    policy, created = AgentPolicy.objects.get_or_create(use_case=use_case, defaults=defaults.values)
+    if created:
+        audit_record(
+            actor=actor,
+            action="agent_policy.create",
+            obj=policy,
+            after={**snapshot(policy, POLICY_FIELDS), "defaults_because": defaults.reasons},
+        )
+        policy_version_bump(use_case_ids=[use_case.pk])
+    return policy
+
+
 def _policy_for_update(use_case) -> AgentPolicy:
-    AgentPolicy.objects.get_or_create(use_case=use_case)
+    agent_policy_create(use_case=use_case)
     return AgentPolicy.objects.select_for_update().get(use_case=use_case)
 
 
 @transaction.atomic
-def agent_policy_update(*, use_case, actor, spend_cap=None, **limits) -> AgentPolicy:
-    """Set a use case's agent limits and monthly spend cap (None: no limit)."""
+def agent_policy_update(*, use_case, actor, spend_cap=None, max_output_tokens=False, **limits) -> AgentPolicy:
+    """Set a use case's agent limits, monthly spend cap and per-call output-token cap (None: no
+    limit; the output cap is the use case's own `max_output_tokens`, left as is unless given)."""
     _check(
         permissions.can_manage_gateway_keys(actor, use_case),
         "Only the use case's owners and platform admins set its agent limits.",
@@ -153,12 +184,22 @@ def agent_policy_update(*, use_case, actor, spend_cap=None, **limits) -> AgentPo
             raise ValidationError({"spend_cap": "A spend cap cannot be negative."})
         use_case.agent_spend_cap = spend_cap
         use_case.save(update_fields=["agent_spend_cap", "updated_at"])
+    before["max_output_tokens"] = use_case.max_output_tokens
+    if max_output_tokens is not False and max_output_tokens != use_case.max_output_tokens:
+        if max_output_tokens is not None and max_output_tokens < 1:
+            raise ValidationError({"max_output_tokens": "Enter at least 1 output token, or leave it empty."})
+        use_case.max_output_tokens = max_output_tokens
+        use_case.save(update_fields=["max_output_tokens", "updated_at"])
     audit_record(
         actor=actor,
         action="agent_policy.update",
         obj=policy,
         before=before,
-        after={**snapshot(policy, POLICY_FIELDS), "agent_spend_cap": str(use_case.agent_spend_cap)},
+        after={
+            **snapshot(policy, POLICY_FIELDS),
+            "agent_spend_cap": str(use_case.agent_spend_cap),
+            "max_output_tokens": use_case.max_output_tokens,
+        },
     )
     policy_version_bump(use_case_ids=[use_case.pk])
     return policy
@@ -264,6 +305,64 @@ def _parse_log(item: str):
     return reason, int(ms), data
 
 
+def _storable(value, size: int) -> str:
+    """Text a caller sent, made storable: NUL dropped, lone surrogates replaced, cut to size."""
+    text = str(value or "").replace("\x00", "")
+    return text.encode("utf-8", "replace").decode("utf-8")[:size]
+
+
+def _fold_denial(folded: dict, item: str):
+    reason, ms, data = _parse_log(item)
+    reason = _storable(reason, 32)
+    group = (
+        int(data["u"]),
+        int(data["k"]) if data.get("k") is not None else None,
+        _storable(data.get("a"), 100),
+        _storable(data.get("r"), 200),
+        _storable(data.get("m"), 150),
+        reason,
+    )
+    when = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
+    row = folded.get(group)
+    if row is not None:
+        row.count += 1
+        row.created_at = max(row.created_at, when)
+        return
+    cost = Decimal(str(data.get("c") or "0"))
+    if not cost.is_finite() or not 0 <= cost < 10**12:
+        raise ArithmeticError(f"estimated cost {cost}")
+    folded[group] = AuthorizationDecision(
+        created_at=when,
+        use_case_id=group[0],
+        gateway_key_id=group[1],
+        reason=reason,
+        message=_message(reason),
+        agent_id=group[2],
+        run_id=group[3],
+        model_name=group[4],
+        estimated_cost=cost,
+        currency=_storable(data.get("cur") or "USD", 3),
+    )
+
+
+def _denials_insert(rows):
+    """All the rows in one INSERT; should the database still refuse one, each row alone, so only
+    that one is lost."""
+    try:
+        with transaction.atomic():
+            AuthorizationDecision.objects.bulk_create(rows, batch_size=1000)
+        return
+    except DatabaseError:
+        logger.exception("gateway: the denials' batch insert failed; inserting them one by one")
+    for row in rows:
+        row.pk = None
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        except DatabaseError:
+            logger.exception("gateway: denial not stored: %r", ascii(row.run_id))
+
+
 def gateway_flush(*, batch=FLUSH_BATCH) -> dict:
     """Write the queued denials (folded per use case, key, run, model and reason) and the last use
     of keys to the database. Safe to run at any time and from several workers: each entry is taken
@@ -276,36 +375,11 @@ def gateway_flush(*, batch=FLUSH_BATCH) -> dict:
     folded = {}
     for item in items or ():
         try:
-            reason, ms, data = _parse_log(item)
-        except (ValueError, json.JSONDecodeError):
-            logger.warning("gateway: unreadable denial %r", item[:200])
-            continue
-        group = (
-            data.get("u"),
-            data.get("k"),
-            data.get("a") or "",
-            data.get("r") or "",
-            data.get("m") or "",
-            reason,
-        )
-        row = folded.get(group)
-        when = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
-        if row is None:
-            folded[group] = AuthorizationDecision(
-                created_at=when,
-                use_case_id=data.get("u"),
-                gateway_key_id=data.get("k"),
-                reason=reason[:32],
-                message=_message(reason),
-                agent_id=group[2][:100],
-                run_id=group[3][:200],
-                model_name=group[4][:150],
-                estimated_cost=Decimal(data.get("c") or "0"),
-                currency=(data.get("cur") or "USD")[:3],
-            )
-        else:
-            row.count += 1
-            row.created_at = max(row.created_at, when)
+            _fold_denial(folded, item)
+        except (ValueError, TypeError, ArithmeticError, AttributeError, OSError):
+            # One entry the endpoint queued that the database cannot take must not cost the others
+            # (they are already off the queue): it is logged and left out.
+            logger.warning("gateway: unreadable denial %r", ascii(item[:200]))
     last_used = {}
     pairs = list(used or ())
     for key_id, ms in zip(pairs[::2], pairs[1::2], strict=True):
@@ -329,7 +403,7 @@ def gateway_flush(*, batch=FLUSH_BATCH) -> dict:
                 if row.gateway_key_id not in keys:
                     row.gateway_key_id = None
                 rows.append(row)
-        AuthorizationDecision.objects.bulk_create(rows, batch_size=1000)
+        _denials_insert(rows)
         by_time = defaultdict(list)
         for key_id, when in last_used.items():
             if key_id in keys:
@@ -337,32 +411,3 @@ def gateway_flush(*, batch=FLUSH_BATCH) -> dict:
         for when, ids in by_time.items():
             GatewayKey.objects.filter(pk__in=ids).exclude(last_used_at__gte=when).update(last_used_at=when)
     return {"denials": len(rows), "keys": len(last_used)}
-
-
-def gateway_caps_reconcile() -> int:
-    """Set the spent figure of every live cap counter to what the database says (spend imported
-    from bills included). Counters that do not exist are left to be rebuilt when next needed."""
-    from .policy import cap_spent, policy_build
-
-    c = ctr.counters()
-    if c is None:
-        return 0
-    from portfolio.models import UseCase
-
-    from ..budgets.selectors import CAPPING_SCOPES
-    from ..models import Budget, BudgetMode
-
-    ids = set(
-        Budget.objects.filter(active=True, mode=BudgetMode.HARD_CAP, scope__in=CAPPING_SCOPES).values_list(
-            "use_case_id", flat=True
-        )
-    ) | set(UseCase.objects.filter(agent_spend_cap__isnull=False).values_list("pk", flat=True))
-    done = 0
-    for use_case_id in sorted(i for i in ids if i):
-        policy = policy_build(use_case_id)
-        if policy is None:
-            continue
-        for cap in policy["caps"]:
-            key = f"gw:cap:{cap['id']}:{cap['start'].replace('-', '')}"
-            done += c.call(c.reconcile_script, keys=[key], args=[ctr.to_micro(cap_spent(policy, cap))])
-    return done

@@ -18,6 +18,15 @@ def _of_use_case(sender, instance, **kwargs):
     policy_version_bump(use_case_ids=[instance.use_case_id])
 
 
+def _budget(sender, instance, **kwargs):
+    if instance.use_case_id is None:
+        # A customer or tag cap is in every use case's policy (a team or portfolio budget has no
+        # cap, but bumping for it is harmless).
+        policy_version_bump(catalog=True)
+    else:
+        policy_version_bump(use_case_ids=[instance.use_case_id])
+
+
 def _catalog(sender, instance, **kwargs):
     policy_version_bump(catalog=True)
 
@@ -38,6 +47,9 @@ def connect():
     for name, signal in (("save", post_save), ("delete", post_delete)):
         signal.connect(_use_case, sender="portfolio.UseCase", dispatch_uid=f"gw-uc-{name}")
         signal.connect(_catalog, sender="portfolio.AIModel", dispatch_uid=f"gw-model-{name}")
-        for model in ("showback.Budget", "showback.AgentPolicy", "showback.GatewayKey"):
+        # Every cached policy carries today's exchange rates into its caps' currencies.
+        signal.connect(_catalog, sender="showback.ExchangeRate", dispatch_uid=f"gw-rate-{name}")
+        signal.connect(_budget, sender="showback.Budget", dispatch_uid=f"gw-showback.Budget-{name}")
+        for model in ("showback.AgentPolicy", "showback.GatewayKey"):
             signal.connect(_of_use_case, sender=model, dispatch_uid=f"gw-{model}-{name}")
     m2m_changed.connect(_use_case_models, sender=UseCase.ai_models.through, dispatch_uid="gw-uc-models")

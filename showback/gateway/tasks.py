@@ -3,11 +3,26 @@ from celery import shared_task
 
 @shared_task(name="showback.gateway_flush")
 def gateway_flush():
-    """Write queued denials and last use of keys to the database, and true up the cap counters
-    with the database (spend imported from bills included). Safe to run twice, or at once in
+    """Write queued denials and last use of keys to the database. Safe to run twice, or at once in
     several workers."""
-    from .services import gateway_caps_reconcile, gateway_flush
+    from .services import gateway_flush
 
-    done = gateway_flush()
-    done["caps"] = gateway_caps_reconcile()
-    return done
+    return gateway_flush()
+
+
+@shared_task(name="showback.gateway_caps_reconcile")
+def gateway_caps_reconcile():
+    """True up every live cap counter with the ledger (spend imported from bills included) and the
+    open reservations, recording each correction. Safe to run twice, or at once in two workers."""
+    from .caps import gateway_caps_reconcile
+
+    return gateway_caps_reconcile()
+
+
+@shared_task(name="showback.usage_rollups")
+def usage_rollups():
+    """Rebuild the rollups of the use-case days that usage events marked. Queued once per burst of
+    batches and run by the beat every 30 s; safe to run twice, or at once in several workers."""
+    from .rollups import usage_rollups_catch_up
+
+    return usage_rollups_catch_up()

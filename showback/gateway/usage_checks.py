@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from aifinops.core import permissions
+from aifinops.core.api.parsers import text_problem
 from aifinops.core.exceptions import Unprocessable
 from portfolio.catalog import list_price_cost
 from portfolio.models import AIModel, UseCase
@@ -30,17 +31,23 @@ TEXT_FIELDS = {
     "reservation_id": 200,
     "provider": 100,
     "model": 150,
+    "customer": 150,
 }
-COUNT_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cached_tokens",
-    "reasoning_tokens",
-    "latency_ms",
-    "retries",
-    "tool_calls",
-)
+# The largest value each count may take: beyond any real call, and small enough that a day's sum
+# of them fits the rollups' columns (bigint; integer for latency and tool calls).
+COUNT_FIELDS = {
+    "input_tokens": 10**9,
+    "output_tokens": 10**9,
+    "cached_tokens": 10**9,
+    "reasoning_tokens": 10**9,
+    "latency_ms": 2**31 - 1,
+    "retries": 32767,
+    "tool_calls": 10**6,
+}
+# Per event, for the same reason: a day's sum must fit the rollups' money columns.
+MAX_COST = Decimal("1e6")
 KNOWN_FIELDS = {
+    "tags",
     *TEXT_FIELDS,
     *COUNT_FIELDS,
     "status",
@@ -61,7 +68,7 @@ class Problems:
         self.items.append({"index": index, "field": field, "message": message})
 
 
-def _count(value, index, name, problems, *, maximum=2**62):
+def _count(value, index, name, problems, *, maximum):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -72,6 +79,25 @@ def _count(value, index, name, problems, *, maximum=2**62):
             index, name, "Must be a whole number, 0 or more." if value < 0 else f"At most {maximum:,}."
         )
         return None
+    return value
+
+
+def _tags(value, index, problems) -> dict:
+    """A flat object of string keys and values (at most 20), as the authorization took them: tag
+    caps settle on them."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or len(value) > 20:
+        problems.add(index, "tags", "A flat object of at most 20 string keys and values.")
+        return {}
+    for key, item in value.items():
+        for what, text, size in (("key", key, 100), ("value", item, 200)):
+            if not isinstance(text, str) or not text or len(text) > size:
+                problems.add(index, "tags", f"Each tag {what} is a string of 1 to {size} characters.")
+                return {}
+            if problem := text_problem(text):
+                problems.add(index, "tags", problem)
+                return {}
     return value
 
 
@@ -102,14 +128,14 @@ def _event(raw, index, problems, now):
             problems.add(index, name, "Must be a string.")
         elif len(value) > size:
             problems.add(index, name, f"At most {size} characters.")
+        elif problem := text_problem(value):
+            problems.add(index, name, problem)
         else:
             event[name] = value.strip()
     if not event.get("request_id") and "request_id" not in {p["field"] for p in problems.items[start:]}:
         problems.add(index, "request_id", "Required: the id of the call, used to count it once.")
-    for name in COUNT_FIELDS:
-        event[name] = _count(
-            raw.get(name), index, name, problems, maximum=32767 if name == "retries" else 2**62
-        )
+    for name, maximum in COUNT_FIELDS.items():
+        event[name] = _count(raw.get(name), index, name, problems, maximum=maximum)
     status = raw.get("status") or UsageStatus.OK
     if status not in UsageStatus.values:
         problems.add(index, "status", f"Must be one of: {', '.join(UsageStatus.values)}.")
@@ -120,12 +146,18 @@ def _event(raw, index, problems, now):
     event["outcome"] = outcome
     event["cache_hit"] = _bool(raw.get("cache_hit"), index, "cache_hit", problems)
     event["human_review"] = _bool(raw.get("human_review"), index, "human_review", problems)
+    event["tags"] = _tags(raw.get("tags"), index, problems)
     stamp = raw.get("timestamp")
-    when = parse_datetime(stamp) if isinstance(stamp, str) else None
+    try:
+        when = parse_datetime(stamp) if isinstance(stamp, str) else None
+    except ValueError:  # well formed, but no such time: 2026-02-30, 24:30
+        when = None
+        problems.add(index, "timestamp", "No such date or time (such as 2026-02-30 or 24:30).")
     if when is None:
-        problems.add(
-            index, "timestamp", "Required: an ISO 8601 time with its offset, e.g. 2026-11-24T09:30:00Z."
-        )
+        if not (problems.items[start:] and problems.items[-1]["field"] == "timestamp"):
+            problems.add(
+                index, "timestamp", "Required: an ISO 8601 time with its offset, e.g. 2026-11-24T09:30:00Z."
+            )
     elif timezone.is_naive(when):
         problems.add(index, "timestamp", "Give the offset (Z for UTC): a time without one is ambiguous.")
     elif not now - OLDEST <= when <= now + NEWEST:
@@ -139,12 +171,19 @@ def _event(raw, index, problems, now):
             cost = Decimal(str(cost)) if not isinstance(cost, bool) else None
         except InvalidOperation:
             cost = None
-        if cost is None or not cost.is_finite() or cost < 0 or cost >= Decimal("1e13"):
+        if cost is None or not cost.is_finite() or cost < 0:
             problems.add(index, "cost", 'Must be a non-negative amount, e.g. "0.0042".')
+        elif cost >= MAX_COST:
+            problems.add(index, "cost", f"Must be less than {MAX_COST:,.0f} for one call.")
         else:
             event["cost"] = cost
     currency = raw.get("currency") or ""
-    if currency and (not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha()):
+    if currency and (
+        not isinstance(currency, str)
+        or len(currency) != 3
+        or not currency.isascii()
+        or not currency.isalpha()
+    ):
         problems.add(index, "currency", "A three-letter currency code, e.g. USD.")
     event["currency"] = currency.upper() if isinstance(currency, str) else ""
     return event if len(problems.items) == start else None

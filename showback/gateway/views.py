@@ -85,7 +85,7 @@ def agent_controls_update(request, key):
     if not form.is_valid():
         _form_errors(request, form)
         return _back(use_case, "h-agent")
-    data = dict(form.cleaned_data)
+    data = form.service_values()
     try:
         services.agent_policy_update(
             use_case=use_case, actor=request.user, spend_cap=data.pop("spend_cap"), **data

@@ -498,7 +498,7 @@ def test_a_hard_cap_is_only_for_a_use_case_or_an_agent_and_an_agent_budget_only_
             actor=cast.finance, values=_values(scope=BudgetScope.AGENT, use_case=cast.use_case_a)
         )
 
-    assert "use-case or agent scope" in team_cap.value.message_dict["mode"][0]
+    assert "use-case, agent, customer or tag scope" in team_cap.value.message_dict["mode"][0]
     assert "supervised or autonomous agent" in not_agent.value.message_dict["use_case"][0]
 
 

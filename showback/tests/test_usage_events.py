@@ -64,11 +64,14 @@ def test_cache_reads_are_costed_at_the_cached_input_price_or_else_the_input_pric
     assert [e["cost"] for e in answer.json()["events"]] == ["0.008000", "0.006500"]
 
 
-def test_gateway_spend_reaches_the_daily_rollup_as_estimated_spend(cast, gateway_key, redis_clean):
+def test_gateway_spend_reaches_the_daily_rollup_as_estimated_spend(
+    cast, gateway_key, redis_clean, django_capture_on_commit_callbacks
+):
     client = bearer(gateway_key.raw)
 
-    post(client, [event("r1", cost="1.25"), event("r2", cost="0.75")])
-    post(client, [event("r3", cost="1.00"), event("r1", cost="1.25")])
+    with django_capture_on_commit_callbacks(execute=True):  # the rollup task, queued on commit
+        post(client, [event("r1", cost="1.25"), event("r2", cost="0.75")])
+        post(client, [event("r3", cost="1.00"), event("r1", cost="1.25")])
 
     record = SpendRecord.objects.get(source="gateway")
     assert (record.effective_cost, record.billed_cost, record.is_estimated, record.requests) == (
@@ -85,7 +88,9 @@ def test_gateway_spend_reaches_the_daily_rollup_as_estimated_spend(cast, gateway
     )  # fmt: skip
 
 
-def test_a_batch_rebuilds_the_rollup_rows_of_its_own_use_case_and_days_only(cast, gateway_key, redis_clean):
+def test_a_batch_rebuilds_the_rollup_rows_of_its_own_use_case_and_days_only(
+    cast, gateway_key, redis_clean, django_capture_on_commit_callbacks
+):
     today = timezone.now().date()
     straggler = today - datetime.timedelta(days=3)
     start = datetime.datetime.combine(straggler, datetime.time(12), tzinfo=datetime.UTC)
@@ -103,7 +108,8 @@ def test_a_batch_rebuilds_the_rollup_rows_of_its_own_use_case_and_days_only(cast
     daily_spend_rebuild(start=straggler, end=today)
     before = dict(DailySpend.objects.values_list("use_case_id", "pk"))
 
-    post(bearer(gateway_key.raw), [event("r1", cost="1"), event("r2", cost="1", timestamp=iso(start))])
+    with django_capture_on_commit_callbacks(execute=True):
+        post(bearer(gateway_key.raw), [event("r1", cost="1"), event("r2", cost="1", timestamp=iso(start))])
 
     rows = DailySpend.objects.filter(use_case=cast.use_case_a)
     assert sorted((r.date, r.effective_cost) for r in rows) == [
