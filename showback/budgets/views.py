@@ -102,15 +102,7 @@ def _detail_context(request, budget):
         "can_manage": permissions.can_manage_budgets(request.user),
         "history": audit_events_for(budget),
         "min_days": selectors.MIN_DAYS_FOR_PROJECTION,
-        "reconciliation": _cap_reconciliation(budget),
     }
-
-
-def _cap_reconciliation(budget):
-    """A hard cap's counter against the ledger: the last reconciliation and its last correction."""
-    from .gateway.caps import cap_reconciliation_get
-
-    return cap_reconciliation_get(budget) if budget.mode == "hard_cap" and budget.active else None
 
 
 def budget_detail(request, pk):

@@ -69,6 +69,8 @@ class AgentControlsForm(forms.ModelForm):
         }
 
     def __init__(self, *args, use_case=None, **kwargs):
+        # Its own ids: the use-case page also holds the guardrails form, with a max_output_tokens.
+        kwargs.setdefault("auto_id", "agent_%s")
         super().__init__(*args, **kwargs)
         if use_case is not None and not self.is_bound:
             self.initial["spend_cap"] = use_case.agent_spend_cap

@@ -1,8 +1,11 @@
-"""The gateway section of the use-case page, which portfolio's view does not compute:
-`{% use_case_gateway use_case as gateway %}`. A constant number of queries (five or six)."""
+"""What the gateway adds to pages of other features, which their views do not compute (budgets
+do not import the gateway): the gateway section of the use-case page,
+`{% use_case_gateway use_case as gateway %}` (a constant number of queries, five or six), and a
+hard cap's reconciliation with the ledger on the budget page, `{% cap_reconciliation budget as r %}`."""
 
 from django import template
 
+from ..gateway.caps import cap_reconciliation_get
 from ..gateway.forms import AgentControlsForm, GatewayKeyForm, KillSwitchForm
 from ..gateway.selectors import use_case_gateway as gateway_context
 
@@ -29,3 +32,9 @@ def pct(value):
 @register.filter
 def ms(value):
     return "—" if value is None else f"{value:,.0f} ms"
+
+
+@register.simple_tag
+def cap_reconciliation(budget):
+    """A hard cap's counter against the ledger: the last reconciliation and its last correction."""
+    return cap_reconciliation_get(budget) if budget.mode == "hard_cap" and budget.active else None

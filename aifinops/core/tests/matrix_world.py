@@ -36,6 +36,7 @@ from showback.models import (
     AttributionRule,
     BudgetAlert,
     BudgetIncreaseRequest,
+    ExchangeRate,
     ImportBatch,
     SpendRecord,
     TeamWebhook,
@@ -234,3 +235,6 @@ def _admin_only_rows(cast, *, council, item, day):
     AccessAttempt.objects.create(username="zeta", get_data="", post_data="", failures_since_start=1, **seen)
     AccessLog.objects.create(username="zeta", **seen)
     AccessFailureLog.objects.create(username="zeta", **seen)
+    ExchangeRate.objects.create(
+        base="EUR", quote="USD", rate=Decimal("1.08"), valid_from=day, source="matrix"
+    )

@@ -473,6 +473,8 @@ ADMIN_MODELS = {
     "intake.intakerequest": _SERVICE_RECORD,
     "showback.spendrecord": _SERVICE_RECORD,
     "showback.dailyspend": _SERVICE_RECORD,
+    # Rates are entered by hand (saved through the audited service) and never deleted.
+    "showback.exchangerate": _EDITABLE | {"delete": Row("L   AL  AL  AL  AL  AL  AL  403")},
     "council.council": _EDITABLE,
     "council.meeting": _SERVICE_RECORD,
     "council.agendaitem": _SERVICE_RECORD,
