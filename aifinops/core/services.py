@@ -1,7 +1,7 @@
 """Writes of the core app: API tokens and role assignment. Each writes its audit event."""
 
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,8 +29,7 @@ def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
 
 @transaction.atomic
 def api_token_revoke(*, token: ApiToken, actor) -> ApiToken:
-    if token.user_id != actor.pk and not permissions.is_platform_admin(actor):
-        raise PermissionDenied("Only the token's owner or a platform admin can revoke it.")
+    permissions.require(actor, permissions.REVOKE_API_TOKEN, token)
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if token.revoked_at is not None:
         return token

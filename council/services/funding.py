@@ -3,7 +3,7 @@
 import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -30,10 +30,7 @@ MAX_PERIOD_MONTHS = 12
 
 
 def _check_owner(actor, use_case):
-    if not permissions.can_request_funding(actor, use_case):
-        raise PermissionDenied(
-            "Only the use case's business or technical owner can ask the council for funding."
-        )
+    permissions.require(actor, permissions.REQUEST_FUNDING, use_case)
 
 
 def _validate(request):

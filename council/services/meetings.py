@@ -208,8 +208,7 @@ def meeting_close(*, actor, meeting, minutes="", now=None):
 @transaction.atomic
 def review_thresholds_update(*, actor, council, values):
     """Set the council's review thresholds from validated values: its chair or a platform admin."""
-    if not permissions.can_set_review_thresholds(actor, council):
-        raise PermissionDenied("Only the council's chair or a platform admin sets its review thresholds.")
+    permissions.require(actor, permissions.SET_REVIEW_THRESHOLDS, council)
     unknown = set(values) - set(THRESHOLD_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Not a review threshold."))

@@ -11,7 +11,8 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+# PermissionDenied stays importable from here: callers and tests catch services.PermissionDenied.
+from django.core.exceptions import PermissionDenied, ValidationError  # noqa: F401
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -85,10 +86,7 @@ def utilisation(subscription, *, active=None, holders=None):
 
 
 def _check(actor, team):
-    if not permissions.can_manage_subscriptions(actor, team):
-        raise PermissionDenied(
-            "Only finance, platform admins and the team's use-case owners manage its tools."
-        )
+    permissions.require(actor, permissions.MANAGE_TEAM_TOOLS, team)
 
 
 @transaction.atomic

@@ -1,6 +1,5 @@
 """Writes of attribution: finance's rules, and re-attributing history when they change."""
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from aifinops.core import permissions
@@ -30,8 +29,8 @@ READ = (
 
 
 def _check(actor):
-    if actor is not None and not permissions.can_manage_attribution(actor):
-        raise PermissionDenied("Only finance analysts and platform admins keep the attribution rules.")
+    if actor is not None:
+        permissions.require(actor, permissions.KEEP_ATTRIBUTION_RULES)
 
 
 def _queue_reattribution(actor):

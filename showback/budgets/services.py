@@ -16,7 +16,7 @@ import urllib.request
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.urls import reverse
@@ -89,8 +89,7 @@ WEBHOOK_TIMEOUT_SECONDS = 5
 
 
 def _require_budget_manager(actor):
-    if not permissions.can_manage_budgets(actor):
-        raise PermissionDenied("Only finance analysts and platform admins set budgets.")
+    permissions.require(actor, permissions.SET_BUDGETS)
 
 
 def _clean_thresholds(value):
@@ -463,8 +462,7 @@ def _alert_for_update(alert):
 def budget_alert_acknowledge(*, actor, alert, note=""):
     """Someone has seen it and is on it. Only an open alert can be acknowledged."""
     alert = _alert_for_update(alert)
-    if not permissions.can_handle_budget_alert(actor, alert.budget):
-        raise PermissionDenied("Only the budget's owner, the use case's owners or finance handle its alerts.")
+    permissions.require(actor, permissions.HANDLE_BUDGET_ALERT, alert.budget)
     if alert.status != BudgetAlertStatus.OPEN:
         raise ValidationError({"status": f"The alert is already {alert.get_status_display().lower()}."})
     before = snapshot(alert)
@@ -483,8 +481,7 @@ def budget_alert_acknowledge(*, actor, alert, note=""):
 def budget_alert_resolve(*, actor, alert, note):
     """Close an alert, saying what was done about it."""
     alert = _alert_for_update(alert)
-    if not permissions.can_handle_budget_alert(actor, alert.budget):
-        raise PermissionDenied("Only the budget's owner, the use case's owners or finance handle its alerts.")
+    permissions.require(actor, permissions.HANDLE_BUDGET_ALERT, alert.budget)
     if alert.status == BudgetAlertStatus.RESOLVED:
         raise ValidationError({"status": "The alert is already resolved."})
     note = (note or "").strip()
@@ -515,8 +512,7 @@ def budget_increase_approve(*, actor, request, amount=None, note=""):
     unless the approver gives another, which must still be above the current amount)."""
     request = _request_for_update(request)
     budget = Budget.objects.select_for_update().get(pk=request.budget_id)
-    if not permissions.can_decide_budget_increase(actor, budget):
-        raise PermissionDenied("Only the budget's owner or finance approve a budget increase.")
+    permissions.require(actor, permissions.APPROVE_BUDGET_INCREASE, budget)
     if request.status != IncreaseRequestStatus.OPEN:
         raise ValidationError({"status": f"The request is already {request.get_status_display().lower()}."})
     approved = request.requested_amount if amount in (None, "") else Decimal(str(amount))
@@ -556,8 +552,7 @@ def budget_increase_approve(*, actor, request, amount=None, note=""):
 def budget_increase_reject(*, actor, request, note):
     request = _request_for_update(request)
     budget = request.budget
-    if not permissions.can_decide_budget_increase(actor, budget):
-        raise PermissionDenied("Only the budget's owner or finance reject a budget increase.")
+    permissions.require(actor, permissions.REJECT_BUDGET_INCREASE, budget)
     if request.status != IncreaseRequestStatus.OPEN:
         raise ValidationError({"status": f"The request is already {request.get_status_display().lower()}."})
     note = (note or "").strip()
