@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from aifinops.core import periods, permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.notifications import notify
+from aifinops.core.services import audited_save
 
 from ..choices import MembershipRole, OptimizationLever, OptimizationStatus
 from ..models import Membership, OptimizationItem, RenewalWarning, SeatActivity, ToolSubscription
@@ -104,19 +105,8 @@ def subscription_update(*, actor, subscription, **values):
     _check(actor, subscription.team)
     if "team" in values:
         _check(actor, values["team"])
-    before = snapshot(subscription)
-    for name, value in values.items():
-        if name in FIELDS:
-            setattr(subscription, name, value)
-    subscription.full_clean()
-    subscription.save()
-    audit_record(
-        actor=actor,
-        action="subscription.update",
-        obj=subscription,
-        before=before,
-        after=snapshot(subscription),
-    )
+    values = {name: value for name, value in values.items() if name in FIELDS}
+    audited_save(subscription, actor=actor, values=values, action="subscription.update")
     seat_proposal_refresh(subscription=subscription)
     return subscription
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.notifications import notify
+from aifinops.core.services import audited_save
 from portfolio.choices import MembershipRole
 from portfolio.models import Membership
 
@@ -193,26 +194,22 @@ def budget_save(*, actor, values, budget=None, authority=""):
         _require_budget_manager(actor)
     if budget is not None:
         budget = Budget.objects.select_for_update().get(pk=budget.pk)
-    before = snapshot(budget) if budget is not None else None
-    budget = budget or Budget()
     unknown = set(values) - set(BUDGET_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Not a budget field."))
-    for name, value in values.items():
-        setattr(budget, name, value)
-    if budget.owner_id is None:
-        budget.owner = actor
-    _validate(budget)
-    budget.save()
-    after = snapshot(budget)
-    if authority:
-        after["authority"] = authority
-    audit_record(
+
+    def default_owner(budget):
+        if budget.owner_id is None:
+            budget.owner = actor
+
+    budget = audited_save(
+        budget or Budget(),
         actor=actor,
-        action="budget.update" if before else "budget.create",
-        obj=budget,
-        before=before,
-        after=after,
+        values=values,
+        noun="budget",
+        prepare=default_owner,
+        validate=_validate,
+        after_extra={"authority": authority} if authority else None,
     )
     transaction.on_commit(lambda: _queue_evaluation([budget.pk]))
     return budget
