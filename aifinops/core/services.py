@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from . import permissions
 from .audit import audit_record, snapshot
-from .models import ApiToken, hash_token
+from .models import ApiToken
 from .roles import Role
 
 TOKEN_FIELDS = ("id", "user", "name", "prefix", "created_at", "revoked_at")
@@ -64,8 +64,9 @@ def api_token_create(*, user, name: str) -> tuple[ApiToken, str]:
         raise ValidationError({"name": "Give the token a name, such as the integration using it."})
     if len(name) > 100:
         raise ValidationError({"name": "The name can be at most 100 characters."})
-    raw = ApiToken.generate_key()
-    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:12], key_hash=hash_token(raw))
+    token = ApiToken(user=user, name=name)
+    raw = token.set_key()
+    token.save()
     audit_record(actor=user, action="api_token.create", obj=token, after=snapshot(token, TOKEN_FIELDS))
     return token, raw
 

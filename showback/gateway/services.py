@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
-from aifinops.core.models import hash_token
 
 from . import counters as ctr
 from .models import AgentPolicy, AuthorizationDecision, GatewayKey
@@ -90,15 +89,9 @@ def gateway_key_create(*, use_case, actor, name: str, agent: str = "") -> tuple[
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Name the key after where it is used, e.g. litellm-prod."})
-    raw = GatewayKey.generate_key()
-    key = GatewayKey.objects.create(
-        use_case=use_case,
-        agent=(agent or "").strip(),
-        name=name,
-        prefix=raw[:14],
-        key_hash=hash_token(raw),
-        created_by=actor,
-    )
+    key = GatewayKey(use_case=use_case, agent=(agent or "").strip(), name=name, created_by=actor)
+    raw = key.set_key()
+    key.save()
     audit_record(actor=actor, action="gateway_key.create", obj=key, after=snapshot(key, KEY_FIELDS))
     policy_version_bump(use_case_ids=[use_case.pk])
     return key, raw
