@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
-from aifinops.core.widgets import style_fields
+from aifinops.core.widgets import DateInput, style_fields
 from portfolio.choices import MilestoneStatus, Stage
 from portfolio.gates import rules as gates
 from portfolio.models import Milestone
@@ -104,12 +104,8 @@ class FundingRequestForm(forms.Form):
         min_value=Decimal("0.01"), max_digits=18, decimal_places=2, label="Amount asked for"
     )
     currency = forms.ChoiceField(choices=CURRENCIES, required=False, label="Currency")
-    period_start = forms.DateField(
-        label="Period from", widget=forms.DateInput(attrs={"type": "date"}), help_text="YYYY-MM-DD"
-    )
-    period_end = forms.DateField(
-        label="Period to", widget=forms.DateInput(attrs={"type": "date"}), help_text="YYYY-MM-DD"
-    )
+    period_start = forms.DateField(label="Period from", widget=DateInput, help_text="YYYY-MM-DD")
+    period_end = forms.DateField(label="Period to", widget=DateInput, help_text="YYYY-MM-DD")
     expected_outcomes = forms.CharField(
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 4}),

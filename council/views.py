@@ -7,7 +7,7 @@ Every write is a POST that calls one service of council.services; a refusal the 
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -200,10 +200,7 @@ def use_case_history(request, key):
 def funding_request_create(request, key):
     """An owner asks the council for the next milestone's funding, and only that."""
     use_case = portfolio_selectors.use_case_get(user=request.user, key=key)
-    if not permissions.can_request_funding(request.user, use_case):
-        raise PermissionDenied(
-            "Only the use case's business or technical owner can ask the council for funding."
-        )
+    permissions.require(request.user, permissions.REQUEST_FUNDING, use_case)
     next_stage = gates.next_stage(use_case)
     form = FundingRequestForm(request.POST or None, use_case=use_case, initial={"target_stage": next_stage})
     if request.method == "POST" and form.is_valid():

@@ -68,16 +68,14 @@ def intake_save(*, actor, values, intake=None) -> IntakeRequest:
     """Create a draft, or update one, from validated values (the form's cleaned data)."""
     team = values.get("team")
     if intake is None:
-        if not permissions.can_create_intake(actor, team):
-            raise PermissionDenied("You can file intakes only for your own teams.")
+        permissions.require(actor, permissions.CREATE_INTAKE_FOR_TEAM, team)
         intake = IntakeRequest(requester=actor)
         before = None
     else:
         intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
-        if not permissions.can_edit_intake(actor, intake):
-            raise PermissionDenied("Only the requester can change an intake, and only while it is a draft.")
-        if team is not None and team.pk != intake.team_id and not permissions.can_create_intake(actor, team):
-            raise PermissionDenied("You can file intakes only for your own teams.")
+        permissions.require(actor, permissions.EDIT_INTAKE, intake)
+        if team is not None and team.pk != intake.team_id:
+            permissions.require(actor, permissions.CREATE_INTAKE_FOR_TEAM, team)
         before = _state(intake)
     for field in EDITABLE_FIELDS:
         if field in values:
@@ -100,8 +98,7 @@ def intake_save(*, actor, values, intake=None) -> IntakeRequest:
 def intake_submit(*, actor, intake) -> IntakeRequest:
     """Submit a draft and triage it at once. A low-risk intake is accepted on the spot."""
     intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
-    if actor.pk != intake.requester_id and not permissions.is_platform_admin(actor):
-        raise PermissionDenied("Only the requester can submit this intake.")
+    permissions.require(actor, permissions.SUBMIT_INTAKE, intake)
     if intake.status != IntakeStatus.DRAFT:
         raise ConflictError(
             f"{intake.reference} is {intake.get_status_display().lower()}: it cannot be submitted now."
@@ -246,8 +243,7 @@ def intake_reject(*, actor, intake, reason) -> IntakeRequest:
 @transaction.atomic
 def intake_withdraw(*, actor, intake, note="") -> IntakeRequest:
     intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
-    if actor.pk != intake.requester_id and not permissions.is_platform_admin(actor):
-        raise PermissionDenied("Only the requester or a platform admin can withdraw this intake.")
+    permissions.require(actor, permissions.WITHDRAW_INTAKE, intake)
     before = _state(intake)
     _transition(intake, "withdraw", by=actor, note=(note or "").strip())
     _save(intake)

@@ -1,5 +1,5 @@
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import redirect, render
@@ -84,8 +84,7 @@ def _initial_data(form):
 
 
 def intake_create(request):
-    if not permissions.can_create_intake(request.user):
-        raise PermissionDenied("You are in no team yet: ask a platform admin to add you to one.")
+    permissions.require(request.user, permissions.CREATE_INTAKE)
     if request.method == "POST":
         mode = SUBMIT if "submit" in request.POST else DRAFT
         form = IntakeForm(request.POST, user=request.user, mode=mode)
@@ -105,8 +104,7 @@ def intake_create(request):
 
 def intake_edit(request, pk):
     intake = selectors.intake_get(user=request.user, pk=pk)
-    if not permissions.can_edit_intake(request.user, intake):
-        raise PermissionDenied("Only the requester can change an intake, and only while it is a draft.")
+    permissions.require(request.user, permissions.EDIT_INTAKE, intake)
     if request.method == "POST":
         mode = SUBMIT if "submit" in request.POST else DRAFT
         form = IntakeForm(request.POST, instance=intake, user=request.user, mode=mode)

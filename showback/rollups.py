@@ -9,6 +9,26 @@ from django.db.models.functions import TruncDate, TruncMonth
 
 from .models import CustomerDailySpend, DailySpend, MonthlySpend, SpendRecord
 
+# The sums of the spend measures, by the column names SpendRecord, DailySpend and MonthlySpend
+# share: the one definition the rollups and the selectors annotate with (an alias may not be a
+# column's own name, hence the short keys).
+SPEND_SUMS = {
+    "billed": Sum("billed_cost"),
+    "effective": Sum("effective_cost"),
+    "listed": Sum("list_cost"),
+    "estimated": Sum("estimated_cost"),
+    "tokens_in": Sum("input_tokens"),
+    "tokens_cached": Sum("cached_tokens"),
+    "tokens_out": Sum("output_tokens"),
+    "n_requests": Sum("requests"),
+}
+
+
+def spend_sums(*names) -> dict:
+    """The named SPEND_SUMS (all of them when none is named), to annotate or aggregate with."""
+    return {name: SPEND_SUMS[name] for name in names or SPEND_SUMS}
+
+
 ROLLUP_DIMENSIONS = (
     "use_case_id",
     "team_id",
@@ -54,14 +74,8 @@ def daily_spend_rebuild(*, start: datetime.date, end: datetime.date, use_case_id
         .annotate(day=TruncDate("charge_period_start", tzinfo=datetime.UTC))
         .values("day", *ROLLUP_DIMENSIONS)
         .annotate(
-            billed=Sum("billed_cost"),
-            effective=Sum("effective_cost"),
-            listed=Sum("list_cost"),
-            estimated=Sum("effective_cost", filter=Q(is_estimated=True)),
-            tokens_in=Sum("input_tokens"),
-            tokens_cached=Sum("cached_tokens"),
-            tokens_out=Sum("output_tokens"),
-            n_requests=Sum("requests"),
+            # A spend record has no estimated cost of its own: it is estimated, or it is not.
+            **{**SPEND_SUMS, "estimated": Sum("effective_cost", filter=Q(is_estimated=True))},
             n=Count("id"),
         )
         .order_by()
@@ -103,17 +117,7 @@ def monthly_spend_rebuild(*, start: datetime.date, end: datetime.date, use_case_
         _of_use_cases(DailySpend.objects.filter(date__gte=first, date__lt=after), use_case_ids)
         .annotate(month_of=TruncMonth("date"))
         .values("month_of", *MONTHLY_DIMENSIONS)
-        .annotate(
-            billed=Sum("billed_cost"),
-            effective=Sum("effective_cost"),
-            listed=Sum("list_cost"),
-            estimated=Sum("estimated_cost"),
-            tokens_in=Sum("input_tokens"),
-            tokens_cached=Sum("cached_tokens"),
-            tokens_out=Sum("output_tokens"),
-            n_requests=Sum("requests"),
-            n=Sum("record_count"),
-        )
+        .annotate(**SPEND_SUMS, n=Sum("record_count"))
         .order_by()
     )
     objs = [
@@ -151,12 +155,7 @@ def customer_spend_rebuild(*, start: datetime.date, end: datetime.date, use_case
         .exclude(customer="")
         .annotate(day=TruncDate("charge_period_start", tzinfo=datetime.UTC))
         .values("day", *CUSTOMER_DIMENSIONS)
-        .annotate(
-            billed=Sum("billed_cost"),
-            effective=Sum("effective_cost"),
-            n_requests=Sum("requests"),
-            n=Count("id"),
-        )
+        .annotate(**spend_sums("billed", "effective", "n_requests"), n=Count("id"))
         .order_by()
     )
     objs = [

@@ -15,6 +15,7 @@ from portfolio.choices import Environment, ModelTier
 from portfolio.models import ValueSignal
 
 from .models import DailySpend
+from .rollups import spend_sums
 
 
 def daily_spend_queryset(*, user, ai_only=True):
@@ -167,14 +168,7 @@ def spend_summary(*, user, group_by, start, end, ai_only=True):
     rows = (
         qs.order_by()
         .values(field, "currency")
-        .annotate(
-            billed=Sum("billed_cost"),
-            effective=Sum("effective_cost"),
-            estimated=Sum("estimated_cost"),
-            tokens_in=Sum("input_tokens"),
-            tokens_out=Sum("output_tokens"),
-            n_requests=Sum("requests"),
-        )
+        .annotate(**spend_sums("billed", "effective", "estimated", "tokens_in", "tokens_out", "n_requests"))
         .order_by(field, "currency")
     )
     return [

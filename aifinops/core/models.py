@@ -84,26 +84,22 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-class ApiTokenQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(revoked_at__isnull=True)
+class HashedKey(models.Model):
+    """A secret key of which only the hash is stored: the key is shown once, at creation, and a
+    request's key is found by its hash (the unique index), so nothing compares keys one by one.
+    API tokens and gateway keys are both one."""
 
+    KEY_PREFIX = ""  # a visible prefix that says what the key is for
+    PREFIX_LENGTH = 12  # characters of the key kept in `prefix`, to recognise it
 
-class ApiToken(models.Model):
-    """A personal API token. Only its hash is stored; the key is shown once, at creation."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
-    name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, help_text="The first characters, to recognise it.")
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ApiTokenQuerySet.as_manager()
-
     class Meta:
-        ordering = ["-created_at"]
+        abstract = True
 
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
@@ -112,9 +108,39 @@ class ApiToken(models.Model):
     def is_active(self):
         return self.revoked_at is None
 
+    @classmethod
+    def generate_key(cls) -> str:
+        return cls.KEY_PREFIX + secrets.token_urlsafe(32)
+
     @staticmethod
-    def generate_key() -> str:
-        return API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    def hash_key(raw: str) -> str:
+        return hash_token(raw)
+
+    def set_key(self) -> str:
+        """Give this (unsaved) row a new key; returns the key, which is not stored."""
+        raw = self.generate_key()
+        self.prefix = raw[: self.PREFIX_LENGTH]
+        self.key_hash = hash_token(raw)
+        return raw
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(HashedKey):
+    """A personal API token. Only its hash is stored; the key is shown once, at creation."""
+
+    KEY_PREFIX = API_TOKEN_PREFIX
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
 
 
 class Notification(models.Model):

@@ -4,12 +4,38 @@ Predicates take the user first. Visibility rules are also given as Q objects (`*
 selectors filter in the database with the same rule the object predicates apply one at a time.
 Roles and team memberships are read once per user object and cached on it, so a page asks the
 database a constant number of times however many predicates it calls.
+
+A refusal is written once, beside its predicate: a `Rule` pairs a predicate with the message a
+person reads when it does not hold, and `require(user, RULE, *args)` raises PermissionDenied with
+it, for views, the API and services alike.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
 from .roles import Role
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A predicate and the refusal a person reads when it does not hold."""
+
+    predicate: Callable[..., bool]
+    message: str
+
+    def __call__(self, user, *args, **kwargs) -> bool:
+        return self.predicate(user, *args, **kwargs)
+
+
+def require(user, rule: Rule, *args, **kwargs) -> None:
+    """Refuse (PermissionDenied with the rule's message) unless the rule allows `user`."""
+    if not rule.predicate(user, *args, **kwargs):
+        raise PermissionDenied(rule.message)
+
 
 # Roles that read across every team: finance shows spend back to everyone, the council reviews
 # the whole portfolio, and platform admins run the product.
@@ -66,6 +92,14 @@ def is_platform_admin(user) -> bool:
     return has_role(user, Role.PLATFORM_ADMIN)
 
 
+CREATE_TEAM = Rule(is_platform_admin, "Only platform admins create teams.")
+CHANGE_MEMBERSHIP = Rule(is_platform_admin, "Only platform admins change team membership.")
+REGISTER_PAST_CONCEPT = Rule(
+    is_platform_admin, "Only platform admins can register a use case past the concept stage."
+)
+CHANGE_MODEL_CATALOG = Rule(is_platform_admin, "Only platform admins change the model catalog.")
+
+
 def sees_all_teams(user) -> bool:
     return has_role(user, *CROSS_TEAM_ROLES)
 
@@ -117,6 +151,16 @@ def can_view_audit_log(user) -> bool:
     return has_role(user, Role.PLATFORM_ADMIN, Role.FINANCE_ANALYST)
 
 
+READ_AUDIT_LOG = Rule(can_view_audit_log, "Only finance and platform admins can read the whole audit log.")
+
+
+def can_revoke_api_token(user, token) -> bool:
+    return token.user_id == user.pk or is_platform_admin(user)
+
+
+REVOKE_API_TOKEN = Rule(can_revoke_api_token, "Only the token's owner or a platform admin can revoke it.")
+
+
 def can_view_spend(user) -> bool:
     return getattr(user, "is_authenticated", False)
 
@@ -137,6 +181,11 @@ SECTIONS = {
 
 def can_access_section(user, section: str) -> bool:
     return SECTIONS[section](user)
+
+
+def require_section(user, section: str) -> None:
+    if not can_access_section(user, section):
+        raise PermissionDenied(f"Your roles do not give access to {section.title()}.")
 
 
 # Intake.
@@ -172,6 +221,11 @@ def can_create_intake(user, team=None) -> bool:
     return is_platform_admin(user) or team.pk in team_ids_of(user)
 
 
+# Without a team: may the user file any intake at all; with one: for that team.
+CREATE_INTAKE = Rule(can_create_intake, "You are in no team yet: ask a platform admin to add you to one.")
+CREATE_INTAKE_FOR_TEAM = Rule(can_create_intake, "You can file intakes only for your own teams.")
+
+
 def can_view_intake(user, intake) -> bool:
     if sees_all_teams(user):
         return True
@@ -184,6 +238,20 @@ def can_view_intake(user, intake) -> bool:
 
 def can_edit_intake(user, intake) -> bool:
     return intake.status == "draft" and (user.pk == intake.requester_id or is_platform_admin(user))
+
+
+EDIT_INTAKE = Rule(can_edit_intake, "Only the requester can change an intake, and only while it is a draft.")
+
+
+def is_requester_or_admin(user, intake) -> bool:
+    """Submit or withdraw an intake (the lifecycle then says whether its status allows it)."""
+    return user.pk == intake.requester_id or is_platform_admin(user)
+
+
+SUBMIT_INTAKE = Rule(is_requester_or_admin, "Only the requester can submit this intake.")
+WITHDRAW_INTAKE = Rule(
+    is_requester_or_admin, "Only the requester or a platform admin can withdraw this intake."
+)
 
 
 def can_withdraw_intake(user, intake) -> bool:
@@ -216,14 +284,33 @@ def can_manage_use_case(user, use_case) -> bool:
     return is_use_case_owner(user, use_case) or is_platform_admin(user)
 
 
+CHANGE_USE_CASE_RECORD = Rule(
+    can_manage_use_case,
+    "Only the use case's business or technical owner (or a platform admin) can change its record.",
+)
+# The gate items' wording, which names the owners only.
+CHANGE_GATE_RECORD = Rule(
+    can_manage_use_case, "Only the use case's business or technical owner can change its record."
+)
+CHANGE_GUARDRAILS = Rule(
+    can_manage_use_case, "Only the use case's business or technical owner can change its guardrails."
+)
+
+
 def can_request_move(user, use_case) -> bool:
     return can_manage_use_case(user, use_case)
+
+
+REQUEST_MOVE = Rule(can_request_move, "Only the use case's owners can request a stage move.")
 
 
 def can_approve_stage(user) -> bool:
     """Record the approved funding decision for a milestone (the council chair, until the council
     records its own decisions)."""
     return has_role(user, Role.COUNCIL_CHAIR)
+
+
+APPROVE_STAGE = Rule(can_approve_stage, "Only the council chair records a stage approval.")
 
 
 def can_execute_move(user, use_case, *, target_stage, reviewed, council_decision=False) -> bool:
@@ -243,8 +330,18 @@ def can_import_spend(user) -> bool:
     return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
 
 
+IMPORT_SPEND = Rule(can_import_spend, "Only finance analysts and platform admins import spend.")
+# Chargeback statements, reconciliation and the FOCUS export: the finance work on imported spend.
+SEE_CHARGEBACK = Rule(can_import_spend, "Only finance analysts and platform admins see this.")
+
+
 def can_manage_attribution(user) -> bool:
     return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
+
+
+KEEP_ATTRIBUTION_RULES = Rule(
+    can_manage_attribution, "Only finance analysts and platform admins keep the attribution rules."
+)
 
 
 # Internal AI tools and licences.
@@ -267,12 +364,30 @@ def can_manage_subscriptions(user, team=None) -> bool:
     return team is None or team.pk in team_ids_of(user)
 
 
+REGISTER_TOOLS = Rule(
+    can_manage_subscriptions, "Only finance, platform admins and use-case owners register tools."
+)
+MANAGE_TEAM_TOOLS = Rule(
+    can_manage_subscriptions, "Only finance, platform admins and the team's use-case owners manage its tools."
+)
+CHANGE_SUBSCRIPTION = Rule(
+    can_manage_subscriptions, "Only finance, platform admins and the team's use-case owners change it."
+)
+
+
 # Budgets.
 
 
 def can_manage_budgets(user) -> bool:
     """Create and change budgets and team webhooks, read every budget and the delivery log."""
     return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
+
+
+SET_BUDGETS = Rule(can_manage_budgets, "Only finance analysts and platform admins set budgets.")
+CHANGE_BUDGETS = Rule(can_manage_budgets, "Only finance analysts and platform admins change budgets.")
+READ_WEBHOOK_LOG = Rule(
+    can_manage_budgets, "Only finance analysts and platform admins read the webhook delivery log."
+)
 
 
 def budget_scope(user) -> Q:
@@ -315,11 +430,24 @@ def can_handle_budget_alert(user, budget) -> bool:
     return can_manage_budgets(user) or user.pk == budget.owner_id or _budget_use_case_owner(user, budget)
 
 
+HANDLE_BUDGET_ALERT = Rule(
+    can_handle_budget_alert, "Only the budget's owner, the use case's owners or finance handle its alerts."
+)
+
+
 def can_decide_budget_increase(user, budget) -> bool:
     """Approve or reject a request to raise a budget: the budget's owner or finance."""
     return can_manage_budgets(user) or (
         getattr(user, "is_authenticated", False) and user.pk == budget.owner_id
     )
+
+
+APPROVE_BUDGET_INCREASE = Rule(
+    can_decide_budget_increase, "Only the budget's owner or finance approve a budget increase."
+)
+REJECT_BUDGET_INCREASE = Rule(
+    can_decide_budget_increase, "Only the budget's owner or finance reject a budget increase."
+)
 
 
 # Anomalies, forecasts and commitments.
@@ -339,6 +467,12 @@ def can_triage_anomaly(user, anomaly) -> bool:
     )
 
 
+TRIAGE_ANOMALY = Rule(
+    can_triage_anomaly,
+    "Only the use case's team, its owners and finance can acknowledge, explain or resolve its anomalies.",
+)
+
+
 def can_view_forecast(user, use_case=None) -> bool:
     """The portfolio forecast covers the spend a user may see; a use case's, that use case."""
     if use_case is None:
@@ -351,6 +485,15 @@ def can_add_assumption(user, use_case=None) -> bool:
     if can_import_spend(user):
         return True
     return use_case is not None and can_manage_use_case(user, use_case)
+
+
+PLAN_FORECAST = Rule(
+    can_add_assumption, "Finance plans the portfolio; a use case's owners plan their own use case."
+)
+PLAN_PORTFOLIO_FORECAST = Rule(
+    can_add_assumption, "Only finance analysts and platform admins add portfolio assumptions."
+)
+REMOVE_ASSUMPTION = Rule(can_add_assumption, "Only the people who may add this assumption may remove it.")
 
 
 def can_plan_commitments(user) -> bool:
@@ -375,13 +518,26 @@ def can_view_portfolio_overview(user) -> bool:
     return sees_all_teams(user)
 
 
+VIEW_PORTFOLIO_OVERVIEW = Rule(
+    can_view_portfolio_overview,
+    "The narrative and the scorecard cover every team: finance, the council and admins.",
+)
+
+
 def can_view_margins(user) -> bool:
     """Revenue per customer is commercially sensitive: finance analysts and platform admins."""
     return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
 
 
+SEE_MARGINS = Rule(can_view_margins, "Only finance analysts and platform admins see revenue and margins.")
+SEE_REVENUE = Rule(can_view_margins, "Only finance analysts and platform admins see revenue.")
+
+
 def can_load_revenue(user) -> bool:
     return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
+
+
+LOAD_REVENUE = Rule(can_load_revenue, "Only finance analysts and platform admins load revenue.")
 
 
 # The AI Investment Council.
@@ -391,6 +547,9 @@ def is_council_chair(user, council) -> bool:
     return getattr(user, "is_authenticated", False) and council.chair_id == user.pk
 
 
+RECORD_DECISION = Rule(is_council_chair, "Only the council's chair records a decision.")
+
+
 def can_build_agenda(user, council=None) -> bool:
     """Build (or rebuild) the next agenda: the council's chair or a platform admin."""
     if is_platform_admin(user):
@@ -398,6 +557,12 @@ def can_build_agenda(user, council=None) -> bool:
     if council is None:
         return has_role(user, Role.COUNCIL_CHAIR)
     return is_council_chair(user, council)
+
+
+SCHEDULE_MEETINGS = Rule(
+    can_build_agenda, "Only the council's chair or a platform admin schedules its meetings."
+)
+BUILD_AGENDA = Rule(can_build_agenda, "Only the council's chair or a platform admin builds its agenda.")
 
 
 def can_manage_meeting(user, meeting) -> bool:
@@ -428,8 +593,18 @@ def can_request_funding(user, use_case) -> bool:
     return can_manage_use_case(user, use_case)
 
 
+REQUEST_FUNDING = Rule(
+    can_request_funding, "Only the use case's business or technical owner can ask the council for funding."
+)
+
+
 def can_set_review_thresholds(user, council) -> bool:
     return is_platform_admin(user) or is_council_chair(user, council)
+
+
+SET_REVIEW_THRESHOLDS = Rule(
+    can_set_review_thresholds, "Only the council's chair or a platform admin sets its review thresholds."
+)
 
 
 # Gateway keys, usage events and agent controls (showback.gateway).
@@ -441,16 +616,38 @@ def can_manage_gateway_keys(user, use_case) -> bool:
     return can_manage_use_case(user, use_case)
 
 
+CREATE_GATEWAY_KEYS = Rule(
+    can_manage_gateway_keys, "Only the use case's owners and platform admins create its gateway keys."
+)
+REVOKE_GATEWAY_KEYS = Rule(
+    can_manage_gateway_keys, "Only the use case's owners and platform admins revoke its gateway keys."
+)
+SET_AGENT_LIMITS = Rule(
+    can_manage_gateway_keys, "Only the use case's owners and platform admins set its agent limits."
+)
+
+
 def can_stop_agent(user, use_case) -> bool:
     """Pull the kill switch or approve an agent held at its approval gate: the owners, platform
     admins, and finance, who answer for the spend."""
     return can_manage_use_case(user, use_case) or has_role(user, Role.FINANCE_ANALYST)
 
 
+USE_KILL_SWITCH = Rule(
+    can_stop_agent, "Only the use case's owners, finance and platform admins use its kill switch."
+)
+APPROVE_AGENTS = Rule(
+    can_stop_agent, "Only the use case's owners, finance and platform admins approve its agents."
+)
+
+
 def can_use_gateway(user, use_case) -> bool:
     """Call the authorization endpoint for a use case with a personal token (a gateway key needs
     no person: it acts for its own use case only)."""
     return can_manage_use_case(user, use_case)
+
+
+AUTHORIZE_CALLS = Rule(can_use_gateway, "Only the use case's owners and platform admins authorize its calls.")
 
 
 def can_report_usage(user, use_case) -> bool:

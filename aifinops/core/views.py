@@ -5,7 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.mixins import AccessMixin
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,16 +29,14 @@ class SectionRequiredMixin(AccessMixin):
     section: str = ""
 
     def dispatch(self, request, *args, **kwargs):
-        if not permissions.can_access_section(request.user, self.section):
-            raise PermissionDenied(f"Your roles do not give access to {self.section.title()}.")
+        permissions.require_section(request.user, self.section)
         return super().dispatch(request, *args, **kwargs)
 
 
 def section_required(section):
     def decorator(view):
         def wrapped(request, *args, **kwargs):
-            if not permissions.can_access_section(request.user, section):
-                raise PermissionDenied(f"Your roles do not give access to {section.title()}.")
+            permissions.require_section(request.user, section)
             return view(request, *args, **kwargs)
 
         wrapped.__name__ = view.__name__
@@ -147,8 +145,7 @@ def notification_list(request):
 
 
 def audit_log(request):
-    if not permissions.can_view_audit_log(request.user):
-        raise PermissionDenied("Only finance and platform admins can read the whole audit log.")
+    permissions.require(request.user, permissions.READ_AUDIT_LOG)
     events = selectors.audit_event_list(filters=request.GET)
     return render(request, "core/audit_log.html", {"events": events[:200], "filters": request.GET})
 

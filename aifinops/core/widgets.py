@@ -35,6 +35,28 @@ class DropdownMultiple(forms.Select):
         return False
 
 
+class DateInput(forms.DateInput):
+    """A browser date picker; its value is always ISO (YYYY-MM-DD), whatever the locale."""
+
+    input_type = "date"
+
+    def format_value(self, value):
+        if hasattr(value, "strftime"):
+            return value.strftime("%Y-%m-%d")
+        return value
+
+
+class MonthInput(forms.DateInput):
+    """A browser month picker (YYYY-MM); the field reads it with input_formats=["%Y-%m", ...]."""
+
+    input_type = "month"
+
+    def format_value(self, value):
+        if hasattr(value, "strftime"):
+            return value.strftime("%Y-%m")
+        return value
+
+
 def style_fields(fields, *, small=False):
     """Give each field's widget its Bootstrap class (kept if the widget already sets one)."""
     for field in fields.values():

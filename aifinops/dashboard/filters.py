@@ -12,7 +12,7 @@ from django import forms
 from django.db.models import Q
 
 from aifinops.core import periods, permissions
-from aifinops.core.widgets import DropdownMultiple, style_fields
+from aifinops.core.widgets import DateInput, DropdownMultiple, style_fields
 from portfolio.choices import BusinessFunction, RiskTier, Stage
 from portfolio.models import Team, UseCase
 
@@ -118,10 +118,8 @@ class Filters:
 
 
 class DashboardFilterForm(forms.Form):
-    start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(
-        required=False, label="To (inclusive)", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = forms.DateField(required=False, label="From", widget=DateInput)
+    end = forms.DateField(required=False, label="To (inclusive)", widget=DateInput)
     function = forms.ChoiceField(
         required=False, choices=[("", "Any"), *BusinessFunction.choices], label="Function"
     )

@@ -5,7 +5,6 @@ cross-team roles (finance, the council, platform admins); anyone else is refused
 than shown a company-wide story cut down to their teams.
 """
 
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from aifinops.core import permissions
@@ -16,10 +15,7 @@ from .narrative import narrative_get
 
 
 def _check(request):
-    if not permissions.can_view_portfolio_overview(request.user):
-        raise PermissionDenied(
-            "The narrative and the scorecard cover every team: finance, the council and admins."
-        )
+    permissions.require(request.user, permissions.VIEW_PORTFOLIO_OVERVIEW)
 
 
 def narrative(request):

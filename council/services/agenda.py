@@ -10,7 +10,7 @@ an existing item only gains reasons it did not have. Undecided items of closed m
 import datetime
 from dataclasses import dataclass, field
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -78,8 +78,7 @@ def _create_meeting(*, actor, council, scheduled_for=None, kind=None):
 def meeting_schedule(*, actor, council, scheduled_for=None, kind=None):
     """Schedule a draft meeting: by default the next one of the cadence; an extraordinary meeting
     takes its own date."""
-    if not permissions.can_build_agenda(actor, council):
-        raise PermissionDenied("Only the council's chair or a platform admin schedules its meetings.")
+    permissions.require(actor, permissions.SCHEDULE_MEETINGS, council)
     if kind is not None and kind not in MeetingKind.values:
         raise ValidationError({"kind": f"“{kind}” is not a kind of meeting."})
     if scheduled_for is not None:
@@ -206,8 +205,8 @@ def agenda_build(*, meeting=None, actor=None, council=None, today=None):
         council = Council.objects.order_by("id").first()
         if council is None:
             return AgendaBuild(meeting=None)
-    if actor is not None and not permissions.can_build_agenda(actor, council):
-        raise PermissionDenied("Only the council's chair or a platform admin builds its agenda.")
+    if actor is not None:
+        permissions.require(actor, permissions.BUILD_AGENDA, council)
     # One builder at a time per council: the lock makes a second wait, then find the work done.
     council = Council.objects.select_for_update().get(pk=council.pk)
     if meeting is not None:

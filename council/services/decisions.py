@@ -213,8 +213,7 @@ def decision_record(*, actor, item, outcome, note="", conditions="", amount=None
         .get(pk=item.pk)
     )
     meeting, use_case = item.meeting, item.use_case
-    if not permissions.is_council_chair(actor, meeting.council):
-        raise PermissionDenied("Only the council's chair records a decision.")
+    permissions.require(actor, permissions.RECORD_DECISION, meeting.council)
     if not permissions.can_record_decision(actor, meeting):
         raise ConflictError(
             "Decisions are recorded while the meeting is in session; "

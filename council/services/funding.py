@@ -3,7 +3,7 @@
 import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -11,6 +11,7 @@ from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.exceptions import ConflictError
 from aifinops.core.notifications import notify
+from aifinops.core.services import audited_save
 from portfolio.choices import MilestoneStatus, Stage
 from portfolio.gates import rules as gates
 from portfolio.models import Milestone
@@ -30,10 +31,7 @@ MAX_PERIOD_MONTHS = 12
 
 
 def _check_owner(actor, use_case):
-    if not permissions.can_request_funding(actor, use_case):
-        raise PermissionDenied(
-            "Only the use case's business or technical owner can ask the council for funding."
-        )
+    permissions.require(actor, permissions.REQUEST_FUNDING, use_case)
 
 
 def _validate(request):
@@ -99,27 +97,14 @@ def funding_request_save(*, actor, use_case, values, request=None):
             raise ConflictError(
                 f"The funding request is {request.get_status_display().lower()}: it can no longer change."
             )
-        before = snapshot(request)
     else:
         request = FundingRequest(use_case=use_case, requested_by=actor, currency=use_case.currency)
-        before = None
     milestone = values.get("milestone")
     if milestone is not None and not isinstance(milestone, Milestone):
         values = {**values, "milestone": Milestone.objects.filter(pk=milestone).first()}
         if values["milestone"] is None:
             raise ValidationError({"milestone": "No such milestone."})
-    for name, value in values.items():
-        setattr(request, name, value)
-    _validate(request)
-    request.save()
-    audit_record(
-        actor=actor,
-        action="funding_request.update" if before else "funding_request.create",
-        obj=request,
-        before=before,
-        after=snapshot(request),
-    )
-    return request
+    return audited_save(request, actor=actor, values=values, noun="funding_request", validate=_validate)
 
 
 @transaction.atomic

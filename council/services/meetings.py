@@ -12,6 +12,7 @@ from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.exceptions import ConflictError
 from aifinops.core.notifications import notify
+from aifinops.core.services import audited_save
 
 from ..models import AgendaItem, CouncilMember, Meeting, ReviewThresholds, VoteChoice
 from ..review_packs import review_pack_build
@@ -208,26 +209,28 @@ def meeting_close(*, actor, meeting, minutes="", now=None):
 @transaction.atomic
 def review_thresholds_update(*, actor, council, values):
     """Set the council's review thresholds from validated values: its chair or a platform admin."""
-    if not permissions.can_set_review_thresholds(actor, council):
-        raise PermissionDenied("Only the council's chair or a platform admin sets its review thresholds.")
+    permissions.require(actor, permissions.SET_REVIEW_THRESHOLDS, council)
     unknown = set(values) - set(THRESHOLD_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Not a review threshold."))
     thresholds, _ = ReviewThresholds.objects.select_for_update().get_or_create(council=council)
-    before = snapshot(thresholds, THRESHOLD_FIELDS)
-    for name, value in values.items():
-        setattr(thresholds, name, value)
+    return audited_save(
+        thresholds,
+        actor=actor,
+        values=values,
+        action="review_thresholds.update",
+        fields=THRESHOLD_FIELDS,
+        prepare=_thresholds_currency,
+        validate=_thresholds_clean,
+    )
+
+
+def _thresholds_currency(thresholds):
     thresholds.currency = (thresholds.currency or "USD").upper()
+
+
+def _thresholds_clean(thresholds):
     try:
         thresholds.full_clean()
     except ValidationError as exc:
         raise ValidationError(exc.message_dict) from exc
-    thresholds.save()
-    audit_record(
-        actor=actor,
-        action="review_thresholds.update",
-        obj=thresholds,
-        before=before,
-        after=snapshot(thresholds, THRESHOLD_FIELDS),
-    )
-    return thresholds

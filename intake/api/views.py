@@ -3,7 +3,6 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 
 from aifinops.core import permissions
@@ -65,10 +64,7 @@ class IntakeViewSet(
         data = dict(form_data(request.data, IntakeForm)) if hasattr(request.data, "keys") else {}
         submit = bool(data.pop("submit", False))
         if intake is not None:
-            if not permissions.can_edit_intake(request.user, intake):
-                raise PermissionDenied(
-                    "Only the requester can change an intake, and only while it is a draft."
-                )
+            permissions.require(request.user, permissions.EDIT_INTAKE, intake)
             data = {**_instance_data(intake), **data}
         form = IntakeForm(data, instance=intake, user=request.user, mode=SUBMIT if submit else DRAFT)
         if not form.is_valid():
@@ -81,8 +77,7 @@ class IntakeViewSet(
 
     @extend_schema(request=IntakeWriteSerializer, responses={201: IntakeSerializer})
     def create(self, request, *args, **kwargs):
-        if not permissions.can_create_intake(request.user):
-            raise PermissionDenied("You are in no team yet: ask a platform admin to add you to one.")
+        permissions.require(request.user, permissions.CREATE_INTAKE)
         intake = self._save(request)
         return Response(self._read(intake), status=status.HTTP_201_CREATED)
 

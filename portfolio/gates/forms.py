@@ -1,6 +1,6 @@
 from django import forms
 
-from aifinops.core.widgets import style_fields
+from aifinops.core.widgets import DateInput, style_fields
 
 from ..models import UseCase
 
@@ -40,7 +40,7 @@ class AttestForm(forms.Form):
     )
     on = forms.DateField(
         required=False,
-        widget=forms.DateInput(attrs={"type": "date", "class": "form-control form-control-sm"}),
+        widget=DateInput(attrs={"class": "form-control form-control-sm"}),
     )
 
 

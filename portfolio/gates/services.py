@@ -41,8 +41,7 @@ TRANSITIONS = {
 
 
 def _check_manager(actor, use_case):
-    if not permissions.can_manage_use_case(actor, use_case):
-        raise PermissionDenied("Only the use case's business or technical owner can change its record.")
+    permissions.require(actor, permissions.CHANGE_GATE_RECORD, use_case)
 
 
 def _item(code):
@@ -179,8 +178,8 @@ def stage_approval_record(
     The council chair records it now; the council's decisions call this with source
     "council_decision" and their reference.
     """
-    if source == "chair" and not permissions.can_approve_stage(actor):
-        raise PermissionDenied("Only the council chair records a stage approval.")
+    if source == "chair":
+        permissions.require(actor, permissions.APPROVE_STAGE)
     if target_stage not in Stage.values or target_stage == Stage.CONCEPT:
         raise ValidationError({"target_stage": f"“{target_stage}” is not a stage a use case moves into."})
     if amount is not None and amount < 0:
@@ -216,8 +215,7 @@ def _open_approval(use_case, target_stage):
 @transaction.atomic
 def stage_move_request(*, actor, use_case, target_stage, note=""):
     """An owner asks for the next stage. It waits for whoever may execute the move."""
-    if not permissions.can_request_move(actor, use_case):
-        raise PermissionDenied("Only the use case's owners can request a stage move.")
+    permissions.require(actor, permissions.REQUEST_MOVE, use_case)
     if target_stage != gates.next_stage(use_case):
         raise ValidationError({"target_stage": f"{use_case.name} can only move to the next stage from here."})
     request, created = StageMoveRequest.objects.get_or_create(

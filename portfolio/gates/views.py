@@ -1,7 +1,7 @@
 """Pages and htmx fragments for stage gates: checklist items, guardrails, approvals, moves."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
@@ -149,8 +149,7 @@ def gate_item_reopen(request, key, code):
 @require_POST
 def guardrails_update(request, key):
     use_case = selectors.use_case_get(user=request.user, key=key)
-    if not permissions.can_manage_use_case(request.user, use_case):
-        raise PermissionDenied("Only the use case's business or technical owner can change its guardrails.")
+    permissions.require(request.user, permissions.CHANGE_GUARDRAILS, use_case)
     form = GuardrailsForm(request.POST, instance=use_case)
 
     def action():

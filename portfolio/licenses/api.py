@@ -6,7 +6,7 @@ go through the page's form and the same services, so the messages are the same.
 
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -123,8 +123,7 @@ class SubscriptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
     @extend_schema(request=SubscriptionWriteSerializer, responses={201: SubscriptionSerializer})
     def create(self, request, *args, **kwargs):
-        if not permissions.can_manage_subscriptions(request.user):
-            raise PermissionDenied("Only finance, platform admins and use-case owners register tools.")
+        permissions.require(request.user, permissions.REGISTER_TOOLS)
         made = services.subscription_create(actor=request.user, owner=request.user, **self._form(request))
         return self._answer(made, status.HTTP_201_CREATED)
 

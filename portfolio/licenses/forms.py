@@ -2,10 +2,10 @@
 
 from django import forms
 
-from aifinops.core.widgets import style_fields
+from aifinops.core.widgets import DateInput, style_fields
 
 from ..models import BillingCycle, Team, UseCase
-from ..value.forms import CURRENCIES, DateInput
+from ..value.forms import CURRENCIES
 
 
 class SubscriptionForm(forms.Form):

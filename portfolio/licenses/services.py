@@ -11,7 +11,8 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+# PermissionDenied stays importable from here: callers and tests catch services.PermissionDenied.
+from django.core.exceptions import PermissionDenied, ValidationError  # noqa: F401
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +21,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from aifinops.core import periods, permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.notifications import notify
+from aifinops.core.services import audited_save
 
 from ..choices import MembershipRole, OptimizationLever, OptimizationStatus
 from ..models import Membership, OptimizationItem, RenewalWarning, SeatActivity, ToolSubscription
@@ -85,10 +87,7 @@ def utilisation(subscription, *, active=None, holders=None):
 
 
 def _check(actor, team):
-    if not permissions.can_manage_subscriptions(actor, team):
-        raise PermissionDenied(
-            "Only finance, platform admins and the team's use-case owners manage its tools."
-        )
+    permissions.require(actor, permissions.MANAGE_TEAM_TOOLS, team)
 
 
 @transaction.atomic
@@ -106,19 +105,8 @@ def subscription_update(*, actor, subscription, **values):
     _check(actor, subscription.team)
     if "team" in values:
         _check(actor, values["team"])
-    before = snapshot(subscription)
-    for name, value in values.items():
-        if name in FIELDS:
-            setattr(subscription, name, value)
-    subscription.full_clean()
-    subscription.save()
-    audit_record(
-        actor=actor,
-        action="subscription.update",
-        obj=subscription,
-        before=before,
-        after=snapshot(subscription),
-    )
+    values = {name: value for name, value in values.items() if name in FIELDS}
+    audited_save(subscription, actor=actor, values=values, action="subscription.update")
     seat_proposal_refresh(subscription=subscription)
     return subscription
 

@@ -41,7 +41,7 @@ def subscription_list(request):
                 messages.success(request, f"{made} registered.")
                 return redirect("portfolio:subscription_detail", pk=made.pk)
     elif request.method == "POST":
-        raise PermissionDenied("Only finance, platform admins and use-case owners register tools.")
+        permissions.require(request.user, permissions.REGISTER_TOOLS)
     return render(
         request,
         "portfolio/licenses/subscription_list.html",
@@ -67,8 +67,7 @@ def subscription_detail(request, pk):
     )
     upload = SeatActivityForm() if can_manage else None
     if request.method == "POST":
-        if not can_manage:
-            raise PermissionDenied("Only finance, platform admins and the team's use-case owners change it.")
+        permissions.require(request.user, permissions.CHANGE_SUBSCRIPTION, subscription.team)
         if "file" in request.FILES or request.POST.get("action") == "seats":
             upload = SeatActivityForm(request.POST, request.FILES)
             done = _apply(

@@ -5,7 +5,7 @@ import os
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from aifinops.core import permissions
@@ -74,8 +74,8 @@ def model_catalog_load(*, actor, data, keep_prices=False):
     data twice writes nothing. With `keep_prices`, models already in the catalog keep their stored
     prices (a price file refreshes them) and only new models take the data's prices.
     """
-    if actor is not None and not permissions.is_platform_admin(actor):
-        raise PermissionDenied("Only platform admins change the model catalog.")
+    if actor is not None:
+        permissions.require(actor, permissions.CHANGE_MODEL_CATALOG)
     provider_specs, model_specs = _catalog_parse(data)
     counts = {
         f"{what}_{outcome}": 0
@@ -278,8 +278,8 @@ def model_prices_refresh(*, actor, path_or_data):
     bare name wins when both are there. Models are never created; a price the entry lacks is kept.
     A bad value in a matching entry rejects the whole file, and nothing is written.
     """
-    if actor is not None and not permissions.is_platform_admin(actor):
-        raise PermissionDenied("Only platform admins change the model catalog.")
+    if actor is not None:
+        permissions.require(actor, permissions.CHANGE_MODEL_CATALOG)
     data = _price_file_read(path_or_data)
     if not isinstance(data, dict):
         raise ValidationError(

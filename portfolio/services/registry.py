@@ -1,6 +1,6 @@
 """Writes of the portfolio registry. Each runs in one transaction and writes its audit event."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
@@ -13,8 +13,8 @@ from ..models import Membership, Team, UseCase
 
 @transaction.atomic
 def team_create(*, actor, name, business_function, cost_center, description="", slug=None):
-    if actor is not None and not permissions.is_platform_admin(actor):
-        raise PermissionDenied("Only platform admins create teams.")
+    if actor is not None:
+        permissions.require(actor, permissions.CREATE_TEAM)
     team = Team(
         name=name,
         slug=slug or slugify(name),
@@ -30,8 +30,8 @@ def team_create(*, actor, name, business_function, cost_center, description="", 
 
 @transaction.atomic
 def membership_add(*, actor, team, user, role=MembershipRole.MEMBER):
-    if actor is not None and not permissions.is_platform_admin(actor):
-        raise PermissionDenied("Only platform admins change team membership.")
+    if actor is not None:
+        permissions.require(actor, permissions.CHANGE_MEMBERSHIP)
     membership, created = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
     if created:
         audit_record(actor=actor, action="membership.add", obj=membership, after=snapshot(membership))
@@ -48,8 +48,8 @@ def use_case_register(*, actor, ai_models=(), initial_stage=Stage.CONCEPT, **fie
     """
     if initial_stage not in Stage.values:
         raise ValidationError({"stage": f"Unknown stage “{initial_stage}”."})
-    if initial_stage != Stage.CONCEPT and actor is not None and not permissions.is_platform_admin(actor):
-        raise PermissionDenied("Only platform admins can register a use case past the concept stage.")
+    if initial_stage != Stage.CONCEPT and actor is not None:
+        permissions.require(actor, permissions.REGISTER_PAST_CONCEPT)
     use_case = UseCase(stage=initial_stage, **fields)
     # The stage is a protected FSM field: validating it would assign it a second time.
     use_case.full_clean(exclude=["stage"])

@@ -3,16 +3,13 @@
 import datetime
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 
 from aifinops.core import periods, permissions
 
 
 def _require_manager(actor, use_case):
-    if not permissions.can_manage_use_case(actor, use_case):
-        raise PermissionDenied(
-            "Only the use case's business or technical owner (or a platform admin) can change its record."
-        )
+    permissions.require(actor, permissions.CHANGE_USE_CASE_RECORD, use_case)
 
 
 def _money(value, field, *, required=True):

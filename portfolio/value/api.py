@@ -6,7 +6,7 @@ rules and the messages are the same as on the use-case page; only a use case's o
 admins) may write.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -203,10 +203,7 @@ def _valid(form):
 
 
 def _require_manager(user, use_case):
-    if not permissions.can_manage_use_case(user, use_case):
-        raise PermissionDenied(
-            "Only the use case's business or technical owner (or a platform admin) can change its record."
-        )
+    permissions.require(user, permissions.CHANGE_USE_CASE_RECORD, use_case)
 
 
 class _ValueRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from aifinops.core.audit import audit_record, snapshot
+from aifinops.core.services import audited_save
 
 from ..choices import Level, OptimizationLever, OptimizationStatus
 from ..models import OptimizationItem
@@ -126,7 +127,6 @@ def optimization_update(*, actor, item, **values):
     item = OptimizationItem.objects.select_for_update().select_related("use_case").get(pk=item.pk)
     _require_manager(actor, item.use_case)
     clean = _optimization_values(item.use_case, values)
-    before = snapshot(item)
     new_status = clean.get("status", item.status)
     if new_status != item.status and new_status not in OPTIMIZATION_TRANSITIONS[item.status]:
         allowed = ", ".join(
@@ -139,11 +139,7 @@ def optimization_update(*, actor, item, **values):
                 + (f"; it can become {allowed}." if allowed else "; it is final.")
             }
         )
-    for field, value in clean.items():
-        setattr(item, field, value)
-    _check_savings(item)
-    _full_clean(item)
-    item.save()
-    action = "optimization.update" if new_status == before["status"] else f"optimization.{new_status}"
-    audit_record(actor=actor, action=action, obj=item, before=before, after=snapshot(item))
-    return item
+    action = "optimization.update" if new_status == item.status else f"optimization.{new_status}"
+    return audited_save(
+        item, actor=actor, values=clean, action=action, prepare=_check_savings, validate=_full_clean
+    )

@@ -7,7 +7,7 @@ both the portfolio-wide backlog page and the API list.
 
 from django import forms
 
-from aifinops.core.widgets import style_fields
+from aifinops.core.widgets import DateInput, MonthInput, style_fields
 
 from ..choices import CostCategory, Level, OptimizationLever, OptimizationStatus, Stage
 from ..models import MONEY
@@ -16,24 +16,6 @@ CURRENCIES = [("USD", "USD"), ("EUR", "EUR"), ("GBP", "GBP"), ("CHF", "CHF"), ("
 MONTH_FORMATS = ["%Y-%m", "%Y-%m-%d"]
 # Effort and risk share their levels; distinct labels keep them two choice sets in the API schema.
 EFFORT_CHOICES = [(value, f"{label} effort") for value, label in Level.choices]
-
-
-class MonthInput(forms.DateInput):
-    input_type = "month"
-
-    def format_value(self, value):
-        if hasattr(value, "strftime"):
-            return value.strftime("%Y-%m")
-        return value
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def format_value(self, value):
-        if hasattr(value, "strftime"):
-            return value.strftime("%Y-%m-%d")
-        return value
 
 
 def _money_field(label, *, required=True, help_text=""):

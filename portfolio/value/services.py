@@ -16,6 +16,7 @@ from django.utils import timezone
 from aifinops.core import periods
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.notifications import notify
+from aifinops.core.services import audited_save
 
 from ..choices import CostCategory, MilestoneStatus, Stage
 from ..models import CostLine, Milestone, UseCase, ValueSignal
@@ -262,21 +263,9 @@ def value_signal_record(
         values[field] = _rate(value, field)
     month = _month(month)
     signal = ValueSignal.objects.select_for_update().filter(use_case=use_case, month=month).first()
-    before = snapshot(signal) if signal else None
     if signal is None:
         signal = ValueSignal(use_case=use_case, month=month)
-    for field, value in values.items():
-        setattr(signal, field, value)
-    _full_clean(signal)
-    signal.save()
-    audit_record(
-        actor=actor,
-        action="value_signal.update" if before else "value_signal.create",
-        obj=signal,
-        before=before,
-        after=snapshot(signal),
-    )
-    return signal
+    return audited_save(signal, actor=actor, values=values, noun="value_signal", validate=_full_clean)
 
 
 # Cost lines.

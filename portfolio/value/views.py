@@ -6,7 +6,7 @@ messages when the input was wrong; without htmx it is a redirect back to the use
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -98,10 +98,7 @@ def _parts_response(request, use_case, part, *, bound=None, notice=None):
 
 def _manageable_use_case(request, key):
     use_case = selectors.use_case_get(user=request.user, key=key)
-    if not permissions.can_manage_use_case(request.user, use_case):
-        raise PermissionDenied(
-            "Only the use case's business or technical owner (or a platform admin) can change its record."
-        )
+    permissions.require(request.user, permissions.CHANGE_USE_CASE_RECORD, use_case)
     return use_case
 
 

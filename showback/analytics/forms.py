@@ -6,22 +6,13 @@ is wrong in the same words on the page and in the API.
 
 from django import forms
 
-from aifinops.core.widgets import style_fields
+from aifinops.core.widgets import DateInput, style_fields
 from portfolio.models import AIModel
 
 from ..models import AssumptionKind
 from .forecasting import MAX_HORIZON, MIN_HORIZON
 
 NOTE_MAX = 2000
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def format_value(self, value):
-        if hasattr(value, "strftime"):
-            return value.strftime("%Y-%m-%d")
-        return value
 
 
 class AnomalyNoteForm(forms.Form):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -189,10 +189,7 @@ def _forecast_page(request, use_case):
     can_plan = permissions.can_add_assumption(request.user, use_case)
     form = None
     if request.method == "POST":
-        if not can_plan:
-            raise PermissionDenied(
-                "Finance plans the portfolio; a use case's owners plan their own use case."
-            )
+        permissions.require(request.user, permissions.PLAN_FORECAST, use_case)
         form = ForecastAssumptionForm(request.POST, portfolio=use_case is None)
         if form.is_valid():
             try:

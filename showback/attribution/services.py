@@ -1,10 +1,10 @@
 """Writes of attribution: finance's rules, and re-attributing history when they change."""
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
+from aifinops.core.services import audited_save
 
 from ..categories import is_ai_category
 from ..models import AttributionRule, SpendRecord
@@ -30,8 +30,8 @@ READ = (
 
 
 def _check(actor):
-    if actor is not None and not permissions.can_manage_attribution(actor):
-        raise PermissionDenied("Only finance analysts and platform admins keep the attribution rules.")
+    if actor is not None:
+        permissions.require(actor, permissions.KEEP_ATTRIBUTION_RULES)
 
 
 def _queue_reattribution(actor):
@@ -41,23 +41,16 @@ def _queue_reattribution(actor):
     transaction.on_commit(lambda: reattribute_spend.delay(actor_id))
 
 
+def _normalise_key(rule):
+    rule.match_key = rule.match_key.strip().lower()
+
+
 @transaction.atomic
 def attribution_rule_save(*, actor, values, rule=None):
     """Create or change a rule from validated values; history is re-attributed in the background."""
     _check(actor)
-    before = snapshot(rule) if rule is not None else None
-    rule = rule or AttributionRule()
-    for name, value in values.items():
-        setattr(rule, name, value)
-    rule.match_key = rule.match_key.strip().lower()
-    rule.full_clean()
-    rule.save()
-    audit_record(
-        actor=actor,
-        action="attribution_rule.update" if before else "attribution_rule.create",
-        obj=rule,
-        before=before,
-        after=snapshot(rule),
+    rule = audited_save(
+        rule or AttributionRule(), actor=actor, values=values, noun="attribution_rule", prepare=_normalise_key
     )
     _queue_reattribution(actor)
     return rule

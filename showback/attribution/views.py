@@ -1,7 +1,6 @@
 """Finance's attribution rules, and the spend no rule or tag attributes yet."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -14,8 +13,7 @@ from .services import attribution_rule_delete, attribution_rule_save
 
 
 def _check(request):
-    if not permissions.can_manage_attribution(request.user):
-        raise PermissionDenied("Only finance analysts and platform admins keep the attribution rules.")
+    permissions.require(request.user, permissions.KEEP_ATTRIBUTION_RULES)
 
 
 def rule_list(request, pk=None):

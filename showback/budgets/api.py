@@ -6,7 +6,7 @@ platform admins create and change budgets; a budget's owner, its use case's owne
 acknowledge and resolve its alerts; its owner and finance decide increase requests.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -225,8 +225,7 @@ class BudgetViewSet(
 
     @extend_schema(request=BudgetWriteSerializer, responses={201: BudgetSerializer})
     def create(self, request, *args, **kwargs):
-        if not permissions.can_manage_budgets(request.user):
-            raise PermissionDenied("Only finance analysts and platform admins set budgets.")
+        permissions.require(request.user, permissions.SET_BUDGETS)
         # A form's unticked checkbox means inactive; an API payload without `active` means active.
         form = _valid(BudgetForm({"active": True, **_data(request)}))
         budget = services.budget_save(actor=request.user, values=form.service_values())
@@ -235,8 +234,7 @@ class BudgetViewSet(
     @extend_schema(request=BudgetUpdateSerializer, responses=BudgetSerializer)
     def partial_update(self, request, *args, **kwargs):
         budget = self.get_object()
-        if not permissions.can_manage_budgets(request.user):
-            raise PermissionDenied("Only finance analysts and platform admins change budgets.")
+        permissions.require(request.user, permissions.CHANGE_BUDGETS)
         initial = BudgetForm.initial_of(budget)
         data = {**{k: ("" if v is None else v) for k, v in initial.items()}, **_data(request)}
         if isinstance(data.get("thresholds"), list):
@@ -342,8 +340,7 @@ class WebhookDeliveryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     queryset = WebhookDelivery.objects.none()
 
     def get_queryset(self):
-        if not permissions.can_manage_budgets(self.request.user):
-            raise PermissionDenied("Only finance analysts and platform admins read the webhook delivery log.")
+        permissions.require(self.request.user, permissions.READ_WEBHOOK_LOG)
         return WebhookDelivery.objects.select_related("webhook__team").order_by("-created_at", "-id")
 
 

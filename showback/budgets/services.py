@@ -16,7 +16,7 @@ import urllib.request
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.urls import reverse
@@ -25,6 +25,7 @@ from django.utils import timezone
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.notifications import notify
+from aifinops.core.services import audited_save
 from portfolio.choices import MembershipRole
 from portfolio.models import Membership
 
@@ -89,8 +90,7 @@ WEBHOOK_TIMEOUT_SECONDS = 5
 
 
 def _require_budget_manager(actor):
-    if not permissions.can_manage_budgets(actor):
-        raise PermissionDenied("Only finance analysts and platform admins set budgets.")
+    permissions.require(actor, permissions.SET_BUDGETS)
 
 
 def _clean_thresholds(value):
@@ -194,26 +194,22 @@ def budget_save(*, actor, values, budget=None, authority=""):
         _require_budget_manager(actor)
     if budget is not None:
         budget = Budget.objects.select_for_update().get(pk=budget.pk)
-    before = snapshot(budget) if budget is not None else None
-    budget = budget or Budget()
     unknown = set(values) - set(BUDGET_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(sorted(unknown), "Not a budget field."))
-    for name, value in values.items():
-        setattr(budget, name, value)
-    if budget.owner_id is None:
-        budget.owner = actor
-    _validate(budget)
-    budget.save()
-    after = snapshot(budget)
-    if authority:
-        after["authority"] = authority
-    audit_record(
+
+    def default_owner(budget):
+        if budget.owner_id is None:
+            budget.owner = actor
+
+    budget = audited_save(
+        budget or Budget(),
         actor=actor,
-        action="budget.update" if before else "budget.create",
-        obj=budget,
-        before=before,
-        after=after,
+        values=values,
+        noun="budget",
+        prepare=default_owner,
+        validate=_validate,
+        after_extra={"authority": authority} if authority else None,
     )
     transaction.on_commit(lambda: _queue_evaluation([budget.pk]))
     return budget
@@ -463,8 +459,7 @@ def _alert_for_update(alert):
 def budget_alert_acknowledge(*, actor, alert, note=""):
     """Someone has seen it and is on it. Only an open alert can be acknowledged."""
     alert = _alert_for_update(alert)
-    if not permissions.can_handle_budget_alert(actor, alert.budget):
-        raise PermissionDenied("Only the budget's owner, the use case's owners or finance handle its alerts.")
+    permissions.require(actor, permissions.HANDLE_BUDGET_ALERT, alert.budget)
     if alert.status != BudgetAlertStatus.OPEN:
         raise ValidationError({"status": f"The alert is already {alert.get_status_display().lower()}."})
     before = snapshot(alert)
@@ -483,8 +478,7 @@ def budget_alert_acknowledge(*, actor, alert, note=""):
 def budget_alert_resolve(*, actor, alert, note):
     """Close an alert, saying what was done about it."""
     alert = _alert_for_update(alert)
-    if not permissions.can_handle_budget_alert(actor, alert.budget):
-        raise PermissionDenied("Only the budget's owner, the use case's owners or finance handle its alerts.")
+    permissions.require(actor, permissions.HANDLE_BUDGET_ALERT, alert.budget)
     if alert.status == BudgetAlertStatus.RESOLVED:
         raise ValidationError({"status": "The alert is already resolved."})
     note = (note or "").strip()
@@ -515,8 +509,7 @@ def budget_increase_approve(*, actor, request, amount=None, note=""):
     unless the approver gives another, which must still be above the current amount)."""
     request = _request_for_update(request)
     budget = Budget.objects.select_for_update().get(pk=request.budget_id)
-    if not permissions.can_decide_budget_increase(actor, budget):
-        raise PermissionDenied("Only the budget's owner or finance approve a budget increase.")
+    permissions.require(actor, permissions.APPROVE_BUDGET_INCREASE, budget)
     if request.status != IncreaseRequestStatus.OPEN:
         raise ValidationError({"status": f"The request is already {request.get_status_display().lower()}."})
     approved = request.requested_amount if amount in (None, "") else Decimal(str(amount))
@@ -556,8 +549,7 @@ def budget_increase_approve(*, actor, request, amount=None, note=""):
 def budget_increase_reject(*, actor, request, note):
     request = _request_for_update(request)
     budget = request.budget
-    if not permissions.can_decide_budget_increase(actor, budget):
-        raise PermissionDenied("Only the budget's owner or finance reject a budget increase.")
+    permissions.require(actor, permissions.REJECT_BUDGET_INCREASE, budget)
     if request.status != IncreaseRequestStatus.OPEN:
         raise ValidationError({"status": f"The request is already {request.get_status_display().lower()}."})
     note = (note or "").strip()

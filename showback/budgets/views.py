@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -25,8 +25,7 @@ from .forms import AlertNoteForm, BudgetForm, IncreaseDecisionForm, TeamWebhookF
 
 
 def _require_manager(request):
-    if not permissions.can_manage_budgets(request.user):
-        raise PermissionDenied("Only finance analysts and platform admins set budgets.")
+    permissions.require(request.user, permissions.SET_BUDGETS)
 
 
 def budget_list(request):

@@ -8,7 +8,6 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -83,8 +82,7 @@ class FocusExportQuerySerializer(serializers.Serializer):
 
 
 def _check_finance(user):
-    if not permissions.can_import_spend(user):
-        raise PermissionDenied("Only finance analysts and platform admins see this.")
+    permissions.require(user, permissions.SEE_CHARGEBACK)
 
 
 class ChargebackStatementApi(APIView):

@@ -16,17 +16,19 @@ from aifinops.core import periods, permissions
 
 from .. import selectors as spend
 from ..models import SpendRecord
+from ..rollups import SPEND_SUMS
 from .exports import focus_row
 
 ZERO = Decimal("0")
+# The ledger's sums, under the names a statement line shows.
 MEASURES = {
-    "billed": Sum("billed_cost"),
-    "effective": Sum("effective_cost"),
-    "estimated": Sum("estimated_cost"),
-    "input_tokens": Sum("input_tokens"),
-    "cached_tokens": Sum("cached_tokens"),
-    "output_tokens": Sum("output_tokens"),
-    "requests": Sum("requests"),
+    "billed": SPEND_SUMS["billed"],
+    "effective": SPEND_SUMS["effective"],
+    "estimated": SPEND_SUMS["estimated"],
+    "input_tokens": SPEND_SUMS["tokens_in"],
+    "cached_tokens": SPEND_SUMS["tokens_cached"],
+    "output_tokens": SPEND_SUMS["tokens_out"],
+    "requests": SPEND_SUMS["n_requests"],
 }
 MEASURE_NAMES = tuple(MEASURES)
 

@@ -2,7 +2,6 @@
 
 import datetime
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -27,8 +26,7 @@ def _visible_team(user, slug):
 
 
 def _check_finance(user):
-    if not permissions.can_import_spend(user):
-        raise PermissionDenied("Only finance analysts and platform admins see this.")
+    permissions.require(user, permissions.SEE_CHARGEBACK)
 
 
 def chargeback_index(request):

@@ -23,7 +23,6 @@ from rest_framework.views import APIView
 
 from aifinops.core.api.authentication import ApiTokenAuthentication
 from aifinops.core.api.parsers import CheckedJSONParser, json_loads_checked, text_problem
-from aifinops.core.models import hash_token
 
 from . import counters as ctr
 from .authorize import AuthorizeRequest, GatewayPrincipal, KeyNotActive, authorize
@@ -49,7 +48,7 @@ class GatewayKeyAuthentication(authentication.BaseAuthentication):
             if header[0].lower() == b"bearer":
                 raise exceptions.AuthenticationFailed("Not a gateway key: they start with afo_gw_.")
             return None
-        record = key_record(hash_token(raw), ctr.counters())
+        record = key_record(GatewayKey.hash_key(raw), ctr.counters())
         if record is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked gateway key.")
         principal = GatewayPrincipal(
@@ -400,7 +399,7 @@ def authorize_endpoint(request):
     fast = keyword.lower() in ("bearer", "token") and raw.startswith(GATEWAY_KEY_PREFIX)
     if request.method == "POST" and fast:
         try:
-            record = key_record(hash_token(raw), ctr.counters())
+            record = key_record(GatewayKey.hash_key(raw), ctr.counters())
             if record is not None:
                 principal = GatewayPrincipal(
                     key_id=record["id"], use_case_id=record["use_case_id"], agent=record["agent"]

@@ -124,8 +124,7 @@ def _use_case_id(principal, req) -> int:
     )
     if use_case is None or not permissions.can_view_use_case(principal, use_case):
         raise Http404("No such use case.")
-    if not permissions.can_use_gateway(principal, use_case):
-        raise PermissionDenied("Only the use case's owners and platform admins authorize its calls.")
+    permissions.require(principal, permissions.AUTHORIZE_CALLS, use_case)
     return use_case.pk
 
 

@@ -5,7 +5,6 @@ and `services.usage_partitions_ensure` the monthly partitions); on SQLite (`make
 plain table. Django sees the parent table only.
 """
 
-import secrets
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from aifinops.core.models import HashedKey
 from portfolio.models import AIModel, UseCase
 
 # The same precision as SpendRecord's costs: per-call costs are fractions of a cent.
@@ -21,41 +21,28 @@ COST = {"max_digits": 24, "decimal_places": 10}
 GATEWAY_KEY_PREFIX = "afo_gw_"  # a visible prefix, not a secret
 
 
-class GatewayKey(models.Model):
+class GatewayKey(HashedKey):
     """An API key of one use case, or of one agent of it, for gateways and agent runtimes.
 
     Only its hash is stored; the key is shown once, at creation. It may call the authorization
     and usage-event endpoints for its use case and nothing else.
     """
 
+    KEY_PREFIX = GATEWAY_KEY_PREFIX
+    PREFIX_LENGTH = 14
+
     use_case = models.ForeignKey(UseCase, on_delete=models.CASCADE, related_name="gateway_keys")
     agent = models.CharField(
         max_length=100, blank=True, help_text="Only this agent id may use the key; empty for any."
     )
     name = models.CharField(max_length=100, help_text="Where the key is used, e.g. litellm-prod.")
-    prefix = models.CharField(max_length=16, help_text="The first characters, to recognise it.")
-    key_hash = models.CharField(max_length=64, unique=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:
         ordering = ["-created_at", "-id"]
-
-    def __str__(self):
-        return f"{self.name} ({self.prefix}…)"
-
-    @property
-    def is_active(self):
-        return self.revoked_at is None
-
-    @staticmethod
-    def generate_key() -> str:
-        return GATEWAY_KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 class AgentPolicy(models.Model):

@@ -11,13 +11,12 @@ import logging
 from collections import defaultdict
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
-from aifinops.core.models import hash_token
 
 from . import counters as ctr
 from .models import AgentPolicy, AuthorizationDecision, GatewayKey
@@ -82,31 +81,17 @@ def policy_version_bump(*, use_case_ids=(), catalog=False):
     transaction.on_commit(bump)
 
 
-def _check(allowed: bool, message: str):
-    if not allowed:
-        raise PermissionDenied(message)
-
-
 @transaction.atomic
 def gateway_key_create(*, use_case, actor, name: str, agent: str = "") -> tuple[GatewayKey, str]:
     """Create a gateway key for a use case (or one agent of it). Returns the key and its secret,
     which is shown only once."""
-    _check(
-        permissions.can_manage_gateway_keys(actor, use_case),
-        "Only the use case's owners and platform admins create its gateway keys.",
-    )
+    permissions.require(actor, permissions.CREATE_GATEWAY_KEYS, use_case)
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Name the key after where it is used, e.g. litellm-prod."})
-    raw = GatewayKey.generate_key()
-    key = GatewayKey.objects.create(
-        use_case=use_case,
-        agent=(agent or "").strip(),
-        name=name,
-        prefix=raw[:14],
-        key_hash=hash_token(raw),
-        created_by=actor,
-    )
+    key = GatewayKey(use_case=use_case, agent=(agent or "").strip(), name=name, created_by=actor)
+    raw = key.set_key()
+    key.save()
     audit_record(actor=actor, action="gateway_key.create", obj=key, after=snapshot(key, KEY_FIELDS))
     policy_version_bump(use_case_ids=[use_case.pk])
     return key, raw
@@ -115,10 +100,7 @@ def gateway_key_create(*, use_case, actor, name: str, agent: str = "") -> tuple[
 @transaction.atomic
 def gateway_key_revoke(*, key: GatewayKey, actor) -> GatewayKey:
     """Revoke a key: the next call with it is refused (401)."""
-    _check(
-        permissions.can_manage_gateway_keys(actor, key.use_case),
-        "Only the use case's owners and platform admins revoke its gateway keys.",
-    )
+    permissions.require(actor, permissions.REVOKE_GATEWAY_KEYS, key.use_case)
     key = GatewayKey.objects.select_for_update().get(pk=key.pk)
     if key.revoked_at is not None:
         return key
@@ -164,10 +146,7 @@ def _policy_for_update(use_case) -> AgentPolicy:
 def agent_policy_update(*, use_case, actor, spend_cap=None, max_output_tokens=False, **limits) -> AgentPolicy:
     """Set a use case's agent limits, monthly spend cap and per-call output-token cap (None: no
     limit; the output cap is the use case's own `max_output_tokens`, left as is unless given)."""
-    _check(
-        permissions.can_manage_gateway_keys(actor, use_case),
-        "Only the use case's owners and platform admins set its agent limits.",
-    )
+    permissions.require(actor, permissions.SET_AGENT_LIMITS, use_case)
     unknown = set(limits) - set(LIMIT_FIELDS)
     if unknown:
         raise ValueError(f"Not agent limits: {sorted(unknown)}")
@@ -208,10 +187,7 @@ def agent_policy_update(*, use_case, actor, spend_cap=None, max_output_tokens=Fa
 @transaction.atomic
 def agent_kill_switch_set(*, use_case, actor, on: bool, reason: str = "") -> AgentPolicy:
     """Turn a use case's kill switch on (every authorization denied from the next call) or off."""
-    _check(
-        permissions.can_stop_agent(actor, use_case),
-        "Only the use case's owners, finance and platform admins use its kill switch.",
-    )
+    permissions.require(actor, permissions.USE_KILL_SWITCH, use_case)
     reason = (reason or "").strip()
     if on and not reason:
         raise ValidationError({"reason": "Say why the agent is stopped: the log keeps it."})
@@ -238,10 +214,7 @@ def agent_kill_switch_set(*, use_case, actor, on: bool, reason: str = "") -> Age
 @transaction.atomic
 def agent_approve(*, use_case, actor) -> AgentPolicy:
     """A person approves an agent held at its approval gate: its calls are authorized again."""
-    _check(
-        permissions.can_stop_agent(actor, use_case),
-        "Only the use case's owners, finance and platform admins approve its agents.",
-    )
+    permissions.require(actor, permissions.APPROVE_AGENTS, use_case)
     policy = _policy_for_update(use_case)
     if not policy.approval_required:
         raise ValidationError("This agent has no approval gate: nothing to approve.")

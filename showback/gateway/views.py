@@ -5,7 +5,7 @@ of its own). The page's section itself is rendered by the `use_case_gateway` tem
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
@@ -41,8 +41,7 @@ def _form_errors(request, form):
 @require_POST
 def gateway_key_create(request, key):
     use_case = portfolio_selectors.use_case_get(user=request.user, key=key)
-    if not permissions.can_manage_gateway_keys(request.user, use_case):
-        raise PermissionDenied("Only the use case's owners and platform admins create its gateway keys.")
+    permissions.require(request.user, permissions.CREATE_GATEWAY_KEYS, use_case)
     form = GatewayKeyForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
@@ -79,8 +78,7 @@ def gateway_key_revoke(request, key, pk):
 @require_POST
 def agent_controls_update(request, key):
     use_case = portfolio_selectors.use_case_get(user=request.user, key=key)
-    if not permissions.can_manage_gateway_keys(request.user, use_case):
-        raise PermissionDenied("Only the use case's owners and platform admins set its agent limits.")
+    permissions.require(request.user, permissions.SET_AGENT_LIMITS, use_case)
     form = AgentControlsForm(request.POST, instance=agent_policy_get(use_case=use_case), use_case=use_case)
     if not form.is_valid():
         _form_errors(request, form)

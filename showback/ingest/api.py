@@ -3,7 +3,6 @@
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -80,8 +79,7 @@ class ImportBatchViewSet(
     queryset = ImportBatch.objects.none()
 
     def get_queryset(self):
-        if not permissions.can_import_spend(self.request.user):
-            raise PermissionDenied("Only finance analysts and platform admins import spend.")
+        permissions.require(self.request.user, permissions.IMPORT_SPEND)
         return ImportBatch.objects.select_related("created_by").order_by("-created_at", "-id")
 
     @extend_schema(request=ImportUploadSerializer, responses={202: ImportBatchSerializer})

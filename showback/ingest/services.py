@@ -17,7 +17,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import transaction
 from django.utils import timezone
@@ -97,8 +97,8 @@ def spend_import_create(
 ):
     """Store an uploaded spend file and queue its import (unless the caller runs it itself, as the
     command does to show progress). Refuses what cannot be a spend file."""
-    if actor is not None and not permissions.can_import_spend(actor):
-        raise PermissionDenied("Only finance analysts and platform admins import spend.")
+    if actor is not None:
+        permissions.require(actor, permissions.IMPORT_SPEND)
     if mode not in ImportMode.values:
         raise ValidationError({"mode": f"“{mode}” is not an import mode."})
     size = getattr(uploaded_file, "size", None) or 0

@@ -3,7 +3,7 @@
 import csv
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
@@ -16,8 +16,7 @@ from .services import import_progress, spend_import_create
 
 
 def _check(request):
-    if not permissions.can_import_spend(request.user):
-        raise PermissionDenied("Only finance analysts and platform admins import spend.")
+    permissions.require(request.user, permissions.IMPORT_SPEND)
 
 
 def import_list(request):

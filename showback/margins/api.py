@@ -8,7 +8,7 @@ answer (400) names every bad row by line (the CSV line, or the row's position fr
 from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -58,10 +58,9 @@ class CustomerRevenueApi(APIView):
     parser_classes = [JSONObjectParser, MultiPartParser, FormParser]
 
     def _check(self, request, *, load=False):
-        if not permissions.can_view_margins(request.user):
-            raise PermissionDenied("Only finance analysts and platform admins see revenue.")
-        if load and not permissions.can_load_revenue(request.user):
-            raise PermissionDenied("Only finance analysts and platform admins load revenue.")
+        permissions.require(request.user, permissions.SEE_REVENUE)
+        if load:
+            permissions.require(request.user, permissions.LOAD_REVENUE)
 
     @extend_schema(
         parameters=[

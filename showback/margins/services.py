@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from aifinops.core import permissions
@@ -186,8 +185,8 @@ def _check_all(rows):
 @transaction.atomic
 def revenue_import(*, actor, rows, source="") -> RevenueLoad:
     """Load [(line, {column: text})] all or nothing; raise RevenueFileError naming every bad row."""
-    if actor is not None and not permissions.can_load_revenue(actor):
-        raise PermissionDenied("Only finance analysts and platform admins load revenue.")
+    if actor is not None:
+        permissions.require(actor, permissions.LOAD_REVENUE)
     clean, problems = _check_all(rows)
     if problems:
         raise RevenueFileError(problems)

@@ -7,7 +7,6 @@ else is refused (403).
 from decimal import Decimal
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
 from aifinops.core import permissions
@@ -22,8 +21,7 @@ MICRO = Decimal("0.000001")
 
 
 def _check(request):
-    if not permissions.can_view_margins(request.user):
-        raise PermissionDenied("Only finance analysts and platform admins see revenue and margins.")
+    permissions.require(request.user, permissions.SEE_MARGINS)
 
 
 def _months(request):
@@ -62,8 +60,7 @@ def margins(request):
 
 def revenue_upload(request):
     _check(request)
-    if not permissions.can_load_revenue(request.user):
-        raise PermissionDenied("Only finance analysts and platform admins load revenue.")
+    permissions.require(request.user, permissions.LOAD_REVENUE)
     if request.method != "POST":
         return redirect("showback:margins")
     form = RevenueUploadForm(request.POST, request.FILES)

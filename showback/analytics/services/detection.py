@@ -10,7 +10,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
 from django.urls import reverse
@@ -236,11 +236,7 @@ def _announce(created, use_cases, *, since):
 
 def _locked(anomaly, actor):
     anomaly = Anomaly.objects.select_for_update().select_related("use_case").get(pk=anomaly.pk)
-    if not permissions.can_triage_anomaly(actor, anomaly):
-        raise PermissionDenied(
-            "Only the use case's team, its owners and finance can acknowledge, explain or resolve "
-            "its anomalies."
-        )
+    permissions.require(actor, permissions.TRIAGE_ANOMALY, anomaly)
     return anomaly
 
 

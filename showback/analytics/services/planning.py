@@ -3,7 +3,7 @@
 import datetime
 from decimal import Decimal
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -86,12 +86,8 @@ def forecast_assumption_create(
     note="",
 ):
     """Add a planner's driver assumption to the forecast of a use case (or of the portfolio)."""
-    if not permissions.can_add_assumption(actor, use_case):
-        raise PermissionDenied(
-            "Finance plans the portfolio; a use case's owners plan their own use case."
-            if use_case is not None
-            else "Only finance analysts and platform admins add portfolio assumptions."
-        )
+    rule = permissions.PLAN_FORECAST if use_case is not None else permissions.PLAN_PORTFOLIO_FORECAST
+    permissions.require(actor, rule, use_case)
     _check_assumption(
         use_case=use_case,
         kind=kind,
@@ -118,8 +114,7 @@ def forecast_assumption_create(
 
 @transaction.atomic
 def forecast_assumption_delete(*, actor, assumption):
-    if not permissions.can_add_assumption(actor, assumption.use_case):
-        raise PermissionDenied("Only the people who may add this assumption may remove it.")
+    permissions.require(actor, permissions.REMOVE_ASSUMPTION, assumption.use_case)
     audit_record(
         actor=actor, action="forecast_assumption.delete", obj=assumption, before=snapshot(assumption)
     )
