@@ -29,3 +29,9 @@ def pct(value):
 @register.filter
 def ms(value):
     return "—" if value is None else f"{value:,.0f} ms"
+
+
+@register.filter
+def active_keys(keys):
+    """The keys still in use: what a kill switch stops, or lets call again."""
+    return [k for k in keys if k.is_active]
