@@ -12,7 +12,7 @@ from collections import defaultdict
 from decimal import Decimal
 from functools import cached_property
 
-from django.db.models import Min, Q, Sum
+from django.db.models import Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,7 +27,6 @@ from .filters import Filters
 ZERO = Decimal("0")
 PREMIUM_TIERS = spend.PREMIUM_TIERS
 TREND_MONTHS = 12
-HISTORY_MONTHS = 24  # fitted by the forecast
 FORECAST_MONTHS = 6
 
 
@@ -116,11 +115,12 @@ class DashboardData:
 
     @cached_property
     def monthly_rows(self) -> list[dict]:
-        """AI spend per month and currency over the forecast's history and the trend, from the
-        monthly rollup: [{month, currency, total, premium}]."""
+        """AI spend per month and currency over the trend (and this month), from the monthly
+        rollup: [{month, currency, total, premium}]. The forecast reads its own history, through
+        the one forecast selector."""
         this_month = periods.month_start(self.today)
         last = max(periods.month_start(self.filters.end), this_month)
-        first = min(self.trend_months[0], periods.months_back(this_month, HISTORY_MONTHS))
+        first = self.trend_months[0]
         rows = (
             self.spend_qs(MonthlySpend)
             .filter(month__gte=first, month__lte=last)
@@ -140,15 +140,6 @@ class DashboardData:
             }
             for r in rows
         ]
-
-    def first_day_of(self, month, currency) -> datetime.date | None:
-        """The first day with spend in `month`: the forecast scales a first month that began
-        part-way to a whole month. One query on the daily rollup's date index."""
-        return (
-            self.spend_qs()
-            .filter(currency=currency, date__gte=month, date__lte=periods.month_end(month))
-            .aggregate(first=Min("date"))["first"]
-        )
 
     @cached_property
     def teams(self) -> dict[int, Team]:

@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from aifinops.core import periods
 from portfolio.choices import ModelTier
+from showback.analytics import selectors as analytics
 from showback.budgets import selectors as budget_selectors
 from showback.models import BudgetScope
 
@@ -83,15 +84,6 @@ def budget_figure(data: DashboardData) -> Dataset:
 # The monthly trend and the forecast band.
 
 
-def _forecaster():
-    """showback's forecasting, when it is there (it is built alongside the dashboard)."""
-    try:
-        from showback.analytics import forecasting
-    except ImportError:  # pragma: no cover - the analytics package ships with showback
-        return None
-    return forecasting
-
-
 def trend_figure(data: DashboardData) -> Dataset:
     currency = data.currency
     by_month = {r["month"]: r for r in data.monthly_rows if r["currency"] == currency}
@@ -126,24 +118,23 @@ def trend_figure(data: DashboardData) -> Dataset:
         currency=currency,
         notes=_left_out(data),
     )
-    forecasting = _forecaster()
     shows_now = periods.month_start(data.filters.end) >= periods.months_back(this_month, 1)
-    if forecasting is None or not shows_now:
-        if not shows_now:
-            ds.notes.append("The forecast is drawn when the period reaches last month or this one.")
+    if not shows_now:
+        ds.notes.append("The forecast is drawn when the period reaches last month or this one.")
         return ds
-    history, month = [], None
-    complete = sorted(m for m in by_month if m < this_month)
-    if complete:
-        month = complete[0]
-        while month < this_month:
-            history.append((month, by_month[month]["total"] if month in by_month else ZERO))
-            month = periods.add_months(month, 1)
-    history = forecasting.trim_leading_zeros(history)
-    if not history:
+    f = data.filters
+    view = analytics.forecast_get(
+        user=data.user,
+        months=FORECAST_MONTHS,
+        as_of=data.today,
+        spend_q=f.spend_q() if f.narrowed else None,
+        use_case_q=f.use_case_q(prefix="use_case__") if f.narrowed else None,
+        currency=currency,
+        with_backtest=False,
+    )
+    if not view.history.months:
         return ds
-    history = forecasting.whole_first_month(history, data.first_day_of(history[0][0], currency))
-    result = forecasting.forecast(history, months=FORECAST_MONTHS, start=this_month)
+    result = view.forecast
     for point in result.points:
         row = next((r for r in rows if r["month"] == point.month), None)
         if row is None:
@@ -160,6 +151,8 @@ def trend_figure(data: DashboardData) -> Dataset:
     }
     if not result.has_band:
         ds.notes.append("No band: fewer than six complete months of history.")
+    if result.adjusted:
+        ds.notes.append("The forecast includes the planners' assumptions, as on the forecast page.")
     return ds
 
 

@@ -1,5 +1,5 @@
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -27,17 +27,39 @@ class TeamViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.team_list(user=self.request.user)
 
 
+def _confirmed(request) -> bool:
+    """`confirm: true` in the body (JSON true, or "true"/"yes"/"1" in a form)."""
+    data = request.data if isinstance(request.data, dict) else {}
+    value = data.get("confirm")
+    return value is True or (isinstance(value, str) and value.strip().lower() in ("true", "yes", "1"))
+
+
 def _transition_action(target, url_path, name):
     def move(self, request, key=None):
-        use_case = services.use_case_move(actor=request.user, use_case=self.get_object(), target_stage=target)
+        use_case = services.use_case_move(
+            actor=request.user,
+            use_case=self.get_object(),
+            target_stage=target,
+            confirm=_confirmed(request),
+        )
         return Response(UseCaseSerializer(use_case, context=self.get_serializer_context()).data)
 
     # Named before decorating: @action records the method mapping under the function's name.
     move.__name__ = name
+    sunset = target == Stage.SUNSET
     return extend_schema(
-        request=None,
+        request=(
+            inline_serializer("SunsetConfirm", {"confirm": serializers.BooleanField()}) if sunset else None
+        ),
+        description=(
+            'Sunset is final: send `{"confirm": true}`; without it the answer is 400 naming `confirm` '
+            "and nothing changes."
+            if sunset
+            else ""
+        ),
         responses={
             200: UseCaseSerializer,
+            **({400: OpenApiResponse(description="`confirm` missing: nothing changed.")} if sunset else {}),
             403: OpenApiResponse(description="Not allowed to make this move."),
             409: OpenApiResponse(description="The use case moved meanwhile (a lost race)."),
             422: OpenApiResponse(description="Gate items not met, listed in error.details."),
@@ -49,7 +71,8 @@ def _transition_action(target, url_path, name):
 class UseCaseViewSet(viewsets.ReadOnlyModelViewSet):
     """Use cases the caller may see, filtered like the portfolio page. Each stage move is one POST
     (`to-mvp`, `to-pilot`, `to-launch`, `to-scale`, `sunset`): 403 without permission, 409 on a lost
-    race, 422 listing the unmet gate items."""
+    race, 422 listing the unmet gate items. A sunset needs `{"confirm": true}` (400 naming
+    `confirm` without it)."""
 
     serializer_class = UseCaseSerializer
     filterset_class = UseCaseFilter

@@ -245,14 +245,21 @@ def _save(use_case):
         raise ConflictError(f"{use_case.name} was moved by someone else meanwhile: reload it.") from exc
 
 
+SUNSET_CONFIRM = (
+    "Sunset is final: the use case leaves the stage path for good and its owners are told. "
+    "Confirm to go ahead."
+)
+
+
 @transaction.atomic
-def use_case_move(*, actor, use_case, target_stage, council_decision=""):
+def use_case_move(*, actor, use_case, target_stage, council_decision="", confirm=False):
     """Move a use case into `target_stage` through its gate.
 
     Refused with Unprocessable (listing what is missing) when the gate is incomplete or a needed
     approval is absent; with ConflictError when the use case is no longer where the caller saw it.
     `council_decision` names the council decision that orders a sunset: the chair carries it out,
-    and the decision stands for the sunset criteria.
+    and the decision stands for the sunset criteria. Any other sunset needs `confirm`: it cannot
+    be undone, so the caller must have shown what it does (refused naming `confirm` otherwise).
     """
     if target_stage not in TRANSITIONS:
         raise ValidationError({"target_stage": f"“{target_stage}” is not a stage a use case moves into."})
@@ -296,6 +303,8 @@ def use_case_move(*, actor, use_case, target_stage, council_decision=""):
             f"{len(unmet)} gate item{'s' if len(unmet) != 1 else ''} not met.",
             details=unmet,
         )
+    if target_stage == Stage.SUNSET and not by_council and not confirm:
+        raise ValidationError({"confirm": SUNSET_CONFIRM})
 
     before = snapshot(use_case, ["stage"])
     try:

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from aifinops.core import permissions
 from aifinops.core.exceptions import ConflictError, Unprocessable
@@ -67,8 +68,12 @@ def _section(request, use_case, **kwargs):
     )
 
 
-def _respond(request, use_case, *, success, stage=None, action):
-    """Run `action`; answer htmx with the re-rendered section, a browser with a redirect."""
+def _respond(request, use_case, *, success, stage=None, action, reload=False):
+    """Run `action`; answer htmx with the re-rendered section, a browser with a redirect.
+
+    `reload`: a change the whole page shows (a stage move) sends htmx to the page again once done.
+    Refusals a browser gets as messages are tagged `stage-alert`: the section clears them when it
+    is next re-rendered, so an old "cannot move" does not outlive the items it named."""
     errors = {}
     try:
         action()
@@ -79,18 +84,20 @@ def _respond(request, use_case, *, success, stage=None, action):
             "__all__": [str(exc)],
             **({"details": exc.details} if isinstance(exc, Unprocessable) else {}),
         }
-    if request.htmx:
+    if request.htmx and not (reload and not errors):
         return _section(request, use_case, open_stage=stage, errors=errors)
     if errors:
         for field, field_errors in errors.items():
             if field == "details":
                 for d in field_errors:
-                    messages.error(request, f"{d['item']}: {d['missing']}")
+                    messages.error(request, f"{d['item']}: {d['missing']}", extra_tags="stage-alert")
             else:
                 for e in field_errors:
-                    messages.error(request, e)
+                    messages.error(request, e, extra_tags="stage-alert")
     else:
         messages.success(request, success)
+    if request.htmx:
+        return HttpResponseClientRedirect(use_case.get_absolute_url())
     return redirect(use_case.get_absolute_url())
 
 
@@ -201,7 +208,13 @@ def stage_move(request, key):
         request,
         use_case,
         success=f"Moved to {label}.",
-        action=lambda: services.use_case_move(actor=request.user, use_case=use_case, target_stage=target),
+        reload=True,
+        action=lambda: services.use_case_move(
+            actor=request.user,
+            use_case=use_case,
+            target_stage=target,
+            confirm=request.POST.get("confirm") == "yes",
+        ),
     )
 
 

@@ -105,8 +105,8 @@ def test_owner_completes_the_gates_to_pilot_and_the_chair_approves_and_moves_to_
     # When they try Pilot before its gate is complete
     page.get_by_role("button", name="Move to Pilot", exact=True).click()
 
-    # Then the page names what is missing, and it stays at MVP
-    alerts = _messages(page)
+    # Then the stage section names what is missing, and it stays at MVP
+    alerts = page.locator("#stage-section .alert")
     expect(alerts).to_contain_text("Ticket triage cannot move to Pilot: 2 gate items not met.")
     expect(alerts).to_contain_text(
         "Cost attribution live: No spend attributed to ticket-triage in the last 14 days: tag it."

@@ -601,7 +601,10 @@ def api(cast):
             _, key = api_token_create(user=user, name="tests")
             headers["HTTP_AUTHORIZATION"] = f"Token {key}"
         path = f"/api/v1/use-cases/{use_case.key}/{API_ACTION[target]}/"
-        response = Client().post(path, **headers)
+        if target == Stage.SUNSET:  # final: the API asks for it in so many words
+            response = Client().post(path, {"confirm": True}, content_type="application/json", **headers)
+        else:
+            response = Client().post(path, **headers)
         is_json = response.get("Content-Type", "").startswith("application/json")
         return ApiAnswer(response.status_code, json.loads(response.content) if is_json else None)
 
@@ -661,7 +664,8 @@ def test_page_move_matrix_follows_the_same_rule(role, target, cast, movable, cli
     expected = _expected(role, target)
 
     response = _client_for(role, cast, client, login).post(
-        reverse("portfolio:stage_move", args=[use_case.key]), {"target_stage": target}
+        reverse("portfolio:stage_move", args=[use_case.key]),
+        {"target_stage": target, **({"confirm": "yes"} if target == Stage.SUNSET else {})},
     )
 
     if expected == MOVED:

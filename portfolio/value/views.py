@@ -1,7 +1,8 @@
 """Pages and htmx fragments for milestones, value signals, cost lines and the optimization backlog.
 
 Every write is a POST that calls one service. With htmx the answer is the card that changed (plus
-the economics card, out of band, when costs or outcomes changed), showing the form again with its
+the economics card, out of band, when costs or outcomes changed, and the stage section when a gate
+reads what changed), showing the form again with its
 messages when the input was wrong; without htmx it is a redirect back to the use-case page.
 """
 
@@ -18,6 +19,7 @@ from aifinops.core import permissions
 
 from .. import selectors
 from ..filters import OptimizationFilter
+from ..gates.views import stage_context
 from ..models import CostLine, Milestone, OptimizationItem
 from . import charts, economics, services
 from .forms import CostLineForm, MilestoneForm, OptimizationForm, ValueSignalForm
@@ -31,6 +33,9 @@ PARTS = {
 }
 # Cards whose change moves the unit economics, which then travel along out of band.
 MOVES_ECONOMICS = ("signals", "costs")
+# Cards whose change a stage gate reads (last month's value signal, a pending review milestone, the
+# margin at scale, missed milestones for sunset): the stage section travels along too, re-rendered.
+MOVES_GATES = ("milestones", "signals", "costs")
 
 
 def value_context(request, use_case, *, bound=None, notice=None):
@@ -93,6 +98,13 @@ def _parts_response(request, use_case, part, *, bound=None, notice=None):
     html = render_to_string(PARTS[part], context, request=request)
     if part in MOVES_ECONOMICS:
         html += render_to_string(PARTS["economics"], {**context, "oob": True}, request=request)
+    if part in MOVES_GATES:
+        stage = stage_context(request, use_case, economics_viable=context["value"]["economics"].viable)
+        html += render_to_string(
+            "portfolio/partials/_stage_section.html",
+            {"use_case": use_case, **stage, "stage_oob": True},
+            request=request,
+        )
     return HttpResponse(html)
 
 

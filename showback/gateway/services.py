@@ -185,12 +185,28 @@ def agent_policy_update(*, use_case, actor, spend_cap=None, max_output_tokens=Fa
 
 
 @transaction.atomic
-def agent_kill_switch_set(*, use_case, actor, on: bool, reason: str = "") -> AgentPolicy:
-    """Turn a use case's kill switch on (every authorization denied from the next call) or off."""
+def agent_kill_switch_set(
+    *, use_case, actor, on: bool, reason: str = "", confirm: bool = False
+) -> AgentPolicy:
+    """Turn a use case's kill switch on (every authorization denied from the next call) or off.
+
+    Either way round it needs `confirm`: the caller has shown what it does (the page says which
+    keys and agents stop, or start again); without it a ValidationError names `confirm`."""
     permissions.require(actor, permissions.USE_KILL_SWITCH, use_case)
     reason = (reason or "").strip()
     if on and not reason:
         raise ValidationError({"reason": "Say why the agent is stopped: the log keeps it."})
+    if not confirm:
+        raise ValidationError(
+            {
+                "confirm": (
+                    "Confirm the kill switch: every call of this use case is refused from the next one."
+                    if on
+                    else "Confirm turning the kill switch off: its calls are authorized again by their "
+                    "limits and budgets."
+                )
+            }
+        )
     policy = _policy_for_update(use_case)
     if policy.kill_switch == on:
         return policy

@@ -106,6 +106,7 @@ def agent_kill_switch(request, key, action):
             actor=request.user,
             on=action == "on",
             reason=form.cleaned_data.get("reason", ""),
+            confirm=request.POST.get("confirm") == "yes",
         )
     except ValidationError as error:
         _errors(request, error)

@@ -38,3 +38,9 @@ def ms(value):
 def cap_reconciliation(budget):
     """A hard cap's counter against the ledger: the last reconciliation and its last correction."""
     return cap_reconciliation_get(budget) if budget.mode == "hard_cap" and budget.active else None
+
+
+@register.filter
+def active_keys(keys):
+    """The keys still in use: what a kill switch stops, or lets call again."""
+    return [k for k in keys if k.is_active]

@@ -139,7 +139,11 @@ def test_the_kill_switch_acts_on_the_next_call(
 
     with django_capture_on_commit_callbacks(execute=True):
         services.agent_kill_switch_set(
-            use_case=cast.use_case_a, actor=cast.owner, on=True, reason="Runaway loop"
+            use_case=cast.use_case_a,
+            actor=cast.owner,
+            on=True,
+            reason="Runaway loop",
+            confirm=True,
         )
     body = ask(gateway_key, estimated_cost="0.01").json()
 
@@ -147,7 +151,7 @@ def test_the_kill_switch_acts_on_the_next_call(
     assert body["reason"] == "kill_switch"
     assert AuditEvent.objects.filter(action="agent.kill_switch_on", actor=cast.owner).count() == 1
     with django_capture_on_commit_callbacks(execute=True):
-        services.agent_kill_switch_set(use_case=cast.use_case_a, actor=cast.owner, on=False)
+        services.agent_kill_switch_set(use_case=cast.use_case_a, actor=cast.owner, on=False, confirm=True)
     assert ask(gateway_key, estimated_cost="0.01").json()["decision"] == "allow"
 
 

@@ -153,7 +153,10 @@ def test_a_team_member_cannot_change_limits_nor_stop_the_agent(login, cast):
     limits = client.post(
         reverse("showback:agent_controls_update", args=[cast.use_case_a.key]), {"warn_at_pct": 50}
     )
-    stop = client.post(reverse("showback:agent_kill_switch_on", args=[cast.use_case_a.key]), {"reason": "x"})
+    stop = client.post(
+        reverse("showback:agent_kill_switch_on", args=[cast.use_case_a.key]),
+        {"reason": "x", "confirm": "yes"},
+    )
 
     assert (limits.status_code, stop.status_code) == (403, 403)
     assert not AgentPolicy.objects.exists()
@@ -161,24 +164,74 @@ def test_a_team_member_cannot_change_limits_nor_stop_the_agent(login, cast):
     assert "Kill switch</button>" not in body and "Save limits" not in body
 
 
-def test_the_kill_switch_is_one_click_audited_and_logged(login, cast, redis_clean):
-    client = login(cast.finance)
+def test_the_kill_switch_says_what_stops_and_acts_only_once_confirmed(login, cast, redis_clean):
+    # Given an owner on the use case's page, with one active gateway key
+    GatewayKeyFactory(use_case=cast.use_case_a, created_by=cast.owner, name="Support bot key", agent="bot-1")
+    client = login(cast.owner)
+    url = reverse("showback:agent_kill_switch_on", args=[cast.use_case_a.key])
+    body = page(client, cast.use_case_a).content.decode()
+    assert "<strong>Stop Support summarizer?</strong> What will happen:" in body
+    assert "Calls with its 1 active gateway key are refused: Support bot key" in body
 
-    without_reason = client.post(
-        reverse("showback:agent_kill_switch_on", args=[cast.use_case_a.key]), {"reason": ""}
-    )
-    assert not AgentPolicy.objects.filter(kill_switch=True).exists()
-    stopped = client.post(
-        reverse("showback:agent_kill_switch_on", args=[cast.use_case_a.key]),
-        {"reason": "Loop on ticket 42"},
-        follow=True,
-    )
+    # When the form is sent without a reason, or without the confirmation
+    without_reason = client.post(url, {"reason": "", "confirm": "yes"})
+    unconfirmed = client.post(url, {"reason": "Loop on ticket 42"}, follow=True)
 
+    # Then nothing changes, and the page says what is missing
     assert without_reason.status_code == 302
+    assert not AgentPolicy.objects.filter(kill_switch=True).exists()
+    assert not AuditEvent.objects.filter(action__startswith="agent.kill_switch").exists()
+    assert "Confirm the kill switch" in unconfirmed.content.decode()
+
+    # When it is confirmed
+    stopped = client.post(url, {"reason": "Loop on ticket 42", "confirm": "yes"}, follow=True)
+
+    # Then it is on, audited, logged, and can be turned back off
     assert AgentPolicy.objects.get(use_case=cast.use_case_a).kill_switch is True
+    assert AuditEvent.objects.filter(action="agent.kill_switch_on").count() == 1
     body = stopped.content.decode()
     assert "Kill switch on: Loop on ticket 42" in body
-    assert "Turn the kill switch off" in body
+    assert "Turn the kill switch off?" in body
+    assert "Calls with its 1 active gateway key are authorized again: Support bot key" in body
+
+
+def test_the_same_people_turn_the_kill_switch_back_off_once_confirmed_audited(login, cast, redis_clean):
+    from showback.gateway import services
+
+    services.agent_kill_switch_set(
+        use_case=cast.use_case_a, actor=cast.finance, on=True, reason="Runaway loop", confirm=True
+    )
+    client = login(cast.owner)
+    url = reverse("showback:agent_kill_switch_off", args=[cast.use_case_a.key])
+
+    client.post(url, {})
+    assert AgentPolicy.objects.get(use_case=cast.use_case_a).kill_switch is True
+    assert not AuditEvent.objects.filter(action="agent.kill_switch_off").exists()
+
+    client.post(url, {"confirm": "yes"})
+    assert AgentPolicy.objects.get(use_case=cast.use_case_a).kill_switch is False
+    event = AuditEvent.objects.get(action="agent.kill_switch_off")
+    assert event.actor == cast.owner and event.after["kill_switch"] is False
+
+    # ... and back on again, by the same people
+    client.post(
+        reverse("showback:agent_kill_switch_on", args=[cast.use_case_a.key]),
+        {"reason": "Again", "confirm": "yes"},
+    )
+    assert AgentPolicy.objects.get(use_case=cast.use_case_a).kill_switch is True
+    assert AuditEvent.objects.filter(action="agent.kill_switch_on").count() == 2
+
+
+@pytest.mark.parametrize("confirm", ["", "no", "YES%00", "yes%00", "%ED%A0%80", "1" * 10_000])
+def test_a_kill_switch_confirm_that_is_not_yes_changes_nothing(login, cast, redis_clean, confirm):
+    response = login(cast.finance).post(
+        reverse("showback:agent_kill_switch_on", args=[cast.use_case_a.key]),
+        f"reason=Loop&confirm={confirm}",
+        content_type="application/x-www-form-urlencoded",
+    )
+
+    assert response.status_code == 302
+    assert not AgentPolicy.objects.filter(kill_switch=True).exists()
 
 
 def test_the_page_keeps_a_constant_number_of_queries_with_gateway_data(
@@ -188,7 +241,9 @@ def test_the_page_keeps_a_constant_number_of_queries_with_gateway_data(
 
     client = login(cast.owner)
     bearer(gateway_key.raw).post("/api/v1/usage-events/", {"events": [event("a")]}, format="json")
-    services.agent_kill_switch_set(use_case=cast.use_case_a, actor=cast.owner, on=True, reason="test")
+    services.agent_kill_switch_set(
+        use_case=cast.use_case_a, actor=cast.owner, on=True, reason="test", confirm=True
+    )
     with django_assert_max_num_queries(60) as few:
         page(client, cast.use_case_a)
     baseline = len(few.captured_queries)  # read now: the next request resets the query log
@@ -199,7 +254,7 @@ def test_the_page_keeps_a_constant_number_of_queries_with_gateway_data(
             "/api/v1/usage-events/", {"events": [event(f"b{n}", run_id=f"r{n}")]}, format="json"
         )
         services.agent_kill_switch_set(
-            use_case=cast.use_case_a, actor=cast.owner, on=n % 2 == 1, reason="test"
+            use_case=cast.use_case_a, actor=cast.owner, on=n % 2 == 1, reason="test", confirm=True
         )
 
     with django_assert_max_num_queries(baseline):

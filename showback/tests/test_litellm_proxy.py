@@ -215,12 +215,14 @@ def test_the_real_litellm_proxy_holds_the_cap_and_counts_its_own_costs(
     costs = [Decimal(cost)]
 
     # The kill switch, as the use-case page sets it, stops the very next call.
-    services.agent_kill_switch_set(use_case=use_case, actor=cast.owner, on=True, reason="Runaway loop")
+    services.agent_kill_switch_set(
+        use_case=use_case, actor=cast.owner, on=True, reason="Runaway loop", confirm=True
+    )
     status, _cost, body = proxy.chat()
     assert status == 403, (body, proxy.tail())
     assert "kill switch" in error_message(body).lower(), body
     assert "aifinops: kill_switch" in error_message(body)
-    services.agent_kill_switch_set(use_case=use_case, actor=cast.owner, on=False)
+    services.agent_kill_switch_set(use_case=use_case, actor=cast.owner, on=False, confirm=True)
     status, cost, body = proxy.chat()
     assert status == 200, body
     costs.append(Decimal(cost))

@@ -97,7 +97,7 @@ class ForecastView:
     history: History
     base: forecasting.Forecast
     forecast: forecasting.Forecast
-    backtest: forecasting.Backtest
+    backtest: forecasting.Backtest | None  # None when the caller asked for the figures alone
     assumptions: list = field(default_factory=list)  # [PlannedAssumption]
     use_case_assumptions: list = field(default_factory=list)  # portfolio: the use cases' own
 
@@ -210,22 +210,43 @@ def _assumptions(qs):
     )
 
 
-def forecast_get(*, user, use_case=None, months=12, as_of=None):
+def forecast_get(
+    *,
+    user,
+    use_case=None,
+    months=12,
+    as_of=None,
+    spend_q=None,
+    use_case_q=None,
+    currency=None,
+    with_backtest=True,
+):
     """The forecast of a use case (the caller checked the user may see it) or of the portfolio of
     spend the user may see, with its backtest and the planners' assumptions applied.
+
+    This is the one forecast: the forecast page, the API, the dashboard's trend and the executive
+    narrative all read it, so a month's figure is the same wherever it is shown. The dashboard
+    narrows it to its slice with `spend_q` (a filter of DailySpend) and `use_case_q` (the same
+    filter of use cases, for their assumptions): a slice carries its use cases' own assumptions but
+    not the portfolio's, which speak for the whole company. `currency` forces the currency (the
+    dashboard draws its own main currency); by default it is the one with the most spend.
 
     The portfolio forecast applies the portfolio's own assumptions and adds what each use case's
     assumptions change in that use case's forecast. A constant number of queries.
     """
     as_of = as_of or periods.today()
+    sliced = spend_q is not None or use_case_q is not None
     if use_case is not None:
-        history = _history(DailySpend.objects.filter(use_case=use_case), as_of=as_of)
+        history = _history(DailySpend.objects.filter(use_case=use_case), as_of=as_of, currency=currency)
         own = _assumptions(ForecastAssumption.objects.filter(use_case=use_case))
     else:
-        history = _history(DailySpend.objects.filter(permissions.spend_scope(user)), as_of=as_of)
-        own = _assumptions(ForecastAssumption.objects.filter(use_case__isnull=True))
+        qs = DailySpend.objects.filter(permissions.spend_scope(user))
+        if spend_q is not None:
+            qs = qs.filter(spend_q)
+        history = _history(qs, as_of=as_of, currency=currency)
+        own = [] if sliced else _assumptions(ForecastAssumption.objects.filter(use_case__isnull=True))
     base = forecasting.forecast(history.months, months=months, start=history.first_forecast_month)
-    test = forecasting.backtest(history.months)
+    test = forecasting.backtest(history.months) if with_backtest else None
     needs_mix = any(a.kind == AssumptionKind.MODEL_SWITCH for a in own)
     mix = (
         _mix_rows(as_of=as_of, use_case_ids=[use_case.pk] if use_case else None, user=user)
@@ -239,14 +260,19 @@ def forecast_get(*, user, use_case=None, months=12, as_of=None):
     result = assumptions.adjust(base, [p.adjustment for p in planned if p.adjustment])
     view = ForecastView(use_case, history, base, result, test, planned)
     if use_case is None:
-        view.use_case_assumptions = _use_case_deltas(view, user=user, months=months, as_of=as_of)
+        view.use_case_assumptions = _use_case_deltas(
+            view, user=user, months=months, as_of=as_of, use_case_q=use_case_q
+        )
     return view
 
 
-def _use_case_deltas(view, *, user, months, as_of):
-    """Apply each use case's own assumptions to its forecast, and add the change to the portfolio."""
-    scope = permissions.assumption_scope(user)
-    theirs = _assumptions(ForecastAssumption.objects.filter(scope, use_case__isnull=False))
+def _use_case_deltas(view, *, user, months, as_of, use_case_q=None):
+    """Apply each use case's own assumptions to its forecast, and add the change to the portfolio
+    (or to the slice `use_case_q` of it)."""
+    qs = ForecastAssumption.objects.filter(permissions.assumption_scope(user), use_case__isnull=False)
+    if use_case_q is not None:
+        qs = qs.filter(use_case_q)
+    theirs = _assumptions(qs)
     if not theirs:
         return []
     ids = {a.use_case_id for a in theirs}

@@ -1,0 +1,215 @@
+"""Live pages: what the value cards record refreshes the stage gate that reads it (htmx, out of band),
+and old refusals at the top of the page go when the stage section is re-rendered. Sunset asks for a
+confirmation the service requires, on the page and through the API alike."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from aifinops.core import periods
+from aifinops.core.models import AuditEvent
+from aifinops.core.services import api_token_create
+from portfolio.choices import Stage
+from portfolio.gates import rules as gates
+from portfolio.models import UseCase
+from portfolio.tests.factories import UseCaseFactory
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def mvp(cast):
+    """An MVP of team A owned by `owner`: the pilot gate asks for last month's value signal."""
+    return UseCaseFactory(
+        key="ticket-triage",
+        name="Ticket triage",
+        team=cast.team_a,
+        business_owner=cast.owner,
+        stage=Stage.MVP,
+    )
+
+
+def _item(html, code):
+    """The <li> of a gate item in the rendered stage section."""
+    start = html.index(f'id="item-{code}"')
+    return html[start : html.index("</li>", start)]
+
+
+def _stage_oob(html):
+    start = html.index('<section id="stage-section"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_recording_last_months_value_signal_refreshes_the_gate_that_asked_for_it(cast, login, mvp):
+    # Given the page's stage section asks for last month's value signal
+    client = login(cast.owner)
+    page = client.get(mvp.get_absolute_url()).content.decode()
+    assert "Record last month&#x27;s value signals" in _item(page, "unit_economics_tracked")
+
+    # When the owner records it from the value card (htmx)
+    response = client.post(
+        reverse("portfolio:value_signal_record", args=[mvp.key]),
+        {"month": gates.recent_month_start().strftime("%Y-%m"), "outcomes": "900"},
+        **HTMX,
+    )
+
+    # Then the answer carries the stage section out of band, the item now met
+    body = response.content.decode()
+    assert 'id="value-signals"' in body
+    section = _stage_oob(body)
+    assert 'hx-swap-oob="true"' in section.split(">", 1)[0]
+    item = _item(section, "unit_economics_tracked")
+    assert "Met:" in item and "Record last month" not in item
+    # ... and the old alerts at the top of the page are cleared too
+    assert '<div id="stage-alerts" hx-swap-oob="true"></div>' in body
+
+
+def test_adding_a_pending_milestone_refreshes_the_launch_gate(cast, login):
+    # Given a pilot whose launch gate asks for a pending review milestone
+    pilot = UseCaseFactory(key="pilot-uc", team=cast.team_a, business_owner=cast.owner, stage=Stage.PILOT)
+    client = login(cast.owner)
+    page = client.get(pilot.get_absolute_url()).content.decode()
+    assert "Add a pending milestone for the review." in _item(page, "post_decision_review_scheduled")
+
+    # When the owner adds one (htmx)
+    response = client.post(
+        reverse("portfolio:milestone_create", args=[pilot.key]),
+        {
+            "name": "Post-launch review",
+            "due_date": (periods.today() + datetime.timedelta(days=60)).isoformat(),
+            "target_stage": "launch",
+        },
+        **HTMX,
+    )
+
+    # Then the stage section comes back with the item met
+    item = _item(_stage_oob(response.content.decode()), "post_decision_review_scheduled")
+    assert "Met:" in item
+
+
+def test_a_refused_move_stays_on_the_page_until_the_section_is_re_rendered(cast, login, mvp):
+    # Given a browser (no htmx) tried to move before the gate was complete
+    client = login(cast.owner)
+    client.post(reverse("portfolio:stage_move", args=[mvp.key]), {"target_stage": "pilot"})
+    page = client.get(mvp.get_absolute_url()).content.decode()
+    alerts = page.split('<div id="stage-alerts">', 1)[1].split("</div>\n    </div>", 1)[0]
+    assert "Ticket triage cannot move to Pilot" in alerts
+
+    # When an item is attested (htmx)
+    response = client.post(
+        reverse("portfolio:gate_item_attest", args=[mvp.key, "guardrails_enforced"]),
+        {"evidence": "Gateway config, PR 412."},
+        **HTMX,
+    )
+
+    # Then the answer empties the alerts out of band: the section says what is still open
+    body = response.content.decode()
+    assert '<div id="stage-alerts" hx-swap-oob="true"></div>' in body
+    assert "attested by" in _item(body, "guardrails_enforced")
+
+
+def test_a_refused_move_through_htmx_shows_in_the_section_and_goes_with_the_next_change(cast, login, mvp):
+    client = login(cast.owner)
+    refused = client.post(reverse("portfolio:stage_move", args=[mvp.key]), {"target_stage": "pilot"}, **HTMX)
+    assert "cannot move to Pilot" in refused.content.decode()
+
+    after = client.post(
+        reverse("portfolio:gate_item_attest", args=[mvp.key, "guardrails_enforced"]),
+        {"evidence": "Gateway config, PR 412."},
+        **HTMX,
+    )
+    assert "cannot move to Pilot" not in after.content.decode()
+
+
+# Sunset asks first.
+
+
+@pytest.fixture
+def retiring(cast):
+    """A pilot of team A with its sunset criteria attested: an admin may sunset it."""
+    use_case = UseCaseFactory(
+        key="old-bot", name="Old bot", team=cast.team_a, business_owner=cast.owner, stage=Stage.PILOT
+    )
+    from portfolio import services
+
+    services.gate_item_attest(
+        actor=cast.owner, use_case=use_case, code="sunset_criteria", evidence="Replaced by the new bot."
+    )
+    return use_case
+
+
+def test_the_page_says_what_sunset_does_before_it_does_it(cast, login, retiring):
+    page = login(cast.admin).get(retiring.get_absolute_url()).content.decode()
+
+    assert "Sunset Old bot?" in page
+    assert "cannot move back to any stage" in page
+    assert 'name="confirm" value="yes"' in page
+
+
+def test_sunset_without_confirm_changes_nothing_and_says_why(cast, login, retiring):
+    response = login(cast.admin).post(
+        reverse("portfolio:stage_move", args=[retiring.key]), {"target_stage": "sunset"}, **HTMX
+    )
+
+    assert "Sunset is final" in response.content.decode()
+    assert UseCase.objects.get(pk=retiring.pk).stage == Stage.PILOT
+    assert not AuditEvent.objects.filter(action="use_case.move").exists()
+
+
+def test_sunset_with_confirm_moves_it_audited_and_reloads_the_page(cast, login, retiring):
+    response = login(cast.admin).post(
+        reverse("portfolio:stage_move", args=[retiring.key]),
+        {"target_stage": "sunset", "confirm": "yes"},
+        **HTMX,
+    )
+
+    assert response.headers["HX-Redirect"] == retiring.get_absolute_url()
+    assert UseCase.objects.get(pk=retiring.pk).stage == Stage.SUNSET
+    event = AuditEvent.objects.get(action="use_case.move")
+    assert event.after["stage"] == Stage.SUNSET
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"confirm": False}, {"confirm": "maybe"}, {"confirm": "\x00"}, {"confirm": [True]}]
+)
+def test_the_api_sunset_needs_confirm_true_and_names_it(cast, client, retiring, body):
+    token = api_token_create(user=cast.admin, name="t")[1]
+    url = f"/api/v1/use-cases/{retiring.key}/sunset/"
+
+    response = client.post(url, body, content_type="application/json", HTTP_AUTHORIZATION=f"Token {token}")
+
+    assert response.status_code == 400, response.content
+    assert "confirm" in response.json()["error"]["fields"]
+    assert UseCase.objects.get(pk=retiring.pk).stage == Stage.PILOT
+
+
+def test_the_api_sunset_refuses_a_body_that_is_not_an_object(cast, client, retiring):
+    token = api_token_create(user=cast.admin, name="t")[1]
+
+    response = client.post(
+        f"/api/v1/use-cases/{retiring.key}/sunset/",
+        [True],
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
+
+    assert response.status_code == 400
+    assert UseCase.objects.get(pk=retiring.pk).stage == Stage.PILOT
+
+
+def test_the_api_sunset_with_confirm_true_moves_it(cast, client, retiring):
+    token = api_token_create(user=cast.admin, name="t")[1]
+
+    response = client.post(
+        f"/api/v1/use-cases/{retiring.key}/sunset/",
+        {"confirm": True},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Token {token}",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["stage"] == "sunset"
+    assert AuditEvent.objects.filter(action="use_case.move").count() == 1
