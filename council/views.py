@@ -361,7 +361,10 @@ CSV_COLUMNS = [
     ("period_start", lambda r: r.period_start.isoformat() if r.period_start else ""),
     ("period_end", lambda r: r.period_end.isoformat() if r.period_end else ""),
     ("conditions", lambda r: r.conditions),
-    ("recorded_by", lambda r: r.decision.recorded_by.get_full_name() or r.decision.recorded_by.get_username()),
+    (
+        "recorded_by",
+        lambda r: r.decision.recorded_by.get_full_name() or r.decision.recorded_by.get_username(),
+    ),
     ("recorded_at", lambda r: r.decision.recorded_at.isoformat()),
 ]
 

@@ -415,7 +415,10 @@ def test_the_approved_spend_list_and_the_decision_log(board, item, session, pilo
     # The period the money covers is the funding request's, recorded on the decision itself
     request = rows[0].decision.funding_request
     assert (rows[0].period_start, rows[0].period_end) == (request.period_start, request.period_end)
-    assert (rows[0].decision.period_start, rows[0].decision.period_end) == (request.period_start, request.period_end)
+    assert (rows[0].decision.period_start, rows[0].decision.period_end) == (
+        request.period_start,
+        request.period_end,
+    )
     assert selectors.approved_spend_totals(rows) == {"USD": Decimal("24000")}
     with django_assert_num_queries(2):
         log = selectors.decision_log(use_case=pilot)
