@@ -89,6 +89,8 @@ class DecisionForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
+        # The chair's card holds the vote form too: its own ids keep each label on its own field.
+        kwargs.setdefault("auto_id", "id_decision_%s")
         super().__init__(*args, **kwargs)
         style_fields(self.fields, small=True)
 

@@ -373,7 +373,8 @@ def intake_review_pack_build(*, intake, reasons=(), now=None):
         text = _answer(intake, name)
         if text:
             label = str(intake._meta.get_field(name).verbose_name)
-            answers.append({"label": label[:1].upper() + label[1:], "value": text})
+            label = label[:1].upper() + label[1:]
+            answers.append({"label": label.replace("Ai ", "AI "), "value": text})
     return {
         "version": PACK_VERSION,
         "kind": "intake",

@@ -158,7 +158,11 @@ def plain_history(events, model=None):
             row.removed = True
         else:
             row.changes = [
-                (_label(model, k), names.value(k, old) if old is not None else None, names.value(k, new))
+                (
+                    _label(model, k),
+                    None if old in (None, "", [], {}) else names.value(k, old),
+                    names.value(k, new),
+                )
                 for k, old, new in event.changes
                 if k not in HIDDEN
             ]

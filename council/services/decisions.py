@@ -458,8 +458,9 @@ def _intake_decision(*, actor, item, outcome, note, conditions, amount, mileston
             )
     except IntegrityError as exc:
         raise ConflictError(f"A decision on {item.title} was recorded meanwhile: reload the page.") from exc
-    reference = f"decision:{decision.pk}"
     at = f"at the {meeting.get_kind_display().lower()} of {meeting.scheduled_for:%-d %b %Y}"
+    # What the intake's history shows as the authority of its acceptance or rejection.
+    reference = f"Decision {decision.pk} of the council {at}"
     effects = {"intake": intake.pk}
     if outcome in APPROVALS:
         first = milestone_name or f"First milestone: {Stage.MVP.label}"
