@@ -56,7 +56,10 @@ def portfolio(board, spend, today, long_ago):
 
 def _agenda(meeting):
     return [
-        (i.use_case.key if i.use_case_id else f"intake: {i.intake.name}", sorted(r["code"] for r in i.reasons))
+        (
+            i.use_case.key if i.use_case_id else f"intake: {i.intake.name}",
+            sorted(r["code"] for r in i.reasons),
+        )
         for i in meeting.items.select_related("use_case", "intake").order_by("position")
     ]
 
