@@ -56,6 +56,24 @@ class DecisionForm(forms.Form):
         label="Amount approved",
         help_text="For an approval; empty approves the amount asked for.",
     )
+    milestone_name = forms.CharField(
+        required=False,
+        max_length=150,
+        label="Milestone funded",
+        help_text="Without a funding request: what the money reaches (empty names the next stage).",
+    )
+    period_start = forms.DateField(
+        required=False,
+        label="Period from",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Without a funding request: the first day the funding covers (YYYY-MM-DD).",
+    )
+    period_end = forms.DateField(
+        required=False,
+        label="Period to",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The last day; empty periods run whole months from the meeting's month.",
+    )
     conditions = forms.CharField(
         required=False,
         max_length=4000,
@@ -63,10 +81,16 @@ class DecisionForm(forms.Form):
         help_text="One a line; each becomes a milestone due by the next meeting. Empty takes the voters'.",
     )
     note = forms.CharField(
-        required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 2}), label="Note"
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Note",
+        help_text="For a rejection, the reasons: the owners or the requester read them.",
     )
 
     def __init__(self, *args, **kwargs):
+        # The chair's card holds the vote form too: its own ids keep each label on its own field.
+        kwargs.setdefault("auto_id", "id_decision_%s")
         super().__init__(*args, **kwargs)
         style_fields(self.fields, small=True)
 

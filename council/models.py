@@ -185,7 +185,12 @@ class AgendaItemStatus(models.TextChoices):
 
 
 class AgendaItem(TimeStampedModel):
-    """One use case on a meeting's agenda, with every reason it is there.
+    """One use case, or one intake waiting for review, on a meeting's agenda, with every reason it
+    is there.
+
+    An intake has no use case until the council approves it: its item points at the intake, and the
+    approval sets `use_case` to the use case it creates, so the decision then belongs to the use
+    case's history like any other.
 
     `reasons` is a list of {code, label, detail, severity, key}; `key` names the fact that fired
     (a funding request, a month, a model...) so that building the agenda again adds nothing and a
@@ -193,7 +198,12 @@ class AgendaItem(TimeStampedModel):
     """
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="items")
-    use_case = models.ForeignKey("portfolio.UseCase", on_delete=models.PROTECT, related_name="agenda_items")
+    use_case = models.ForeignKey(
+        "portfolio.UseCase", null=True, blank=True, on_delete=models.PROTECT, related_name="agenda_items"
+    )
+    intake = models.ForeignKey(
+        "intake.IntakeRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="agenda_items"
+    )
     reasons = models.JSONField(default=list, blank=True)
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.MEDIUM)
     amount_at_stake = models.DecimalField(**MONEY, default=Decimal("0"))
@@ -207,10 +217,41 @@ class AgendaItem(TimeStampedModel):
 
     class Meta:
         ordering = ["meeting", "position", "id"]
-        constraints = [models.UniqueConstraint(fields=["meeting", "use_case"], name="agendaitem_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "use_case"], name="agendaitem_unique"),
+            models.UniqueConstraint(
+                fields=["meeting", "intake"],
+                condition=models.Q(use_case__isnull=True),
+                name="agendaitem_intake_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(use_case__isnull=False) | models.Q(intake__isnull=False),
+                name="agendaitem_has_subject",
+            ),
+        ]
 
     def __str__(self):
-        return f"{self.meeting}: {self.use_case}"
+        return f"{self.meeting}: {self.title}"
+
+    @property
+    def is_intake_review(self):
+        """An intake waiting for the council's review (not yet a use case)."""
+        return self.intake_id is not None and self.use_case_id is None
+
+    @property
+    def subject(self):
+        """What the item is about: ("intake", id) before the use case exists, else ("use_case", id)."""
+        return ("intake", self.intake_id) if self.use_case_id is None else ("use_case", self.use_case_id)
+
+    @property
+    def title(self):
+        if self.use_case_id is not None:
+            return self.use_case.name
+        return f"{self.intake.reference} {self.intake.name} (intake)"
+
+    @property
+    def team(self):
+        return self.use_case.team if self.use_case_id is not None else self.intake.team
 
 
 class FundingStatus(models.TextChoices):
@@ -310,6 +351,13 @@ class Decision(models.Model):
     amount_approved = models.DecimalField(**MONEY, null=True, blank=True)
     currency = models.CharField(max_length=3, default="USD")
     conditions = models.TextField(blank=True)
+    # What the approved money is for and when: copied from the funding request, or (with no request,
+    # e.g. an intake's first milestone) the milestone the decision funds and the period it names.
+    milestone = models.ForeignKey(
+        "portfolio.Milestone", null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions"
+    )
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
     note = models.TextField(blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)

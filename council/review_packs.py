@@ -9,14 +9,21 @@ the data changes later. A page of a draft meeting builds it live, in a fixed num
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from aifinops.core import periods
 from aifinops.core.periods import months_back
-from portfolio.choices import MilestoneStatus, MoveRequestStatus, OptimizationStatus
+from portfolio.choices import MilestoneStatus, MoveRequestStatus, OptimizationStatus, Stage
 from portfolio.gates import rules as gates
-from portfolio.models import Milestone, OptimizationItem, StageApproval, StageMoveRequest, ValueSignal
+from portfolio.models import (
+    Milestone,
+    OptimizationItem,
+    StageApproval,
+    StageMoveRequest,
+    UseCase,
+    ValueSignal,
+)
 from portfolio.selectors import stage_gate
 from showback.budgets import selectors as budget_selectors
 from showback.models import Budget, BudgetScope, DailySpend
@@ -50,7 +57,8 @@ def _d(value):
 
 
 def _user(user):
-    return user.get_username() if user is not None else None
+    """A person as the pack shows them: their full name, else their username."""
+    return (user.get_full_name() or user.get_username()) if user is not None else None
 
 
 def _spend(use_case, *, currency, today):
@@ -285,3 +293,135 @@ def review_pack_build(*, use_case, reasons=(), thresholds=None, council=None, to
         "funding_request": funding_request_dict(request),
         "stage": _stage(use_case, today=today),
     }
+
+
+# The pack of an intake waiting for review: it has no spend, value signals or stage yet, so the
+# council reads what the requester answered, why triage sent it, what it expects to cost and
+# return, and the use cases most like it.
+
+SIMILAR = 5
+
+
+def _answer(intake, name):
+    field = intake._meta.get_field(name)
+    if field.many_to_many:
+        return ", ".join(str(m.name) for m in getattr(intake, name).all())
+    value = getattr(intake, name)
+    if value is None or value == "":
+        return ""
+    if field.choices:
+        return str(getattr(intake, f"get_{name}_display")())
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f} {intake.currency}"
+    if hasattr(value, "get_full_name"):
+        return value.get_full_name() or value.get_username()
+    if hasattr(value, "_meta"):
+        return str(getattr(value, "name", value))
+    return str(value)
+
+
+def _similar(intake):
+    """Use cases (not sunset) of the same team or the same kind of task, the closest first."""
+    match = Q(team=intake.team)
+    if intake.task_kind:
+        match |= Q(task_kind=intake.task_kind)
+    candidates = (
+        UseCase.objects.exclude(stage=Stage.SUNSET)
+        .filter(match)
+        .select_related("team")
+        .order_by("-updated_at", "id")
+    )
+    rows = []
+    for uc in candidates[: SIMILAR * 4]:
+        hits = (
+            ("same team", uc.team_id == intake.team_id),
+            ("same task", bool(intake.task_kind) and uc.task_kind == intake.task_kind),
+            ("same autonomy", uc.autonomy_level == intake.autonomy_level),
+        )
+        why = [w for w, hit in hits if hit]
+        rows.append((-len(why), uc.name, uc, why))
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [
+        {
+            "name": uc.name,
+            "key": uc.key,
+            "url": uc.get_absolute_url(),
+            "team": uc.team.name,
+            "stage": uc.get_stage_display(),
+            "risk": uc.get_risk_tier_display() if uc.risk_tier else "",
+            "expected_monthly_cost": _m(uc.expected_monthly_cost),
+            "currency": uc.currency,
+            "why": ", ".join(why),
+        }
+        for _, _, uc, why in rows[:SIMILAR]
+    ]
+
+
+def intake_review_pack_build(*, intake, reasons=(), now=None):
+    """The review pack of an intake waiting for the council: a JSON-safe dict."""
+    now = now or timezone.now()
+    cost, value_each, outcomes = (
+        intake.expected_monthly_cost,
+        intake.value_per_outcome,
+        intake.outcomes_per_month,
+    )
+    value = value_each * outcomes if value_each is not None and outcomes else None
+    answers = []
+    for name in intake.INPUT_FIELDS:
+        text = _answer(intake, name)
+        if text:
+            label = str(intake._meta.get_field(name).verbose_name)
+            label = label[:1].upper() + label[1:]
+            answers.append({"label": label.replace("Ai ", "AI "), "value": text})
+    return {
+        "version": PACK_VERSION,
+        "kind": "intake",
+        "built_at": now.isoformat(),
+        "intake": {
+            "id": intake.pk,
+            "reference": intake.reference,
+            "name": intake.name,
+            "team": intake.team.name,
+            "purpose": intake.purpose,
+            "url": intake.get_absolute_url(),
+            "requester": _user(intake.requester),
+            "business_owner": _user(intake.business_owner),
+            "technical_owner": _user(intake.technical_owner),
+            "submitted_at": _d(intake.submitted_at),
+        },
+        "reasons": list(reasons),
+        "answers": answers,
+        "triage": {
+            "risk_tier": intake.get_risk_tier_display(),
+            "review_path": intake.get_review_path_display(),
+            "reasons": [r.get("text", "") for r in intake.triage_reasons or () if isinstance(r, dict)],
+            "warnings": [w.get("text", "") for w in intake.triage_warnings or () if isinstance(w, dict)],
+        },
+        "expected": {
+            "currency": intake.currency,
+            "monthly_cost": _m(cost),
+            "monthly_value": _m(value),
+            "value_metric": intake.value_metric,
+            "outcomes_per_month": outcomes,
+            "value_per_outcome": _m(value_each),
+            "calls_per_month": intake.expected_calls_per_month,
+            "spend_cap": _m(intake.requested_spend_cap),
+            "success_metric": intake.success_metric,
+        },
+        "similar": _similar(intake),
+    }
+
+
+def item_pack_build(*, item, thresholds=None, now=None):
+    """The pack of any agenda item: an intake's while it is not a use case, else the use case's."""
+    if item.is_intake_review:
+        return intake_review_pack_build(intake=item.intake, reasons=item.reasons, now=now)
+    return review_pack_build(
+        use_case=item.use_case,
+        reasons=item.reasons,
+        thresholds=thresholds,
+        council=item.meeting.council,
+        now=now,
+    )

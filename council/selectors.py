@@ -110,8 +110,10 @@ def _items(meeting):
             "use_case__team",
             "use_case__business_owner",
             "use_case__technical_owner",
+            "intake__team",
             "decision__recorded_by",
             "decision__funding_request__milestone",
+            "decision__milestone",
             "carried_from__meeting",
         )
         .prefetch_related(Prefetch("votes", queryset=votes))
@@ -130,13 +132,20 @@ def agenda_item_queryset(*, user):
     use cases they own for an owner. The item page and the API answer to this one rule."""
     votes = Vote.objects.select_related("member__user").order_by("member__persona", "member__user__username")
     qs = AgendaItem.objects.select_related(
-        "meeting__council", "use_case", "decision__recorded_by"
+        "meeting__council", "use_case", "intake", "decision__recorded_by", "decision__milestone"
     ).prefetch_related(Prefetch("votes", queryset=votes))
     if permissions.can_access_section(user, "council"):
         return qs
     if not getattr(user, "is_authenticated", False):
         return qs.none()
-    return qs.filter(Q(use_case__business_owner=user) | Q(use_case__technical_owner=user))
+    # An intake's requester and owners follow its review as the owners of a use case follow theirs.
+    return qs.filter(
+        Q(use_case__business_owner=user)
+        | Q(use_case__technical_owner=user)
+        | Q(intake__requester=user)
+        | Q(intake__business_owner=user)
+        | Q(intake__technical_owner=user)
+    )
 
 
 def agenda_item_get(*, user, pk):
@@ -147,6 +156,10 @@ def agenda_item_get(*, user, pk):
             "use_case__team",
             "use_case__business_owner",
             "use_case__technical_owner",
+            "intake__team",
+            "intake__requester",
+            "intake__business_owner",
+            "intake__technical_owner",
             "carried_from__meeting",
         )
         .filter(pk=pk)
@@ -161,9 +174,9 @@ def item_review_pack(*, item):
     """The item's pack: frozen at publication, or built live while the meeting is a draft."""
     if item.review_pack is not None:
         return item.review_pack
-    from .review_packs import review_pack_build
+    from .review_packs import item_pack_build
 
-    return review_pack_build(use_case=item.use_case, reasons=item.reasons, council=item.meeting.council)
+    return item_pack_build(item=item)
 
 
 @dataclass
@@ -181,21 +194,37 @@ class ApprovedSpend:
 
 
 def approved_spend_list(*, meeting):
-    """What the meeting approved, per use case: amount, milestone, conditions. The output of each
-    meeting, for its page, its CSV and its printable page."""
+    """What the meeting approved, per use case: amount, the milestone it funds, the period it
+    covers, conditions. The output of each meeting, for its page, its CSV and its printable page.
+
+    The milestone and period are the decision's own (it records them from the funding request, or
+    from the chair's form when there was none); decisions recorded before it kept them fall back to
+    their funding request."""
     decisions = (
         Decision.objects.filter(
             item__meeting=meeting, outcome__in=(VoteChoice.APPROVE, VoteChoice.APPROVE_WITH_CONDITIONS)
         )
-        .select_related("item__use_case__team", "funding_request__milestone", "recorded_by")
+        .select_related(
+            "item__use_case__team",
+            "item__intake__team",
+            "funding_request__milestone",
+            "milestone",
+            "recorded_by",
+        )
         .order_by("item__position", "item_id")
     )
     rows = []
     for d in decisions:
         request = d.funding_request
-        milestone = ""
-        if request is not None:
+        if d.milestone_id:
+            milestone = d.milestone.name
+        elif request is not None:
             milestone = request.milestone.name if request.milestone_id else Stage(request.target_stage).label
+        else:
+            milestone = ""
+        target = d.milestone.target_stage if d.milestone_id else ""
+        if request is not None:
+            target = request.target_stage
         rows.append(
             ApprovedSpend(
                 use_case=d.item.use_case,
@@ -203,9 +232,9 @@ def approved_spend_list(*, meeting):
                 amount=d.amount_approved,
                 currency=d.currency,
                 milestone=milestone,
-                target_stage=request.target_stage if request is not None else "",
-                period_start=request.period_start if request is not None else None,
-                period_end=request.period_end if request is not None else None,
+                target_stage=target,
+                period_start=d.period_start or (request.period_start if request is not None else None),
+                period_end=d.period_end or (request.period_end if request is not None else None),
                 conditions=d.conditions,
                 decision=d,
             )
@@ -220,6 +249,32 @@ def approved_spend_totals(rows):
         if row.amount is not None:
             totals[row.currency] += row.amount
     return dict(totals)
+
+
+@dataclass
+class SpendTotal:
+    label: str
+    totals: dict  # {currency: amount}
+
+
+def approved_spend_totals_by(rows):
+    """The approved amounts by team and by period ("1 Jan 2027 to 31 Mar 2027"), per currency."""
+    teams, spans = defaultdict(lambda: defaultdict(Decimal)), defaultdict(lambda: defaultdict(Decimal))
+    order = {}
+    for row in rows:
+        if row.amount is None:
+            continue
+        teams[row.use_case.team.name if row.use_case else ""][row.currency] += row.amount
+        if row.period_start:
+            span = f"{row.period_start:%-d %b %Y} to {row.period_end:%-d %b %Y}"
+            order[span] = (row.period_start, row.period_end)
+        else:
+            span, order[span] = "No period", (datetime.date.max, datetime.date.max)
+        spans[span][row.currency] += row.amount
+    return {
+        "by_team": [SpendTotal(name, dict(t)) for name, t in sorted(teams.items())],
+        "by_period": [SpendTotal(span, dict(spans[span])) for span in sorted(spans, key=order.get)],
+    }
 
 
 def decision_log(*, use_case):
@@ -428,6 +483,11 @@ class Tally:
     counts: list  # [(choice, label, n)]
     votes: int
     quorum: int
+    members: int | None = None  # the council's active seats, when the caller counted them
+
+    @property
+    def unreachable(self):
+        return self.members is not None and self.quorum > self.members
 
     @property
     def met(self):
@@ -438,7 +498,7 @@ class Tally:
         return max(self.quorum - self.votes, 0)
 
 
-def tally_of(item):
+def tally_of(item, *, members=None):
     """The tally of an item whose votes (with their member) are loaded or prefetched."""
     votes = [v for v in item.votes.all() if v.member.is_active]
     counts = Counter(v.choice for v in votes)
@@ -446,7 +506,13 @@ def tally_of(item):
         counts=[(choice, label, counts.get(choice, 0)) for choice, label in VoteChoice.choices],
         votes=len(votes),
         quorum=item.meeting.council.quorum,
+        members=members,
     )
+
+
+def active_seats(*, council):
+    """How many members sit on the council now: what the quorum is read against."""
+    return CouncilMember.objects.filter(council=council, is_active=True).count()
 
 
 @dataclass
@@ -484,7 +550,7 @@ def ballot(*, item, user):
     votes = list(item.votes.all())
     decision = getattr(item, "decision", None)
     return Ballot(
-        tally=tally_of(item),
+        tally=tally_of(item, members=active_seats(council=item.meeting.council)),
         votes=votes,
         my_vote=next((v for v in votes if seat is not None and v.member_id == seat.pk), None),
         seat=seat,
@@ -565,11 +631,12 @@ def meeting_outcome(*, meeting):
     rows = approved_spend_list(meeting=meeting)
     decisions = list(
         Decision.objects.filter(item__meeting=meeting)
-        .select_related("item__use_case__team", "recorded_by", "funding_request")
+        .select_related("item__use_case__team", "item__intake", "recorded_by", "funding_request")
         .order_by("item__position", "item_id")
     )
     return {
         "approved": rows,
         "totals": approved_spend_totals(rows),
+        **approved_spend_totals_by(rows),
         "decisions": decisions,
     }

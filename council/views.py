@@ -73,6 +73,7 @@ def meeting_context(request, meeting, *, close_form=None):
         "meeting": meeting,
         "council": meeting.council,
         "rows": selectors.agenda_rows(meeting=meeting),
+        "seats": selectors.active_seats(council=meeting.council),
         "can_manage": permissions.can_manage_meeting(request.user, meeting),
         "can_build": meeting.state == MeetingState.DRAFT
         and permissions.can_build_agenda(request.user, meeting.council),
@@ -272,8 +273,8 @@ def item_detail(request, pk):
             **voting_context(request, item),
             "pack": pack,
             "frozen": item.review_pack is not None,
-            "spend_chart": charts.spend_vs_expected_chart(pack["spend"]),
-            "value_chart": charts.value_vs_expected_chart(pack["value"]),
+            "spend_chart": charts.spend_vs_expected_chart(pack["spend"]) if "spend" in pack else None,
+            "value_chart": charts.value_vs_expected_chart(pack["value"]) if "value" in pack else None,
         },
     )
 
@@ -329,6 +330,9 @@ def decision_record(request, pk):
                 amount=data["amount"],
                 conditions=data["conditions"],
                 note=data["note"],
+                milestone_name=data["milestone_name"],
+                period_start=data["period_start"],
+                period_end=data["period_end"],
             )
         except ValidationError as exc:
             add_service_errors(form, exc)
@@ -346,15 +350,18 @@ CSV_COLUMNS = [
     ("use_case", lambda r: r.use_case.key),
     ("use_case_name", lambda r: r.use_case.name),
     ("team", lambda r: r.use_case.team.name),
-    ("decision", lambda r: r.outcome),
+    ("decision", lambda r: r.decision.get_outcome_display()),
     ("amount", lambda r: "" if r.amount is None else f"{r.amount:.2f}"),
     ("currency", lambda r: r.currency),
     ("milestone", lambda r: r.milestone),
-    ("target_stage", lambda r: r.target_stage),
+    ("target_stage", lambda r: Stage(r.target_stage).label if r.target_stage else ""),
     ("period_start", lambda r: r.period_start.isoformat() if r.period_start else ""),
     ("period_end", lambda r: r.period_end.isoformat() if r.period_end else ""),
     ("conditions", lambda r: r.conditions),
-    ("recorded_by", lambda r: r.decision.recorded_by.get_username()),
+    (
+        "recorded_by",
+        lambda r: r.decision.recorded_by.get_full_name() or r.decision.recorded_by.get_username(),
+    ),
     ("recorded_at", lambda r: r.decision.recorded_at.isoformat()),
 ]
 

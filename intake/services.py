@@ -124,7 +124,8 @@ def intake_submit(*, actor, intake) -> IntakeRequest:
     notify(
         recipients=_people(intake),
         subject=f"{intake.reference} {intake.name}: {intake.get_risk_tier_display()} risk, review required",
-        body=f"Your intake waits for the council or a platform admin. Reasons:\n{reasons}",
+        body="Your intake goes to the council's next meeting: you will be told which meeting, when, and "
+        f"who chairs it once it is on the agenda. Reasons:\n{reasons}",
         url=intake.get_absolute_url(),
     )
     deciders = (
@@ -188,14 +189,15 @@ def _use_case_fields(intake):
     }
 
 
-def _accept(*, actor, intake, note):
+def _accept(*, actor, intake, note, council_decision=""):
     use_case = use_case_register(
         actor=actor, ai_models=list(intake.ai_models.all()), **_use_case_fields(intake)
     )
     before = _state(intake)
     _transition(intake, "accept", by=actor, use_case=use_case, note=note)
     _save(intake)
-    audit_record(actor=actor, action="intake.accept", obj=intake, before=before, after=_state(intake))
+    after = _state(intake) | ({"council_decision": council_decision} if council_decision else {})
+    audit_record(actor=actor, action="intake.accept", obj=intake, before=before, after=after)
     notify(
         recipients=_people(intake),
         subject=f"{intake.reference} {intake.name} accepted: use case {use_case.key} at Concept",
@@ -205,7 +207,10 @@ def _accept(*, actor, intake, note):
     return intake
 
 
-def _check_decider(actor, intake, verb):
+def _check_decider(actor, intake, verb, council_decision=""):
+    if council_decision:
+        # The council decided, by a quorum of its members' votes; its chair records it.
+        return
     if not permissions.can_decide_intake(actor):
         raise PermissionDenied(f"Only a platform admin or the council chair can {verb} an intake.")
     if intake.requester_id == actor.pk:
@@ -213,24 +218,29 @@ def _check_decider(actor, intake, verb):
 
 
 @transaction.atomic
-def intake_accept(*, actor, intake, note="") -> IntakeRequest:
-    """Accept a triaged intake that needed review: it becomes a Concept use case."""
+def intake_accept(*, actor, intake, note="", council_decision="") -> IntakeRequest:
+    """Accept a triaged intake that needed review: it becomes a Concept use case.
+
+    `council_decision` names the council's decision ("decision:12") when the council approved it:
+    its chair then records what the members decided, whatever their own role.
+    """
     intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
-    _check_decider(actor, intake, "accept")
-    return _accept(actor=actor, intake=intake, note=note.strip())
+    _check_decider(actor, intake, "accept", council_decision)
+    return _accept(actor=actor, intake=intake, note=note.strip(), council_decision=council_decision)
 
 
 @transaction.atomic
-def intake_reject(*, actor, intake, reason) -> IntakeRequest:
+def intake_reject(*, actor, intake, reason, council_decision="") -> IntakeRequest:
     intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
-    _check_decider(actor, intake, "reject")
+    _check_decider(actor, intake, "reject", council_decision)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for rejecting, so the team can act on it."})
     before = _state(intake)
     _transition(intake, "reject", by=actor, reason=reason)
     _save(intake)
-    audit_record(actor=actor, action="intake.reject", obj=intake, before=before, after=_state(intake))
+    after = _state(intake) | ({"council_decision": council_decision} if council_decision else {})
+    audit_record(actor=actor, action="intake.reject", obj=intake, before=before, after=after)
     notify(
         recipients=_people(intake),
         subject=f"{intake.reference} {intake.name} rejected",

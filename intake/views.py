@@ -11,7 +11,7 @@ from aifinops.core.selectors import audit_events_for
 from portfolio.catalog import estimate_monthly_cost, routing_guidance_rows
 from portfolio.models import AIModel, Team
 
-from . import selectors, services
+from . import review, selectors, services
 from .forms import DRAFT, SUBMIT, IntakeForm
 from .models import IntakeRequest
 from .validation import AGENTIC
@@ -141,6 +141,7 @@ def intake_detail(request, pk):
         {
             "intake": intake,
             "history": audit_events_for(intake),
+            "council_review": review.review_of(intake) if intake.review_required else None,
             "can_edit": permissions.can_edit_intake(request.user, intake),
             "can_withdraw": permissions.can_withdraw_intake(request.user, intake),
             "can_decide": permissions.can_decide_intake(request.user, intake),

@@ -1,11 +1,15 @@
 from django.db.models import Q
 
+from .history import plain_history
 from .models import ApiToken, AuditEvent, Notification
 
 
 def audit_events_for(obj, *, limit=50):
-    """The history of one object, newest first."""
-    return list(AuditEvent.objects.for_object(obj).order_by("-created_at", "-id")[:limit])
+    """The history of one object, newest first, in plain words (aifinops.core.history)."""
+    events = list(
+        AuditEvent.objects.for_object(obj).select_related("actor").order_by("-created_at", "-id")[:limit]
+    )
+    return plain_history(events, type(obj))
 
 
 def audit_event_list(*, filters=None):

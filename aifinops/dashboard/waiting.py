@@ -118,7 +118,7 @@ def _intakes(user, filters, now):
                 kind="Intake decision" if triaged else "Intake triage",
                 subject=f"{r.name} ({r.team.name})",
                 url=reverse("intake:detail", args=[r.pk]),
-                decided_by="Council chair or a platform admin" if triaged else "Triage",
+                decided_by="The council, at its next meeting" if triaged else "Triage",
                 since=since,
                 days=_days(since, now),
             )
@@ -145,11 +145,12 @@ def _council(user, filters, now):
         requests = [r for r in requests if r.use_case_id in ids]
     out, on_agenda = [], set()
     for item in items.prefetch_related(None):
-        on_agenda.add(item.use_case_id)
+        if item.use_case_id is not None:
+            on_agenda.add(item.use_case_id)
         out.append(
             WaitingItem(
                 kind="Council item",
-                subject=f"{item.use_case.name} (meeting of {item.meeting.scheduled_for:%-d %b %Y})",
+                subject=f"{item.title} (meeting of {item.meeting.scheduled_for:%-d %b %Y})",
                 url=reverse("council:item_detail", args=[item.pk]),
                 decided_by="The council, at its meeting",
                 since=item.created_at,

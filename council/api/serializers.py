@@ -69,6 +69,9 @@ class DecisionSerializer(serializers.ModelSerializer):
             "amount_approved",
             "currency",
             "conditions",
+            "milestone",
+            "period_start",
+            "period_end",
             "note",
             "funding_request",
             "recorded_by",
@@ -115,7 +118,9 @@ def tally_data(tally):
 
 class AgendaItemSerializer(serializers.ModelSerializer):
     use_case = serializers.SlugRelatedField(slug_field="key", read_only=True)
-    use_case_name = serializers.CharField(source="use_case.name", read_only=True)
+    use_case_name = serializers.CharField(
+        source="title", read_only=True, help_text="The use case's name, or the intake's while it waits."
+    )
     reasons = serializers.JSONField(read_only=True, help_text="[{code, label, detail, severity, kind, key}]")
     tally = serializers.SerializerMethodField()
     decision = DecisionSerializer(read_only=True, allow_null=True)
@@ -128,6 +133,7 @@ class AgendaItemSerializer(serializers.ModelSerializer):
             "meeting",
             "position",
             "use_case",
+            "intake",
             "use_case_name",
             "severity",
             "amount_at_stake",

@@ -232,6 +232,9 @@ class AgendaItemViewSet(viewsets.ReadOnlyModelViewSet):
             amount=data["amount"],
             conditions=data["conditions"],
             note=data["note"],
+            milestone_name=data["milestone_name"],
+            period_start=data["period_start"],
+            period_end=data["period_end"],
         )
         decision = Decision.objects.select_related("item__use_case", "recorded_by").get(pk=decision.pk)
         return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)

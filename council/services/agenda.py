@@ -19,6 +19,7 @@ from aifinops.core import periods, permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.exceptions import ConflictError
 
+from ..intakes import intakes_scheduled_notify
 from ..models import (
     SEVERITY_RANK,
     AgendaItem,
@@ -31,7 +32,7 @@ from ..models import (
     Severity,
     VoteChoice,
 )
-from ..triggers import review_triggers, thresholds_for
+from ..triggers import intake_triggers, review_triggers, thresholds_for
 
 MEETING_HOUR_UTC = 15
 STEPS = {  # (months, days) between meetings
@@ -112,24 +113,30 @@ def _merge(item, reasons):
     return added
 
 
+def _subject_fields(item):
+    if item.use_case_id is not None:
+        return {"use_case_id": item.use_case_id}
+    return {"intake_id": item.intake_id}
+
+
 def carry_over(*, actor, items, meeting):
-    """Carry undecided (or deferred) items into the draft `meeting`: one item per use case there,
-    keeping the reasons and pointing back to where each came from."""
-    existing = {i.use_case_id: i for i in meeting.items.all()}
+    """Carry undecided (or deferred) items into the draft `meeting`: one item per use case (or
+    intake) there, keeping the reasons and pointing back to where each came from."""
+    existing = {i.subject: i for i in meeting.items.all()}
     carried = []
     for old in items:
-        target = existing.get(old.use_case_id)
+        target = existing.get(old.subject)
         if target is None:
             target = AgendaItem.objects.create(
                 meeting=meeting,
-                use_case_id=old.use_case_id,
+                **_subject_fields(old),
                 reasons=list(old.reasons),
                 severity=old.severity,
                 amount_at_stake=old.amount_at_stake,
                 currency=old.currency,
                 carried_from=old,
             )
-            existing[old.use_case_id] = target
+            existing[old.subject] = target
         else:
             _merge(target, old.reasons)
             target.carried_from = target.carried_from or old
@@ -169,8 +176,8 @@ def undecided_items(meeting_ids=None, *, council=None):
 
 def renumber(meeting):
     """Positions by severity (critical first), then amount at stake, then name."""
-    items = list(meeting.items.select_related("use_case"))
-    items.sort(key=lambda i: (-SEVERITY_RANK.get(i.severity, 1), -i.amount_at_stake, i.use_case.name, i.pk))
+    items = list(meeting.items.select_related("use_case", "intake"))
+    items.sort(key=lambda i: (-SEVERITY_RANK.get(i.severity, 1), -i.amount_at_stake, i.title, i.pk))
     changed = []
     for position, item in enumerate(items, start=1):
         if item.position != position:
@@ -222,16 +229,19 @@ def agenda_build(*, meeting=None, actor=None, council=None, today=None):
     result.carried = carry_over(actor=actor, items=undecided_items(council=council), meeting=meeting)
 
     found = review_triggers(thresholds=thresholds_for(council), today=today, exclude_meeting=meeting)
-    existing = {i.use_case_id: i for i in meeting.items.all()}
+    waiting = intake_triggers(exclude_meeting=meeting)
+    existing = {i.subject: i for i in meeting.items.all()}
     new_items = []
-    for use_case_id, triggers in found.items():
+    subjects = [(("use_case", pk), {"use_case_id": pk}, t) for pk, t in found.items()]
+    subjects += [(("intake", pk), {"intake_id": pk}, t) for pk, t in waiting.items()]
+    for subject, fields, triggers in subjects:
         reasons = [r.as_dict() for r in triggers.reasons]
-        item = existing.get(use_case_id)
+        item = existing.get(subject)
         if item is None:
             new_items.append(
                 AgendaItem(
                     meeting=meeting,
-                    use_case_id=use_case_id,
+                    **fields,
                     reasons=reasons,
                     severity=_severity_of(reasons),
                     amount_at_stake=triggers.amount_at_stake,
@@ -253,9 +263,17 @@ def agenda_build(*, meeting=None, actor=None, council=None, today=None):
             action="agenda.build",
             obj=meeting,
             after={
-                "created": sorted(i.use_case_id for i in result.created),
-                "extended": sorted(i.use_case_id for i in result.extended),
-                "carried": sorted(i.use_case_id for i in result.carried),
+                "created": sorted(i.use_case_id for i in result.created if i.use_case_id),
+                "extended": sorted(i.use_case_id for i in result.extended if i.use_case_id),
+                "carried": sorted(i.use_case_id for i in result.carried if i.use_case_id),
+                "intakes": sorted(
+                    i.intake_id
+                    for i in (*result.created, *result.extended, *result.carried)
+                    if i.is_intake_review
+                ),
             },
         )
+    intakes_added = [i for i in result.created if i.is_intake_review]
+    if intakes_added:
+        intakes_scheduled_notify(meeting=meeting, items=intakes_added)
     return result

@@ -29,6 +29,8 @@ from aifinops.core import periods, permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.exceptions import ConflictError, Unprocessable
 from aifinops.core.notifications import notify
+from intake.models import IntakeStatus
+from intake.services import intake_accept, intake_reject
 from portfolio.choices import MoveRequestStatus, Stage
 from portfolio.gates import rules as gates
 from portfolio.gates.services import stage_approval_record, use_case_move
@@ -47,6 +49,7 @@ from ..models import (
     VoteChoice,
 )
 from .agenda import next_draft
+from .funding import MAX_PERIOD_MONTHS
 
 CENT = Decimal("0.01")
 APPROVALS = (VoteChoice.APPROVE, VoteChoice.APPROVE_WITH_CONDITIONS)
@@ -135,7 +138,12 @@ def _target_stage(use_case, request):
 
 def _budget_for_milestone(*, actor, decision, use_case, request, amount):
     """The approved amount, a month's share of it, as the use case's monthly budget."""
-    months = request.period_months if request is not None else 1
+    if request is not None:
+        months = request.period_months
+    elif decision.period_start and decision.period_end:
+        months = _months(decision.period_start, decision.period_end)
+    else:
+        months = 1
     monthly = (amount / months).quantize(CENT, rounding=ROUND_HALF_UP)
     if monthly <= 0:
         return None
@@ -145,7 +153,7 @@ def _budget_for_milestone(*, actor, decision, use_case, request, amount):
     budget = next((b for b in budgets if b.scope == BudgetScope.USE_CASE), None) or budgets.first()
     values = {"amount": monthly, "currency": decision.currency}
     if budget is None:
-        milestone = Stage(request.target_stage).label if request is not None else "next milestone"
+        milestone = decision.milestone.name if decision.milestone_id else "next milestone"
         values |= {
             "name": f"{use_case.name}: {milestone}, council decision {decision.pk}"[:150],
             "scope": BudgetScope.USE_CASE,
@@ -202,14 +210,53 @@ def _conditions_from_votes(votes):
     return "\n".join(seen)
 
 
+def _period(meeting, period_start, period_end, months):
+    """The period an approval without a funding request covers: the one given, else `months` whole
+    months from the month of the meeting."""
+    if period_start is None and period_end is None:
+        start = periods.month_start(max(meeting.scheduled_for.date(), periods.today()))
+        return start, periods.add_months(start, months) - datetime.timedelta(days=1)
+    if period_start is None or period_end is None:
+        field = "period_end" if period_end is None else "period_start"
+        raise ValidationError({field: "Give both days of the period the funding covers, or neither."})
+    if period_end < period_start:
+        raise ValidationError({"period_end": "The period ends on or after the day it starts."})
+    if periods.months_between(period_start, period_end) + 1 > MAX_PERIOD_MONTHS:
+        raise ValidationError(
+            {"period_end": f"Fund one milestone at a time: {MAX_PERIOD_MONTHS} months at most."}
+        )
+    return period_start, period_end
+
+
+def _months(start, end):
+    return (end.year - start.year) * 12 + end.month - start.month + 1
+
+
 @transaction.atomic
-def decision_record(*, actor, item, outcome, note="", conditions="", amount=None):
+def decision_record(
+    *,
+    actor,
+    item,
+    outcome,
+    note="",
+    conditions="",
+    amount=None,
+    milestone_name="",
+    period_start=None,
+    period_end=None,
+):
     """The chair records the council's decision on an item, once a quorum has voted, and the
-    decision acts through the services of the stage gates, budgets and the use case."""
+    decision acts through the services of the stage gates, budgets and the use case (or, for an
+    intake not yet a use case, through intake's accept and reject).
+
+    An approval records what the money is for and when: the funding request's milestone and period,
+    or, without a request, the milestone named here (or the next stage's) and the period given
+    (else whole months from the meeting's month).
+    """
     _choice(outcome, "outcome")
     item = (
         AgendaItem.objects.select_for_update(of=("self",))
-        .select_related("meeting__council", "use_case")
+        .select_related("meeting__council", "use_case", "intake")
         .get(pk=item.pk)
     )
     meeting, use_case = item.meeting, item.use_case
@@ -220,12 +267,12 @@ def decision_record(*, actor, item, outcome, note="", conditions="", amount=None
             f"it is {meeting.get_state_display().lower()}."
         )
     if item.status != AgendaItemStatus.OPEN or Decision.objects.filter(item=item).exists():
-        raise ConflictError(f"A decision on {use_case.name} was recorded meanwhile: reload the page.")
+        raise ConflictError(f"A decision on {item.title} was recorded meanwhile: reload the page.")
     votes = list(item.votes.filter(member__is_active=True).select_related("member__user"))
-    quorum = meeting.council.quorum
+    quorum = quorum_of(meeting.council)
     if len(votes) < quorum:
         raise Unprocessable(
-            f"Quorum not met on {use_case.name}: {len(votes)} of the {quorum} votes needed.",
+            f"Quorum not met on {item.title}: {len(votes)} of the {quorum} votes needed.",
             details=[{"code": "quorum", "votes": len(votes), "quorum": quorum}],
         )
     conditions = (conditions or "").strip()
@@ -235,6 +282,19 @@ def decision_record(*, actor, item, outcome, note="", conditions="", amount=None
             raise ValidationError({"conditions": "Say which conditions the approval comes with."})
     elif outcome != VoteChoice.APPROVE:
         conditions = ""
+    note = (note or "").strip()
+    if item.is_intake_review:
+        return _intake_decision(
+            actor=actor,
+            item=item,
+            outcome=outcome,
+            note=note,
+            conditions=conditions,
+            amount=amount,
+            milestone_name=(milestone_name or "").strip(),
+            period=(period_start, period_end),
+            votes=votes,
+        )
     request = (
         FundingRequest.objects.select_for_update(of=("self",))
         .select_related("milestone")
@@ -242,6 +302,13 @@ def decision_record(*, actor, item, outcome, note="", conditions="", amount=None
         .first()
     )
     approved = _amount(amount, request) if outcome in APPROVALS else None
+    funded = {}
+    if approved is not None:
+        if request is not None:
+            start, end = request.period_start, request.period_end
+        else:
+            start, end = _period(meeting, period_start, period_end, 1)
+        funded = {"period_start": start, "period_end": end}
     try:
         with transaction.atomic():
             decision = Decision.objects.create(
@@ -251,16 +318,44 @@ def decision_record(*, actor, item, outcome, note="", conditions="", amount=None
                 amount_approved=approved,
                 currency=request.currency if request is not None else use_case.currency,
                 conditions=conditions,
-                note=(note or "").strip(),
+                note=note,
                 recorded_by=actor,
+                **funded,
             )
     except IntegrityError as exc:
         raise ConflictError(
             f"A decision on {use_case.name} was recorded meanwhile: reload the page."
         ) from exc
+    if approved is not None:
+        decision.milestone = _funded_milestone(
+            actor=actor,
+            decision=decision,
+            use_case=use_case,
+            request=request,
+            name=(milestone_name or "").strip(),
+            target_stage=_target_stage(use_case, request) or "",
+        )
+        decision.save(update_fields=["milestone"])
     item.status = AgendaItemStatus.DECIDED
     item.save(update_fields=["status", "updated_at"])
     effects = _act(actor=actor, decision=decision, use_case=use_case, request=request, meeting=meeting)
+    _audit(actor, decision, votes, effects)
+    notify(
+        recipients=[use_case.business_owner, use_case.technical_owner],
+        subject=f"Council decision on {use_case.name}: {decision.get_outcome_display()}",
+        body=decision_words(decision),
+        url=use_case.get_absolute_url(),
+    )
+    return decision
+
+
+def quorum_of(council):
+    """The votes a decision needs: the council's quorum setting. (Shown with the active seats, so a
+    quorum larger than the membership is visible on the pages before a decision is refused.)"""
+    return council.quorum
+
+
+def _audit(actor, decision, votes, effects):
     audit_record(
         actor=actor,
         action="decision.record",
@@ -271,21 +366,153 @@ def decision_record(*, actor, item, outcome, note="", conditions="", amount=None
             **effects,
         },
     )
-    notify(
-        recipients=[use_case.business_owner, use_case.technical_owner],
-        subject=f"Council decision on {use_case.name}: {decision.get_outcome_display()}",
-        body="\n".join(t for t in (decision.conditions, decision.note) if t),
-        url=use_case.get_absolute_url(),
+
+
+def decision_words(decision, milestone_name=""):
+    """What the council decided, in a sentence or two: amount, milestone, period, conditions, note."""
+    parts = [decision.get_outcome_display()]
+    milestone_name = milestone_name or (decision.milestone.name if decision.milestone_id else "")
+    if decision.amount_approved is not None:
+        parts.append(f": {decision.amount_approved:,.2f} {decision.currency}")
+        if milestone_name:
+            parts.append(f" for “{milestone_name}”")
+        if decision.period_start and decision.period_end:
+            parts.append(f" from {decision.period_start:%-d %b %Y} to {decision.period_end:%-d %b %Y}")
+    text = "".join(parts) + "."
+    if decision.conditions:
+        lines = [c.strip(" -•\t") for c in decision.conditions.splitlines() if c.strip(" -•\t")]
+        text += " Conditions, each now a milestone: " + "; ".join(lines) + "."
+    if decision.note:
+        text += f" {decision.note}"
+    return text
+
+
+def _funded_milestone(*, actor, decision, use_case, request, name, target_stage):
+    """The milestone an approval funds: the request's, else one named for it (or for the next
+    stage), due at the end of the funded period."""
+    if request is not None and request.milestone_id:
+        return request.milestone
+    label = Stage(target_stage).label if target_stage else ""
+    name = name or (f"Reach {label}" if label else "Next milestone")
+    milestone = Milestone.objects.create(
+        use_case=use_case, name=name[:150], target_stage=target_stage, due_date=decision.period_end
     )
+    audit_record(
+        actor=actor,
+        action="milestone.create",
+        obj=milestone,
+        after={**snapshot(milestone), "decision": decision.pk},
+    )
+    if request is not None:
+        request.milestone = milestone
+        request.save(update_fields=["milestone", "updated_at"])
+    return milestone
+
+
+INTAKE_OUTCOMES = (
+    VoteChoice.APPROVE,
+    VoteChoice.APPROVE_WITH_CONDITIONS,
+    VoteChoice.DEFER,
+    VoteChoice.REJECT,
+)
+INTAKE_FIRST_PERIOD_MONTHS = 3
+
+
+def _intake_decision(*, actor, item, outcome, note, conditions, amount, milestone_name, period, votes):
+    """The council's decision on an intake: approval registers the use case (intake's own accept)
+    with its first milestone funded, conditions as milestones; rejection gives the reasons."""
+    intake, meeting = item.intake, item.meeting
+    if outcome not in INTAKE_OUTCOMES:
+        raise ValidationError(
+            {
+                "outcome": "An intake is not a use case yet: approve it, approve it with conditions, "
+                "defer or reject it."
+            }
+        )
+    if intake.status != IntakeStatus.TRIAGED:
+        raise ConflictError(
+            f"{intake.reference} is {intake.get_status_display().lower()} already: "
+            "it no longer waits for the council."
+        )
+    if outcome == VoteChoice.REJECT and not note:
+        raise ValidationError({"note": "Give the reasons for rejecting, so the requester can act on them."})
+    approved, funded = None, {}
+    if outcome in APPROVALS:
+        start, end = _period(meeting, *period, INTAKE_FIRST_PERIOD_MONTHS)
+        approved = _amount(amount, None)
+        if approved is None:
+            approved = (intake.expected_monthly_cost or Decimal("0")) * _months(start, end)
+        funded = {"period_start": start, "period_end": end}
+    try:
+        with transaction.atomic():
+            decision = Decision.objects.create(
+                item=item,
+                outcome=outcome,
+                amount_approved=approved,
+                currency=intake.currency,
+                conditions=conditions,
+                note=note,
+                recorded_by=actor,
+                **funded,
+            )
+    except IntegrityError as exc:
+        raise ConflictError(f"A decision on {item.title} was recorded meanwhile: reload the page.") from exc
+    at = f"at the {meeting.get_kind_display().lower()} of {meeting.scheduled_for:%-d %b %Y}"
+    # What the intake's history shows as the authority of its acceptance or rejection.
+    reference = f"Decision {decision.pk} of the council {at}"
+    effects = {"intake": intake.pk}
+    if outcome in APPROVALS:
+        first = milestone_name or f"First milestone: {Stage.MVP.label}"
+        words = decision_words(decision, first[:150])
+        intake = intake_accept(
+            actor=actor,
+            intake=intake,
+            note=f"Approved by the council {at}. {words}",
+            council_decision=reference,
+        )
+        use_case = intake.use_case
+        milestone = Milestone.objects.create(
+            use_case=use_case, name=first[:150], target_stage=Stage.MVP, due_date=decision.period_end
+        )
+        audit_record(
+            actor=actor,
+            action="milestone.create",
+            obj=milestone,
+            after={**snapshot(milestone), "decision": decision.pk},
+        )
+        decision.milestone = milestone
+        decision.save(update_fields=["milestone"])
+        item.use_case = use_case
+        effects |= {"use_case": use_case.pk, "milestone": milestone.pk}
+        effects |= _act(
+            actor=actor, decision=decision, use_case=use_case, request=None, meeting=meeting, target=Stage.MVP
+        )
+    elif outcome == VoteChoice.REJECT:
+        intake_reject(
+            actor=actor,
+            intake=intake,
+            reason=f"Rejected by the council {at}: {note}",
+            council_decision=reference,
+        )
+    item.status = AgendaItemStatus.DECIDED
+    item.save(update_fields=["status", "use_case", "updated_at"])
+    _audit(actor, decision, votes, effects)
+    if outcome == VoteChoice.DEFER:
+        notify(
+            recipients=[intake.requester, intake.business_owner, intake.technical_owner],
+            subject=f"{intake.reference} {intake.name}: the council deferred its decision",
+            body=f"Deferred {at}; it comes back at the council's next meeting. {note}".strip(),
+            url=intake.get_absolute_url(),
+        )
     return decision
 
 
-def _act(*, actor, decision, use_case, request, meeting):
+def _act(*, actor, decision, use_case, request, meeting, target=None):
     """Carry out the decision; what it did, for the audit event."""
     reference = f"decision:{decision.pk}"
     effects = {}
     if decision.outcome in APPROVALS:
-        target = _target_stage(use_case, request)
+        target = target or _target_stage(use_case, request)
         if target:
             approval = stage_approval_record(
                 actor=actor,

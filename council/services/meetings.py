@@ -14,8 +14,9 @@ from aifinops.core.exceptions import ConflictError
 from aifinops.core.notifications import notify
 from aifinops.core.services import audited_save
 
+from ..intakes import DECIDES, intake_people, meeting_words
 from ..models import AgendaItem, CouncilMember, Meeting, ReviewThresholds, VoteChoice
-from ..review_packs import review_pack_build
+from ..review_packs import item_pack_build
 from ..triggers import thresholds_for
 from .agenda import _create_meeting, carry_over, next_draft, undecided_items
 
@@ -79,13 +80,18 @@ def meeting_publish(*, actor, meeting, now=None):
     thresholds = thresholds_for(meeting.council)
     items = list(
         meeting.items.select_related(
-            "use_case__team", "use_case__business_owner", "use_case__technical_owner"
+            "meeting__council",
+            "use_case__team",
+            "use_case__business_owner",
+            "use_case__technical_owner",
+            "intake__team",
+            "intake__requester",
+            "intake__business_owner",
+            "intake__technical_owner",
         )
     )
     for item in items:
-        item.review_pack = review_pack_build(
-            use_case=item.use_case, reasons=item.reasons, thresholds=thresholds, now=now
-        )
+        item.review_pack = item_pack_build(item=item, thresholds=thresholds, now=now)
     AgendaItem.objects.bulk_update(items, ["review_pack"])
     meeting.published_at = now
     _save(meeting)
@@ -100,9 +106,18 @@ def meeting_publish(*, actor, meeting, now=None):
     notify(
         recipients=_members(meeting.council),
         subject=f"Agenda published: {meeting.get_kind_display()} on {when}",
-        body="\n".join(f"{i.position}. {i.use_case.name}" for i in items) or "No use case needs review.",
+        body="\n".join(f"{i.position}. {i.title}" for i in items) or "No use case needs review.",
     )
     for item in items:
+        if item.is_intake_review:
+            notify(
+                recipients=intake_people(item.intake),
+                subject=f"{item.intake.reference} {item.intake.name}: the agenda of {when} is published",
+                body=f"It will be reviewed at the {meeting_words(meeting)}. "
+                f"The council will decide {DECIDES}.",
+                url=item.intake.get_absolute_url(),
+            )
+            continue
         notify(
             recipients=[item.use_case.business_owner, item.use_case.technical_owner],
             subject=f"{item.use_case.name} is on the council's agenda on {when}",
@@ -148,20 +163,26 @@ def minutes_record(meeting, items, carried_to):
         lines.append("Decisions:")
     for item in decided:
         decision = item.decision
-        text = f"{item.position}. {item.use_case.name}: {decision.get_outcome_display()}"
+        text = f"{item.position}. {item.title}: {decision.get_outcome_display()}"
         if decision.amount_approved is not None:
             text += f", {_amount(decision.amount_approved, decision.currency)} approved"
+            if decision.milestone_id:
+                text += f" for “{decision.milestone.name}”"
+            if decision.period_start and decision.period_end:
+                text += f" from {decision.period_start:%-d %b %Y} to {decision.period_end:%-d %b %Y}"
         if decision.conditions:
             text += "; conditions: " + "; ".join(
                 c.strip() for c in decision.conditions.splitlines() if c.strip()
             )
-        votes = ", ".join(f"{v.member.user.get_username()} {v.choice}" for v in item.votes.all())
+        votes = "; ".join(
+            f"{_name(v.member.user)}, {v.get_choice_display().lower()}" for v in item.votes.all()
+        )
         text += f" (votes: {votes})." if votes else "."
         lines.append(text)
     waiting = [i for i in items if not hasattr(i, "decision") or i.decision.outcome == VoteChoice.DEFER]
     if waiting:
         where = f"the {carried_to}" if carried_to is not None else "the next meeting"
-        lines.append(f"Carried over to {where}: " + ", ".join(i.use_case.name for i in waiting) + ".")
+        lines.append(f"Carried over to {where}: " + ", ".join(i.title for i in waiting) + ".")
     return "\n".join(lines)
 
 
@@ -180,7 +201,7 @@ def meeting_close(*, actor, meeting, minutes="", now=None):
         target = next_draft(meeting.council) or _create_meeting(actor=actor, council=meeting.council)
         carry_over(actor=actor, items=waiting, meeting=target)
     items = list(
-        meeting.items.select_related("use_case", "decision")
+        meeting.items.select_related("use_case", "intake", "decision__milestone")
         .prefetch_related("votes__member__user")
         .order_by("position")
     )

@@ -56,8 +56,11 @@ def portfolio(board, spend, today, long_ago):
 
 def _agenda(meeting):
     return [
-        (i.use_case.key, sorted(r["code"] for r in i.reasons))
-        for i in meeting.items.select_related("use_case").order_by("position")
+        (
+            i.use_case.key if i.use_case_id else f"intake: {i.intake.name}",
+            sorted(r["code"] for r in i.reasons),
+        )
+        for i in meeting.items.select_related("use_case", "intake").order_by("position")
     ]
 
 
@@ -306,6 +309,10 @@ def test_the_demo_agenda_lists_exactly_the_use_cases_whose_triggers_fire(demo):
         "support-call-summarizer": {Code.SCALE_REQUEST, Code.OPEN_ANOMALY},
         "sales-call-coach": {Code.MISSED_MILESTONES},
         "release-notes-drafter": {Code.INTAKE_REVIEW},
+        # The demo's three intakes that triage sent to review and nobody decided yet
+        "intake: Order status chat assistant": {Code.INTAKE_WAITING},
+        "intake: Overdue invoice collections agent": {Code.INTAKE_WAITING},
+        "intake: Multilingual ticket translation": {Code.INTAKE_WAITING},
     }
     # And the low-cost experiment of the demo is not on it
     assert "test-generation-agent" not in agenda

@@ -333,13 +333,15 @@ def test_conditions_become_milestones_due_by_the_next_meeting(board, item, pilot
         conditions="Route routine tickets to the small model\nReport deflection monthly",
     )
 
-    milestones = Milestone.objects.filter(use_case=pilot).order_by("id")
+    milestones = Milestone.objects.filter(use_case=pilot, name__startswith="Council condition").order_by("id")
     assert [m.name for m in milestones] == [
         "Council condition: Route routine tickets to the small model",
         "Council condition: Report deflection monthly",
     ]
     assert all(m.due_date > periods.today() for m in milestones)
-    assert AuditEvent.objects.filter(action="milestone.create", after__decision=decision.pk).count() == 2
+    # The two conditions, and the milestone the approved money funds (the request named none).
+    assert decision.milestone.name == "Reach Launch"
+    assert AuditEvent.objects.filter(action="milestone.create", after__decision=decision.pk).count() == 3
 
 
 def test_the_conditions_of_the_votes_are_used_when_the_chair_gives_none(board, item, pilot):
@@ -408,8 +410,15 @@ def test_the_approved_spend_list_and_the_decision_log(board, item, session, pilo
     with django_assert_num_queries(1):
         rows = selectors.approved_spend_list(meeting=session)
     assert [(r.use_case.key, r.amount, r.currency, r.milestone, r.conditions) for r in rows] == [
-        ("ticket-triage", Decimal("24000"), "USD", "Launch", "Cache the prompt")
+        ("ticket-triage", Decimal("24000"), "USD", "Reach Launch", "Cache the prompt")
     ]
+    # The period the money covers is the funding request's, recorded on the decision itself
+    request = rows[0].decision.funding_request
+    assert (rows[0].period_start, rows[0].period_end) == (request.period_start, request.period_end)
+    assert (rows[0].decision.period_start, rows[0].decision.period_end) == (
+        request.period_start,
+        request.period_end,
+    )
     assert selectors.approved_spend_totals(rows) == {"USD": Decimal("24000")}
     with django_assert_num_queries(2):
         log = selectors.decision_log(use_case=pilot)

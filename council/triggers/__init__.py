@@ -33,9 +33,18 @@ from portfolio.choices import Stage
 from portfolio.models import UseCase
 
 from ..models import ReviewThresholds
-from .facts import gather, is_low_cost_experiment, open_high_severity_anomalies
-from .reasons import ESCALATION, KINDS, LABELS, MANDATORY, Code, Reason, UseCaseTriggers
-from .rules import RULES
+from .facts import gather, is_low_cost_experiment, open_high_severity_anomalies, waiting_intakes
+from .reasons import (
+    ESCALATION,
+    KINDS,
+    LABELS,
+    MANDATORY,
+    Code,
+    IntakeTriggers,
+    Reason,
+    UseCaseTriggers,
+)
+from .rules import RULES, intake_waiting
 
 __all__ = [
     "ESCALATION",
@@ -43,8 +52,10 @@ __all__ = [
     "LABELS",
     "MANDATORY",
     "Code",
+    "IntakeTriggers",
     "Reason",
     "UseCaseTriggers",
+    "intake_triggers",
     "is_low_cost_experiment",
     "open_high_severity_anomalies",
     "review_triggers",
@@ -89,4 +100,21 @@ def review_triggers(*, thresholds, today=None, use_case_ids=None, exclude_meetin
         found[use_case.pk] = UseCaseTriggers(
             use_case=use_case, reasons=reasons, amount_at_stake=at_stake, currency=currency
         )
+    return found
+
+
+def intake_triggers(*, exclude_meeting=None):
+    """{intake id: IntakeTriggers} of the intakes waiting for the council's review whose reason
+    the council has not seen yet (decided, or on a published or running meeting). The amount at
+    stake is the intake's expected monthly cost."""
+    found = {}
+    for intake, done in waiting_intakes(exclude_meeting=exclude_meeting):
+        reasons = [r for r in intake_waiting(intake) if r.key not in done]
+        if reasons:
+            found[intake.pk] = IntakeTriggers(
+                intake=intake,
+                reasons=reasons,
+                amount_at_stake=intake.expected_monthly_cost or 0,
+                currency=intake.currency,
+            )
     return found

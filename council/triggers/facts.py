@@ -99,6 +99,28 @@ def _handled_keys(use_case_ids, *, exclude_meeting=None):
     return keys
 
 
+def waiting_intakes(*, exclude_meeting=None):
+    """Intakes that triage sent to review and that nobody has decided yet, with the keys of the
+    reasons the council has already seen for each: {intake: handled keys}. Two queries."""
+    intakes = list(
+        IntakeRequest.objects.filter(status=IntakeStatus.TRIAGED, review_path=ReviewPath.REVIEW)
+        .select_related("team", "requester")
+        .order_by("triaged_at", "id")
+    )
+    items = AgendaItem.objects.filter(intake_id__in=[i.pk for i in intakes], use_case__isnull=True).filter(
+        Q(status=AgendaItemStatus.DECIDED)
+        | Q(
+            status=AgendaItemStatus.OPEN, meeting__state__in=(MeetingState.PUBLISHED, MeetingState.IN_SESSION)
+        )
+    )
+    if exclude_meeting is not None:
+        items = items.exclude(meeting=exclude_meeting)
+    keys = defaultdict(set)
+    for intake_id, reasons in items.values_list("intake_id", "reasons"):
+        keys[intake_id].update(r.get("key") for r in reasons or ())
+    return [(intake, keys.get(intake.pk, set())) for intake in intakes]
+
+
 def _budgets(use_case_ids, *, today):
     """{use case id: [(budget, status)]} of active use-case and agent budgets."""
     budgets = list(

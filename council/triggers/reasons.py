@@ -16,6 +16,7 @@ class Code:
     SPEND_THRESHOLD = "spend_threshold"
     NEW_SERVICE = "new_variable_cost_service"
     INTAKE_REVIEW = "intake_review_required"
+    INTAKE_WAITING = "intake_waiting_for_review"
     OVER_BUDGET = "over_budget"
     MISSED_MILESTONES = "missed_milestones"
     QUALITY_GATE = "quality_gate_failed"
@@ -32,6 +33,7 @@ LABELS = {
     Code.SPEND_THRESHOLD: "Spend past the review threshold",
     Code.NEW_SERVICE: "Variable-cost AI service introduced",
     Code.INTAKE_REVIEW: "Intake triaged as review required",
+    Code.INTAKE_WAITING: "New intake waiting for the council's review",
     Code.OVER_BUDGET: "Over the approved budget",
     Code.MISSED_MILESTONES: "Consecutive missed milestones",
     Code.QUALITY_GATE: "Quality gate failed",
@@ -44,6 +46,7 @@ KINDS = {
     Code.SPEND_THRESHOLD: MANDATORY,
     Code.NEW_SERVICE: MANDATORY,
     Code.INTAKE_REVIEW: MANDATORY,
+    Code.INTAKE_WAITING: MANDATORY,
     Code.OVER_BUDGET: ESCALATION,
     Code.MISSED_MILESTONES: ESCALATION,
     Code.QUALITY_GATE: ESCALATION,
@@ -90,3 +93,17 @@ class UseCaseTriggers:
     @property
     def codes(self):
         return [r.code for r in self.reasons]
+
+
+@dataclass
+class IntakeTriggers:
+    """Every reason that brings one intake (not yet a use case) before the council now."""
+
+    intake: object
+    reasons: list = field(default_factory=list)
+    amount_at_stake: Decimal = ZERO
+    currency: str = "USD"
+
+    @property
+    def severity(self):
+        return max((r.severity for r in self.reasons), key=lambda s: SEVERITY_RANK[s], default=Severity.LOW)

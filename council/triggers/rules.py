@@ -97,6 +97,27 @@ def _intake_review(use_case, facts):
     )
 
 
+# An intake's risk tier as the severity of its item: the riskier, the earlier on the agenda.
+INTAKE_SEVERITY = {"critical": Severity.CRITICAL, "high": Severity.HIGH}
+
+
+def intake_waiting(intake):
+    """The reason an intake that triage sent to review comes before the council."""
+    on = f" on {intake.triaged_at:%d %b %Y}" if intake.triaged_at else ""
+    why = " ".join(
+        f"{r['text'].rstrip('.')}."
+        for r in intake.triage_reasons or ()
+        if isinstance(r, dict) and r.get("text")
+    )
+    yield Reason(
+        Code.INTAKE_WAITING,
+        f"{intake.reference} ({intake.get_risk_tier_display() or 'unrated'} risk) was triaged for review"
+        f"{on}. {why}".strip(),
+        INTAKE_SEVERITY.get(intake.risk_tier, Severity.MEDIUM),
+        f"intake_waiting:{intake.pk}",
+    )
+
+
 def _over_budget_reasons(use_case, facts):
     for budget, status, pct in facts.over_budget(use_case):
         used, amount = _money(status.actual, status.currency), _money(status.amount, status.currency)

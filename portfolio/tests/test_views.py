@@ -54,7 +54,10 @@ def test_use_case_page_shows_its_history(login, cast):
     response = login(cast.requester_a).get(cast.use_case_a.get_absolute_url())
 
     assert b"History" in response.content
-    assert b"use_case.update" in response.content
+    # In plain words: the person's name and what they did, not the action's code
+    assert b"use_case.update" not in response.content
+    assert cast.admin.get_full_name().encode() in response.content
+    assert b"<td>Changed</td>" in response.content
     assert b"<del>Old name</del> \xe2\x86\x92 Support summarizer" in response.content
 
 
