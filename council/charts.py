@@ -5,6 +5,8 @@ import datetime
 
 import plotly.graph_objects as go
 
+from aifinops.core import plotting
+
 
 def _num(value):
     # Plotly draws floats; the pack keeps the money as exact strings.
@@ -50,7 +52,7 @@ def spend_vs_expected_chart(spend):
         legend={"orientation": "h", "y": -0.2},
         template="plotly_white",
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)
 
 
 def value_vs_expected_chart(value):
@@ -93,7 +95,7 @@ def value_vs_expected_chart(value):
         legend={"orientation": "h", "y": -0.25},
         template="plotly_white",
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)
 
 
 def allocation_chart(allocation):
@@ -116,7 +118,7 @@ def allocation_chart(allocation):
         yaxis={"title": f"AI spend ({currency})", "tickformat": ",.0f"},
         template="plotly_white",
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)
 
 
 def spend_trend_chart(trend):
@@ -137,4 +139,4 @@ def spend_trend_chart(trend):
         showlegend=len(currencies) > 1,
         template="plotly_white",
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)

@@ -2,6 +2,8 @@
 
 import plotly.graph_objects as go
 
+from aifinops.core import plotting
+
 
 def monthly_trend_chart(trend, *, title="AI spend per month"):
     currencies = sorted({c for _, totals in trend for c in totals}) or ["USD"]
@@ -21,7 +23,7 @@ def monthly_trend_chart(trend, *, title="AI spend per month"):
         showlegend=len(currencies) > 1,
         template="plotly_white",
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)
 
 
 def breakdown_chart(rows, *, title):
@@ -40,7 +42,7 @@ def breakdown_chart(rows, *, title):
         template="plotly_white",
         xaxis={"tickformat": ",.0f"},
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)
 
 
 def breakdown_trend_chart(trend, *, dimension_label):
@@ -64,4 +66,4 @@ def breakdown_trend_chart(trend, *, dimension_label):
         legend={"orientation": "h", "y": -0.15},
         template="plotly_white",
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)

@@ -168,7 +168,8 @@ class SpendRecord(models.Model):
 
 
 class DailySpend(models.Model):
-    """Spend per day x use case x team x provider x model x environment x currency.
+    """Spend per day x use case x team x provider x model x environment x currency, and the bill's
+    own provider, service, account, region and charge category, and the import they came from.
 
     Rebuilt for the days an import touches (`showback.rollups.daily_spend_rebuild`); every page
     reads these rows, never the raw records.
@@ -188,6 +189,24 @@ class DailySpend(models.Model):
     effective_cost = models.DecimalField(**COST, default=Decimal("0"))
     list_cost = models.DecimalField(**COST, default=Decimal("0"))
     model_tier = models.CharField(max_length=16, blank=True)
+    # The bill's own names, as the file states them: showback breaks spend down and filters it by
+    # these whether or not the catalog knows the provider or the model.
+    provider_name = models.CharField(max_length=100, blank=True)
+    service_name = models.CharField(max_length=150, blank=True)
+    service_category = models.CharField(max_length=100, blank=True)
+    billing_account = models.CharField(max_length=150, blank=True)
+    sub_account = models.CharField(max_length=150, blank=True)
+    region = models.CharField(max_length=100, blank=True)
+    charge_category = models.CharField(max_length=32, blank=True)
+    import_batch = models.ForeignKey(
+        ImportBatch,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+        help_text="The file the rows came from, so showback can show one import's spend.",
+    )
     estimated_cost = models.DecimalField(
         **MONEY, default=Decimal("0"), help_text="Of rows costed by estimate."
     )

@@ -4,8 +4,9 @@ read whole months) and CustomerDailySpend (cost to serve)."""
 import datetime
 
 from django.db import transaction
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models import Count, Q, Sum, TextField, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, NullIf, Trim, TruncDate, TruncMonth
 
 from .models import CustomerDailySpend, DailySpend, MonthlySpend, SpendRecord
 
@@ -39,7 +40,25 @@ ROLLUP_DIMENSIONS = (
     "is_ai",
     "is_estimated",
     "model__tier",
+    "provider_name",
+    "service_name",
+    "service_category",
+    "billing_account",
+    "sub_account",
+    "import_batch_id",
 )
+# FOCUS keeps these columns in raw_extras as the file states them (other sources have none).
+EXTRA_DIMENSIONS = {
+    "bill_region": Coalesce(
+        NullIf(Trim(KeyTextTransform("RegionName", "raw_extras")), Value("")),
+        Trim(KeyTextTransform("RegionId", "raw_extras")),
+        Value(""),
+        output_field=TextField(),
+    ),
+    "bill_charge_category": Coalesce(
+        Trim(KeyTextTransform("ChargeCategory", "raw_extras")), Value(""), output_field=TextField()
+    ),
+}
 
 
 def _records_of_days(start, end, use_case_ids=None):
@@ -71,8 +90,8 @@ def daily_spend_rebuild(*, start: datetime.date, end: datetime.date, use_case_id
     _of_use_cases(DailySpend.objects.filter(date__gte=start, date__lte=end), use_case_ids).delete()
     rows = (
         _records_of_days(start, end, use_case_ids)
-        .annotate(day=TruncDate("charge_period_start", tzinfo=datetime.UTC))
-        .values("day", *ROLLUP_DIMENSIONS)
+        .annotate(day=TruncDate("charge_period_start", tzinfo=datetime.UTC), **EXTRA_DIMENSIONS)
+        .values("day", *ROLLUP_DIMENSIONS, *EXTRA_DIMENSIONS)
         .annotate(
             # A spend record has no estimated cost of its own: it is estimated, or it is not.
             **{**SPEND_SUMS, "estimated": Sum("effective_cost", filter=Q(is_estimated=True))},
@@ -85,6 +104,8 @@ def daily_spend_rebuild(*, start: datetime.date, end: datetime.date, use_case_id
             date=r["day"],
             **{k: r[k] for k in ROLLUP_DIMENSIONS if k != "model__tier"},
             model_tier=r["model__tier"] or "",
+            region=r["bill_region"][:100],
+            charge_category=r["bill_charge_category"][:32],
             estimated_cost=r["estimated"] or 0,
             billed_cost=r["billed"] or 0,
             effective_cost=r["effective"] or 0,

@@ -14,7 +14,7 @@ from aifinops.core import periods, permissions
 from portfolio.choices import Environment, ModelTier
 from portfolio.models import ValueSignal
 
-from .models import DailySpend
+from .models import DailySpend, ImportBatch
 from .rollups import spend_sums
 
 
@@ -193,10 +193,27 @@ PREMIUM_TIERS = ("frontier", "reasoning")
 BREAKDOWNS = {
     "team": ("Team", ("team__slug", "team__name")),
     "use_case": ("Use case", ("use_case__key", "use_case__name")),
-    "provider": ("Provider", ("provider__slug", "provider__name")),
+    # The provider as the bill names it; the catalog's provider is shown beside it where it matched.
+    "provider": ("Provider", ("provider_name", "provider__name")),
     "model": ("Model", ("model__ref", "model__name")),
     "model_tier": ("Model tier", ("model_tier", "model_tier")),
     "environment": ("Environment", ("environment", "environment")),
+    "service": ("Service", ("service_name", "service_name")),
+    "service_category": ("Service category", ("service_category", "service_category")),
+    "billing_account": ("Billing account", ("billing_account", "billing_account")),
+    "sub_account": ("Sub-account", ("sub_account", "sub_account")),
+    "region": ("Region", ("region", "region")),
+    "charge_category": ("Charge category", ("charge_category", "charge_category")),
+}
+# The bill's own dimensions, which the showback page can also filter by (?service=Amazon%20Bedrock).
+BILL_FILTERS = {
+    "provider": "provider_name",
+    "service": "service_name",
+    "service_category": "service_category",
+    "billing_account": "billing_account",
+    "sub_account": "sub_account",
+    "region": "region",
+    "charge_category": "charge_category",
 }
 
 TREND_SERIES = 6
@@ -205,6 +222,12 @@ MILLION = Decimal("1000000")
 
 def _ratio(part, whole):
     return part / whole if whole else None
+
+
+def _share(part, whole):
+    """A part's share of a whole, only where the whole is positive: a share of a credit-only or
+    zero total means nothing."""
+    return part / whole if whole and whole > 0 else None
 
 
 def _per_million(cost, tokens):
@@ -216,6 +239,10 @@ def _label(dimension, key, name):
         return dict(ModelTier.choices).get(key, "No tier") if key else "No tier"
     if dimension == "environment":
         return dict(Environment.choices).get(key, key) if key else "Not tagged"
+    if dimension == "provider":
+        return key or name or "Unknown"
+    if dimension in BILL_FILTERS:
+        return key or "Not stated"
     return name or ("Unattributed" if dimension in ("team", "use_case") else "Unknown")
 
 
@@ -232,8 +259,11 @@ def _cache_savings_expression():
     )
 
 
-def spend_breakdown(*, user, dimension, start, end, ai_only=True):
+def spend_breakdown(*, user, dimension, start, end, ai_only=True, filters=None, import_id=None):
     """The showback page's figures, start..end inclusive, in a fixed handful of queries.
+
+    `filters` narrows to the bill's own values ({"provider": "AWS", "region": "us-east-1"}, keys
+    of BILL_FILTERS), `import_id` to the rows of one import.
 
     Returns {rows, totals, trend, overlap, outcomes, dimension_label}: rows per dimension value and
     currency with spend, shares, unit costs and cache use; totals per currency; the monthly trend of
@@ -242,6 +272,9 @@ def spend_breakdown(*, user, dimension, start, end, ai_only=True):
     """
     dimension_label, (key_field, name_field) = BREAKDOWNS[dimension]
     qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end).order_by()
+    qs = qs.filter(**{BILL_FILTERS[name]: value for name, value in (filters or {}).items()})
+    if import_id is not None:
+        qs = qs.filter(import_batch_id=import_id)
     name_fields = (key_field,) if name_field == key_field else (key_field, name_field)
     grouped = (
         qs.values(*name_fields, "currency")
@@ -271,6 +304,11 @@ def spend_breakdown(*, user, dimension, start, end, ai_only=True):
         row = {
             "key": r[key_field],
             "label": _label(dimension, r[key_field], r[name_field]),
+            # The catalog's name where it matched and differs from the bill's ("Microsoft" is
+            # "Azure OpenAI" in the catalog).
+            "catalog_name": (
+                r[name_field] if dimension == "provider" and r[name_field] != r[key_field] else ""
+            ),
             "currency": r["currency"],
             "spend": spend,
             "requests": r["n_requests"] or 0,
@@ -287,7 +325,11 @@ def spend_breakdown(*, user, dimension, start, end, ai_only=True):
         rows.append(row)
         t = totals.setdefault(
             r["currency"],
-            {k: (zero if isinstance(v, Decimal) else 0) for k, v in row.items() if k not in ("key", "label")},
+            {
+                k: (zero if isinstance(v, Decimal) else 0)
+                for k, v in row.items()
+                if k not in ("key", "label", "catalog_name")
+            },
         )
         t["currency"] = r["currency"]
         for k in ("spend", "premium", "unattributed", "estimated", "token_spend"):
@@ -298,13 +340,13 @@ def spend_breakdown(*, user, dimension, start, end, ai_only=True):
             t["cache_savings"] = (t["cache_savings"] or zero) + row["cache_savings"]
     for r in rows + list(totals.values()):
         currency_total = totals[r["currency"]]["spend"]
-        r["share"] = _ratio(r["spend"], currency_total)
+        r["share"] = _share(r["spend"], currency_total)
         r["cost_per_call"] = _ratio(r["spend"], r["requests"])
         r["cost_per_mtok"] = _per_million(r["token_spend"], r["tokens"])
         input_side = r["input_tokens"] + r["cached_tokens"]
         r["cached_share"] = _ratio(Decimal(r["cached_tokens"]), Decimal(input_side))
-        r["premium_share"] = _ratio(r["premium"], r["spend"])
-        r["unattributed_share"] = _ratio(r["unattributed"], r["spend"])
+        r["premium_share"] = _share(r["premium"], r["spend"])
+        r["unattributed_share"] = _share(r["unattributed"], r["spend"])
         r["is_unattributed"] = dimension in ("team", "use_case") and not r.get("key", True)
     for t in totals.values():
         t["cache_savings"] = t["cache_savings"] or None
@@ -463,3 +505,9 @@ def _explain(qs, totals, *, own):
     if total["premium_share"]:
         parts.append(f"{total['premium_share']:.0%} went to frontier and reasoning models.")
     return " ".join(parts)
+
+
+def import_label(*, import_id):
+    """How the showback page names the import it is narrowed to: "#12 bill.csv"."""
+    name = ImportBatch.objects.filter(pk=import_id).values_list("original_name", flat=True).first()
+    return f"#{import_id} {name}" if name else f"#{import_id} (no such import)"

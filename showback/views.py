@@ -1,6 +1,7 @@
 import datetime
 from urllib.parse import urlencode
 
+from django.http import HttpResponseBadRequest
 from django.shortcuts import render
 
 from aifinops.core import periods, permissions
@@ -62,16 +63,67 @@ def _with_percentages(rows):
     return rows
 
 
+MAX_FILTER_LENGTH = 200
+
+
+class BadParameter(ValueError):
+    pass
+
+
+def _clean_text(params, name):
+    """A filter value as typed, or "" when absent; refused when no bill could hold it."""
+    raw = params.get(name, "")
+    if "\x00" in raw or any(0xD800 <= ord(c) <= 0xDFFF for c in raw):
+        raise BadParameter(f"The filter “{name}” holds a character no bill holds (NUL or a lone surrogate).")
+    if len(raw) > MAX_FILTER_LENGTH:
+        raise BadParameter(f"The filter “{name}” is longer than {MAX_FILTER_LENGTH} characters.")
+    return raw.strip()
+
+
+def _parse_import(params):
+    raw = params.get("import", "").strip()
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) < 2**63:
+        raise BadParameter(f"The filter “import” must be an import's number; “{raw[:20]}” is not.")
+    return int(raw)
+
+
+def _parse_filters(params):
+    """({bill filter: value}, import id or None), or BadParameter naming the field."""
+    filters = {}
+    for name in selectors.BILL_FILTERS:
+        value = _clean_text(params, name)
+        if value:
+            filters[name] = value
+    return filters, _parse_import(params)
+
+
+def _ai_only(params):
+    # ?ai=all (and the older ?scope=all) shows all spend; AI spend otherwise.
+    return (params.get("ai") or params.get("scope")) != "all"
+
+
 def index(request):
     """Spend shown back for a period, broken down by one dimension, to the user's scope."""
-    ai_only = request.GET.get("scope") != "all"
+    ai_only = _ai_only(request.GET)
     dimension = request.GET.get("by", "team")
     if dimension not in selectors.BREAKDOWNS:
         dimension = "team"
+    try:
+        filters, import_id = _parse_filters(request.GET)
+    except BadParameter as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     day = periods.today()
     start, end, errors = _parse_period(request.GET, day)
     breakdown = selectors.spend_breakdown(
-        user=request.user, dimension=dimension, start=start, end=end, ai_only=ai_only
+        user=request.user,
+        dimension=dimension,
+        start=start,
+        end=end,
+        ai_only=ai_only,
+        filters=filters,
+        import_id=import_id,
     )
     _with_percentages(breakdown["rows"])
     _with_percentages(breakdown["totals"].values())
@@ -79,11 +131,29 @@ def index(request):
         "by": dimension,
         "start": start.isoformat(),
         "end": end.isoformat(),
-        "scope": "ai" if ai_only else "all",
+        "ai": "ai" if ai_only else "all",
+        **filters,
+        **({"import": import_id} if import_id else {}),
     }
 
     def link(**changes):
-        return "?" + urlencode({**state, **changes})
+        return "?" + urlencode({k: v for k, v in {**state, **changes}.items() if v is not None})
+
+    for row in breakdown["rows"]:
+        if dimension in selectors.BILL_FILTERS and dimension not in filters:
+            row["filter_url"] = link(**{dimension: row["key"] or ""}) if row["key"] else ""
+    active_filters = [
+        {"name": selectors.BREAKDOWNS[name][0], "value": value, "remove_url": link(**{name: None})}
+        for name, value in filters.items()
+    ]
+    if import_id:
+        active_filters.append(
+            {
+                "name": "Import",
+                "value": selectors.import_label(import_id=import_id),
+                "remove_url": link(**{"import": None}),
+            }
+        )
 
     trend = breakdown["trend"]
     trend_chart = (
@@ -111,7 +181,9 @@ def index(request):
             {"key": key, "label": label, "url": link(by=key), "active": key == dimension}
             for key, (label, _) in selectors.BREAKDOWNS.items()
         ],
-        "scope_links": {"ai": link(scope="ai"), "all": link(scope="all")},
+        "scope_links": {"ai": link(ai="ai"), "all": link(ai="all")},
+        "active_filters": active_filters,
+        "hidden_state": {k: v for k, v in state.items() if k not in ("by", "start", "end")},
         "breakdown": breakdown,
         "trend_chart": trend_chart,
     }

@@ -2,6 +2,8 @@
 
 import plotly.graph_objects as go
 
+from aifinops.core import plotting
+
 
 def _point(value):
     # Plotly draws floats; the money stays Decimal everywhere else.
@@ -39,4 +41,4 @@ def unit_economics_chart(history, *, currency):
         legend={"orientation": "h", "y": -0.2},
         template="plotly_white",
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)

@@ -2,6 +2,8 @@
 
 import plotly.graph_objects as go
 
+from aifinops.core import plotting
+
 LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 50, "b": 40}}
 ACTUAL, EXPECTED, FLAG, BAND = "#0d6efd", "#6c757d", "#dc3545", "rgba(13,110,253,0.15)"
 
@@ -42,7 +44,7 @@ def anomalies_expected_vs_actual_chart(anomalies, *, currency):
         yaxis={"automargin": True},
         legend={"orientation": "h", "y": -0.2},
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)
 
 
 UNIT_TITLES = {
@@ -92,7 +94,7 @@ def anomaly_chart(series, anomaly):
         yaxis={"rangemode": "tozero", "tickformat": ",.0f" if unit == "money" else ",.3~f"},
         legend={"orientation": "h", "y": -0.2},
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)
 
 
 def forecast_chart(view):
@@ -157,4 +159,4 @@ def forecast_chart(view):
         yaxis={"title": f"Effective cost ({currency})", "tickformat": ",.0f", "rangemode": "tozero"},
         legend={"orientation": "h", "y": -0.15},
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)

@@ -1,15 +1,17 @@
 """Writes of attribution: finance's rules, and re-attributing history when they change."""
 
 from django.db import transaction
+from django.db.models import Count, Sum
 
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.services import audited_save
 
 from ..categories import is_ai_category
-from ..models import AttributionRule, SpendRecord
+from ..models import AttributionRule, MatchField, SpendRecord
 from ..rollups import daily_spend_rebuild
 from .engine import Attributor, Facts
+from .selectors import records_with_tag_key
 
 CHUNK = 2000
 ATTRIBUTED = ("use_case_id", "team_id", "environment", "customer", "feature", "attributed_by", "is_ai")
@@ -77,16 +79,18 @@ def _is_ai(record, use_case):
 
 
 @transaction.atomic
-def spend_reattribute(*, actor=None):
-    """Apply the current rules to every spend record, then rebuild the rollups of changed days.
+def spend_reattribute(*, actor=None, records=None):
+    """Apply the current rules to every spend record (or to the `records` queryset, when only they
+    can have changed), then rebuild the rollups of changed days.
 
     Returns the number of records whose attribution changed.
     """
     attributor = Attributor()
     changed, first, last = 0, None, None
     last_id = 0
+    records = SpendRecord.objects.all() if records is None else records
     while True:
-        chunk = list(SpendRecord.objects.filter(pk__gt=last_id).only(*READ).order_by("pk")[:CHUNK])
+        chunk = list(records.filter(pk__gt=last_id).only(*READ).order_by("pk")[:CHUNK])
         if not chunk:
             break
         last_id = chunk[-1].pk
@@ -115,3 +119,67 @@ def spend_reattribute(*, actor=None):
         after={"records_changed": changed},
     )
     return changed
+
+
+@transaction.atomic
+def tag_mapping_apply(*, actor, key, mappings):
+    """Map the values of one tag key to teams and use cases: one attribution rule per value, then
+    the spend that carries the key re-attributed with them, in one audited step.
+
+    `mappings` is [(value, team or None, use case or None)], values distinct. Returns (rules,
+    {rule id: {rows, totals}}): what each rule attributed, which the preview showed in advance.
+    """
+    _check(actor)
+    key = key.strip().lower()
+    rules = []
+    for value, team, use_case in mappings:
+        rule = AttributionRule(
+            name=f"Tag {key} = {value}"[:150],
+            match_field=MatchField.TAG,
+            match_key=key,
+            match_value=value,
+            team=team,
+            use_case=use_case,
+        )
+        rule.full_clean()
+        rule.save()
+        audit_record(actor=actor, action="attribution_rule.create", obj=rule, after=snapshot(rule))
+        rules.append(rule)
+    carrying = records_with_tag_key(key)
+    changed = spend_reattribute(actor=actor, records=carrying)
+    marks = {f"rule:{rule.pk}": rule.pk for rule in rules}
+    attributed = {rule.pk: {"rows": 0, "totals": {}} for rule in rules}
+    rows = (
+        carrying.filter(attributed_by__regex=r"(^|,)rule:\d+(,|$)")
+        .values("attributed_by", "currency")
+        .annotate(rows=Count("id"), total=Sum("effective_cost"))
+        .order_by()
+    )
+    for r in rows:
+        for mark in r["attributed_by"].split(","):
+            if mark in marks:
+                entry = attributed[marks[mark]]
+                entry["rows"] += r["rows"]
+                entry["totals"][r["currency"]] = entry["totals"].get(r["currency"], 0) + r["total"]
+    audit_record(
+        actor=actor,
+        action="attribution.tag_mapping",
+        object_type="showback.attributionrule",
+        object_id=",".join(str(rule.pk) for rule in rules)[:64] or "none",
+        after={
+            "tag_key": key,
+            "rules": [
+                {
+                    "rule": rule.pk,
+                    "value": rule.match_value,
+                    "team": rule.team.slug if rule.team else None,
+                    "use_case": rule.use_case.key if rule.use_case else None,
+                    "rows": attributed[rule.pk]["rows"],
+                    "totals": {c: str(t) for c, t in attributed[rule.pk]["totals"].items()},
+                }
+                for rule in rules
+            ],
+            "records_changed": changed,
+        },
+    )
+    return rules, attributed

@@ -9,4 +9,5 @@ urlpatterns = [
     path("rules/<int:pk>/", views.rule_list, name="rule_edit"),
     path("rules/<int:pk>/delete/", views.rule_delete, name="rule_delete"),
     path("unattributed/", views.unattributed, name="unattributed"),
+    path("unattributed/tags/", views.tag_mapping, name="tag_mapping"),
 ]

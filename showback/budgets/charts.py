@@ -5,6 +5,8 @@ from decimal import Decimal
 
 import plotly.graph_objects as go
 
+from aifinops.core import plotting
+
 
 def budget_burn_chart(daily, status, *, title):
     """Cumulative spend day by day, the budget line, and the linear projection to period end."""
@@ -50,4 +52,4 @@ def budget_burn_chart(daily, status, *, title):
         legend={"orientation": "h", "y": -0.2},
         template="plotly_white",
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)

@@ -2,6 +2,8 @@
 
 import plotly.graph_objects as go
 
+from aifinops.core import plotting
+
 
 def hourly_chart(hours):
     """Calls per hour today (bars), errors stacked on them, and p95 latency (line, right axis)."""
@@ -45,4 +47,4 @@ def hourly_chart(hours):
         },
         legend={"orientation": "h", "y": -0.2},
     )
-    return fig.to_json()
+    return plotting.figure_json(fig)

@@ -1,15 +1,18 @@
 """The upload door to spend imports: a page with a progress bar, then a summary."""
 
 import csv
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from aifinops.core import permissions
 from aifinops.core.spreadsheet import safe_text
 
+from ..models import ImportStatus
 from . import selectors
 from .forms import SpendUploadForm
 from .services import import_progress, spend_import_create
@@ -45,9 +48,21 @@ def import_detail(request, pk):
     _check(request)
     batch = selectors.import_get(pk=pk)
     context = {"batch": batch, "progress": import_progress(batch)}
+    if batch.status == ImportStatus.SUCCEEDED:
+        context["summary"] = selectors.import_summary(batch=batch)
+        context["showback_url"] = _showback_url(batch)
+        context["unattributed_url"] = f"{reverse('showback:unattributed')}?import={batch.pk}&ai=all"
     if request.htmx:
         return render(request, "showback/partials/_import_status.html", context)
     return render(request, "showback/import_detail.html", context)
+
+
+def _showback_url(batch):
+    """Showback narrowed to the file: its own period, its rows only, AI or not, by provider."""
+    params = {"by": "provider", "ai": "all", "import": batch.pk}
+    if batch.period_start:
+        params.update(start=batch.period_start.isoformat(), end=batch.period_end.isoformat())
+    return f"{reverse('showback:index')}?{urlencode(params)}"
 
 
 def import_rejects(request, pk):

@@ -65,3 +65,32 @@ def unit_price(amount, currency="USD"):
     text = f"{value:,.{min(places, 6)}f}"
     symbol = SYMBOLS.get(currency)
     return f"{symbol}{text}" if symbol else f"{currency} {text}"
+
+
+@register.filter
+def percent(value, places=0):
+    """A percentage (already times 100) as "12 %": never "-0 %"; a share too small to show at this
+    precision reads "<1 %" (or ">-1 %"), not "0 %"; None (no meaningful share) reads "—"."""
+    return format_percent(value, places)
+
+
+def format_percent(value, places=0):
+    if value is None or value == "":
+        return "—"
+    places = int(places)
+    value = Decimal(str(value))
+    step = Decimal(1).scaleb(-places)
+    rounded = value.quantize(step, rounding=ROUND_HALF_UP)
+    if rounded == 0:
+        if value == 0:
+            return "0 %"
+        return f"<{step} %" if value > 0 else f">-{step} %"
+    return f"{rounded:,.{places}f} %"
+
+
+@register.filter
+def sub(amount, other):
+    """amount minus other, for figures a template shows side by side (Decimal in, Decimal out)."""
+    if amount is None or other is None:
+        return None
+    return Decimal(str(amount)) - Decimal(str(other))

@@ -233,6 +233,9 @@ MATRIX = {
     "showback:rule_list":                     Row("L   403 403 403 403 403 200 200",
                                              post="L   403 403 403 403 403 -   -"),
     "showback:unattributed":                  Row("L   403 403 403 403 403 200 200"),
+    # Without ?key= the page has no tag to map, and says so.
+    "showback:tag_mapping":                   Row("L   403 403 403 403 403 400 400",
+                                             post="L   403 403 403 403 403 -   -"),
     # Anomalies and forecasts.
     "analytics:anomaly_acknowledge":          Row("L   405 405 405 405 405 405 405", pk="anomaly_a",
                                              post="L   -   404 -   403 403 -   -"),
