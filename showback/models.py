@@ -52,7 +52,7 @@ class ImportBatch(models.Model):
     status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     started_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(
-        null=True, blank=True, help_text="The running import's last sign of life; the sweeper fails a silent one."
+        null=True, blank=True, help_text="The running import's last sign of life."
     )
     finished_at = models.DateTimeField(null=True, blank=True)
     rows_read = models.PositiveIntegerField(default=0)

@@ -93,6 +93,22 @@ def _head(fileobj):
         return b""
 
 
+def upload_too_large(content_length):
+    """The refusal of an upload whose announced length is past IMPORT_MAX_MB (with room for the
+    form around the file), or "": checked before the body is read, so a huge upload costs nothing."""
+    try:
+        length = int(content_length or 0)
+    except ValueError:
+        return ""
+    limit = settings.AIFINOPS_IMPORT_MAX_BYTES
+    if length <= limit + 64 * 1024:
+        return ""
+    return (
+        f"The upload is {length // (1024 * 1024):,} MB; the limit is {limit // (1024 * 1024):,} MB "
+        "(IMPORT_MAX_MB): split the export by month, or compress it with gzip."
+    )
+
+
 @transaction.atomic
 def spend_import_create(
     *, actor, uploaded_file, source_format="", mode=ImportMode.ALL_OR_NOTHING, queue=True

@@ -4,20 +4,32 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('showback', '0011_usage_rollup_queue'),
+        ("showback", "0011_usage_rollup_queue"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='importbatch',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, help_text="The running import's last sign of life; the sweeper fails a silent one.", null=True),
+            model_name="importbatch",
+            name="heartbeat_at",
+            field=models.DateTimeField(
+                blank=True, help_text="The running import's last sign of life.", null=True
+            ),
         ),
         migrations.AlterField(
-            model_name='importbatch',
-            name='status',
-            field=models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Imported'), ('failed', 'Rejected'), ('cancelled', 'Cancelled'), ('undone', 'Undone')], default='queued', max_length=16),
+            model_name="importbatch",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("queued", "Queued"),
+                    ("running", "Running"),
+                    ("succeeded", "Imported"),
+                    ("failed", "Rejected"),
+                    ("cancelled", "Cancelled"),
+                    ("undone", "Undone"),
+                ],
+                default="queued",
+                max_length=16,
+            ),
         ),
     ]
