@@ -34,6 +34,9 @@ def import_list(request):
     refusal = upload_too_large(request.META.get("CONTENT_LENGTH"))
     if request.method == "POST" and refusal:
         # Refused from its announced length, before Django reads the body.
+        form = SpendUploadForm(data={})
+        form.is_valid()
+        form.errors.clear()
         form.add_error("file", refusal)
         context = {"form": form, "batches": selectors.import_list()}
         return render(request, "showback/imports.html", context, status=413)

@@ -170,7 +170,7 @@ class _JsonBytes(io.RawIOBase):
             raise ImportFileError("The file is not UTF-8 text: is this a binary file?") from None
         self.count += len(data)
         if self.count - self.mark > self._limit + JSON_BUFFER:
-            where = f"Record {self.record + 1}" if self.record else "The JSON before the first record"
+            where = f"Record {self.record}" if self.record else "The JSON before the first record"
             raise ImportFileError(
                 f"{where} is longer than {megabytes(self._limit)}, the limit (IMPORT_MAX_LINE_KB): "
                 "export the records one per object, as the API returns them."
