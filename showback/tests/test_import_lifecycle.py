@@ -97,11 +97,11 @@ def test_a_fresh_heartbeat_is_left_alone(cast, media):
 @pytest.mark.django_db
 def test_undo_removes_exactly_its_rows_and_rebuilds_the_rollups(cast, media):
     # Given a first file, then a second that repeats 10 of its rows and adds 20 of its own
-    first_rows = focus_rows(40, seed=1)
+    first_rows = list(focus_rows(40, seed=1))
     first = _create(cast, focus_csv(first_rows))
     spend_import_run(batch_id=first.pk)
     kept_total = _ledger_total()
-    second_rows = first_rows[:10] + focus_rows(20, seed=2)
+    second_rows = first_rows[:10] + list(focus_rows(20, seed=2))
     second = _create(cast, focus_csv(second_rows), "second.csv")
     spend_import_run(batch_id=second.pk)
     second.refresh_from_db()
@@ -168,7 +168,7 @@ def test_the_page_undoes_with_confirmation_and_the_api_retries(login, cast, medi
     # The API refuses to retry an undone import, with the field named
     response = client.post(reverse("api-spend-import-retry", args=[batch.pk]))
     assert response.status_code == 400
-    assert "status" in response.json()["errors"] or "status" in str(response.json())
+    assert "status" in response.content.decode() and "can be retried" in response.content.decode()
 
 
 # A lost database connection and a killed worker, on real connections and a real worker.
