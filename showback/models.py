@@ -27,6 +27,8 @@ class ImportStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Imported"
     FAILED = "failed", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+    UNDONE = "undone", "Undone"
 
 
 class ImportMode(models.TextChoices):
@@ -49,6 +51,9 @@ class ImportBatch(models.Model):
     mode = models.CharField(max_length=16, choices=ImportMode.choices, default=ImportMode.ALL_OR_NOTHING)
     status = models.CharField(max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="The running import's last sign of life."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     rows_read = models.PositiveIntegerField(default=0)
     rows_imported = models.PositiveIntegerField(default=0)

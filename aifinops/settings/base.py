@@ -221,8 +221,16 @@ AIFINOPS_DEMO_COUNTED_MODELS = [
     "council.CouncilMember",
     "core.AuditEvent",
 ]
-# The largest spend file accepted for import, in MB.
+# Intake limits of spend files, sized for a year of a large company's AI bill (about ten million
+# FOCUS rows: some 10 GB of CSV, 1 GB gzipped). The upload as sent (MB); what a .gz may expand to
+# (MB) and how many times its size; the longest line of a CSV, or record of a JSON file (KB).
 AIFINOPS_IMPORT_MAX_BYTES = env.int("IMPORT_MAX_MB", default=1024) * 1024 * 1024
+AIFINOPS_IMPORT_MAX_DECOMPRESSED_BYTES = env.int("IMPORT_MAX_DECOMPRESSED_MB", default=20480) * 1024 * 1024
+AIFINOPS_IMPORT_MAX_RATIO = env.int("IMPORT_MAX_RATIO", default=200)
+AIFINOPS_IMPORT_MAX_LINE_BYTES = env.int("IMPORT_MAX_LINE_KB", default=4096) * 1024
+# A running import beats every few seconds; one silent this long is failed by the sweeper.
+AIFINOPS_IMPORT_STALE_SECONDS = env.int("IMPORT_STALE_SECONDS", default=300)
+AIFINOPS_IMPORT_HEARTBEAT_SECONDS = env.int("IMPORT_HEARTBEAT_SECONDS", default=15)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The address people reach the product at, for links in emails.
@@ -314,4 +322,5 @@ CELERY_BEAT_SCHEDULE["showback-gateway-caps-reconcile"] = {
 }
 # Usage events mark the days they touch; the worker rebuilds their rollups. Each batch queues a
 # run; this one catches up whatever a killed worker or an unreachable broker left.
+CELERY_BEAT_SCHEDULE["showback-import-sweep"] = {"task": "showback.import_sweep", "schedule": 60}
 CELERY_BEAT_SCHEDULE["showback-usage-rollups"] = {"task": "showback.usage_rollups", "schedule": 30}

@@ -3,6 +3,8 @@
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -11,7 +13,19 @@ from aifinops.core import permissions
 
 from ..models import ImportBatch, ImportMode
 from .importers.registry import IMPORTERS
-from .services import import_progress, spend_import_create
+from .services import (
+    import_progress,
+    spend_import_cancel,
+    spend_import_create,
+    spend_import_retry,
+    spend_import_undo,
+    upload_too_large,
+)
+
+
+class UploadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):
@@ -42,6 +56,7 @@ class ImportBatchSerializer(serializers.ModelSerializer):
             "created_by",
             "created_at",
             "started_at",
+            "heartbeat_at",
             "finished_at",
         ]
         read_only_fields = fields
@@ -84,6 +99,10 @@ class ImportBatchViewSet(
 
     @extend_schema(request=ImportUploadSerializer, responses={202: ImportBatchSerializer})
     def create(self, request, *args, **kwargs):
+        refusal = upload_too_large(request.META.get("CONTENT_LENGTH"))
+        if refusal:
+            self.get_queryset()  # the permission first: a stranger learns nothing of the limit
+            raise UploadTooLarge({"file": [refusal]})
         upload = ImportUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         batch = spend_import_create(
@@ -94,6 +113,31 @@ class ImportBatchViewSet(
         )
         batch.refresh_from_db()
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
+
+    def _act(self, service, pk):
+        self.get_queryset()
+        batch = self.get_object()
+        service(batch_id=batch.pk, actor=self.request.user)
+        batch.refresh_from_db()
+        return Response(ImportBatchSerializer(batch).data)
+
+    @extend_schema(request=None, responses={200: ImportBatchSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """Queue a failed or cancelled import again; it adds only the rows not already imported."""
+        return self._act(spend_import_retry, pk)
+
+    @extend_schema(request=None, responses={200: ImportBatchSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a queued or running import: nothing of it is kept."""
+        return self._act(spend_import_cancel, pk)
+
+    @extend_schema(request=None, responses={200: ImportBatchSerializer})
+    @action(detail=True, methods=["post"])
+    def undo(self, request, pk=None):
+        """Remove exactly the rows an imported file added, and rebuild the rollups of its days."""
+        return self._act(spend_import_undo, pk)
 
 
 router = SimpleRouter()

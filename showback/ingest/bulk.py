@@ -27,10 +27,13 @@ from django.db import transaction
 from ..attribution.engine import Facts, normalise_tags
 from ..categories import is_ai_category
 from ..models import SpendRecord
+from .importers.base import ImportFileError
 from .importers.common import (
     MAX_MONEY,
     MAX_QUANTITY,
     NULL_TEXTS,
+    import_limits,
+    megabytes,
     parse_currency,
     parse_decimal,
     parse_tags,
@@ -99,7 +102,7 @@ class _Plan:
 
 def header_of(stream):
     """The header line's columns, checked as the row path checks them, and the bytes read so far."""
-    first = stream.readline(1 << 20)
+    first = stream.readline(import_limits().max_line + 1)
     reader = CsvReader(io.BytesIO(first))
     try:
         reader.require(*REQUIRED, any_of=PROVIDER_COLUMNS)
@@ -146,15 +149,47 @@ def run(*, batch, stream, resolver, on_bytes):
     return read, written, first, last, totals
 
 
+class _RecordGuard:
+    """COPY holds a whole record in PostgreSQL's memory: one endless line, or a quote opened and never
+    closed, must be stopped here, while the file streams. A line over the limit is refused naming it;
+    a quoted value over the limit goes row by row, whose CSV reader names its line."""
+
+    def __init__(self, limit):
+        self.limit, self.line, self.run, self.quoted = limit, 1, 0, False
+
+    def check(self, data):
+        position = 0
+        while True:
+            newline = data.find(b"\n", position)
+            end = len(data) if newline < 0 else newline
+            if data.count(b'"', position, end) % 2:
+                self.quoted = not self.quoted
+            self.run += end - position
+            if self.run > self.limit:
+                if self.quoted:
+                    raise NotBulk(f"a quoted value from line {self.line} runs past {megabytes(self.limit)}")
+                raise ImportFileError(
+                    f"Line {self.line} is longer than {megabytes(self.limit)}, the limit "
+                    "(IMPORT_MAX_LINE_KB): is it a CSV export with one row per line? Export it again."
+                )
+            if newline < 0:
+                return
+            self.line, position = self.line + 1, newline + 1
+            self.run = self.run + 1 if self.quoted else 0
+
+
 def _copy(cursor, plan, stream, first_line, on_bytes):
     from psycopg import errors
 
     names = ", ".join(plan.columns.values())
     lines, last = first_line.count(b"\n"), first_line[-1:]
+    guard = _RecordGuard(import_limits().max_line)
+    guard.check(first_line)
     try:
         with cursor.copy(f"COPY {plan.table} ({names}) FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
             copy.write(first_line)
             while data := stream.read(COPY_CHUNK):
+                guard.check(data)
                 copy.write(data)
                 lines, last = lines + data.count(b"\n"), data[-1:]
                 on_bytes()

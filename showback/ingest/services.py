@@ -7,6 +7,7 @@ row already imported (same source and source row key) is counted as a duplicate,
 twice. Progress goes to the cache, where the status page reads it while the transaction is open.
 """
 
+import datetime
 import hashlib
 import io
 import json
@@ -15,11 +16,12 @@ import threading
 import zlib
 from decimal import Decimal
 
+import psycopg
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from aifinops.core import permissions
@@ -89,6 +91,22 @@ def _head(fileobj):
         return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(start, HEAD_BYTES)
     except zlib.error:
         return b""
+
+
+def upload_too_large(content_length):
+    """The refusal of an upload whose announced length is past IMPORT_MAX_MB (with room for the
+    form around the file), or "": checked before the body is read, so a huge upload costs nothing."""
+    try:
+        length = int(content_length or 0)
+    except ValueError:
+        return ""
+    limit = settings.AIFINOPS_IMPORT_MAX_BYTES
+    if length <= limit + 64 * 1024:
+        return ""
+    return (
+        f"The upload is {length // (1024 * 1024):,} MB; the limit is {limit // (1024 * 1024):,} MB "
+        "(IMPORT_MAX_MB): split the export by month, or compress it with gzip."
+    )
 
 
 @transaction.atomic
@@ -385,16 +403,68 @@ def _write(records, batch, seen, stats):
         totals[record.currency] = totals.get(record.currency, Decimal("0")) + record.billed_cost
 
 
+class _Cancelled(Exception):
+    """Raised inside the import's transaction when the import was cancelled (or failed by the
+    sweeper) while it ran: everything it wrote is rolled back, and its status left as it is."""
+
+
+class _Heartbeat(threading.Thread):
+    """Says, every few seconds and on its own database connection (the import's transaction is not
+    committed yet), that the import's process is alive; notices when the import was cancelled."""
+
+    def __init__(self, batch_id):
+        super().__init__(name=f"import-{batch_id}-heartbeat", daemon=True)
+        self.batch_id, self.cancelled = batch_id, False
+        self._stop_event = threading.Event()
+
+    def run(self):
+        from django.db import connection
+
+        interval = settings.AIFINOPS_IMPORT_HEARTBEAT_SECONDS
+        try:
+            while not self._stop_event.wait(interval):
+                try:
+                    ImportBatch.objects.filter(pk=self.batch_id, status=ImportStatus.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                    status = ImportBatch.objects.filter(pk=self.batch_id).values_list("status", flat=True)
+                    if status.first() in (ImportStatus.CANCELLED, ImportStatus.FAILED):
+                        self.cancelled = True
+                except DatabaseError:
+                    logger.warning("Import %s: the heartbeat could not be written", self.batch_id)
+                    connection.close()
+        finally:
+            connection.close()
+
+    def stop(self):
+        self._stop_event.set()
+        self.join(timeout=30)
+
+
 def spend_import_run(*, batch_id, on_progress=None):
-    """Import a queued batch. Safe to run twice: a finished batch is left as it is."""
+    """Import a queued batch. Safe to run twice: a batch that is no longer queued is left as it is.
+
+    Every run ends: succeeded, failed with a reason a person can act on (a bad file, the database
+    lost, an error of ours), or cancelled; a run whose process dies is failed by the sweeper."""
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
         if batch.status != ImportStatus.QUEUED:
             return batch
         batch.status, batch.started_at = ImportStatus.RUNNING, timezone.now()
-        batch.save(update_fields=["status", "started_at"])
+        batch.heartbeat_at = batch.started_at
+        batch.save(update_fields=["status", "started_at", "heartbeat_at"])
 
+    heartbeat = _Heartbeat(batch.pk)
+    heartbeat.start()
+    try:
+        return _run(batch, heartbeat, on_progress)
+    finally:
+        heartbeat.stop()
+
+
+def _run(batch, heartbeat, on_progress):
     stats = {"read": 0, "imported": 0, "duplicate": 0, "first": None, "last": None, "totals": {}}
+    stats["heartbeat"] = heartbeat
     rejects, error = [], ""
     try:
         with transaction.atomic():
@@ -403,6 +473,8 @@ def spend_import_run(*, batch_id, on_progress=None):
                 _import_rows(batch, resolver, stats, rejects, on_progress)
             if rejects and batch.mode == ImportMode.ALL_OR_NOTHING:
                 raise _Rejected
+            if ImportBatch.objects.select_for_update().get(pk=batch.pk).status != ImportStatus.RUNNING:
+                raise _Cancelled
             if stats["first"] is not None:
                 daily_spend_rebuild(start=stats["first"], end=stats["last"])
             _finish(batch, ImportStatus.SUCCEEDED, stats, rejects, "")
@@ -412,20 +484,56 @@ def spend_import_run(*, batch_id, on_progress=None):
             if stats["imported"]:
                 transaction.on_commit(_spend_imported)
             return batch
+    except _Cancelled:
+        cache.delete(progress_key(batch.pk))
+        batch.refresh_from_db()
+        return batch
     except _Rejected:
+        kept = (
+            ""
+            if stats["rejected"] <= MAX_REJECTS_KEPT
+            else f" (reading stopped at the {MAX_REJECTS_KEPT:,}th)"
+        )
         error = (
-            f"{len(rejects)} row{'s' if len(rejects) != 1 else ''} rejected: nothing was imported. "
-            "Fix them and upload again, or import the valid rows only."
+            f"{stats['rejected']:,} row{'s' if stats['rejected'] != 1 else ''} rejected{kept}: nothing was "
+            "imported. Fix them and upload again, or import the valid rows only."
         )
     except ImportFileError as exc:
         error = str(exc)
     except (ValueError, UnicodeDecodeError, OSError, EOFError) as exc:
         error = f"The file could not be read as {IMPORTERS[batch.source_format].label}: {exc}"
+    except (DatabaseError, psycopg.Error) as exc:
+        logger.warning("Import %s: the database failed: %s", batch.pk, exc)
+        error = (
+            "The database connection was lost during the import: nothing was imported. Retry it; "
+            f"if it fails again, ask your administrator to check the database ({type(exc).__name__})."
+        )
+        if not transaction.get_connection().in_atomic_block:
+            transaction.get_connection().close()
+    except Exception as exc:
+        _fail(
+            batch,
+            stats,
+            rejects,
+            f"The import stopped on an error of ours ({type(exc).__name__}): retry it, "
+            "and tell your administrator if it fails again.",
+        )
+        raise
+    _fail(batch, stats, rejects, error)
+    return batch
+
+
+def _fail(batch, stats, rejects, error):
+    """Record the failure, unless the import was cancelled (or already failed) meanwhile."""
     with transaction.atomic():
+        current = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if current.status != ImportStatus.RUNNING:
+            batch.refresh_from_db()
+            cache.delete(progress_key(batch.pk))
+            return
         stats.update(imported=0, duplicate=0, first=None, last=None, totals={})
         _finish(batch, ImportStatus.FAILED, stats, rejects, error)
         audit_record(actor=batch.created_by, action="spend_import.reject", obj=batch, after=snapshot(batch))
-    return batch
 
 
 def _spend_imported():
@@ -463,33 +571,55 @@ def _import_bulk(batch, resolver, stats, on_progress):
 
 
 def _import_rows(batch, resolver, stats, rejects, on_progress):
-    """Any format, any database: each row parsed, attributed and written by Python, in chunks."""
+    """Any format, any database: each row parsed, attributed and written by Python, in chunks.
+
+    Memory stays bounded whatever the file: a chunk of rows, the keys already written, and the first
+    MAX_REJECTS_KEPT rejects. A whole-file import stops writing at its first reject (nothing of it
+    will be kept) and stops reading once it has MAX_REJECTS_KEPT of them to show."""
     stream, counter = _open_stream(batch)
     seen, pending = set(), []
+    stats["rejected"] = 0
+    whole = batch.mode == ImportMode.ALL_OR_NOTHING
     try:
         for result in IMPORTERS[batch.source_format]().parse(stream):
             stats["read"] += 1
             if not isinstance(result, RowError):
                 result = _unstorable(result) or result
             if isinstance(result, RowError):
+                stats["rejected"] += 1
                 if len(rejects) < MAX_REJECTS_KEPT:
                     rejects.append({"line": result.line, "column": result.column, "message": result.message})
-                else:
-                    rejects.append(None)
+                elif whole:
+                    break
+                if stats["rejected"] % CHUNK == 0:
+                    _report(batch, stats, rejects, counter, on_progress)
+                continue
+            if whole and rejects:
+                pending = []
+                if stats["read"] % CHUNK == 0:
+                    _report(batch, stats, rejects, counter, on_progress)
                 continue
             pending.append(_record(result, batch, resolver))
             if len(pending) >= CHUNK:
                 _write(pending, batch, seen, stats)
                 pending = []
                 _report(batch, stats, rejects, counter, on_progress)
-        _write(pending, batch, seen, stats)
+        if not (whole and rejects):
+            _write(pending, batch, seen, stats)
     finally:
         stream.close()
 
 
 def _report(batch, stats, rejects, counter, on_progress):
+    heartbeat = stats.get("heartbeat")
+    if heartbeat is not None and heartbeat.cancelled:
+        raise _Cancelled
     done = min(99, int(100 * counter.count / batch.size)) if batch.size else 0
-    state = {"percent": done, "rows_read": stats["read"], "rows_rejected": len(rejects)}
+    state = {
+        "percent": done,
+        "rows_read": stats["read"],
+        "rows_rejected": stats.get("rejected", len(rejects)),
+    }
     cache.set(progress_key(batch.pk), state, 3600)
     if on_progress:
         on_progress(state)
@@ -501,8 +631,8 @@ def _finish(batch, status, stats, rejects, error):
     batch.rows_read = stats["read"]
     batch.rows_imported = stats["imported"]
     batch.rows_duplicate = stats["duplicate"]
-    batch.rows_rejected = len(rejects)
-    batch.rejects = [r for r in rejects if r is not None]
+    batch.rows_rejected = stats.get("rejected", len(rejects))
+    batch.rejects = rejects[:MAX_REJECTS_KEPT]
     batch.error = error
     batch.period_start, batch.period_end = stats["first"], stats["last"]
     # Plain digits without trailing zeros, however the sum was made (Python or SQL numeric(24, 10)).
@@ -515,5 +645,133 @@ def import_progress(batch):
     """{percent, rows_read, rows_rejected} of a running import; the batch's own figures otherwise."""
     if batch.status == ImportStatus.RUNNING:
         return cache.get(progress_key(batch.pk)) or {"percent": 1, "rows_read": 0, "rows_rejected": 0}
-    done = batch.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
+    done = batch.status != ImportStatus.QUEUED
     return {"percent": 100 if done else 0, "rows_read": batch.rows_read, "rows_rejected": batch.rows_rejected}
+
+
+STATE_FIELDS = ("status", "error", "rows_imported", "rows_rejected", "period_start", "period_end", "totals")
+
+
+def _locked(batch_id, actor):
+    permissions.require(actor, permissions.IMPORT_SPEND)
+    return ImportBatch.objects.select_for_update().get(pk=batch_id)
+
+
+def _refuse(batch, action, allowed):
+    names = " or ".join(str(ImportStatus(s).label).lower() for s in allowed)
+    state = batch.get_status_display().lower()
+    raise ValidationError(
+        {"status": f"Import #{batch.pk} is {state}: only a {names} import can be {action}."}
+    )
+
+
+@transaction.atomic
+def spend_import_retry(*, batch_id, actor):
+    """Queue a failed or cancelled import again, from its stored file. Rows already in the ledger
+    (same source and row key) count as duplicates, so the retry adds exactly what is missing."""
+    batch = _locked(batch_id, actor)
+    if batch.status not in (ImportStatus.FAILED, ImportStatus.CANCELLED):
+        _refuse(batch, "retried", (ImportStatus.FAILED, ImportStatus.CANCELLED))
+    before = snapshot(batch, STATE_FIELDS)
+    batch.status, batch.error, batch.rejects, batch.totals = ImportStatus.QUEUED, "", [], {}
+    batch.started_at = batch.finished_at = batch.heartbeat_at = None
+    batch.period_start = batch.period_end = None
+    batch.rows_read = batch.rows_imported = batch.rows_duplicate = batch.rows_rejected = 0
+    batch.save()
+    audit_record(
+        actor=actor,
+        action="spend_import.retry",
+        obj=batch,
+        before=before,
+        after=snapshot(batch, STATE_FIELDS),
+    )
+    transaction.on_commit(lambda: _dispatch(batch.pk))
+    return batch
+
+
+@transaction.atomic
+def spend_import_cancel(*, batch_id, actor):
+    """Cancel a queued or running import. A running one notices within a heartbeat and rolls back
+    everything it wrote; it can never end as imported once cancelled."""
+    batch = _locked(batch_id, actor)
+    if batch.status not in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+        _refuse(batch, "cancelled", (ImportStatus.QUEUED, ImportStatus.RUNNING))
+    before = snapshot(batch, STATE_FIELDS)
+    batch.status, batch.finished_at = ImportStatus.CANCELLED, timezone.now()
+    batch.error = f"Cancelled by {getattr(actor, 'username', 'system')}: nothing was imported."
+    batch.save(update_fields=["status", "finished_at", "error"])
+    cache.delete(progress_key(batch.pk))
+    audit_record(
+        actor=actor,
+        action="spend_import.cancel",
+        obj=batch,
+        before=before,
+        after=snapshot(batch, STATE_FIELDS),
+    )
+    return batch
+
+
+@transaction.atomic
+def spend_import_undo(*, batch_id, actor):
+    """Take an import loaded by mistake back out: exactly its rows (not the rows it skipped as
+    already imported by another), the rollups of its days rebuilt, budgets and anomalies told."""
+    batch = _locked(batch_id, actor)
+    if batch.status != ImportStatus.SUCCEEDED:
+        _refuse(batch, "undone", (ImportStatus.SUCCEEDED,))
+    before = snapshot(batch, STATE_FIELDS)
+    # One DELETE: no other table points at a spend record, so the ORM's per-row collection is not needed.
+    removed = SpendRecord.objects.filter(import_batch=batch)._raw_delete(SpendRecord.objects.db)
+    if batch.period_start is not None:
+        daily_spend_rebuild(start=batch.period_start, end=batch.period_end)
+    batch.status, batch.error = (
+        ImportStatus.UNDONE,
+        f"Undone by {getattr(actor, 'username', 'system')}: its {removed:,} rows were removed.",
+    )
+    batch.save(update_fields=["status", "error"])
+    audit_record(
+        actor=actor,
+        action="spend_import.undo",
+        obj=batch,
+        before=before,
+        after=snapshot(batch, STATE_FIELDS) | {"rows_removed": removed},
+    )
+    transaction.on_commit(_spend_imported)
+    return batch
+
+
+def spend_import_sweep(*, now=None):
+    """Fail the running imports whose process has given no sign of life for IMPORT_STALE_SECONDS
+    (a killed worker, a machine gone): their transaction died with them, so nothing of them is in
+    the ledger, and the person can retry. Returns the ids failed."""
+    now = now or timezone.now()
+    stale_seconds = settings.AIFINOPS_IMPORT_STALE_SECONDS
+    limit = now - datetime.timedelta(seconds=stale_seconds)
+    failed = []
+    candidates = ImportBatch.objects.filter(status=ImportStatus.RUNNING, heartbeat_at__lt=limit)
+    for batch_id in candidates.values_list("pk", flat=True):
+        with transaction.atomic():
+            batch = (
+                ImportBatch.objects.select_for_update(skip_locked=True)
+                .filter(pk=batch_id, status=ImportStatus.RUNNING, heartbeat_at__lt=limit)
+                .first()
+            )
+            if batch is None:
+                continue
+            before = snapshot(batch, STATE_FIELDS)
+            silent = max(1, round((now - batch.heartbeat_at).total_seconds() / 60))
+            batch.status, batch.finished_at = ImportStatus.FAILED, now
+            batch.error = (
+                f"The worker stopped during the import (no sign of life for {silent} minute"
+                f"{'s' if silent != 1 else ''}): nothing was imported. Retry it."
+            )
+            batch.save(update_fields=["status", "finished_at", "error"])
+            audit_record(
+                actor=None,
+                action="spend_import.fail",
+                obj=batch,
+                before=before,
+                after=snapshot(batch, STATE_FIELDS),
+            )
+        cache.delete(progress_key(batch_id))
+        failed.append(batch_id)
+    return failed

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
 from aifinops.core import permissions
 from aifinops.core.spreadsheet import safe_text
@@ -15,7 +16,14 @@ from aifinops.core.spreadsheet import safe_text
 from ..models import ImportStatus
 from . import selectors
 from .forms import SpendUploadForm
-from .services import import_progress, spend_import_create
+from .services import (
+    import_progress,
+    spend_import_cancel,
+    spend_import_create,
+    spend_import_retry,
+    spend_import_undo,
+    upload_too_large,
+)
 
 
 def _check(request):
@@ -25,6 +33,15 @@ def _check(request):
 def import_list(request):
     _check(request)
     form = SpendUploadForm()
+    refusal = upload_too_large(request.META.get("CONTENT_LENGTH"))
+    if request.method == "POST" and refusal:
+        # Refused from its announced length, before Django reads the body.
+        form = SpendUploadForm(data={})
+        form.is_valid()
+        form.errors.clear()
+        form.add_error("file", refusal)
+        context = {"form": form, "batches": selectors.import_list()}
+        return render(request, "showback/imports.html", context, status=413)
     if request.method == "POST":
         form = SpendUploadForm(request.POST, request.FILES)
         if form.is_valid():
@@ -76,3 +93,34 @@ def import_rejects(request, pk):
     for reject in batch.rejects:
         writer.writerow([reject["line"], safe_text(reject["column"]), safe_text(reject["message"])])
     return response
+
+
+def _act(request, pk, service, done, **kwargs):
+    _check(request)
+    batch = selectors.import_get(pk=pk)
+    try:
+        service(batch_id=batch.pk, actor=request.user, **kwargs)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, done.format(name=batch.original_name))
+    return redirect("showback:import_detail", pk=batch.pk)
+
+
+@require_POST
+def import_retry(request, pk):
+    return _act(request, pk, spend_import_retry, "“{name}” is queued again.")
+
+
+@require_POST
+def import_cancel(request, pk):
+    return _act(request, pk, spend_import_cancel, "“{name}” is cancelled.")
+
+
+@require_POST
+def import_undo(request, pk):
+    _check(request)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "Tick “remove its rows” to confirm the undo.")
+        return redirect("showback:import_detail", pk=pk)
+    return _act(request, pk, spend_import_undo, "“{name}” is undone: its rows are removed.")

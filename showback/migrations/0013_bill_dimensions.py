@@ -17,7 +17,7 @@ def rebuild_rollups(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("showback", "0011_usage_rollup_queue"),
+        ("showback", "0012_import_lifecycle"),
     ]
 
     operations = [

@@ -11,6 +11,7 @@ import io
 import json
 import re
 import zlib
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from typing import BinaryIO
@@ -28,6 +29,35 @@ MAX_REQUESTS = Decimal(2**31)  # SpendRecord.requests is a PositiveIntegerField
 MIN_YEAR, MAX_YEAR = 2000, 2100
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
+# The expansion ratio is judged once this much is out: a small file's header can expand a lot.
+RATIO_FLOOR = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    max_decompressed: int
+    max_ratio: int
+    max_line: int
+
+
+def import_limits() -> ImportLimits:
+    """The intake limits of aifinops.settings (IMPORT_MAX_DECOMPRESSED_MB, IMPORT_MAX_RATIO,
+    IMPORT_MAX_LINE_KB), read at each import so that a test or an operator can change them."""
+    from django.conf import settings
+
+    return ImportLimits(
+        max_decompressed=getattr(settings, "AIFINOPS_IMPORT_MAX_DECOMPRESSED_BYTES", 20 * 1024**3),
+        max_ratio=getattr(settings, "AIFINOPS_IMPORT_MAX_RATIO", 200),
+        max_line=getattr(settings, "AIFINOPS_IMPORT_MAX_LINE_BYTES", 4 * 1024**2),
+    )
+
+
+def megabytes(size: int) -> str:
+    """ "4 MB", "512 KB", "20 GB": a limit as a person reads it."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:,.4g} {unit}"
+    return f"{size} bytes"
 
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -326,12 +356,35 @@ def peek(stream: BinaryIO, size: int = 4) -> tuple[bytes, BinaryIO]:
     return head, io.BufferedReader(_PrefixedStream(head, stream))
 
 
-class _Gunzipped(io.RawIOBase):
-    """A gzip stream whose damage (cut short, corrupt) is an ImportFileError that says so, instead
-    of the EOFError, OSError or zlib.error that surface wherever the damaged block is read."""
+class _Counted(io.RawIOBase):
+    """Counts the compressed bytes the decompressor has taken, for the expansion ratio."""
 
     def __init__(self, stream: BinaryIO):
-        self._gzip = gzip.GzipFile(fileobj=stream, mode="rb")
+        self._stream, self.count = stream, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(len(buffer))
+        self.count += len(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _Gunzipped(io.RawIOBase):
+    """A gzip stream whose damage (cut short, corrupt) is an ImportFileError that says so, instead
+    of the EOFError, OSError or zlib.error that surface wherever the damaged block is read.
+
+    It stops a decompression bomb while it streams: past the largest decompressed size, or past the
+    largest expansion ratio once a few megabytes are out, the next read raises ImportFileError naming
+    the limit, so no more than one read's worth of the expanded file is ever in memory."""
+
+    def __init__(self, stream: BinaryIO):
+        self._compressed = _Counted(stream)
+        self._gzip = gzip.GzipFile(fileobj=self._compressed, mode="rb")
+        self._limits = import_limits()
+        self.count = 0
 
     def readable(self) -> bool:
         return True
@@ -343,8 +396,59 @@ class _Gunzipped(io.RawIOBase):
             raise ImportFileError(
                 f"The gzip file is damaged or cut short ({exc}): compress it again or upload it uncompressed."
             ) from None
+        self.count += len(data)
+        limits = self._limits
+        if self.count > limits.max_decompressed:
+            raise ImportFileError(
+                f"The file expands to more than {megabytes(limits.max_decompressed)} when decompressed, "
+                f"the limit (IMPORT_MAX_DECOMPRESSED_MB): split the export by month and upload each part."
+            )
+        if self.count > RATIO_FLOOR and self.count > limits.max_ratio * max(self._compressed.count, 1):
+            raise ImportFileError(
+                f"The file expands more than {limits.max_ratio} times when decompressed, the limit "
+                "(IMPORT_MAX_RATIO): a real bill does not compress that well; upload it uncompressed "
+                "if it is genuine."
+            )
         buffer[: len(data)] = data
         return len(data)
+
+
+class _LineGuard(io.RawIOBase):
+    """Refuses a physical line longer than the limit, naming it, before anything downstream (the CSV
+    reader, a text decoder, PostgreSQL's COPY) has to hold it whole."""
+
+    def __init__(self, stream: BinaryIO, limit: int):
+        self._stream, self._limit = stream, limit
+        self._line, self._run = 1, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(len(buffer))
+        self.check(data)
+        buffer[: len(data)] = data
+        return len(data)
+
+    def check(self, data: bytes) -> None:
+        start = 0
+        while True:
+            end = data.find(b"\n", start)
+            length = self._run + (len(data) if end < 0 else end) - start
+            if length > self._limit:
+                raise ImportFileError(
+                    f"Line {self._line} is longer than {megabytes(self._limit)}, the limit "
+                    "(IMPORT_MAX_LINE_KB): is it a CSV export with one row per line? Export it again."
+                )
+            if end < 0:
+                self._run = length
+                return
+            self._line, self._run, start = self._line + 1, 0, end + 1
+
+
+def guard_lines(stream: BinaryIO) -> BinaryIO:
+    """The stream, refusing any line longer than IMPORT_MAX_LINE_KB."""
+    return io.BufferedReader(_LineGuard(stream, import_limits().max_line))
 
 
 def open_maybe_gzip(stream: BinaryIO) -> BinaryIO:

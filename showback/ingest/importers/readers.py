@@ -1,14 +1,16 @@
 """Reading a source file as a stream of records: CSV row by row, JSON documents, sniffing heads."""
 
+import codecs
 import contextlib
 import csv
 import gzip
 import io
-import json
+import itertools
 import zlib
 from collections.abc import Iterable, Iterator
-from decimal import Decimal
 from typing import BinaryIO
+
+import ijson
 
 from .base import ImportFileError, RowError
 from .common import (
@@ -16,6 +18,9 @@ from .common import (
     NULL_TEXTS,
     ZIP_MAGIC,
     ColumnError,
+    guard_lines,
+    import_limits,
+    megabytes,
     open_maybe_gzip,
     parse_period,
     peek,
@@ -25,8 +30,9 @@ from .common import (
 
 
 def open_text(stream: BinaryIO) -> io.TextIOWrapper:
-    """A UTF-8 text view (byte-order mark dropped) of a plain or gzipped binary stream."""
-    stream = open_maybe_gzip(stream)
+    """A UTF-8 text view (byte-order mark dropped) of a plain or gzipped binary stream, refusing a
+    line longer than IMPORT_MAX_LINE_KB."""
+    stream = guard_lines(open_maybe_gzip(stream))
     head, stream = peek(stream, 4)
     if not head:
         raise ImportFileError("The file is empty.")
@@ -71,6 +77,8 @@ class CsvReader:
 
     def __init__(self, stream: BinaryIO):
         self._text = open_text(stream)
+        # A quoted value may run over several lines: its length has the line's limit too.
+        csv.field_size_limit(import_limits().max_line)
         self._reader = csv.reader(self._text)
         try:
             header = next(self._reader, None)
@@ -127,64 +135,202 @@ def _unreadable(exc: Exception, line: int) -> ImportFileError:
         return ImportFileError(
             f"Line {line} is not UTF-8 text: is this a binary file? Export it as CSV (UTF-8)."
         )
+    if "field larger than field limit" in str(exc):
+        return ImportFileError(
+            f"Line {line} holds a value longer than {megabytes(import_limits().max_line)}, the limit "
+            "(IMPORT_MAX_LINE_KB): is a quote left open? Export the file again."
+        )
     return ImportFileError(f"Line {line} cannot be read as CSV: {exc}.")
 
 
-def load_json(stream: BinaryIO):
-    """The parsed JSON document, numbers with a point as Decimal (never float: money)."""
-    handle = open_text(stream)
-    try:
-        return json.load(handle, parse_float=Decimal)
-    except UnicodeDecodeError:
-        raise ImportFileError("The file is not UTF-8 text: is this a binary file?") from None
-    except json.JSONDecodeError as exc:
-        raise ImportFileError(
-            f"The file is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}."
-        ) from None
-    finally:
-        with contextlib.suppress(ValueError):
-            handle.detach()
+class _JsonBytes(io.RawIOBase):
+    """The JSON file's bytes for the streaming parser: checked as UTF-8 (the byte-order mark
+    dropped) and counted, so that one record longer than the limit is refused while it streams,
+    before the parser has built it whole."""
+
+    def __init__(self, stream: BinaryIO):
+        self._stream = stream
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._limit = import_limits().max_line
+        self._first = True
+        self.count, self.mark, self.record = 0, 0, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self._stream.read(len(buffer))
+        if self._first and data:
+            self._first = False
+            if data.startswith(codecs.BOM_UTF8):
+                data = data[len(codecs.BOM_UTF8) :]
+        try:
+            self._decoder.decode(data, final=not data)
+        except UnicodeDecodeError:
+            raise ImportFileError("The file is not UTF-8 text: is this a binary file?") from None
+        self.count += len(data)
+        if self.count - self.mark > self._limit + JSON_BUFFER:
+            where = f"Record {self.record}" if self.record else "The JSON before the first record"
+            raise ImportFileError(
+                f"{where} is longer than {megabytes(self._limit)}, the limit (IMPORT_MAX_LINE_KB): "
+                "export the records one per object, as the API returns them."
+            )
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size=-1) -> bytes:
+        buffer = bytearray(JSON_BUFFER if size is None or size < 0 else size)
+        count = self.readinto(buffer)
+        return bytes(buffer[:count])
+
+    def start_record(self, number: int) -> None:
+        self.record, self.mark = number, self.count
+
+
+JSON_BUFFER = 64 * 1024
+
+
+def json_events(stream: BinaryIO):
+    """(guard, events): ijson's (prefix, event, value) events of the file, its numbers with a point
+    as Decimal (never float: money), read as a stream; a broken file is an ImportFileError."""
+    guard = _JsonBytes(open_maybe_gzip(stream))
+
+    def events():
+        try:
+            yield from ijson.parse(guard, buf_size=JSON_BUFFER)
+        except ijson.JSONError as exc:
+            if guard.count == 0:
+                raise ImportFileError("The file is empty.") from None
+            reason = str(exc).split("\n", 1)[0]
+            raise ImportFileError(f"The file is not valid JSON: {reason}.") from None
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                "The file holds text that is not valid Unicode (half of a surrogate pair): "
+                "export it again as UTF-8 text."
+            ) from None
+
+    return guard, events()
+
+
+def _build(events, prefix: str, first):
+    """The object or array at `prefix` whose first event is `first`, built from the events."""
+    builder = ijson.ObjectBuilder()
+    builder.event(first[1], first[2])
+    depth = 1
+    for _prefix, event, value in events:
+        builder.event(event, value)
+        if event in ("start_map", "start_array"):
+            depth += 1
+        elif event in ("end_map", "end_array"):
+            depth -= 1
+            if depth == 0:
+                return builder.value
+    raise ImportFileError("The file is not valid JSON: it ends inside a record.")
+
+
+def _value(events, prefix, first):
+    if first[1] in ("start_map", "start_array"):
+        return _build(events, prefix, first)
+    return first[2]
 
 
 def bucket_results(stream: BinaryIO, start_key: str, end_key: str) -> Iterator[tuple | RowError]:
-    """(record number, start, end, result) for every result of every bucket of a usage or cost report."""
-    for record, bucket, result in json_buckets(load_json(stream), time_keys=(start_key, end_key)):
-        if not isinstance(result, dict):
-            yield RowError(record, "", f"result {record} is not a JSON object")
-            continue
-        try:
-            start, end = parse_period(bucket.get(start_key), bucket.get(end_key), start_key, end_key)
-        except ColumnError as exc:
-            yield row_error(record, exc)
-            continue
-        yield record, start, end, result
-
-
-def json_buckets(document, *, time_keys: tuple[str, str]) -> Iterator[tuple[int, dict, dict]]:
-    """(record number, bucket, result) for a page, a list of pages, or a bare list of buckets."""
-    pages = document if isinstance(document, list) else [document]
-    buckets = []
-    for page in pages:
-        if isinstance(page, dict) and isinstance(page.get("data"), list):
-            buckets.extend(page["data"])
-        elif isinstance(page, dict) and time_keys[0] in page:
-            buckets.append(page)
-        else:
-            raise ImportFileError('Expected a page object with a "data" list of buckets.')
+    """(record number, start, end, result) for every result of every bucket of a usage or cost
+    report: a page, a list of pages, or a bare list of buckets, streamed result by result."""
+    guard, events = json_events(stream)
     record = 0
-    for bucket in buckets:
-        if not isinstance(bucket, dict) or not isinstance(bucket.get("results", []), list):
-            raise ImportFileError('Each bucket must be an object with a "results" list.')
-        for result in bucket.get("results") or []:
+    for bucket, results in _buckets(events, guard, (start_key, end_key)):
+        for result in results:
             record += 1
-            yield record, bucket, result
+            if not isinstance(result, dict):
+                yield RowError(record, "", f"result {record} is not a JSON object")
+                continue
+            try:
+                start, end = parse_period(bucket.get(start_key), bucket.get(end_key), start_key, end_key)
+            except ColumnError as exc:
+                yield row_error(record, exc)
+                continue
+            yield record, start, end, result
+
+
+MAX_RESULTS_BEFORE_TIMES = 10_000
+
+
+def _buckets(events, guard, time_keys):
+    """(bucket's other fields, its results) per bucket. A bucket's results stream when its times
+    come first, as the APIs write them; otherwise they wait for the end of the bucket."""
+    _, event, _ = next(events)
+    if event == "start_array":
+        for _, first in _array_items(events, "", "item"):
+            if first[1] != "start_map":
+                raise ImportFileError('Expected a page object with a "data" list of buckets.')
+            yield from _object(events, "item", guard, time_keys, page=True)
+    elif event == "start_map":
+        yield from _object(events, "", guard, time_keys, page=True)
+    else:
+        raise ImportFileError('Expected a page object with a "data" list of buckets.')
+
+
+def _object(events, prefix, guard, time_keys, *, page):
+    """The buckets of the object at `prefix`: a page's (its "data" list), or itself as a bucket."""
+    fields, waiting, streamed, is_page, key = {}, [], False, False, None
+    for event_prefix, event, value in events:
+        if event_prefix == prefix and event == "end_map":
+            break
+        if event_prefix == prefix and event == "map_key":
+            key = value
+            continue
+        child = f"{prefix}.{key}" if prefix else key
+        if page and key == "data" and event == "start_array":
+            is_page = True
+            for _, first in _array_items(events, child, f"{child}.item"):
+                if first[1] != "start_map":
+                    raise ImportFileError('Each bucket must be an object with a "results" list.')
+                yield from _object(events, f"{child}.item", guard, time_keys, page=False)
+        elif key == "results":
+            if event != "start_array":
+                raise ImportFileError('Each bucket must be an object with a "results" list.')
+            results = _results(events, child, guard)
+            if all(name in fields for name in time_keys):
+                streamed = True
+                yield fields, results
+            else:
+                for result in results:
+                    waiting.append(result)
+                    if len(waiting) > MAX_RESULTS_BEFORE_TIMES:
+                        raise ImportFileError(
+                            f"A bucket lists more than {MAX_RESULTS_BEFORE_TIMES:,} results before its "
+                            f"{time_keys[0]}: export it as the API returns it, times first."
+                        )
+        else:
+            fields[key] = _value(events, child, (event_prefix, event, value))
+    if is_page or streamed:
+        return
+    if page and time_keys[0] not in fields and not waiting:
+        raise ImportFileError('Expected a page object with a "data" list of buckets.')
+    yield fields, waiting
+
+
+def _array_items(events, array_prefix, item_prefix):
+    """The first event of each item of the array being read, until it ends; the caller reads the
+    rest of each item before asking for the next."""
+    for event_prefix, event, value in events:
+        if event == "end_array" and event_prefix == array_prefix:
+            return
+        yield item_prefix, (event_prefix, event, value)
+
+
+def _results(events, array_prefix, guard):
+    for _, first in _array_items(events, array_prefix, f"{array_prefix}.item"):
+        guard.start_record(guard.record + 1)
+        yield _value(events, f"{array_prefix}.item", first)
 
 
 class RecordReader:
-    """Records of a CSV file or of a JSON export (a list of objects, or {"data": [...]}), streaming CSV.
+    """Records of a CSV file or of a JSON export (a list of objects, or {"data": [...]}), both streamed.
 
-    `columns` is the CSV header, or every key the JSON records use. Iterating gives (line, record) or
-    RowError; a JSON record's line is its 1-based position in the list.
+    `columns` is the CSV header, or the keys of the first JSON record. Iterating gives (line, record)
+    or RowError; a JSON record's line is its 1-based position in the list.
     """
 
     def __init__(self, stream: BinaryIO):
@@ -192,16 +338,41 @@ class RecordReader:
         head, stream = peek(stream, 256)
         self._csv = None
         if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"[", b"{"):
-            document = load_json(stream)
-            if isinstance(document, dict) and isinstance(document.get("data"), list):
-                document = document["data"]
-            if not isinstance(document, list):
-                raise ImportFileError('Expected a JSON list of records, or an object with a "data" list.')
-            self._records = document
-            self.columns = sorted({key for record in document if isinstance(record, dict) for key in record})
+            self._guard, events = json_events(stream)
+            self._records = self._json_records(events)
+            self._first = next(self._records, None)
+            first = self._first[1] if self._first else None
+            self.columns = sorted(first) if isinstance(first, dict) else []
         else:
             self._csv = CsvReader(stream)
             self.columns = self._csv.header
+
+    def _json_records(self, events):
+        _, event, _ = next(events)
+        if event == "start_array":
+            prefix = "item"
+        elif event == "start_map":
+            prefix, key = None, None
+            for event_prefix, event, value in events:
+                if event_prefix == "" and event == "end_map":
+                    break
+                if event_prefix == "" and event == "map_key":
+                    key = value
+                    continue
+                if key == "data" and event == "start_array":
+                    prefix = "data.item"
+                    break
+                _value(events, event_prefix, (event_prefix, event, value))
+            if prefix is None:
+                raise ImportFileError('Expected a JSON list of records, or an object with a "data" list.')
+        else:
+            raise ImportFileError('Expected a JSON list of records, or an object with a "data" list.')
+        items = _array_items(events, prefix.rpartition(".")[0], prefix)
+        for line, (_, first) in enumerate(items, start=1):
+            self._guard.start_record(line)
+            yield line, _value(events, prefix, first)
+        for _ in events:  # the rest of the document, checked to be valid JSON
+            pass
 
     def require(self, *columns: str) -> None:
         missing = [name for name in columns if name not in self.columns]
@@ -214,7 +385,9 @@ class RecordReader:
         if self._csv is not None:
             yield from self._csv
             return
-        for line, record in enumerate(self._records, start=1):
+        if self._first is None:
+            return
+        for line, record in itertools.chain([self._first], self._records):
             if isinstance(record, dict):
                 yield line, record
             else:

@@ -1,0 +1,198 @@
+"""Hostile and huge spend files: refused while they stream, naming the limit, in bounded memory.
+
+Memory is measured with tracemalloc (the Python allocations of the whole import: reading,
+parsing, writing): the bound stated in docs/integration.md is what these tests pin.
+"""
+
+import gzip
+import io
+import json
+import tracemalloc
+import zlib
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from showback.ingest.services import spend_import_create, spend_import_run
+from showback.models import ImportBatch, ImportMode, SpendRecord
+
+from .focus_files import focus_csv, focus_rows
+
+pytestmark = pytest.mark.django_db
+MB = 1024 * 1024
+GENERIC_HEADER = b"date,provider,model,cost,currency\n"
+
+
+def _gzip_stream(head: bytes, line: bytes, expanded: int) -> bytes:
+    """A gzip file of `head` then `line` repeated to about `expanded` bytes, built without ever
+    holding the expanded text."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    out = [packer.compress(head)]
+    block = line * max(1, MB // len(line))
+    for _ in range(expanded // len(block)):
+        out.append(packer.compress(block))
+    out.append(packer.flush())
+    return b"".join(out)
+
+
+def _import(cast, content, name, mode=ImportMode.ALL_OR_NOTHING):
+    """(batch, peak Python memory of the import in bytes)."""
+    batch = spend_import_create(
+        actor=cast.finance, uploaded_file=SimpleUploadedFile(name, content), mode=mode, queue=False
+    )
+    tracemalloc.start()
+    try:
+        spend_import_run(batch_id=batch.pk)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    batch.refresh_from_db()
+    return batch, peak
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path)
+
+
+def test_a_csv_gzip_bomb_is_refused_by_its_ratio_naming_the_limit_in_bounded_memory(cast, media, monkeypatch):
+    # Given 1 MB of gzip that expands to 256 MB of valid-looking CSV rows, judged from the first MB out
+    monkeypatch.setattr("showback.ingest.importers.common.RATIO_FLOOR", MB)
+    row = b"2025-01-01,openai,gpt-4o,0.01,USD\n"
+    bomb = _gzip_stream(GENERIC_HEADER, row, 256 * MB)
+    assert len(bomb) < MB
+
+    batch, peak = _import(cast, bomb, "bill.csv.gz")
+
+    # Then it is refused, the limit named, nothing written, and memory stayed small
+    assert batch.status == "failed"
+    assert "IMPORT_MAX_RATIO" in batch.error and "200 times" in batch.error
+    assert not SpendRecord.objects.exists()
+    assert peak < 64 * MB, peak
+
+
+def test_a_json_gzip_bomb_is_refused_by_its_decompressed_size(cast, media, settings):
+    # Given a .json.gz expanding far past a 4 MB limit, with the ratio check out of the way
+    settings.AIFINOPS_IMPORT_MAX_DECOMPRESSED_BYTES = 4 * MB
+    settings.AIFINOPS_IMPORT_MAX_RATIO = 1_000_000
+    record = json.dumps(
+        {"request_id": "r", "startTime": "2025-01-01T00:00:00Z", "spend": 0.01, "model": "gpt-4o"}
+    ).encode()
+    bomb = _gzip_stream(b"[" + record, b"," + record, 512 * MB)
+
+    batch, peak = _import(cast, bomb + gzip.compress(b"]"), "spend.json.gz")
+
+    assert batch.status == "failed"
+    assert "more than 4 MB" in batch.error and "IMPORT_MAX_DECOMPRESSED_MB" in batch.error
+    assert not SpendRecord.objects.exists()
+    assert peak < 96 * MB, peak
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_an_endless_focus_line_is_refused_with_its_line_number_before_copy(cast, media, settings, compress):
+    # Given a FOCUS file whose fourth line never ends (the bulk path would COPY it whole)
+    settings.AIFINOPS_IMPORT_MAX_LINE_BYTES = MB
+    content = focus_csv(focus_rows(2)) + b"x" * (8 * MB)
+    if compress:
+        content = gzip.compress(content)
+
+    batch, peak = _import(cast, content, "bill.csv.gz" if compress else "bill.csv")
+
+    assert batch.status == "failed"
+    assert "Line 4 is longer than 1 MB" in batch.error and "IMPORT_MAX_LINE_KB" in batch.error
+    assert not SpendRecord.objects.exists()
+    assert peak < 48 * MB, peak
+
+
+def test_an_open_quote_running_past_the_limit_is_refused_with_its_line(cast, media, settings):
+    settings.AIFINOPS_IMPORT_MAX_LINE_BYTES = 256 * 1024
+    content = GENERIC_HEADER + b'2025-01-01,openai,"gpt' + b"\nxxxxxxxxxx" * 100_000
+
+    batch, _ = _import(cast, content, "spend.csv")
+
+    assert batch.status == "failed"
+    assert "Line 2 holds a value longer than 256 KB" in batch.error
+
+
+def test_a_json_record_longer_than_the_limit_is_refused_with_its_number(cast, media, settings):
+    settings.AIFINOPS_IMPORT_MAX_LINE_BYTES = 256 * 1024
+    good = {"request_id": "r1", "startTime": "2025-01-01T00:00:00Z", "spend": 0.01, "model": "gpt-4o"}
+    huge = good | {"request_id": "r2", "messages": "x" * (2 * MB)}
+    content = json.dumps([good, huge]).encode()
+
+    batch, _ = _import(cast, content, "spend.json")
+
+    assert batch.status == "failed"
+    assert "Record 2 is longer than 256 KB" in batch.error
+
+
+def test_a_large_json_file_imports_as_a_stream(cast, media):
+    # Given a LiteLLM spend log of about 40 MB, one long prompt in each record
+    records = [
+        {
+            "request_id": f"req-{i}",
+            "startTime": "2025-01-01T00:00:00Z",
+            "endTime": "2025-01-01T00:00:01Z",
+            "spend": 0.001,
+            "model": "gpt-4o",
+            "messages": "a prompt " * 2000,
+        }
+        for i in range(2000)
+    ]
+    content = json.dumps(records).encode()
+    assert len(content) > 30 * MB
+
+    batch, peak = _import(cast, content, "spend.json")
+
+    # Then every record is imported and memory stayed well below the file's size
+    assert batch.status == "succeeded", batch.error
+    assert batch.rows_imported == 2000
+    assert peak < len(content) / 3, (peak, len(content))
+
+
+def test_a_file_of_only_rejects_stops_at_the_rejects_kept(cast, media, monkeypatch):
+    # Given a whole-file import of 30,000 bad rows, with 1,000 rejects kept
+    monkeypatch.setattr("showback.ingest.services.MAX_REJECTS_KEPT", 1000)
+    content = GENERIC_HEADER + b"not a date,openai,gpt-4o,0.01,USD\n" * 30_000
+
+    batch, _ = _import(cast, content, "spend.csv")
+
+    assert batch.status == "failed"
+    assert len(batch.rejects) == 1000
+    assert batch.rows_read <= 1001
+    assert "reading stopped" in batch.error
+
+
+@pytest.mark.parametrize("via", ["page", "api"])
+def test_an_upload_past_the_limit_is_refused_413_naming_it(login, cast, media, settings, via):
+    # Given a 1 MB limit and a 3 MB upload
+    settings.AIFINOPS_IMPORT_MAX_BYTES = MB
+    upload = SimpleUploadedFile("bill.csv", focus_csv(focus_rows(2)) + b"#" * (3 * MB))
+    client = login(cast.finance)
+
+    if via == "page":
+        response = client.post(reverse("showback:import_list"), {"file": upload})
+        text = response.content.decode()
+    else:
+        response = client.post(reverse("api-spend-import-list"), {"file": upload})
+        text = json.dumps(response.json())
+
+    assert response.status_code == 413
+    assert "the limit is 1 MB" in text and "IMPORT_MAX_MB" in text
+    assert not ImportBatch.objects.exists()
+
+
+def test_detection_reads_the_head_only_and_the_request_never_parses(cast, media, monkeypatch):
+    # When a file is uploaded, no importer runs in the request: parsing is the worker's
+    def refuse(*args, **kwargs):
+        raise AssertionError("parsed in the web request")
+
+    monkeypatch.setattr("showback.ingest.importers.focus.FocusImporter.parse", refuse)
+    content = focus_csv(focus_rows(5))
+
+    batch = spend_import_create(
+        actor=cast.finance, uploaded_file=SimpleUploadedFile("bill.csv", io.BytesIO(content).read())
+    )
+
+    assert batch.status == "queued" and batch.source_format == "focus"
