@@ -117,7 +117,12 @@ def tally_data(tally):
 
 
 class AgendaItemSerializer(serializers.ModelSerializer):
-    use_case = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    use_case = serializers.SlugRelatedField(
+        slug_field="key",
+        read_only=True,
+        allow_null=True,
+        help_text="The use case; null while an intake waits.",
+    )
     use_case_name = serializers.CharField(
         source="title", read_only=True, help_text="The use case's name, or the intake's while it waits."
     )

@@ -87,7 +87,7 @@ def test_without_a_rate_an_estimate_in_another_currency_is_refused_naming_the_fi
     message = response.json()["error"]["fields"]["currency"][0]
     assert "No exchange rate from EUR to USD" in message
     assert counter(redis_clean, budget) == {}
-    assert not GatewayReservation.objects.exists()
+    assert not GatewayReservation.objects.filter(use_case=cast.use_case_a).exists()
 
 
 @pytest.mark.parametrize("code", ["ZZZ", "XXX", "usd1", "€€€"])
