@@ -78,6 +78,9 @@ def meeting_context(request, meeting, *, close_form=None):
         "can_build": meeting.state == MeetingState.DRAFT
         and permissions.can_build_agenda(request.user, meeting.council),
         "close_form": close_form or MeetingCloseForm(),
+        "close_preview": services.meeting_close_preview(meeting=meeting)
+        if meeting.state == MeetingState.IN_SESSION and permissions.can_manage_meeting(request.user, meeting)
+        else None,
         "standing": standing,
         "standing_chart": chart,
     }
@@ -153,19 +156,32 @@ def meeting_start(request, pk):
 @require_POST
 @section_required("council")
 def meeting_close(request, pk):
+    """Close the meeting. With items undecided the chair first sees which carry over and to which
+    meeting, and closes with `confirm`; without it the page comes back with that step open."""
     meeting = selectors.meeting_get(user=request.user, pk=pk)
     form = MeetingCloseForm(request.POST)
-    if not form.is_valid():
-        return render(
-            request, "council/meeting_detail.html", meeting_context(request, meeting, close_form=form)
-        )
-    return _transition(
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.meeting_close(
+                actor=request.user, meeting=meeting, minutes=data["minutes"], confirm=data["confirm"]
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except (ConflictError, Unprocessable) as exc:
+            messages.error(request, str(exc))
+            return redirect("council:meeting_detail", pk=meeting.pk)
+        else:
+            messages.success(
+                request,
+                "Meeting closed: the minutes are written and undecided items carry over to the next meeting.",
+            )
+            return redirect("council:meeting_detail", pk=meeting.pk)
+    return render(
         request,
-        meeting,
-        lambda: services.meeting_close(
-            actor=request.user, meeting=meeting, minutes=form.cleaned_data["minutes"]
-        ),
-        "Meeting closed: the minutes are written and undecided items carry over to the next meeting.",
+        "council/meeting_detail.html",
+        meeting_context(request, meeting, close_form=form),
+        status=400,
     )
 
 

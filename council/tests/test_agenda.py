@@ -152,7 +152,7 @@ def test_undecided_items_of_a_closed_meeting_carry_over(board, portfolio):
     meeting = meeting_publish(actor=board.chair, meeting=meeting)
     meeting = meeting_start(actor=board.chair, meeting=meeting)
 
-    meeting = meeting_close(actor=board.chair, meeting=meeting, minutes="Out of time.")
+    meeting = meeting_close(actor=board.chair, meeting=meeting, minutes="Out of time.", confirm=True)
 
     # Then each item is carried into the next draft meeting, pointing back to where it came from
     nxt = Meeting.objects.get(state=MeetingState.DRAFT)

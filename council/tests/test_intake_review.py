@@ -121,7 +121,7 @@ def test_an_undecided_intake_carries_over_to_the_next_meeting(board, high_risk_i
     meeting = _in_session(board, agenda_build(council=board).meeting)
 
     # When the meeting closes without a decision on it
-    meeting_close(actor=board.chair, meeting=meeting)
+    meeting_close(actor=board.chair, meeting=meeting, confirm=True)
 
     # Then the intake is on the next draft, pointing back, and building it again adds nothing
     old = meeting.items.get()
@@ -234,7 +234,7 @@ def test_the_minutes_name_people_and_say_decisions_in_words(board, high_risk_int
     )
     decision_record(actor=board.chair, item=item, outcome=VoteChoice.APPROVE_WITH_CONDITIONS)
 
-    meeting = meeting_close(actor=board.chair, meeting=meeting)
+    meeting = meeting_close(actor=board.chair, meeting=meeting, confirm=True)
 
     minutes = meeting.minutes
     assert "approve_with_conditions" not in minutes
