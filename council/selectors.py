@@ -255,6 +255,8 @@ def approved_spend_totals(rows):
 class SpendTotal:
     label: str
     totals: dict  # {currency: amount}
+    start: datetime.date | None = None  # a period's first and last day (None for "No period")
+    end: datetime.date | None = None
 
 
 def approved_spend_totals_by(rows):
@@ -273,7 +275,10 @@ def approved_spend_totals_by(rows):
         spans[span][row.currency] += row.amount
     return {
         "by_team": [SpendTotal(name, dict(t)) for name, t in sorted(teams.items())],
-        "by_period": [SpendTotal(span, dict(spans[span])) for span in sorted(spans, key=order.get)],
+        "by_period": [
+            SpendTotal(span, dict(spans[span]), *(d if d != datetime.date.max else None for d in order[span]))
+            for span in sorted(spans, key=order.get)
+        ],
     }
 
 

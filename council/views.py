@@ -380,6 +380,30 @@ CSV_COLUMNS = [
     ),
     ("recorded_at", lambda r: r.decision.recorded_at.isoformat()),
 ]
+# The first column says what a line is: an approval, or one of the page's totals (one line per
+# currency, as currencies are never added together), in the approvals' own columns.
+CSV_HEADER = ["row", *(name for name, _ in CSV_COLUMNS)]
+
+
+def _total_line(kind, currency, amount, **cells):
+    cells = {**cells, "amount": f"{amount:.2f}", "currency": currency}
+    return [kind, *(cells.get(name, "") for name, _ in CSV_COLUMNS)]
+
+
+def approved_spend_csv_lines(rows):
+    """The approvals, then the totals by team, by period and overall, like the page."""
+    for r in rows:
+        yield ["approval", *(get(r) for _, get in CSV_COLUMNS)]
+    totals = selectors.approved_spend_totals_by(rows)
+    for t in totals["by_team"]:
+        for currency, amount in sorted(t.totals.items()):
+            yield _total_line("total by team", currency, amount, team=t.label)
+    for t in totals["by_period"]:
+        dates = {"period_start": t.start.isoformat(), "period_end": t.end.isoformat()} if t.start else {}
+        for currency, amount in sorted(t.totals.items()):
+            yield _total_line("total by period", currency, amount, **dates)
+    for currency, amount in sorted(selectors.approved_spend_totals(rows).items()):
+        yield _total_line("total", currency, amount)
 
 
 def approved_spend_csv_response(meeting):
@@ -387,8 +411,8 @@ def approved_spend_csv_response(meeting):
     injection: the page's link and the API's endpoint answer with this."""
     rows = selectors.approved_spend_list(meeting=meeting)
     return csv_response(
-        [name for name, _ in CSV_COLUMNS],
-        ([safe_text(get(r)) for _, get in CSV_COLUMNS] for r in rows),
+        CSV_HEADER,
+        ([safe_text(cell) for cell in line] for line in approved_spend_csv_lines(rows)),
         filename=f"approved-spend-{meeting.scheduled_for:%Y-%m-%d}-{meeting.pk}.csv",
     )
 

@@ -401,7 +401,8 @@ def test_the_approved_spend_list_as_json_and_csv(cast, login, in_session, votes)
         ("support-summarizer", "9000.00", "@SUM(A1)")
     ]
     lines = b"".join(csv.streaming_content).decode().splitlines()
-    assert len(lines) == 2 and "'@SUM(A1)" in lines[1]
+    assert len(lines) == 2 + 3 and "'@SUM(A1)" in lines[1]  # the approval, then its three totals
+    assert lines[-1].startswith("total,") and "9000.00,USD" in lines[-1]
 
 
 # Queries stay constant as the agenda grows.

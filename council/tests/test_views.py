@@ -2,7 +2,9 @@
 chair), the chair's buttons, voting and decisions with htmx (errors, missing quorum, a lost race),
 funding requests, the meeting's output as a page and CSV, and constant query counts."""
 
+import csv
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
@@ -463,10 +465,54 @@ def test_the_csv_export_cannot_run_formulas(cast, login, in_session, votes):
 
     assert response["Content-Type"].startswith("text/csv")
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0].startswith("use_case,use_case_name,team,decision,amount,currency,milestone")
-    assert len(lines) == 1 + 2  # the header, and the conditions cell spans two lines
-    assert "support-summarizer" in lines[1] and "9000.00" in lines[1]
+    assert lines[0].startswith("row,use_case,use_case_name,team,decision,amount,currency,milestone")
+    assert len(lines) == 1 + 2 + 3  # the header, the conditions cell spans two lines, three totals
+    assert lines[1].startswith("approval,support-summarizer") and "9000.00" in lines[1]
     assert '"\'=HYPERLINK(""http://evil"")' in lines[1]
+
+
+def test_the_csv_carries_the_totals_by_team_and_by_period_like_the_page(cast, login, in_session, votes):
+    # Given approvals of two teams: two in dollars for one month, one in euros for the next
+    start = in_session.scheduled_for.date().replace(day=1)
+    end = (start + datetime.timedelta(days=31)).replace(day=1) - datetime.timedelta(days=1)
+    later, last = end + datetime.timedelta(days=1), end + datetime.timedelta(days=28)
+    for position, (team, currency, amount, period) in enumerate(
+        (
+            (cast.team_a, "USD", "9000", (start, end)),
+            (cast.team_b, "USD", "1000", (start, end)),
+            (cast.team_b, "EUR", "500", (later, last)),
+        ),
+        start=3,
+    ):
+        item = AgendaItemFactory(
+            meeting=in_session, use_case=UseCaseFactory(team=team, currency=currency), position=position
+        )
+        votes(item, 3)
+        services.decision_record(
+            actor=cast.chair,
+            item=item,
+            outcome=VoteChoice.APPROVE,
+            amount=Decimal(amount),
+            period_start=period[0],
+            period_end=period[1],
+        )
+
+    response = login(cast.finance).get(_url("approved_spend_csv", in_session.pk))
+
+    # Then the totals follow the approvals, each line marked, one per currency
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    kinds = [r["row"] for r in rows]
+    assert kinds == ["approval"] * 3 + ["total by team"] * 3 + ["total by period"] * 2 + ["total"] * 2
+    totals = [(r["team"], r["period_start"], r["period_end"], r["amount"], r["currency"]) for r in rows[3:]]
+    assert totals == [
+        (cast.team_b.name, "", "", "500.00", "EUR"),
+        (cast.team_b.name, "", "", "1000.00", "USD"),
+        (cast.team_a.name, "", "", "9000.00", "USD"),
+        ("", start.isoformat(), end.isoformat(), "10000.00", "USD"),
+        ("", later.isoformat(), last.isoformat(), "500.00", "EUR"),
+        ("", "", "", "500.00", "EUR"),
+        ("", "", "", "10000.00", "USD"),
+    ]
 
 
 # Queries stay constant as the agenda grows.
