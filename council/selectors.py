@@ -596,14 +596,20 @@ def owned_funding_requests(*, user, limit=50):
 
 
 def owned_agenda_items(*, user, limit=30):
-    """Agenda items of the use cases the user owns, newest meeting first, with their tally and
-    decision: where the owner's items stand."""
+    """Agenda items of the use cases the user owns and of the intakes they requested or own,
+    newest meeting first, with their tally and decision: where the owner's items stand."""
     if not getattr(user, "is_authenticated", False):
         return []
     votes = Vote.objects.select_related("member")
     items = list(
-        AgendaItem.objects.filter(Q(use_case__business_owner=user) | Q(use_case__technical_owner=user))
-        .select_related("meeting__council", "use_case", "decision")
+        AgendaItem.objects.filter(
+            Q(use_case__business_owner=user)
+            | Q(use_case__technical_owner=user)
+            | Q(intake__requester=user)
+            | Q(intake__business_owner=user)
+            | Q(intake__technical_owner=user)
+        )
+        .select_related("meeting__council", "use_case", "intake", "decision")
         .prefetch_related(Prefetch("votes", queryset=votes))
         .order_by("-meeting__scheduled_for", "position", "id")[:limit]
     )

@@ -279,3 +279,21 @@ def test_an_unknown_decision_amount_is_refused_on_the_field(board, high_risk_int
     assert response.status_code == 200
     assert "The period ends on or after the day it starts." in response.content.decode()
     assert not Decision.objects.exists()
+
+
+def test_my_items_lists_the_intakes_on_an_agenda_for_their_requester_and_owners(
+    cast, board, high_risk_intake, login
+):
+    meeting = agenda_build(actor=board.chair, council=board).meeting
+    item = meeting.items.get(intake=high_risk_intake)
+
+    pages = {who: login(getattr(cast, who)).get("/council/mine/") for who in ("requester_a", "owner")}
+    stranger = login(cast.requester_b).get("/council/mine/").content.decode()
+
+    for who, response in pages.items():
+        body = response.content.decode()
+        assert f"/council/items/{item.pk}/" in body, who
+        assert f"{high_risk_intake.reference} Refund agent (intake)" in body, who
+        assert f'href="{high_risk_intake.get_absolute_url()}"' in body, who
+    assert 'href="/council/mine/"' in pages["requester_a"].content.decode()  # in the navigation bar
+    assert "Refund agent" not in stranger
