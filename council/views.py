@@ -194,6 +194,7 @@ def my_items(request):
             "use_cases": selectors.owned_use_cases(user=request.user),
             "requests": selectors.owned_funding_requests(user=request.user),
             "rows": selectors.owned_agenda_items(user=request.user),
+            "can_see_council": permissions.can_access_section(request.user, "council"),
         },
     )
 

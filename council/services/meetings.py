@@ -182,7 +182,11 @@ def minutes_record(meeting, items, carried_to):
         lines.append(text)
     waiting = [i for i in items if not hasattr(i, "decision") or i.decision.outcome == VoteChoice.DEFER]
     if waiting:
-        where = f"the {carried_to}" if carried_to is not None else "the next meeting"
+        where = (
+            f"the {carried_to.get_kind_display().lower()} of {carried_to.scheduled_for:%-d %b %Y}"
+            if carried_to is not None
+            else "the next meeting"
+        )
         lines.append(f"Carried over to {where}: " + ", ".join(i.title for i in waiting) + ".")
     return "\n".join(lines)
 

@@ -296,4 +296,5 @@ def test_my_items_lists_the_intakes_on_an_agenda_for_their_requester_and_owners(
         assert f"{high_risk_intake.reference} Refund agent (intake)" in body, who
         assert f'href="{high_risk_intake.get_absolute_url()}"' in body, who
     assert 'href="/council/mine/"' in pages["requester_a"].content.decode()  # in the navigation bar
+    assert 'href="/council/"' not in pages["requester_a"].content.decode()  # the council's home is not theirs
     assert "Refund agent" not in stranger
