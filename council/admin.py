@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
 
 from aifinops.core.admin_mixins import AuditedModelAdmin
 
@@ -16,8 +18,40 @@ from .services import review_thresholds_update
 from .services.meetings import THRESHOLD_FIELDS
 
 
+def quorum_problem(quorum, active):
+    """The refusal of a quorum the council's active members cannot reach, or None."""
+    if quorum is None or quorum <= active:
+        return None
+    return (
+        f"Quorum: {quorum} votes are needed on an item, but the council has {active} active "
+        f"member{'s' if active != 1 else ''}: lower the quorum or add members, or no decision can be "
+        "recorded."
+    )
+
+
+class CouncilMemberFormSet(BaseInlineFormSet):
+    """The members as they will be once saved, read against the quorum set on the same page (the
+    admin builds the inline formsets on the council carrying the form's new values)."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors):
+            return
+        active = sum(
+            1
+            for form in self.forms
+            if form.cleaned_data.get("user")
+            and form.cleaned_data.get("is_active")
+            and not form.cleaned_data.get("DELETE")
+        )
+        problem = quorum_problem(self.instance.quorum, active)
+        if problem:
+            raise ValidationError(problem)
+
+
 class CouncilMemberInline(admin.TabularInline):
     model = CouncilMember
+    formset = CouncilMemberFormSet
     extra = 0
     autocomplete_fields = ["user"]
 

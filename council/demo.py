@@ -209,7 +209,7 @@ def _past_meeting(council, *, held, stdout):
                 conditions=conditions if choice == VoteChoice.APPROVE_WITH_CONDITIONS else "",
             )
         decision_record(actor=chair, item=item, outcome=outcome, conditions=conditions, note=note)
-    meeting_close(actor=chair, meeting=meeting, minutes=PAST_MINUTES)
+    meeting_close(actor=chair, meeting=meeting, minutes=PAST_MINUTES, confirm=True)
 
     # Set the meeting's times back to when it was held, as its records would show them.
     Meeting.objects.filter(pk=meeting.pk).update(

@@ -102,6 +102,11 @@ class MeetingCloseForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Anything the decisions do not say; the decisions are written into the minutes for you.",
     )
+    confirm = forms.BooleanField(
+        required=False,
+        label="Carry the undecided items over and close",
+        help_text="Needed when items have no decision, or were deferred: they carry over.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

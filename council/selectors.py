@@ -255,6 +255,8 @@ def approved_spend_totals(rows):
 class SpendTotal:
     label: str
     totals: dict  # {currency: amount}
+    start: datetime.date | None = None  # a period's first and last day (None for "No period")
+    end: datetime.date | None = None
 
 
 def approved_spend_totals_by(rows):
@@ -273,7 +275,10 @@ def approved_spend_totals_by(rows):
         spans[span][row.currency] += row.amount
     return {
         "by_team": [SpendTotal(name, dict(t)) for name, t in sorted(teams.items())],
-        "by_period": [SpendTotal(span, dict(spans[span])) for span in sorted(spans, key=order.get)],
+        "by_period": [
+            SpendTotal(span, dict(spans[span]), *(d if d != datetime.date.max else None for d in order[span]))
+            for span in sorted(spans, key=order.get)
+        ],
     }
 
 
@@ -591,14 +596,20 @@ def owned_funding_requests(*, user, limit=50):
 
 
 def owned_agenda_items(*, user, limit=30):
-    """Agenda items of the use cases the user owns, newest meeting first, with their tally and
-    decision: where the owner's items stand."""
+    """Agenda items of the use cases the user owns and of the intakes they requested or own,
+    newest meeting first, with their tally and decision: where the owner's items stand."""
     if not getattr(user, "is_authenticated", False):
         return []
     votes = Vote.objects.select_related("member")
     items = list(
-        AgendaItem.objects.filter(Q(use_case__business_owner=user) | Q(use_case__technical_owner=user))
-        .select_related("meeting__council", "use_case", "decision")
+        AgendaItem.objects.filter(
+            Q(use_case__business_owner=user)
+            | Q(use_case__technical_owner=user)
+            | Q(intake__requester=user)
+            | Q(intake__business_owner=user)
+            | Q(intake__technical_owner=user)
+        )
+        .select_related("meeting__council", "use_case", "intake", "decision")
         .prefetch_related(Prefetch("votes", queryset=votes))
         .order_by("-meeting__scheduled_for", "position", "id")[:limit]
     )

@@ -78,6 +78,9 @@ def meeting_context(request, meeting, *, close_form=None):
         "can_build": meeting.state == MeetingState.DRAFT
         and permissions.can_build_agenda(request.user, meeting.council),
         "close_form": close_form or MeetingCloseForm(),
+        "close_preview": services.meeting_close_preview(meeting=meeting)
+        if meeting.state == MeetingState.IN_SESSION and permissions.can_manage_meeting(request.user, meeting)
+        else None,
         "standing": standing,
         "standing_chart": chart,
     }
@@ -153,19 +156,32 @@ def meeting_start(request, pk):
 @require_POST
 @section_required("council")
 def meeting_close(request, pk):
+    """Close the meeting. With items undecided the chair first sees which carry over and to which
+    meeting, and closes with `confirm`; without it the page comes back with that step open."""
     meeting = selectors.meeting_get(user=request.user, pk=pk)
     form = MeetingCloseForm(request.POST)
-    if not form.is_valid():
-        return render(
-            request, "council/meeting_detail.html", meeting_context(request, meeting, close_form=form)
-        )
-    return _transition(
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.meeting_close(
+                actor=request.user, meeting=meeting, minutes=data["minutes"], confirm=data["confirm"]
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except (ConflictError, Unprocessable) as exc:
+            messages.error(request, str(exc))
+            return redirect("council:meeting_detail", pk=meeting.pk)
+        else:
+            messages.success(
+                request,
+                "Meeting closed: the minutes are written and undecided items carry over to the next meeting.",
+            )
+            return redirect("council:meeting_detail", pk=meeting.pk)
+    return render(
         request,
-        meeting,
-        lambda: services.meeting_close(
-            actor=request.user, meeting=meeting, minutes=form.cleaned_data["minutes"]
-        ),
-        "Meeting closed: the minutes are written and undecided items carry over to the next meeting.",
+        "council/meeting_detail.html",
+        meeting_context(request, meeting, close_form=form),
+        status=400,
     )
 
 
@@ -178,6 +194,7 @@ def my_items(request):
             "use_cases": selectors.owned_use_cases(user=request.user),
             "requests": selectors.owned_funding_requests(user=request.user),
             "rows": selectors.owned_agenda_items(user=request.user),
+            "can_see_council": permissions.can_access_section(request.user, "council"),
         },
     )
 
@@ -364,6 +381,30 @@ CSV_COLUMNS = [
     ),
     ("recorded_at", lambda r: r.decision.recorded_at.isoformat()),
 ]
+# The first column says what a line is: an approval, or one of the page's totals (one line per
+# currency, as currencies are never added together), in the approvals' own columns.
+CSV_HEADER = ["row", *(name for name, _ in CSV_COLUMNS)]
+
+
+def _total_line(kind, currency, amount, **cells):
+    cells = {**cells, "amount": f"{amount:.2f}", "currency": currency}
+    return [kind, *(cells.get(name, "") for name, _ in CSV_COLUMNS)]
+
+
+def approved_spend_csv_lines(rows):
+    """The approvals, then the totals by team, by period and overall, like the page."""
+    for r in rows:
+        yield ["approval", *(get(r) for _, get in CSV_COLUMNS)]
+    totals = selectors.approved_spend_totals_by(rows)
+    for t in totals["by_team"]:
+        for currency, amount in sorted(t.totals.items()):
+            yield _total_line("total by team", currency, amount, team=t.label)
+    for t in totals["by_period"]:
+        dates = {"period_start": t.start.isoformat(), "period_end": t.end.isoformat()} if t.start else {}
+        for currency, amount in sorted(t.totals.items()):
+            yield _total_line("total by period", currency, amount, **dates)
+    for currency, amount in sorted(selectors.approved_spend_totals(rows).items()):
+        yield _total_line("total", currency, amount)
 
 
 def approved_spend_csv_response(meeting):
@@ -371,8 +412,8 @@ def approved_spend_csv_response(meeting):
     injection: the page's link and the API's endpoint answer with this."""
     rows = selectors.approved_spend_list(meeting=meeting)
     return csv_response(
-        [name for name, _ in CSV_COLUMNS],
-        ([safe_text(get(r)) for _, get in CSV_COLUMNS] for r in rows),
+        CSV_HEADER,
+        ([safe_text(cell) for cell in line] for line in approved_spend_csv_lines(rows)),
         filename=f"approved-spend-{meeting.scheduled_for:%Y-%m-%d}-{meeting.pk}.csv",
     )
 

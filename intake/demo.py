@@ -415,7 +415,9 @@ def _create(spec):
     if outcome == ACCEPT:
         intake = intake_accept(actor=demo_user(spec["decider"]), intake=intake, note=spec["note"])
     elif outcome == REJECT:
-        intake = intake_reject(actor=demo_user(spec["decider"]), intake=intake, reason=spec["note"])
+        intake = intake_reject(
+            actor=demo_user(spec["decider"]), intake=intake, reason=spec["note"], confirm=True
+        )
     elif outcome == WITHDRAW:
         intake = intake_withdraw(actor=requester, intake=intake, note=spec["note"])
     return intake

@@ -174,6 +174,16 @@ class IntakeRequest(ConcurrentTransitionMixin, TimeStampedModel):
     def review_required(self):
         return self.review_path == ReviewPath.REVIEW
 
+    @property
+    def triage_reason_rows(self):
+        """The triage reasons for a page: each with its tier's label ("High"), not its stored value."""
+        labels = dict(RiskTier.choices)
+        return [
+            {**r, "tier_label": labels.get(r.get("tier", ""), r.get("tier", ""))}
+            for r in self.triage_reasons or ()
+            if isinstance(r, dict)
+        ]
+
     # Transitions change fields only; the services save, audit and notify.
 
     @transition(field=status, source=IntakeStatus.DRAFT, target=IntakeStatus.SUBMITTED)

@@ -229,13 +229,33 @@ def intake_accept(*, actor, intake, note="", council_decision="") -> IntakeReque
     return _accept(actor=actor, intake=intake, note=note.strip(), council_decision=council_decision)
 
 
+def _name(user):
+    return (user.get_full_name() or user.get_username()) if user is not None else ""
+
+
+def intake_reject_words(intake):
+    """What rejecting `intake` does, in the words the confirmation step and the refusal use."""
+    told = list(dict.fromkeys(_name(u) for u in _people(intake) if u is not None))
+    return (
+        f"Rejecting closes {intake.reference} {intake.name} for good: it cannot be reopened or become a "
+        f"use case (the team may submit a new intake). {', '.join(told)} will be told "
+        f"“{intake.reference} {intake.name} rejected” with your reason as the message."
+    )
+
+
 @transaction.atomic
-def intake_reject(*, actor, intake, reason, council_decision="") -> IntakeRequest:
+def intake_reject(*, actor, intake, reason, council_decision="", confirm=False) -> IntakeRequest:
+    """Reject a triaged intake, telling its requester and owners why. It closes the intake for good,
+    so a person rejecting it confirms (`confirm`, refused naming it otherwise, nothing changed): the
+    page and the API have shown what happens. The council's recorded decision is its own
+    confirmation."""
     intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
     _check_decider(actor, intake, "reject", council_decision)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "Give the reason for rejecting, so the team can act on it."})
+    if not confirm and not council_decision:
+        raise ValidationError({"confirm": f"{intake_reject_words(intake)} Confirm to reject."})
     before = _state(intake)
     _transition(intake, "reject", by=actor, reason=reason)
     _save(intake)

@@ -133,8 +133,8 @@ def _after_save(request, intake, mode):
     return redirect("intake:detail", pk=intake.pk)
 
 
-def intake_detail(request, pk):
-    intake = selectors.intake_get(user=request.user, pk=pk)
+def _detail(request, intake, *, status=200, reject=None):
+    can_decide = permissions.can_decide_intake(request.user, intake)
     return render(
         request,
         "intake/detail.html",
@@ -144,9 +144,16 @@ def intake_detail(request, pk):
             "council_review": review.review_of(intake) if intake.review_required else None,
             "can_edit": permissions.can_edit_intake(request.user, intake),
             "can_withdraw": permissions.can_withdraw_intake(request.user, intake),
-            "can_decide": permissions.can_decide_intake(request.user, intake),
+            "can_decide": can_decide,
+            "reject_words": services.intake_reject_words(intake) if can_decide else "",
+            "reject": reject or {},
         },
+        status=status,
     )
+
+
+def intake_detail(request, pk):
+    return _detail(request, selectors.intake_get(user=request.user, pk=pk))
 
 
 def _act(request, pk, action, success):
@@ -186,12 +193,26 @@ def intake_accept(request, pk):
 
 @require_POST
 def intake_reject(request, pk):
-    return _act(
-        request,
-        pk,
-        lambda i: services.intake_reject(actor=request.user, intake=i, reason=request.POST.get("reason", "")),
-        "Intake rejected; the team has been told why.",
-    )
+    """Reject with the reason, once confirmed. Without `confirm` the page comes back (400) with the
+    reason kept and the confirmation open: what the requester will be told, that the intake closes."""
+    intake = selectors.intake_get(user=request.user, pk=pk)
+    reason = request.POST.get("reason", "")
+    try:
+        services.intake_reject(
+            actor=request.user, intake=intake, reason=reason, confirm=request.POST.get("confirm") == "yes"
+        )
+    except ValidationError as exc:
+        errors = exc.message_dict
+        if "confirm" not in errors:
+            for error in (e for messages_ in errors.values() for e in messages_):
+                messages.error(request, error)
+            return redirect("intake:detail", pk=pk)
+        return _detail(request, intake, status=400, reject={"reason": reason, "errors": errors["confirm"]})
+    except ConflictError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Intake rejected; the team has been told why.")
+    return redirect("intake:detail", pk=pk)
 
 
 # htmx fragments of the form.

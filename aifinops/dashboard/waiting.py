@@ -94,16 +94,22 @@ def _use_cases(filters):
     return UseCase.objects.filter(filters.use_case_q())
 
 
-def _intakes(user, filters, now):
+def _intakes(user, filters, now, *, on_agenda=()):
+    """Intakes waiting for triage or a decision; `on_agenda` are the intakes listed already as the
+    council's items (with their meeting), so each appears once."""
     if filters is not None and filters.by_use_case:
         return []  # an intake has no stage or risk tier yet
     try:
         from intake.models import IntakeRequest, IntakeStatus
     except ImportError:  # pragma: no cover - intake ships with the product
         return []
-    qs = IntakeRequest.objects.filter(
-        permissions.intake_scope(user), status__in=(IntakeStatus.SUBMITTED, IntakeStatus.TRIAGED)
-    ).select_related("team")
+    qs = (
+        IntakeRequest.objects.filter(
+            permissions.intake_scope(user), status__in=(IntakeStatus.SUBMITTED, IntakeStatus.TRIAGED)
+        )
+        .exclude(pk__in=on_agenda)
+        .select_related("team")
+    )
     if filters is not None:
         if filters.team is not None:
             qs = qs.filter(team=filters.team)
@@ -127,26 +133,36 @@ def _intakes(user, filters, now):
 
 
 def _council(user, filters, now):
-    """The council's open agenda items of meetings not yet closed, and the funding requests
-    submitted and not yet on an open item, through the council's own selectors."""
+    """The council's open agenda items of meetings not yet closed (a use case's or an intake's), and
+    the funding requests submitted and not yet on an open item, through the council's own
+    selectors. Returns the items and the ids of the intakes among them."""
     try:
         from council import selectors as council_selectors
         from council.selectors import agenda_item_queryset
     except ImportError:  # pragma: no cover - the council ships with the product
-        return []
+        return [], set()
     items = agenda_item_queryset(user=user).filter(status="open").exclude(meeting__state="closed")
     requests = [
         r for r in council_selectors.funding_request_list(user=user, statuses=["submitted"]) if r.submitted_at
     ]
     if filters is not None:
         in_slice = UseCase.objects.filter(filters.use_case_q())
-        items = items.filter(use_case__in=in_slice)
+        intakes = Q(use_case__isnull=True, intake__isnull=False)
+        if filters.by_use_case:
+            intakes = Q(pk__in=[])  # an intake has no stage or risk tier yet
+        if filters.team is not None:
+            intakes &= Q(intake__team=filters.team)
+        if filters.function:
+            intakes &= Q(intake__team__business_function=filters.function)
+        items = items.filter(Q(use_case__in=in_slice) | intakes)
         ids = set(in_slice.filter(pk__in=[r.use_case_id for r in requests]).values_list("pk", flat=True))
         requests = [r for r in requests if r.use_case_id in ids]
-    out, on_agenda = [], set()
+    out, on_agenda, intakes_on_agenda = [], set(), set()
     for item in items.prefetch_related(None):
         if item.use_case_id is not None:
             on_agenda.add(item.use_case_id)
+        elif item.intake_id is not None:
+            intakes_on_agenda.add(item.intake_id)
         out.append(
             WaitingItem(
                 kind="Council item",
@@ -174,15 +190,16 @@ def _council(user, filters, now):
                 currency=r.currency,
             )
         )
-    return out
+    return out, intakes_on_agenda
 
 
 def waiting_items(*, user, filters=None, now) -> list[WaitingItem]:
+    council, intakes_on_agenda = _council(user, filters, now)
     items = [
         *_stage_moves(user, filters, now),
         *_budget_increases(user, filters, now),
-        *_intakes(user, filters, now),
-        *_council(user, filters, now),
+        *_intakes(user, filters, now, on_agenda=intakes_on_agenda),
+        *council,
     ]
     items.sort(key=lambda i: (i.since, i.kind, i.subject))
     return items

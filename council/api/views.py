@@ -14,7 +14,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from aifinops.core.api.forms import form_errors
+from aifinops.core.api.forms import form_data, form_errors
 from aifinops.core.api.permissions import SectionPermission
 from portfolio import selectors as portfolio_selectors
 from portfolio.gates import rules as gates
@@ -145,13 +145,26 @@ class MeetingViewSet(viewsets.ReadOnlyModelViewSet):
     def start(self, request, pk=None):
         return self._meeting(services.meeting_start(actor=request.user, meeting=self.get_object()))
 
-    @extend_schema(request=MeetingCloseSerializer, responses={200: MeetingSerializer, 409: CONFLICT})
+    @extend_schema(
+        request=MeetingCloseSerializer,
+        responses={
+            200: MeetingSerializer,
+            400: OpenApiResponse(
+                description="Items have no decision and `confirm` is not true: error.fields.confirm says "
+                "which items carry over and to which meeting; nothing changed."
+            ),
+            409: CONFLICT,
+        },
+    )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        """Close the meeting with optional `minutes`; undecided items carry over."""
-        data = _valid(MeetingCloseForm(_data(request)))
+        """Close the meeting with optional `minutes`. Items without a decision, and deferred ones,
+        carry over to the next meeting: when there are any, send `{"confirm": true}`; without it the
+        answer is 400 naming `confirm` (with the items and the meeting they go to) and nothing
+        changes."""
+        data = _valid(MeetingCloseForm(form_data(_data(request), MeetingCloseForm)))
         meeting = services.meeting_close(
-            actor=request.user, meeting=self.get_object(), minutes=data["minutes"]
+            actor=request.user, meeting=self.get_object(), minutes=data["minutes"], confirm=data["confirm"]
         )
         return self._meeting(meeting)
 

@@ -7,7 +7,13 @@ audit event in the same transaction; notifications go through aifinops.core.noti
 from .agenda import agenda_build, meeting_schedule, next_meeting_time
 from .decisions import decision_record, vote_cast
 from .funding import funding_request_save, funding_request_submit, funding_request_withdraw
-from .meetings import meeting_close, meeting_publish, meeting_start, review_thresholds_update
+from .meetings import (
+    meeting_close,
+    meeting_close_preview,
+    meeting_publish,
+    meeting_start,
+    review_thresholds_update,
+)
 
 __all__ = [
     "agenda_build",
@@ -16,6 +22,7 @@ __all__ = [
     "funding_request_submit",
     "funding_request_withdraw",
     "meeting_close",
+    "meeting_close_preview",
     "meeting_publish",
     "meeting_schedule",
     "meeting_start",

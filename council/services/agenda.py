@@ -158,15 +158,15 @@ def carry_over(*, actor, items, meeting):
     return carried
 
 
+# An item still waiting for the council: no decision yet, or deferred (and not carried yet).
+WAITING = Q(status=AgendaItemStatus.OPEN) | Q(
+    status=AgendaItemStatus.DECIDED, decision__outcome=VoteChoice.DEFER
+)
+
+
 def undecided_items(meeting_ids=None, *, council=None):
     """Items of closed meetings still waiting: open ones and deferred ones not carried yet."""
-    qs = AgendaItem.objects.filter(meeting__state=MeetingState.CLOSED).exclude(
-        status=AgendaItemStatus.CARRIED_OVER
-    )
-    qs = qs.filter(
-        Q(status=AgendaItemStatus.OPEN)
-        | Q(status=AgendaItemStatus.DECIDED, decision__outcome=VoteChoice.DEFER)
-    )
+    qs = AgendaItem.objects.filter(WAITING, meeting__state=MeetingState.CLOSED)
     if council is not None:
         qs = qs.filter(meeting__council=council)
     if meeting_ids is not None:

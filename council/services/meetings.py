@@ -1,6 +1,7 @@
 """A meeting's life: published (review packs frozen, members and owners told), in session, closed
 (undecided and deferred items carried to the next draft, minutes written). And the thresholds."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,7 +19,7 @@ from ..intakes import DECIDES, intake_people, meeting_words
 from ..models import AgendaItem, CouncilMember, Meeting, ReviewThresholds, VoteChoice
 from ..review_packs import item_pack_build
 from ..triggers import thresholds_for
-from .agenda import _create_meeting, carry_over, next_draft, undecided_items
+from .agenda import WAITING, _create_meeting, carry_over, next_draft, next_meeting_time, undecided_items
 
 THRESHOLD_FIELDS = (
     "spend_threshold",
@@ -181,18 +182,65 @@ def minutes_record(meeting, items, carried_to):
         lines.append(text)
     waiting = [i for i in items if not hasattr(i, "decision") or i.decision.outcome == VoteChoice.DEFER]
     if waiting:
-        where = f"the {carried_to}" if carried_to is not None else "the next meeting"
+        where = (
+            f"the {carried_to.get_kind_display().lower()} of {carried_to.scheduled_for:%-d %b %Y}"
+            if carried_to is not None
+            else "the next meeting"
+        )
         lines.append(f"Carried over to {where}: " + ", ".join(i.title for i in waiting) + ".")
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class ClosePreview:
+    """What closing a meeting will do: the items that carry over, and to which meeting."""
+
+    waiting: list  # the meeting's items without a decision, or deferred, in agenda order
+    target: Meeting | None  # the council's next draft meeting, if there is one
+    target_when: object  # when the items will be reviewed: that meeting's time, or the next per the cadence
+
+    @property
+    def asks(self):
+        return bool(self.waiting)
+
+    def words(self):
+        n = len(self.waiting)
+        where = (
+            f"the {self.target.get_kind_display().lower()} of {self.target_when:%-d %b %Y}"
+            if self.target
+            else f"the next meeting, on {self.target_when:%-d %b %Y} per the council's cadence"
+        )
+        return (
+            f"{n} item{'s have' if n != 1 else ' has'} no decision and will carry over to {where}: "
+            + ", ".join(i.title for i in self.waiting)
+            + ". Confirm to close the meeting."
+        )
+
+
+def meeting_close_preview(*, meeting):
+    """What meeting_close would do now: the page's confirmation step and the service's check read it."""
+    waiting = list(
+        meeting.items.filter(WAITING).select_related("use_case", "intake").order_by("position", "id")
+    )
+    target = next_draft(meeting.council) if waiting else None
+    when = target.scheduled_for if target else (next_meeting_time(meeting.council) if waiting else None)
+    return ClosePreview(waiting=waiting, target=target, target_when=when)
+
+
 @transaction.atomic
-def meeting_close(*, actor, meeting, minutes="", now=None):
+def meeting_close(*, actor, meeting, minutes="", confirm=False, now=None):
     """Close the meeting: items without a decision, and deferred ones, carry over to the next draft
-    meeting (scheduled per the cadence if there is none); the minutes are written."""
+    meeting (scheduled per the cadence if there is none); the minutes are written.
+
+    With items waiting it needs `confirm`: the caller has shown which items carry over and to which
+    meeting (meeting_close_preview); without it a ValidationError names `confirm` and says so."""
     meeting = _locked(meeting, actor, "close")
     before = snapshot(meeting, ["state", "closed_at"])
     _transition(meeting, "close")
+    if not confirm:
+        preview = meeting_close_preview(meeting=meeting)
+        if preview.asks:
+            raise ValidationError({"confirm": preview.words()})
     meeting.closed_at = now or timezone.now()
     _save(meeting)
     waiting = undecided_items([meeting.pk])

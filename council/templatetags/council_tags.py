@@ -165,8 +165,11 @@ def use_case_council(use_case, user=None):
 
 @register.simple_tag
 def council_owner_link(user):
-    """For use-case owners outside the council section: the page where their items stand, for the
-    navigation bar; None for everyone else (council members reach it from the council's home)."""
-    if not permissions.has_role(user, Role.USE_CASE_OWNER) or permissions.can_access_section(user, "council"):
+    """For use-case owners and requesters outside the council section: the page where their items
+    (their use cases', their intakes') stand, for the navigation bar; None for everyone else
+    (council members reach it from the council's home)."""
+    if not (
+        permissions.has_role(user, Role.USE_CASE_OWNER) or permissions.has_role(user, Role.REQUESTER)
+    ) or permissions.can_access_section(user, "council"):
         return None
     return reverse("council:my_items")

@@ -152,7 +152,7 @@ def test_undecided_items_of_a_closed_meeting_carry_over(board, portfolio):
     meeting = meeting_publish(actor=board.chair, meeting=meeting)
     meeting = meeting_start(actor=board.chair, meeting=meeting)
 
-    meeting = meeting_close(actor=board.chair, meeting=meeting, minutes="Out of time.")
+    meeting = meeting_close(actor=board.chair, meeting=meeting, minutes="Out of time.", confirm=True)
 
     # Then each item is carried into the next draft meeting, pointing back to where it came from
     nxt = Meeting.objects.get(state=MeetingState.DRAFT)
@@ -162,7 +162,9 @@ def test_undecided_items_of_a_closed_meeting_carry_over(board, portfolio):
         assert old.status == AgendaItemStatus.CARRIED_OVER
         assert old.carried_to.get().meeting == nxt
     assert meeting.minutes.startswith("Out of time.\n\n")
-    assert "Carried over to the" in meeting.minutes
+    carried = f"Carried over to the monthly operating review of {nxt.scheduled_for:%-d %b %Y}: "
+    assert carried in meeting.minutes
+    assert str(nxt.scheduled_for.date()) not in meeting.minutes  # a date in words, not ISO
     # And building the next agenda adds nothing more
     assert not agenda_build(council=board).changed
 

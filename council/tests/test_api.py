@@ -89,7 +89,9 @@ def test_the_chair_builds_publishes_starts_and_closes_through_the_api(cast, logi
     published = client.post(f"{url}/publish/")
     again = client.post(f"{url}/publish/")
     started = client.post(f"{url}/start/")
-    closed = client.post(f"{url}/close/", {"minutes": "Quick one."}, content_type="application/json")
+    closed = client.post(
+        f"{url}/close/", {"minutes": "Quick one.", "confirm": True}, content_type="application/json"
+    )
 
     assert built.status_code == 200 and built.json()["meeting"]["id"] == meeting.pk
     assert published.json()["state"] == "published" and published.json()["published_at"]
@@ -324,6 +326,58 @@ def test_funding_requests_and_decisions_are_listed_by_use_case(cast, login, in_s
     assert hidden == []
 
 
+def test_closing_through_the_api_needs_confirm_while_items_wait(cast, login, in_session):
+    client = login(cast.chair)
+    url = f"{API}/meetings/{in_session.pk}/close/"
+
+    refused = client.post(url, {"minutes": "Quick."}, content_type="application/json")
+    declined = client.post(url, {"confirm": False}, content_type="application/json")
+
+    assert refused.status_code == 400 and declined.status_code == 400
+    message = _error(refused)["fields"]["confirm"][0]
+    assert message.startswith("2 items have no decision and will carry over to the next meeting, on")
+    assert cast.use_case_a.name in message and cast.use_case_b.name in message
+    assert Meeting.objects.get(pk=in_session.pk).state == MeetingState.IN_SESSION
+    assert Meeting.objects.filter(council=in_session.council).count() == 1
+
+    closed = client.post(url, {"minutes": "Quick.", "confirm": True}, content_type="application/json")
+
+    assert closed.status_code == 200 and closed.json()["state"] == "closed"
+    draft = Meeting.objects.get(council=in_session.council, state=MeetingState.DRAFT)
+    assert draft.items.count() == 2
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"confirm": {"yes": True}}, "confirm"),
+        ({"confirm": [True]}, "confirm"),
+        ({"minutes": "late\x00", "confirm": True}, "minutes"),
+        ({"minutes": "x" * 20001, "confirm": True}, "minutes"),
+        ({"minutes": ["a", "b"], "confirm": True}, "minutes"),
+    ],
+)
+def test_a_hostile_close_is_400_naming_the_field_and_closes_nothing(cast, login, in_session, body, field):
+    response = login(cast.chair).post(
+        f"{API}/meetings/{in_session.pk}/close/", body, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert field in _error(response)["fields"]
+    assert Meeting.objects.get(pk=in_session.pk).state == MeetingState.IN_SESSION
+
+
+def test_a_lone_surrogate_in_the_minutes_is_400_not_500(cast, login, in_session):
+    response = login(cast.chair).post(
+        f"{API}/meetings/{in_session.pk}/close/",
+        b'{"minutes": "\\ud800", "confirm": true}',
+        content_type="application/json",
+    )
+
+    assert response.status_code == 400
+    assert Meeting.objects.get(pk=in_session.pk).state == MeetingState.IN_SESSION
+
+
 # The approved spend list.
 
 
@@ -347,7 +401,8 @@ def test_the_approved_spend_list_as_json_and_csv(cast, login, in_session, votes)
         ("support-summarizer", "9000.00", "@SUM(A1)")
     ]
     lines = b"".join(csv.streaming_content).decode().splitlines()
-    assert len(lines) == 2 and "'@SUM(A1)" in lines[1]
+    assert len(lines) == 2 + 3 and "'@SUM(A1)" in lines[1]  # the approval, then its three totals
+    assert lines[-1].startswith("total,") and "9000.00,USD" in lines[-1]
 
 
 # Queries stay constant as the agenda grows.

@@ -379,7 +379,7 @@ def test_a_deferred_item_comes_back_at_the_next_meeting(board, item, session, pi
     _votes(item, board, [VoteChoice.DEFER] * 3)
     decision_record(actor=board.chair, item=item, outcome=VoteChoice.DEFER)
 
-    closed = meeting_close(actor=board.chair, meeting=session)
+    closed = meeting_close(actor=board.chair, meeting=session, confirm=True)
 
     nxt = Meeting.objects.get(state=MeetingState.DRAFT)
     again = nxt.items.get(use_case=pilot)

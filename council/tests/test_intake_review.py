@@ -121,7 +121,7 @@ def test_an_undecided_intake_carries_over_to_the_next_meeting(board, high_risk_i
     meeting = _in_session(board, agenda_build(council=board).meeting)
 
     # When the meeting closes without a decision on it
-    meeting_close(actor=board.chair, meeting=meeting)
+    meeting_close(actor=board.chair, meeting=meeting, confirm=True)
 
     # Then the intake is on the next draft, pointing back, and building it again adds nothing
     old = meeting.items.get()
@@ -234,7 +234,7 @@ def test_the_minutes_name_people_and_say_decisions_in_words(board, high_risk_int
     )
     decision_record(actor=board.chair, item=item, outcome=VoteChoice.APPROVE_WITH_CONDITIONS)
 
-    meeting = meeting_close(actor=board.chair, meeting=meeting)
+    meeting = meeting_close(actor=board.chair, meeting=meeting, confirm=True)
 
     minutes = meeting.minutes
     assert "approve_with_conditions" not in minutes
@@ -279,3 +279,22 @@ def test_an_unknown_decision_amount_is_refused_on_the_field(board, high_risk_int
     assert response.status_code == 200
     assert "The period ends on or after the day it starts." in response.content.decode()
     assert not Decision.objects.exists()
+
+
+def test_my_items_lists_the_intakes_on_an_agenda_for_their_requester_and_owners(
+    cast, board, high_risk_intake, login
+):
+    meeting = agenda_build(actor=board.chair, council=board).meeting
+    item = meeting.items.get(intake=high_risk_intake)
+
+    pages = {who: login(getattr(cast, who)).get("/council/mine/") for who in ("requester_a", "owner")}
+    stranger = login(cast.requester_b).get("/council/mine/").content.decode()
+
+    for who, response in pages.items():
+        body = response.content.decode()
+        assert f"/council/items/{item.pk}/" in body, who
+        assert f"{high_risk_intake.reference} Refund agent (intake)" in body, who
+        assert f'href="{high_risk_intake.get_absolute_url()}"' in body, who
+    assert 'href="/council/mine/"' in pages["requester_a"].content.decode()  # in the navigation bar
+    assert 'href="/council/"' not in pages["requester_a"].content.decode()  # the council's home is not theirs
+    assert "Refund agent" not in stranger

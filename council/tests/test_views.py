@@ -2,7 +2,9 @@
 chair), the chair's buttons, voting and decisions with htmx (errors, missing quorum, a lost race),
 funding requests, the meeting's output as a page and CSV, and constant query counts."""
 
+import csv
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
@@ -127,7 +129,9 @@ def test_the_chair_builds_publishes_starts_and_closes_the_meeting(cast, login, m
     published = client.post(_url("meeting_publish", meeting.pk), follow=True)
     assert Meeting.objects.get(pk=meeting.pk).state == MeetingState.PUBLISHED
     started = client.post(_url("meeting_start", meeting.pk), follow=True)
-    closed = client.post(_url("meeting_close", meeting.pk), {"minutes": "Short meeting."}, follow=True)
+    closed = client.post(
+        _url("meeting_close", meeting.pk), {"minutes": "Short meeting.", "confirm": "yes"}, follow=True
+    )
 
     assert "Agenda built" in _body(built)
     assert "review packs are frozen" in _body(published)
@@ -143,6 +147,66 @@ def test_the_chair_builds_publishes_starts_and_closes_the_meeting(cast, login, m
         )
     )
     assert {"meeting.publish", "meeting.start", "meeting.close"} <= actions
+
+
+def test_closing_with_undecided_items_shows_which_carry_over_and_acts_only_once_confirmed(
+    cast, login, board, in_session, votes
+):
+    # Given the first item decided, the second deferred by no one yet, and a draft meeting next
+    votes(in_session.first, 3)
+    services.decision_record(actor=cast.chair, item=in_session.first, outcome=VoteChoice.APPROVE)
+    when = in_session.scheduled_for + datetime.timedelta(days=30)
+    nxt = Meeting.objects.create(council=board, kind=in_session.kind, scheduled_for=when)
+    client = login(cast.chair)
+    page = _body(client.get(_url("meeting_detail", in_session.pk)))
+
+    # When the chair closes without confirming
+    refused = client.post(_url("meeting_close", in_session.pk), {"minutes": "Out of time."})
+
+    # Then the page said what would happen, the answer names confirm, and nothing changed
+    assert "Close meeting…" in page and "1 item has no decision." in page
+    assert f"{when:%A %-d %B %Y}" in page and cast.use_case_b.name in page
+    assert "Carry 1 item over and close" in page
+    assert refused.status_code == 400
+    assert "will carry over to the monthly operating review of" in _body(refused)
+    assert Meeting.objects.get(pk=in_session.pk).state == MeetingState.IN_SESSION
+    assert not nxt.items.exists()
+    assert not AuditEvent.objects.filter(action="meeting.close").exists()
+
+    # When the chair confirms
+    closed = client.post(
+        _url("meeting_close", in_session.pk), {"minutes": "Out of time.", "confirm": "yes"}, follow=True
+    )
+
+    # Then the meeting closes and the undecided item is on the next meeting, audited
+    assert "Meeting closed" in _body(closed)
+    assert Meeting.objects.get(pk=in_session.pk).state == MeetingState.CLOSED
+    assert list(nxt.items.values_list("use_case_id", flat=True)) == [cast.use_case_b.pk]
+    event = AuditEvent.objects.get(action="meeting.close", object_id=str(in_session.pk))
+    assert event.after["carried"] == [in_session.second.pk] and event.after["to"] == nxt.pk
+
+
+def test_a_meeting_with_every_item_decided_closes_without_a_confirmation_step(cast, login, in_session, votes):
+    for item in (in_session.first, in_session.second):
+        votes(item, 3)
+        services.decision_record(actor=cast.chair, item=item, outcome=VoteChoice.APPROVE)
+    client = login(cast.chair)
+
+    page = _body(client.get(_url("meeting_detail", in_session.pk)))
+    closed = client.post(_url("meeting_close", in_session.pk), {"minutes": ""}, follow=True)
+
+    assert "Close meeting…" not in page and "no decision" not in page
+    assert "Meeting closed" in _body(closed)
+    assert Meeting.objects.get(pk=in_session.pk).state == MeetingState.CLOSED
+
+
+def test_with_no_draft_meeting_the_confirmation_names_the_date_the_cadence_gives(cast, login, in_session):
+    expected = services.next_meeting_time(in_session.council)
+
+    page = _body(login(cast.chair).get(_url("meeting_detail", in_session.pk)))
+
+    assert "2 items have no decision." in page
+    assert f"scheduled per the council's cadence for {expected:%A %-d %B %Y}" in page
 
 
 def test_a_step_no_longer_allowed_is_a_message_not_an_error(cast, login, in_session):
@@ -401,10 +465,54 @@ def test_the_csv_export_cannot_run_formulas(cast, login, in_session, votes):
 
     assert response["Content-Type"].startswith("text/csv")
     lines = b"".join(response.streaming_content).decode().splitlines()
-    assert lines[0].startswith("use_case,use_case_name,team,decision,amount,currency,milestone")
-    assert len(lines) == 1 + 2  # the header, and the conditions cell spans two lines
-    assert "support-summarizer" in lines[1] and "9000.00" in lines[1]
+    assert lines[0].startswith("row,use_case,use_case_name,team,decision,amount,currency,milestone")
+    assert len(lines) == 1 + 2 + 3  # the header, the conditions cell spans two lines, three totals
+    assert lines[1].startswith("approval,support-summarizer") and "9000.00" in lines[1]
     assert '"\'=HYPERLINK(""http://evil"")' in lines[1]
+
+
+def test_the_csv_carries_the_totals_by_team_and_by_period_like_the_page(cast, login, in_session, votes):
+    # Given approvals of two teams: two in dollars for one month, one in euros for the next
+    start = in_session.scheduled_for.date().replace(day=1)
+    end = (start + datetime.timedelta(days=31)).replace(day=1) - datetime.timedelta(days=1)
+    later, last = end + datetime.timedelta(days=1), end + datetime.timedelta(days=28)
+    for position, (team, currency, amount, period) in enumerate(
+        (
+            (cast.team_a, "USD", "9000", (start, end)),
+            (cast.team_b, "USD", "1000", (start, end)),
+            (cast.team_b, "EUR", "500", (later, last)),
+        ),
+        start=3,
+    ):
+        item = AgendaItemFactory(
+            meeting=in_session, use_case=UseCaseFactory(team=team, currency=currency), position=position
+        )
+        votes(item, 3)
+        services.decision_record(
+            actor=cast.chair,
+            item=item,
+            outcome=VoteChoice.APPROVE,
+            amount=Decimal(amount),
+            period_start=period[0],
+            period_end=period[1],
+        )
+
+    response = login(cast.finance).get(_url("approved_spend_csv", in_session.pk))
+
+    # Then the totals follow the approvals, each line marked, one per currency
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    kinds = [r["row"] for r in rows]
+    assert kinds == ["approval"] * 3 + ["total by team"] * 3 + ["total by period"] * 2 + ["total"] * 2
+    totals = [(r["team"], r["period_start"], r["period_end"], r["amount"], r["currency"]) for r in rows[3:]]
+    assert totals == [
+        (cast.team_b.name, "", "", "500.00", "EUR"),
+        (cast.team_b.name, "", "", "1000.00", "USD"),
+        (cast.team_a.name, "", "", "9000.00", "USD"),
+        ("", start.isoformat(), end.isoformat(), "10000.00", "USD"),
+        ("", later.isoformat(), last.isoformat(), "500.00", "EUR"),
+        ("", "", "", "500.00", "EUR"),
+        ("", "", "", "10000.00", "USD"),
+    ]
 
 
 # Queries stay constant as the agenda grows.
@@ -418,11 +526,13 @@ def test_the_meeting_page_reads_in_a_constant_number_of_queries(
     for n in range(6):
         AgendaItemFactory(meeting=in_session, use_case=UseCaseFactory(team=cast.team_a), position=3 + n)
 
-    # (17: the active seats are counted once, for the quorum rule)
-    with django_assert_max_num_queries(17):
+    # (20: the active seats are counted once, for the quorum rule; the chair's close step reads the
+    # waiting items, the next draft meeting and the latest meeting's date once each)
+    with django_assert_max_num_queries(20):
         response = client.get(_url("meeting_detail", in_session.pk))
 
     assert len(response.context["rows"]) == 8
+    assert len(response.context["close_preview"].waiting) == 8
 
 
 def test_the_home_page_reads_in_a_constant_number_of_queries(

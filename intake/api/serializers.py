@@ -78,3 +78,13 @@ class DecisionSerializer(serializers.Serializer):
     note = serializers.CharField(
         required=False, allow_blank=True, help_text="A note, or the reason to reject."
     )
+
+
+class RejectSerializer(DecisionSerializer):
+    note = serializers.CharField(required=False, allow_blank=True, help_text="The reason to reject.")
+    confirm = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Rejecting closes the intake for good and tells its requester and owners the reason: "
+        "send true; without it the answer is 400 naming `confirm` and nothing changes.",
+    )

@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -12,7 +12,7 @@ from .. import selectors, services
 from ..filters import IntakeFilter
 from ..forms import DRAFT, SUBMIT, IntakeForm
 from ..models import IntakeRequest
-from .serializers import DecisionSerializer, IntakeSerializer, IntakeWriteSerializer
+from .serializers import DecisionSerializer, IntakeSerializer, IntakeWriteSerializer, RejectSerializer
 
 
 def _api_errors(form):
@@ -112,13 +112,27 @@ class IntakeViewSet(
             self._read(services.intake_accept(actor=request.user, intake=self.get_object(), note=note))
         )
 
-    @extend_schema(request=DecisionSerializer, responses=IntakeSerializer)
+    @extend_schema(
+        request=RejectSerializer,
+        responses={
+            200: IntakeSerializer,
+            400: OpenApiResponse(
+                description="No `note` (the reason), or `confirm` not true: the field is named and "
+                "nothing changed; error.fields.confirm says what rejecting does."
+            ),
+        },
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        note = self._note(request)
-        return Response(
-            self._read(services.intake_reject(actor=request.user, intake=self.get_object(), reason=note))
+        """Reject a triaged intake with `note`, the reason its requester and owners are told. It
+        closes the intake for good: send `{"confirm": true}` (400 naming `confirm` without it)."""
+        serializer = RejectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        intake = services.intake_reject(
+            actor=request.user, intake=self.get_object(), reason=data.get("note", ""), confirm=data["confirm"]
         )
+        return Response(self._read(intake))
 
     def _note(self, request):
         serializer = DecisionSerializer(data=request.data)

@@ -404,7 +404,7 @@ DECIDE = {
 OUTCOME = {"accept": IntakeStatus.ACCEPTED, "reject": IntakeStatus.REJECTED}
 PAGE_INPUT = {
     "accept": {"note": "Go ahead with guardrails"},
-    "reject": {"reason": "Too costly for its value"},
+    "reject": {"reason": "Too costly for its value", "confirm": "yes"},
 }
 
 
@@ -437,7 +437,9 @@ def test_api_decision_is_for_the_chair_and_admins(as_, cast, triaged, who, expec
     _, api_status, decided = expected
 
     response = as_(who).post(
-        _api(triaged, action), {"note": "Too costly for its value"}, content_type="application/json"
+        _api(triaged, action),
+        {"note": "Too costly for its value", "confirm": True},
+        content_type="application/json",
     )
 
     assert response.status_code == api_status
@@ -475,6 +477,66 @@ def test_api_rejecting_without_a_reason_names_the_reason_field(as_, triaged):
     assert triaged.status == IntakeStatus.TRIAGED
 
 
+def test_the_decision_card_says_what_rejecting_does_before_it_is_confirmed(as_, cast, triaged):
+    page = as_("chair").get(reverse("intake:detail", args=[triaged.pk])).content.decode()
+
+    assert "Reject…" in page
+    assert f"Rejecting closes {triaged.reference} Customer reply assistant for good" in page
+    assert cast.requester_a.get_full_name() in page
+    assert f"“{triaged.reference} Customer reply assistant rejected” with your reason" in page
+    assert f"Reject {triaged.reference} and tell the requester" in page
+
+
+def test_rejecting_on_the_page_without_confirm_changes_nothing_and_shows_the_reason_to_confirm(
+    as_, cast, triaged
+):
+    trail = _audit_trail(triaged)
+
+    response = as_("chair").post(reverse("intake:reject", args=[triaged.pk]), {"reason": "Too costly"})
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Not rejected yet: confirm to reject." in body and "Too costly" in body
+    triaged.refresh_from_db()
+    assert triaged.status == IntakeStatus.TRIAGED
+    assert _audit_trail(triaged) == trail
+    assert not cast.requester_a.notifications.filter(subject__endswith="rejected").exists()
+
+    confirmed = as_("chair").post(
+        reverse("intake:reject", args=[triaged.pk]), {"reason": "Too costly", "confirm": "yes"}, follow=True
+    )
+
+    assert "Intake rejected; the team has been told why." in confirmed.content.decode()
+    triaged.refresh_from_db()
+    assert triaged.status == IntakeStatus.REJECTED and triaged.decision_note == "Too costly"
+    assert _audit_trail(triaged)[-1] == ("intake.reject", cast.chair.get_username())
+    assert cast.requester_a.notifications.get(subject__endswith="rejected").body == "Too costly"
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"note": "Too costly"}, "confirm"),
+        ({"note": "Too costly", "confirm": False}, "confirm"),
+        ({"note": "Too costly", "confirm": {"yes": 1}}, "confirm"),
+        ({"note": "Too costly", "confirm": [True]}, "confirm"),
+        ({"note": "Too costly", "confirm": "maybe"}, "confirm"),
+        ({"note": "late\x00", "confirm": True}, "note"),
+        ({"note": ["a"], "confirm": True}, "note"),
+    ],
+)
+def test_api_rejecting_needs_confirm_and_refuses_hostile_input_naming_the_field(as_, triaged, body, field):
+    trail = _audit_trail(triaged)
+
+    response = as_("admin").post(_api(triaged, "reject"), body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert field in response.json()["error"]["fields"]
+    triaged.refresh_from_db()
+    assert triaged.status == IntakeStatus.TRIAGED
+    assert _audit_trail(triaged) == trail
+
+
 def test_creating_and_submitting_on_the_page_audits_each_step_with_its_actor(as_, intake_data):
     as_("requester_a").post(
         reverse("intake:create"), {**intake_data, "customer_impact": "customer_facing", "submit": "1"}
@@ -509,7 +571,7 @@ def test_a_fast_tracked_intake_is_accepted_by_the_system(cast, intake_data):
     ("who", "url", "data", "action"),
     [
         ("chair", "intake:accept", {"note": "Go ahead"}, "intake.accept"),
-        ("admin", "intake:reject", {"reason": "Duplicate"}, "intake.reject"),
+        ("admin", "intake:reject", {"reason": "Duplicate", "confirm": "yes"}, "intake.reject"),
         ("requester_a", "intake:withdraw", {}, "intake.withdraw"),
     ],
 )

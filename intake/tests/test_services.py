@@ -71,7 +71,9 @@ def test_admin_accepts_and_rejects_triaged_intakes(cast, intake_data):
     )
 
     accepted = services.intake_accept(actor=cast.admin, intake=first, note="Fine with guardrails")
-    rejected = services.intake_reject(actor=cast.chair, intake=second, reason="Duplicate of support drafter")
+    rejected = services.intake_reject(
+        actor=cast.chair, intake=second, reason="Duplicate of support drafter", confirm=True
+    )
 
     assert accepted.status == IntakeStatus.ACCEPTED
     assert accepted.use_case.stage == "concept"
@@ -92,6 +94,20 @@ def test_reject_needs_a_reason(cast, intake_data):
     assert "reason" in error.value.message_dict
     intake.refresh_from_db()
     assert intake.status == IntakeStatus.TRIAGED
+
+
+def test_reject_needs_confirm_and_changes_nothing_without_it(cast, intake_data):
+    intake = services.intake_submit(
+        actor=cast.requester_a, intake=_save(cast.requester_a, {**intake_data, "customer_impact": "indirect"})
+    )
+
+    with pytest.raises(ValidationError) as error:
+        services.intake_reject(actor=cast.admin, intake=intake, reason="Too costly")
+
+    assert error.value.message_dict["confirm"][0].startswith(f"Rejecting closes {intake.reference}")
+    intake.refresh_from_db()
+    assert intake.status == IntakeStatus.TRIAGED
+    assert not AuditEvent.objects.filter(action="intake.reject").exists()
 
 
 def test_a_step_that_is_no_longer_allowed_is_a_conflict_not_a_crash(cast, intake_data):

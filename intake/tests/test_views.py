@@ -77,6 +77,9 @@ def test_submit_shows_tier_and_reasons_right_after(login, cast, intake_data):
     assert "Critical risk" in content
     assert "Autonomous agent with external actions." in content
     assert "review required" in content.lower()
+    # each reason's tier by its label, never the stored value
+    assert '<span class="badge risk-critical">Critical</span>' in content
+    assert ">critical<" not in content and ">high<" not in content
 
 
 def test_low_risk_submit_lands_on_the_accepted_intake_with_tagging_instructions(login, cast, intake_data):
