@@ -108,9 +108,10 @@ def _detail_context(request, budget):
 
 def _cap_reconciliation(budget):
     """A hard cap's counter against the ledger: the last reconciliation and its last correction."""
-    from .gateway.caps import cap_reconciliation_get
-
-    return cap_reconciliation_get(budget) if budget.mode == "hard_cap" and budget.active else None
+    reader = selectors.cap_reconciliation_reader
+    if reader is None or budget.mode != "hard_cap" or not budget.active:
+        return None
+    return reader(budget)
 
 
 def budget_detail(request, pk):

@@ -44,6 +44,11 @@ def _use_case_models(sender, instance, action, pk_set=None, reverse=False, **kwa
 def connect():
     from portfolio.models import UseCase
 
+    from ..budgets import selectors as budget_selectors
+    from .caps import cap_reconciliation_get
+
+    budget_selectors.cap_reconciliation_reader = cap_reconciliation_get
+
     for name, signal in (("save", post_save), ("delete", post_delete)):
         signal.connect(_use_case, sender="portfolio.UseCase", dispatch_uid=f"gw-uc-{name}")
         signal.connect(_catalog, sender="portfolio.AIModel", dispatch_uid=f"gw-model-{name}")

@@ -38,8 +38,10 @@ from .usage_checks import MAX_BATCH, usage_events_parse
 logger = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock(class, id) classes: one lock per use case (held to the commit, it also keeps
-# two rebuilds of a use case's rollup rows from interleaving), one for partition DDL.
-LOCK_USE_CASE, LOCK_PARTITION = 734001, 734002
+# two rebuilds of a use case's rollup rows from interleaving), one for partition DDL, and one that
+# every batch holds shared and the reconciliation of a cap shared by use cases (team, function,
+# portfolio, customer, tag) exclusive, so no batch lands between its ledger read and correction.
+LOCK_USE_CASE, LOCK_PARTITION, LOCK_ALL_USE_CASES = 734001, 734002, 734004
 
 
 def _lock(*pairs):
@@ -48,6 +50,12 @@ def _lock(*pairs):
     with connection.cursor() as cursor:
         for klass, ident in sorted(pairs):
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [klass, ident])
+
+
+def _lock_shared_all():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [LOCK_ALL_USE_CASES])
 
 
 def usage_partitions_ensure(months):
@@ -82,6 +90,7 @@ def usage_events_ingest(*, principal, events) -> dict:
     """Store a checked batch (see the module). Returns counts and each event's fate by index."""
     parsed = usage_events_parse(principal=principal, events=events)
     use_case_ids = {e["use_case_obj"].pk for e in parsed}
+    _lock_shared_all()
     _lock(*[(LOCK_USE_CASE, pk) for pk in use_case_ids])
     usage_partitions_ensure({e["occurred_at"].date().replace(day=1) for e in parsed})
 
