@@ -781,4 +781,5 @@ from .gateway.models import (  # noqa: E402, F401
     GatewayReservation,
     UsageEvent,
     UsageHourly,
+    UsageRequest,
 )

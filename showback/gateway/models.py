@@ -206,6 +206,22 @@ class UsageEvent(models.Model):
         return f"{self.use_case_id}:{self.request_id}"
 
 
+class UsageRequest(models.Model):
+    """The idempotency key of the usage events: a (use case, request id) is stored once. UsageEvent
+    is partitioned by month, so its unique index includes the time and cannot refuse the same
+    request id sent again with another timestamp; this table can. A batch claims its ids here
+    with INSERT ... ON CONFLICT DO NOTHING, so concurrent batches of a use case need no lock for
+    it: a batch resending an id that another has claimed but not committed waits for that commit,
+    then finds the id taken (counted once) or, if it rolled back, claims it."""
+
+    pk = models.CompositePrimaryKey("use_case_id", "request_id")
+    use_case_id = models.BigIntegerField()
+    request_id = models.CharField(max_length=200)
+
+    def __str__(self):
+        return f"{self.use_case_id}:{self.request_id}"
+
+
 class UsageHourly(models.Model):
     """Telemetry of one use case in one hour (and currency), kept current as events arrive.
 

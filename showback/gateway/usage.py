@@ -4,7 +4,8 @@ A batch is checked whole before anything is written: one bad event rejects the b
 each problem named by index and field), so a gateway fixes and resends it; resending is safe, as
 request ids already stored are counted once. A good batch, in one transaction:
 
-1. stores the new events (in their monthly partition on PostgreSQL);
+1. claims its request ids on a unique index (UsageRequest, ON CONFLICT DO NOTHING: an id claimed
+   before is a duplicate) and stores the new events (in their monthly partition on PostgreSQL);
 2. adds them to the gateway's estimated spend: one SpendRecord (source "gateway") per day, use
    case, model and currency, and marks the (use case, day) pairs touched, for the worker to
    rebuild their rollup rows with the importers' own `daily_spend_rebuild` (see `rollups.py`:
@@ -31,7 +32,7 @@ from . import counters as ctr
 from . import telemetry
 from .authorize import GatewayPrincipal
 from .caps import reservations_settled
-from .models import SUCCESSFUL_OUTCOMES, UsageEvent, UsageHourly, UsageOutcome, UsageStatus
+from .models import SUCCESSFUL_OUTCOMES, UsageEvent, UsageHourly, UsageOutcome, UsageRequest, UsageStatus
 from .rollups import usage_rollups_enqueue, usage_rollups_mark
 from .usage_checks import MAX_BATCH, usage_events_parse
 
@@ -87,27 +88,26 @@ def _hour(when):
 
 @transaction.atomic
 def usage_events_ingest(*, principal, events) -> dict:
-    """Store a checked batch (see the module). Returns counts and each event's fate by index."""
+    """Store a checked batch (see the module). Returns counts and each event's fate by index.
+
+    Only the additions to the use cases' shared rows (telemetry, gateway spend) and the runs'
+    first sighting wait for the use case's lock; the ids are claimed on a unique index and the
+    events copied in before it, so concurrent batches of a use case overlap in that part.
+    """
     parsed = usage_events_parse(principal=principal, events=events)
     use_case_ids = {e["use_case_obj"].pk for e in parsed}
     _lock_shared_all()
-    _lock(*[(LOCK_USE_CASE, pk) for pk in use_case_ids])
     usage_partitions_ensure({e["occurred_at"].date().replace(day=1) for e in parsed})
 
-    request_ids = {e["request_id"] for e in parsed}
-    stored = set(
-        UsageEvent.objects.filter(use_case_id__in=use_case_ids, request_id__in=request_ids).values_list(
-            "use_case_id", "request_id"
-        )
-    )
+    claimed = usage_requests_claim({(e["use_case_obj"].pk, e["request_id"]) for e in parsed})
     key_id = principal.key_id if isinstance(principal, GatewayPrincipal) else None
-    fresh, fates, seen = [], [], set()
+    fresh, fates = [], []
     for index, event in enumerate(parsed):
         ident = (event["use_case_obj"].pk, event["request_id"])
-        if ident in stored or ident in seen:
+        if ident not in claimed:
             fates.append({"index": index, "request_id": event["request_id"], "status": "duplicate"})
             continue
-        seen.add(ident)
+        claimed.discard(ident)  # a repeat within the batch is a duplicate too
         fresh.append(event)
         fates.append(
             {
@@ -119,12 +119,15 @@ def usage_events_ingest(*, principal, events) -> dict:
             }
         )
     if fresh:
-        runs_before = _runs_seen(fresh)
         _events_insert([_usage_event(e, key_id) for e in fresh])
         reservations_settled(fresh)
+        usage_rollups_mark({(e["use_case_obj"].pk, e["occurred_at"].date()) for e in fresh})
+        # From here to the commit, one batch of a use case at a time: its telemetry and spend rows
+        # are read, added to and written back, and its runs counted once.
+        _lock(*[(LOCK_USE_CASE, pk) for pk in use_case_ids])
+        runs_before = _runs_seen(fresh)
         _hourly_add(fresh, runs_before)
         _gateway_spend_add(fresh)
-        usage_rollups_mark({(e["use_case_obj"].pk, e["occurred_at"].date()) for e in fresh})
         transaction.on_commit(usage_rollups_enqueue)
         settle = [_settlement(e) for e in fresh]
         transaction.on_commit(lambda: usage_settle(settle))
@@ -139,6 +142,32 @@ def usage_events_ingest(*, principal, events) -> dict:
         ],
         "events": fates,
     }
+
+
+def usage_requests_claim(pairs) -> set:
+    """The (use case id, request id) pairs of `pairs` not stored before: claimed in UsageRequest, in
+    the caller's transaction. In a sorted order, so two batches claiming the same ids cannot
+    deadlock."""
+    pairs = sorted(pairs)
+    if not pairs:
+        return set()
+    if connection.vendor != "postgresql":  # SQLite (make run): one writer at a time anyway
+        stored = set(
+            UsageRequest.objects.filter(
+                use_case_id__in={u for u, _ in pairs}, request_id__in={r for _, r in pairs}
+            ).values_list("use_case_id", "request_id")
+        )
+        fresh = [p for p in pairs if p not in stored]
+        UsageRequest.objects.bulk_create([UsageRequest(use_case_id=u, request_id=r) for u, r in fresh])
+        return set(fresh)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO showback_usagerequest (use_case_id, request_id) "
+            "SELECT u, r FROM unnest(%s::bigint[], %s::text[]) AS t(u, r) ORDER BY u, r "
+            "ON CONFLICT DO NOTHING RETURNING use_case_id, request_id",
+            [[u for u, _ in pairs], [r for _, r in pairs]],
+        )
+        return set(cursor.fetchall())
 
 
 def _events_insert(objs):
@@ -196,8 +225,9 @@ def _run_of(event):
 
 
 def _runs_seen(fresh) -> set:
-    """(use case, hour, run) already stored, for the runs of this batch: a run is counted once per
-    hour it is active in. One query, however many hours the batch spans."""
+    """(use case, hour, run) stored by earlier batches, for the runs of this batch: a run is
+    counted once per hour it is active in. One query, however many hours the batch spans; called
+    under the use case's lock, so a batch committed meanwhile is seen."""
     groups = defaultdict(set)
     for event in fresh:
         if event["run_id"]:
@@ -212,8 +242,16 @@ def _runs_seen(fresh) -> set:
             occurred_at__lt=hour + datetime.timedelta(hours=1),
             run_id__in=runs,
         )
+    # The batch's own events are stored already (before the lock): they are not "before".
+    own = defaultdict(set)
+    for event in fresh:
+        own[event["use_case_obj"].pk].add(event["request_id"])
+    mine = Q()
+    for use_case_id, request_ids in own.items():
+        mine |= Q(use_case_id=use_case_id, request_id__in=request_ids)
     return set(
         UsageEvent.objects.filter(where)
+        .exclude(mine)
         .annotate(hour=TruncHour("occurred_at", tzinfo=datetime.UTC))
         .values_list("use_case_id", "hour", "run_id")
         .distinct()

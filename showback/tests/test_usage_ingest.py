@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from aifinops.core.exceptions import Unprocessable
 from showback.gateway import rollups
 from showback.gateway.authorize import GatewayPrincipal
-from showback.gateway.models import UsageRollupDirty
+from showback.gateway.models import UsageRequest, UsageRollupDirty
 from showback.gateway.usage import usage_events_ingest
 from showback.models import DailySpend, SpendRecord, UsageEvent, UsageHourly
 
@@ -149,7 +149,7 @@ def _raw(spec):
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=st.lists(st.lists(EVENTS, min_size=1, max_size=6), min_size=1, max_size=6))
 def test_whatever_the_batches_nothing_is_lost_or_counted_twice(cast, gateway_key, redis_clean, batches):
-    for model in (UsageEvent, SpendRecord, DailySpend, UsageHourly, UsageRollupDirty):
+    for model in (UsageEvent, UsageRequest, SpendRecord, DailySpend, UsageHourly, UsageRollupDirty):
         model.objects.all().delete()
     key = principal(gateway_key)
     accepted = {}  # request id -> (cost, day) of the first accepted event with that id
