@@ -194,6 +194,42 @@ end
 return 1
 """
 
+# SETTLE for many usage events in one call (a batch of usage events settles in a few commands,
+# not one per event). KEYS: per event its reservation, its run (or ""), then per cap its counter,
+# reservation set and amounts. ARGV: per event its reservation id, actual tokens, actual tool
+# calls, its number of caps n, then n costs (micro, each in its cap's currency).
+SETTLE_MANY = r"""
+local k, a = 1, 1
+while a <= #ARGV do
+  local rid = ARGV[a]
+  local tokens, tools, n = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local res = redis.call('HMGET', KEYS[k], 'tokens', 'tool_calls')
+  if res[1] then
+    tokens = tokens - tonumber(res[1] or '0')
+    tools = tools - tonumber(res[2] or '0')
+    redis.call('DEL', KEYS[k])
+    if KEYS[k + 1] ~= '' and redis.call('EXISTS', KEYS[k + 1]) == 1 then
+      if tokens ~= 0 then redis.call('HINCRBY', KEYS[k + 1], 'tokens', tokens) end
+      if tools ~= 0 then redis.call('HINCRBY', KEYS[k + 1], 'tool_calls', tools) end
+    end
+  end
+  for j = 0, n - 1 do
+    local counter, set, amounts = KEYS[k + 2 + 3 * j], KEYS[k + 3 + 3 * j], KEYS[k + 4 + 3 * j]
+    local amount = tonumber(redis.call('HGET', amounts, rid) or '0')
+    redis.call('HDEL', amounts, rid)
+    redis.call('ZREM', set, rid)
+    local cost = tonumber(ARGV[a + 4 + j])
+    if redis.call('EXISTS', counter) == 1 then
+      if amount > 0 then redis.call('HINCRBY', counter, 'reserved', 0 - amount) end
+      if cost > 0 then redis.call('HINCRBY', counter, 'spent', cost) end
+    end
+  end
+  k = k + 2 + 3 * n
+  a = a + 4 + n
+end
+return 1
+"""
+
 # KEYS: cap, its reservation set, its amounts. ARGV: spent (micro), ttl ms, now ms, then per open
 # reservation in the database: id, amount (micro), expiry (ms). Creates the counter, with the open
 # reservations, if no one else did meanwhile; reservations left from a lost counter are replaced.
@@ -325,6 +361,7 @@ class Counters:
         )
         self.authorize_script = self.client.register_script(AUTHORIZE)
         self.settle_script = self.client.register_script(SETTLE)
+        self.settle_many_script = self.client.register_script(SETTLE_MANY)
         self.seed_script = self.client.register_script(SEED)
         self.reconcile_script = self.client.register_script(RECONCILE)
         self.pop_script = self.client.register_script(POP)
