@@ -23,7 +23,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -248,20 +248,20 @@ def _runs_seen(fresh) -> set:
             occurred_at__lt=hour + datetime.timedelta(hours=1),
             run_id__in=runs,
         )
-    # The batch's own events are stored already (before the lock): they are not "before".
-    own = defaultdict(set)
+    # The batch's own events are stored already (copied in before the lock): a run was seen before
+    # when more of its events are stored in that hour than this batch brings.
+    own = defaultdict(int)
     for event in fresh:
-        own[event["use_case_obj"].pk].add(event["request_id"])
-    mine = Q()
-    for use_case_id, request_ids in own.items():
-        mine |= Q(use_case_id=use_case_id, request_id__in=request_ids)
-    return set(
+        if event["run_id"]:
+            own[(event["use_case_obj"].pk, _hour(event["occurred_at"]), event["run_id"])] += 1
+    stored = (
         UsageEvent.objects.filter(where)
-        .exclude(mine)
         .annotate(hour=TruncHour("occurred_at", tzinfo=datetime.UTC))
         .values_list("use_case_id", "hour", "run_id")
-        .distinct()
+        .annotate(n=Count("id"))
+        .order_by()
     )
+    return {(u, h, r) for u, h, r, n in stored if n > own.get((u, h, r), 0)}
 
 
 def _hourly_add(fresh, runs_before):

@@ -45,6 +45,7 @@ COUNT_FIELDS = {
     "retries": 32767,
     "tool_calls": 10**6,
 }
+STATUSES, OUTCOMES = frozenset(UsageStatus.values), frozenset(UsageOutcome.values)
 # Per event, for the same reason: a day's sum must fit the rollups' money columns.
 MAX_COST = Decimal("1e6")
 KNOWN_FIELDS = {
@@ -138,11 +139,11 @@ def _event(raw, index, problems, now):
     for name, maximum in COUNT_FIELDS.items():
         event[name] = _count(raw.get(name), index, name, problems, maximum=maximum)
     status = raw.get("status") or UsageStatus.OK
-    if status not in UsageStatus.values:
+    if status not in STATUSES:
         problems.add(index, "status", f"Must be one of: {', '.join(UsageStatus.values)}.")
     event["status"] = status
     outcome = raw.get("outcome") or ""
-    if outcome and outcome not in UsageOutcome.values:
+    if outcome and outcome not in OUTCOMES:
         problems.add(index, "outcome", f"Must be empty or one of: {', '.join(UsageOutcome.values)}.")
     event["outcome"] = outcome
     event["cache_hit"] = _bool(raw.get("cache_hit"), index, "cache_hit", problems)
