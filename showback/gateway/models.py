@@ -145,7 +145,8 @@ class UsageEvent(models.Model):
     """One model call reported by a gateway or an agent runtime.
 
     `request_id` is the idempotency key: the same request id for the same use case is stored and
-    counted once. `cost` is the gateway's figure, or computed from the catalog's list prices.
+    counted once (claimed in UsageRequest). `cost` is the gateway's figure, or computed from the
+    catalog's list prices.
     """
 
     occurred_at = models.DateTimeField(help_text="When the call was made (the partition key).")
@@ -195,11 +196,8 @@ class UsageEvent(models.Model):
     tags = models.JSONField(default=dict, blank=True, help_text="The call's tags: string keys and values.")
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["use_case", "request_id", "occurred_at"], name="usageevent_request_once"
-            )
-        ]
+        # No unique index of its own: the idempotency key is held by UsageRequest (a unique index
+        # here would have to include the partition key, and would cost every row a second index).
         indexes = [models.Index(fields=["use_case", "occurred_at"], name="usageevent_uc_time")]
 
     def __str__(self):

@@ -1,6 +1,7 @@
 # The usage events' idempotency key in a table of its own (issue 14): UsageEvent is partitioned by
 # month, so its unique index includes the time; this one holds (use case, request id) alone and
-# lets a batch claim its ids with ON CONFLICT DO NOTHING instead of a lock held to its commit.
+# lets a batch claim its ids with ON CONFLICT DO NOTHING instead of a lock held to its commit; the
+# events' own unique index goes.
 
 from django.db import migrations, models
 
@@ -36,4 +37,6 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.RunPython(claim_stored, migrations.RunPython.noop),
+        # The events' own unique index, which included the time, is now redundant write cost.
+        migrations.RemoveConstraint(model_name="usageevent", name="usageevent_request_once"),
     ]
