@@ -248,7 +248,7 @@ def cap_spent(policy: dict, cap: dict) -> Decimal:
     behind = UsageRollupDirty.objects.filter(day__gte=start, day__lte=end).values("day")
     records = (
         SpendRecord.objects.filter(
-            _scope_q(policy, cap, records=True),
+            _scope_q(policy, cap),
             is_ai=True,
             charge_period_start__gte=_midnight(start),
             charge_period_start__lt=_midnight(end + datetime.timedelta(days=1)),
@@ -265,7 +265,7 @@ def cap_spent(policy: dict, cap: dict) -> Decimal:
         if cap.get("customer") is None:
             rollup = rollup.filter(is_ai=True)
         rolled = (
-            rollup.filter(_scope_q(policy, cap, records=False), date__gte=start, date__lte=end)
+            rollup.filter(_scope_q(policy, cap), date__gte=start, date__lte=end)
             .exclude(date__in=behind)
             .annotate(day=F("date"))
             .order_by()
@@ -299,9 +299,9 @@ def _midnight(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
 
 
-def _scope_q(policy: dict, cap: dict, *, records: bool) -> Q:
-    """The spend a cap counts: in the spend records (`records`) or in its rollup (DailySpend, or
-    CustomerDailySpend for a customer cap)."""
+def _scope_q(policy: dict, cap: dict) -> Q:
+    """The spend a cap counts, as a filter that both the spend records and the cap's rollup
+    (DailySpend, or CustomerDailySpend for a customer cap) take: they share the field names."""
     scope = cap.get("scope", BudgetScope.USE_CASE)
     if cap.get("customer") is not None:
         return Q(customer=cap["customer"])
