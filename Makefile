@@ -46,6 +46,7 @@ LITELLM_STAMP := $(LITELLM_VENV)/.installed
 
 $(LITELLM_STAMP): requirements-litellm.txt clients/python/pyproject.toml
 	test -x $(LITELLM_VENV)/bin/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LITELLM_VENV)/bin/python -m pip install --quiet -r requirements-litellm.txt -e ./clients/python
 	touch $@
 

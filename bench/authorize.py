@@ -252,8 +252,15 @@ def main():
     try:
         wait_ready(port)
         drive(port, "authorize", key, 2, args.connections)  # warm every worker's caches
-        for name in [*r.scan_iter("gw:cap:*"), *r.scan_iter("gw:capz:*")]:
+        for name in [*r.scan_iter("gw:cap:*"), *r.scan_iter("gw:capz:*"), *r.scan_iter("gw:capa:*")]:
             r.delete(name)  # the warm-up's reservations out of the way: the counter is rebuilt
+        # ... from the ledger and the reservations written through, so theirs go too.
+        from django.db import connections
+
+        from showback.models import GatewayReservation
+
+        GatewayReservation.objects.all().delete()
+        connections.close_all()
         load_before = os.getloadavg()
         base = drive(port, "healthz", key, args.baseline_seconds, args.connections)
         cpu_before, server_before = cpu_times(), tree_seconds(gunicorn.pid)

@@ -805,4 +805,5 @@ from .gateway.models import (  # noqa: E402, F401
     GatewayReservation,
     UsageEvent,
     UsageHourly,
+    UsageRequest,
 )

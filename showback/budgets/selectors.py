@@ -40,9 +40,11 @@ from ..selectors import spend_data_through
 
 CENT = Decimal("0.01")
 USE_CASE_CAP_SCOPES = (BudgetScope.USE_CASE, BudgetScope.AGENT)
+# Team, business-function and portfolio caps count every call of every use case they hold.
+GROUP_CAP_SCOPES = (BudgetScope.TEAM, BudgetScope.FUNCTION, BudgetScope.PORTFOLIO)
 # Customer and tag caps stop the calls that name that customer or carry that tag, in any use case.
 CALL_CAP_SCOPES = (BudgetScope.CUSTOMER, BudgetScope.TAG)
-CAPPING_SCOPES = USE_CASE_CAP_SCOPES + CALL_CAP_SCOPES
+CAPPING_SCOPES = USE_CASE_CAP_SCOPES + GROUP_CAP_SCOPES + CALL_CAP_SCOPES
 # Fewer elapsed days than this make a linear projection more noise than signal.
 MIN_DAYS_FOR_PROJECTION = 3
 

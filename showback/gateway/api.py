@@ -288,6 +288,21 @@ AuthorizeResponseSerializer = inline_serializer(
             "GatewayRemaining",
             {"amount": serializers.CharField(), "currency": serializers.CharField()},
             allow_null=True,
+            help_text=(
+                "What is left of the tightest hard cap, in that cap's currency: the cap leaving the "
+                "least room for spend in the call's currency (or the cap that refused the call)."
+            ),
+        ),
+        "remaining_by_cap": serializers.ListField(
+            child=inline_serializer(
+                "GatewayRemainingByCap",
+                {
+                    "cap": serializers.CharField(),
+                    "amount": serializers.CharField(),
+                    "currency": serializers.CharField(),
+                },
+            ),
+            help_text="What is left of each hard cap the call counts against, each in its own currency.",
         ),
         "limits": serializers.DictField(),
         "run": serializers.DictField(allow_null=True),

@@ -422,7 +422,18 @@ def _money(micro, currency):
 
 
 def _answer(
-    policy, verdict, req, *, decision, reason, remaining, reservation, run, counters_state, conversions=()
+    policy,
+    verdict,
+    req,
+    *,
+    decision,
+    reason,
+    remaining,
+    reservation,
+    run,
+    counters_state,
+    conversions=(),
+    remaining_by_cap=(),
 ):
     limits = dict(policy["limits"])
     limits["spend_caps"] = [
@@ -453,6 +464,7 @@ def _answer(
         "conversions": list(conversions),
         "reservation": reservation,
         "remaining_budget": remaining,
+        "remaining_by_cap": list(remaining_by_cap),
         "limits": limits,
         "run": run,
         "policy": {
@@ -517,8 +529,7 @@ def authorize(*, principal, req: AuthorizeRequest, now_ms: int | None = None) ->
 
 def _decided(policy, verdict, req, result, *, caps, reservation_id, now_ms):
     status, reason = result[0], result[1]
-    currency = caps[0]["currency"] if caps else verdict.currency
-    remaining = _money(int(result[2]), currency) if caps and int(result[2]) >= 0 else None
+    remaining, by_cap = _remaining(caps, result)
     if status == "deny":
         return _answer(
             policy,
@@ -531,9 +542,10 @@ def _decided(policy, verdict, req, result, *, caps, reservation_id, now_ms):
             run=None,
             counters_state="redis",
             conversions=_conversions(verdict, caps),
+            remaining_by_cap=by_cap,
         )
     run = None
-    if req.run_id and len(result) > 3:
+    if req.run_id and len(result) > 3 and reason != "already_reserved":
         run = {
             "steps": int(result[3]),
             "tool_calls": int(result[4]),
@@ -563,7 +575,38 @@ def _decided(policy, verdict, req, result, *, caps, reservation_id, now_ms):
         run=run,
         counters_state="redis",
         conversions=_conversions(verdict, caps),
+        remaining_by_cap=by_cap,
     )
+
+
+def _remaining(caps, result):
+    """(the tightest cap's remaining budget, each cap's) as the answer shows them, each in its
+    cap's own currency. The tightest is the cap that leaves the least room for spend in the
+    call's currency (its remaining divided by the rate that converted the estimate), so caps in
+    different currencies are compared as money, not as numbers. A denial by a cap reports that
+    cap."""
+    if not caps:
+        return None, []
+    status = result[0]
+    if status == "deny":
+        if len(result) > 3 and int(result[2]) >= 0:
+            cap = caps[int(result[3]) - 1]
+            money = _money(int(result[2]), cap["currency"])
+            return money, [{"cap": cap["name"], **money}]
+        return None, []
+    raw = result[7] if len(result) > 7 else ""
+    lefts = [int(v) for v in str(raw).split(",") if v != ""]
+    if len(lefts) != len(caps):
+        # A retry of a reservation made before the answer listed each cap: one cap's is clear.
+        if len(caps) == 1 and int(result[2]) >= 0:
+            return _money(int(result[2]), caps[0]["currency"]), []
+        return None, []
+    by_cap = [
+        {"cap": cap["name"], **_money(left, cap["currency"])} for cap, left in zip(caps, lefts, strict=True)
+    ]
+    # Recorded rates are positive (exchange_rate_record refuses others).
+    tightest = min(range(len(caps)), key=lambda i: Decimal(lefts[i]) / Decimal(caps[i]["rate"]))
+    return _money(lefts[tightest], caps[tightest]["currency"]), by_cap
 
 
 def _iso(ms: int) -> str:

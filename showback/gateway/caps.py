@@ -57,31 +57,55 @@ def reservations_settled(events):
 
 
 def _capped_use_case_ids():
+    """The use cases whose policies hold every live cap, each cap through at least one of them."""
     from portfolio.models import UseCase
 
     from ..budgets.selectors import CAPPING_SCOPES
-    from ..models import Budget, BudgetMode
+    from ..models import Budget, BudgetMode, BudgetScope
 
-    ids = set(
-        Budget.objects.filter(active=True, mode=BudgetMode.HARD_CAP, scope__in=CAPPING_SCOPES).values_list(
-            "use_case_id", flat=True
-        )
-    ) | set(UseCase.objects.filter(agent_spend_cap__isnull=False).values_list("pk", flat=True))
-    if None in ids:
-        # A customer or tag cap (no use case of its own) is in every use case's policy: reach it
-        # through one use case; `seen` in the loop keeps each cap reconciled once.
-        ids.add(UseCase.objects.order_by("pk").values_list("pk", flat=True).first())
+    ids = set(UseCase.objects.filter(agent_spend_cap__isnull=False).values_list("pk", flat=True))
+    teams, functions = set(), set()
+    for scope, use_case_id, team_id, function in Budget.objects.filter(
+        active=True, mode=BudgetMode.HARD_CAP, scope__in=CAPPING_SCOPES
+    ).values_list("scope", "use_case_id", "team_id", "function"):
+        if use_case_id is not None:
+            ids.add(use_case_id)
+        elif scope == BudgetScope.TEAM:
+            teams.add(team_id)
+        elif scope == BudgetScope.FUNCTION:
+            functions.add(function)
+        else:
+            # A customer, tag or portfolio cap is in every use case's policy: reach it through one;
+            # `seen` in the loop keeps each cap reconciled once.
+            ids.add(UseCase.objects.order_by("pk").values_list("pk", flat=True).first())
+    # A team's or a function's cap, through the first use case it holds.
+    first_of = {}
+    for pk, team_id, function in (
+        UseCase.objects.filter(Q(team_id__in=teams) | Q(business_function__in=functions))
+        .order_by("pk")
+        .values_list("pk", "team_id", "business_function")
+    ):
+        if team_id in teams:
+            first_of.setdefault(("team", team_id), pk)
+        if function in functions:
+            first_of.setdefault(("function", function), pk)
+    ids |= set(first_of.values())
     return sorted(i for i in ids if i)
 
 
-def _lock_use_case(use_case_id):
-    """The lock usage ingestion holds to its commit: no batch of this use case lands between the
-    ledger read and the counter's correction."""
-    from .usage import LOCK_USE_CASE
+def _lock_use_case(use_case_id, *, shared_cap: bool):
+    """The lock usage ingestion holds to its commit: no batch lands between the ledger read and
+    the counter's correction. A cap of one use case takes that use case's lock; a cap shared by use
+    cases (team, function, portfolio, customer, tag) the exclusive side of the lock every batch
+    takes shared."""
+    from .usage import LOCK_ALL_USE_CASES, LOCK_USE_CASE
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_USE_CASE, use_case_id])
+            if shared_cap:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, 0)", [LOCK_ALL_USE_CASES])
+            else:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_USE_CASE, use_case_id])
 
 
 def gateway_caps_reconcile(*, now_ms: int | None = None) -> dict:
@@ -106,7 +130,7 @@ def gateway_caps_reconcile(*, now_ms: int | None = None) -> dict:
                 continue
             seen.add(keys[0])
             with transaction.atomic():
-                _lock_use_case(use_case_id)
+                _lock_use_case(use_case_id, shared_cap=cap.get("scope") not in (None, "use_case", "agent"))
                 spent = ctr.to_micro(cap_spent(policy, cap))
                 args = [spent, now_ms, now_ms + ttl_ms - WRITE_GRACE_MS]
                 open_micro = 0

@@ -37,8 +37,9 @@ RUN_TTL_MS = 24 * 3600 * 1000
 # 14 reservation ttl ms, 15 reservation id, 16 "1" if the call names a run, 17 log length,
 # 18 warn percentage, 19 run ttl ms, 20 number of caps, then per cap its limit and the call's
 # estimate in the cap's currency (micro, never negative).
-# Returns {stale, versions} | {missing, "i,j"} | {deny, reason, remaining} |
-# {allow|warn, ""|"already_reserved", remaining, steps, tool calls, tokens, run ms}.
+# Returns {stale, versions} | {missing, "i,j"} | {deny, reason, remaining[, index of the cap that
+# refused]} | {allow|warn, ""|"already_reserved", remaining, steps, tool calls, tokens, run ms,
+# "left of cap 1,left of cap 2,..." (micro, each in its cap's currency)}.
 #
 # A cap's reservations: capz (sorted set: reservation id by expiry ms) and capa (hash: reservation
 # id -> amount), so a usage event releases its reservation by id alone, even after the reservation's
@@ -89,7 +90,8 @@ for i = 1, ncaps do
   if want(i) > held[i] then grows = true end
 end
 if retried and not grows then
-  return {'allow', 'already_reserved', tonumber(redis.call('HGET', KEYS[6], 'remaining') or '-1')}
+  local kept = redis.call('HMGET', KEYS[6], 'remaining', 'left')
+  return {'allow', 'already_reserved', tonumber(kept[1] or '-1'), 0, 0, 0, 0, kept[2] or ''}
 end
 
 local rate = tonumber(ARGV[13])
@@ -116,13 +118,18 @@ if has_run then
 end
 
 -- Every cap must hold what the call adds on top of what is spent and reserved.
-local remaining, used_pct = -1, 0
+local remaining, used_pct, lefts = -1, 0, {}
 for i = 1, ncaps do
   local row = redis.call('HMGET', cap(i), 'spent', 'reserved')
   local left = limit(i) - tonumber(row[1] or '0') - tonumber(row[2] or '0')
   local add = math.max(want(i) - held[i], 0)
-  if left <= 0 or add > left then return deny('budget_exhausted', math.max(left, 0)) end
+  if left <= 0 or add > left then
+    local result = deny('budget_exhausted', math.max(left, 0))
+    result[4] = i
+    return result
+  end
   local after = left - add
+  lefts[i] = string.format('%d', after)
   if remaining < 0 or after < remaining then remaining = after end
   if limit(i) > 0 and (limit(i) - after) * 100 / limit(i) > used_pct then
     used_pct = (limit(i) - after) * 100 / limit(i)
@@ -141,7 +148,8 @@ for i = 1, ncaps do
     redis.call('PEXPIRE', capa(i), keep)
   end
 end
-redis.call('HSET', KEYS[6], 'tokens', tokens, 'tool_calls', tools, 'remaining', remaining)
+local left_list = table.concat(lefts, ',')
+redis.call('HSET', KEYS[6], 'tokens', tokens, 'tool_calls', tools, 'remaining', remaining, 'left', left_list)
 redis.call('PEXPIRE', KEYS[6], ttl + 3600000)
 if has_run then
   redis.call('HINCRBY', KEYS[7], 'steps', 1)
@@ -153,7 +161,7 @@ if has_run then
 end
 local decision = 'allow'
 if used_pct >= tonumber(ARGV[18]) then decision = 'warn' end
-return {decision, '', remaining, steps, run_tools, run_tokens, now - started}
+return {decision, '', remaining, steps, run_tools, run_tokens, now - started, left_list}
 """
 
 # KEYS: reservation, run, then per cap of the use case now its counter, reservation set and
@@ -182,6 +190,42 @@ for i = 3, #KEYS, 3 do
     if amount > 0 then redis.call('HINCRBY', KEYS[i], 'reserved', 0 - amount) end
     if cost > 0 then redis.call('HINCRBY', KEYS[i], 'spent', cost) end
   end
+end
+return 1
+"""
+
+# SETTLE for many usage events in one call (a batch of usage events settles in a few commands,
+# not one per event). KEYS: per event its reservation, its run (or ""), then per cap its counter,
+# reservation set and amounts. ARGV: per event its reservation id, actual tokens, actual tool
+# calls, its number of caps n, then n costs (micro, each in its cap's currency).
+SETTLE_MANY = r"""
+local k, a = 1, 1
+while a <= #ARGV do
+  local rid = ARGV[a]
+  local tokens, tools, n = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local res = redis.call('HMGET', KEYS[k], 'tokens', 'tool_calls')
+  if res[1] then
+    tokens = tokens - tonumber(res[1] or '0')
+    tools = tools - tonumber(res[2] or '0')
+    redis.call('DEL', KEYS[k])
+    if KEYS[k + 1] ~= '' and redis.call('EXISTS', KEYS[k + 1]) == 1 then
+      if tokens ~= 0 then redis.call('HINCRBY', KEYS[k + 1], 'tokens', tokens) end
+      if tools ~= 0 then redis.call('HINCRBY', KEYS[k + 1], 'tool_calls', tools) end
+    end
+  end
+  for j = 0, n - 1 do
+    local counter, set, amounts = KEYS[k + 2 + 3 * j], KEYS[k + 3 + 3 * j], KEYS[k + 4 + 3 * j]
+    local amount = tonumber(redis.call('HGET', amounts, rid) or '0')
+    redis.call('HDEL', amounts, rid)
+    redis.call('ZREM', set, rid)
+    local cost = tonumber(ARGV[a + 4 + j])
+    if redis.call('EXISTS', counter) == 1 then
+      if amount > 0 then redis.call('HINCRBY', counter, 'reserved', 0 - amount) end
+      if cost > 0 then redis.call('HINCRBY', counter, 'spent', cost) end
+    end
+  end
+  k = k + 2 + 3 * n
+  a = a + 4 + n
 end
 return 1
 """
@@ -317,6 +361,7 @@ class Counters:
         )
         self.authorize_script = self.client.register_script(AUTHORIZE)
         self.settle_script = self.client.register_script(SETTLE)
+        self.settle_many_script = self.client.register_script(SETTLE_MANY)
         self.seed_script = self.client.register_script(SEED)
         self.reconcile_script = self.client.register_script(RECONCILE)
         self.pop_script = self.client.register_script(POP)

@@ -132,7 +132,8 @@ class UsageEvent(models.Model):
     """One model call reported by a gateway or an agent runtime.
 
     `request_id` is the idempotency key: the same request id for the same use case is stored and
-    counted once. `cost` is the gateway's figure, or computed from the catalog's list prices.
+    counted once (claimed in UsageRequest). `cost` is the gateway's figure, or computed from the
+    catalog's list prices.
     """
 
     occurred_at = models.DateTimeField(help_text="When the call was made (the partition key).")
@@ -182,12 +183,25 @@ class UsageEvent(models.Model):
     tags = models.JSONField(default=dict, blank=True, help_text="The call's tags: string keys and values.")
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["use_case", "request_id", "occurred_at"], name="usageevent_request_once"
-            )
-        ]
+        # No unique index of its own: the idempotency key is held by UsageRequest (a unique index
+        # here would have to include the partition key, and would cost every row a second index).
         indexes = [models.Index(fields=["use_case", "occurred_at"], name="usageevent_uc_time")]
+
+    def __str__(self):
+        return f"{self.use_case_id}:{self.request_id}"
+
+
+class UsageRequest(models.Model):
+    """The idempotency key of the usage events: a (use case, request id) is stored once. UsageEvent
+    is partitioned by month, so its unique index includes the time and cannot refuse the same
+    request id sent again with another timestamp; this table can. A batch claims its ids here
+    with INSERT ... ON CONFLICT DO NOTHING, so concurrent batches of a use case need no lock for
+    it: a batch resending an id that another has claimed but not committed waits for that commit,
+    then finds the id taken (counted once) or, if it rolled back, claims it."""
+
+    pk = models.CompositePrimaryKey("use_case_id", "request_id")
+    use_case_id = models.BigIntegerField()
+    request_id = models.CharField(max_length=200)
 
     def __str__(self):
         return f"{self.use_case_id}:{self.request_id}"

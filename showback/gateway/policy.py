@@ -12,21 +12,21 @@ import contextlib
 import datetime
 import json
 import logging
-from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from portfolio.catalog import is_above_recommendation
 from portfolio.models import AIModel, UseCase
 
-from ..budgets.selectors import CALL_CAP_SCOPES, CAPPING_SCOPES, budget_statuses, period_bounds
+from ..budgets.selectors import CALL_CAP_SCOPES, CAPPING_SCOPES, period_bounds
 from ..fx import rate_for, rates_into
-from ..models import Budget, BudgetMode, BudgetScope, DailySpend, SpendRecord
+from ..models import Budget, BudgetMode, BudgetScope, CustomerDailySpend, DailySpend, SpendRecord
 from . import counters as ctr
 from .controls import agent_policy_unsaved
-from .models import AgentPolicy, GatewayKey, GatewayReservation
+from .models import AgentPolicy, GatewayKey, GatewayReservation, UsageRollupDirty
 
 logger = logging.getLogger(__name__)
 
@@ -83,9 +83,14 @@ def policy_build(use_case_id: int, *, version: str = "0:0", now=None) -> dict | 
     today = now.date()
     caps = []
     # A customer or tag cap is in every use case's policy: it counts the calls that name that
-    # customer or carry that tag (cap_applies), whichever use case makes them.
+    # customer or carry that tag (cap_applies), whichever use case makes them. A team, function or
+    # portfolio cap is in the policy of every use case it holds, and counts every call of each.
     budgets = Budget.objects.filter(
-        Q(use_case=use_case) | Q(scope__in=CALL_CAP_SCOPES),
+        Q(use_case=use_case)
+        | Q(scope__in=CALL_CAP_SCOPES)
+        | Q(scope=BudgetScope.TEAM, team_id=use_case.team_id)
+        | Q(scope=BudgetScope.FUNCTION, function=use_case.business_function)
+        | Q(scope=BudgetScope.PORTFOLIO),
         active=True,
         mode=BudgetMode.HARD_CAP,
         scope__in=CAPPING_SCOPES,
@@ -101,6 +106,9 @@ def policy_build(use_case_id: int, *, version: str = "0:0", now=None) -> dict | 
                 "currency": budget.currency,
                 "start": start.isoformat(),
                 "end": end.isoformat(),
+                "scope": budget.scope,
+                "team": budget.team_id if budget.scope == BudgetScope.TEAM else None,
+                "function": budget.function if budget.scope == BudgetScope.FUNCTION else None,
                 "customer": budget.customer if budget.scope == BudgetScope.CUSTOMER else None,
                 "tag": [budget.tag_key, budget.tag_value] if budget.scope == BudgetScope.TAG else None,
             }
@@ -116,6 +124,7 @@ def policy_build(use_case_id: int, *, version: str = "0:0", now=None) -> dict | 
                 "currency": use_case.currency,
                 "start": start.isoformat(),
                 "end": end.isoformat(),
+                "scope": BudgetScope.USE_CASE,
             }
         )
     return {
@@ -224,45 +233,54 @@ def key_record(key_hash: str, c) -> dict | None:
 
 
 def cap_spent(policy: dict, cap: dict) -> Decimal:
-    """What the database says a cap's scope spent in its period (AI spend, in the cap's currency):
-    the same figure as the budget pages, plus the use case's spend in other currencies converted at
-    the recorded rates, for the rebuild of a missing counter and the reconciliation."""
-    if cap["budget_id"] is not None:
-        budget = Budget.objects.get(pk=cap["budget_id"])
-        own = budget_statuses([budget])[budget.pk].actual
-        if cap.get("customer") is None and cap.get("tag") is None:
-            own += _spent_converted(policy["use_case"]["id"], cap) + _spent_not_rolled_up(
-                policy["use_case"]["id"], cap
-            )
-        return own
-    total = DailySpend.objects.filter(
-        use_case_id=policy["use_case"]["id"],
-        is_ai=True,
-        currency=cap["currency"],
-        date__gte=cap["start"],
-        date__lte=cap["end"],
-    ).aggregate(total=Sum("effective_cost"))["total"]
-    use_case_id = policy["use_case"]["id"]
-    return (
-        (total or Decimal("0")) + _spent_converted(use_case_id, cap) + _spent_not_rolled_up(use_case_id, cap)
-    )
+    """What the ledger says a cap's scope spent in its period, in the cap's currency (spend in
+    other currencies converted at the rate recorded for its day), for the rebuild of a missing
+    counter and the reconciliation.
 
-
-def _spent_converted(use_case_id: int, cap: dict) -> Decimal:
-    """The use case's AI spend in the cap's period in other currencies than the cap's, each day's
-    converted at the rate recorded for that day. Spend with no rate cannot be counted: logged."""
-    rows = (
-        DailySpend.objects.filter(
-            use_case_id=use_case_id, is_ai=True, date__gte=cap["start"], date__lte=cap["end"]
+    The days whose rollup is behind the usage events (UsageRollupDirty: the worker has yet to run)
+    are read from the spend records the usage request itself writes, the other days from the
+    rollup built from them; in one statement, so the worker's rollup committing meanwhile can
+    neither drop nor double a day. Usage settled and released in Redis never vanishes from a
+    counter rebuilt or reconciled before the worker catches up, whatever the cap's scope.
+    """
+    start = datetime.date.fromisoformat(cap["start"])
+    end = datetime.date.fromisoformat(cap["end"])
+    behind = UsageRollupDirty.objects.filter(day__gte=start, day__lte=end).values("day")
+    records = (
+        SpendRecord.objects.filter(
+            _scope_q(policy, cap),
+            is_ai=True,
+            charge_period_start__gte=_midnight(start),
+            charge_period_start__lt=_midnight(end + datetime.timedelta(days=1)),
         )
-        .exclude(currency=cap["currency"])
+        .annotate(day=TruncDate("charge_period_start", tzinfo=datetime.UTC))
         .order_by()
-        .values_list("currency", "date")
-        .annotate(total=Sum("effective_cost"))
     )
-    total = Decimal("0")
-    for currency, day, amount in rows:
-        rate = rate_for(currency, cap["currency"], day)
+    if cap.get("tag") is None:
+        # Tag spend has no rollup (the rollups keep no tags): the records are read for every day.
+        records = records.filter(day__in=behind)
+    records = records.values("day", "currency").annotate(total=Sum("effective_cost"))
+    if cap.get("tag") is None:
+        rollup = CustomerDailySpend.objects.all() if cap.get("customer") is not None else DailySpend.objects
+        if cap.get("customer") is None:
+            rollup = rollup.filter(is_ai=True)
+        rolled = (
+            rollup.filter(_scope_q(policy, cap), date__gte=start, date__lte=end)
+            .exclude(date__in=behind)
+            .annotate(day=F("date"))
+            .order_by()
+            .values("day", "currency")
+            .annotate(total=Sum("effective_cost"))
+        )
+        records = rolled.union(records, all=True)
+    total, rates = Decimal("0"), {}
+    for row in records:
+        day, currency, amount = row["day"], row["currency"], row["total"]
+        if not amount:
+            continue
+        if currency != cap["currency"] and (currency, day) not in rates:
+            rates[currency, day] = rate_for(currency, cap["currency"], day)
+        rate = Decimal(1) if currency == cap["currency"] else rates[currency, day]
         if rate is None:
             logger.error(
                 "gateway: no %s>%s rate on %s: %s not counted on cap %s",
@@ -277,39 +295,25 @@ def _spent_converted(use_case_id: int, cap: dict) -> Decimal:
     return total
 
 
-def _spent_not_rolled_up(use_case_id: int, cap: dict) -> Decimal:
-    """What the ledger's records hold beyond the rollup rows, on the days whose rollup the worker
-    has yet to run (UsageRollupDirty): usage settled and released in Redis must not vanish from a
-    counter rebuilt or reconciled meanwhile. Per day the larger of the two, so never less."""
-    from .models import UsageRollupDirty
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
 
-    days = set(
-        UsageRollupDirty.objects.filter(
-            use_case_id=use_case_id, day__gte=cap["start"], day__lte=cap["end"]
-        ).values_list("day", flat=True)
-    )
-    if not days:
-        return Decimal("0")
-    first = datetime.datetime.combine(min(days), datetime.time.min, tzinfo=datetime.UTC)
-    last = datetime.datetime.combine(
-        max(days) + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
-    )
-    recorded = defaultdict(Decimal)
-    for start, currency, cost in SpendRecord.objects.filter(
-        use_case_id=use_case_id, is_ai=True, charge_period_start__gte=first, charge_period_start__lt=last
-    ).values_list("charge_period_start", "currency", "effective_cost"):
-        day = start.astimezone(datetime.UTC).date()
-        if day in days:
-            recorded[day] += cap_amount(cost, currency, cap, day)
-    rolled = defaultdict(Decimal)
-    for day, currency, cost in (
-        DailySpend.objects.filter(use_case_id=use_case_id, is_ai=True, date__in=days)
-        .order_by()
-        .values_list("date", "currency")
-        .annotate(total=Sum("effective_cost"))
-    ):
-        rolled[day] += cap_amount(cost, currency, cap, day)
-    return sum((max(recorded[day] - rolled[day], Decimal("0")) for day in days), Decimal("0"))
+
+def _scope_q(policy: dict, cap: dict) -> Q:
+    """The spend a cap counts, as a filter that both the spend records and the cap's rollup
+    (DailySpend, or CustomerDailySpend for a customer cap) take: they share the field names."""
+    scope = cap.get("scope", BudgetScope.USE_CASE)
+    if cap.get("customer") is not None:
+        return Q(customer=cap["customer"])
+    if cap.get("tag") is not None:
+        return Q(tags__contains={cap["tag"][0]: cap["tag"][1]})
+    if scope == BudgetScope.TEAM:
+        return Q(team_id=cap["team"])
+    if scope == BudgetScope.FUNCTION:
+        return Q(use_case__business_function=cap["function"])
+    if scope == BudgetScope.PORTFOLIO:
+        return Q()
+    return Q(use_case_id=policy["use_case"]["id"])
 
 
 def cap_reserved(cap: dict, *, now_ms: int) -> list[tuple[str, int, int]]:

@@ -4,7 +4,8 @@ A batch is checked whole before anything is written: one bad event rejects the b
 each problem named by index and field), so a gateway fixes and resends it; resending is safe, as
 request ids already stored are counted once. A good batch, in one transaction:
 
-1. stores the new events (in their monthly partition on PostgreSQL);
+1. claims its request ids on a unique index (UsageRequest, ON CONFLICT DO NOTHING: an id claimed
+   before is a duplicate) and stores the new events (in their monthly partition on PostgreSQL);
 2. adds them to the gateway's estimated spend: one SpendRecord (source "gateway") per day, use
    case, model and currency, and marks the (use case, day) pairs touched, for the worker to
    rebuild their rollup rows with the importers' own `daily_spend_rebuild` (see `rollups.py`:
@@ -22,7 +23,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
@@ -31,15 +32,17 @@ from . import counters as ctr
 from . import telemetry
 from .authorize import GatewayPrincipal
 from .caps import reservations_settled
-from .models import SUCCESSFUL_OUTCOMES, UsageEvent, UsageHourly, UsageOutcome, UsageStatus
+from .models import SUCCESSFUL_OUTCOMES, UsageEvent, UsageHourly, UsageOutcome, UsageRequest, UsageStatus
 from .rollups import usage_rollups_enqueue, usage_rollups_mark
 from .usage_checks import MAX_BATCH, usage_events_parse
 
 logger = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock(class, id) classes: one lock per use case (held to the commit, it also keeps
-# two rebuilds of a use case's rollup rows from interleaving), one for partition DDL.
-LOCK_USE_CASE, LOCK_PARTITION = 734001, 734002
+# two rebuilds of a use case's rollup rows from interleaving), one for partition DDL, and one that
+# every batch holds shared and the reconciliation of a cap shared by use cases (team, function,
+# portfolio, customer, tag) exclusive, so no batch lands between its ledger read and correction.
+LOCK_USE_CASE, LOCK_PARTITION, LOCK_ALL_USE_CASES = 734001, 734002, 734004
 
 
 def _lock(*pairs):
@@ -48,6 +51,12 @@ def _lock(*pairs):
     with connection.cursor() as cursor:
         for klass, ident in sorted(pairs):
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [klass, ident])
+
+
+def _lock_shared_all():
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s, 0)", [LOCK_ALL_USE_CASES])
 
 
 def usage_partitions_ensure(months):
@@ -79,26 +88,26 @@ def _hour(when):
 
 @transaction.atomic
 def usage_events_ingest(*, principal, events) -> dict:
-    """Store a checked batch (see the module). Returns counts and each event's fate by index."""
+    """Store a checked batch (see the module). Returns counts and each event's fate by index.
+
+    Only the additions to the use cases' shared rows (telemetry, gateway spend) and the runs'
+    first sighting wait for the use case's lock; the ids are claimed on a unique index and the
+    events copied in before it, so concurrent batches of a use case overlap in that part.
+    """
     parsed = usage_events_parse(principal=principal, events=events)
     use_case_ids = {e["use_case_obj"].pk for e in parsed}
-    _lock(*[(LOCK_USE_CASE, pk) for pk in use_case_ids])
+    _lock_shared_all()
     usage_partitions_ensure({e["occurred_at"].date().replace(day=1) for e in parsed})
 
-    request_ids = {e["request_id"] for e in parsed}
-    stored = set(
-        UsageEvent.objects.filter(use_case_id__in=use_case_ids, request_id__in=request_ids).values_list(
-            "use_case_id", "request_id"
-        )
-    )
+    claimed = usage_requests_claim({(e["use_case_obj"].pk, e["request_id"]) for e in parsed})
     key_id = principal.key_id if isinstance(principal, GatewayPrincipal) else None
-    fresh, fates, seen = [], [], set()
+    fresh, fates = [], []
     for index, event in enumerate(parsed):
         ident = (event["use_case_obj"].pk, event["request_id"])
-        if ident in stored or ident in seen:
+        if ident not in claimed:
             fates.append({"index": index, "request_id": event["request_id"], "status": "duplicate"})
             continue
-        seen.add(ident)
+        claimed.discard(ident)  # a repeat within the batch is a duplicate too
         fresh.append(event)
         fates.append(
             {
@@ -110,12 +119,16 @@ def usage_events_ingest(*, principal, events) -> dict:
             }
         )
     if fresh:
-        runs_before = _runs_seen(fresh)
-        _events_insert([_usage_event(e, key_id) for e in fresh])
+        received_at = timezone.now()
+        _events_insert([_usage_row(e, key_id, received_at) for e in fresh])
         reservations_settled(fresh)
+        usage_rollups_mark({(e["use_case_obj"].pk, e["occurred_at"].date()) for e in fresh})
+        # From here to the commit, one batch of a use case at a time: its telemetry and spend rows
+        # are read, added to and written back, and its runs counted once.
+        _lock(*[(LOCK_USE_CASE, pk) for pk in use_case_ids])
+        runs_before = _runs_seen(fresh)
         _hourly_add(fresh, runs_before)
         _gateway_spend_add(fresh)
-        usage_rollups_mark({(e["use_case_obj"].pk, e["occurred_at"].date()) for e in fresh})
         transaction.on_commit(usage_rollups_enqueue)
         settle = [_settlement(e) for e in fresh]
         transaction.on_commit(lambda: usage_settle(settle))
@@ -132,53 +145,84 @@ def usage_events_ingest(*, principal, events) -> dict:
     }
 
 
-def _events_insert(objs):
-    """One bulk write of the new events: COPY on PostgreSQL (the ORM's INSERT spends more time
-    preparing 1,000 rows' values than the database spends storing them), bulk_create elsewhere."""
+def usage_requests_claim(pairs) -> set:
+    """The (use case id, request id) pairs of `pairs` not stored before: claimed in UsageRequest, in
+    the caller's transaction. In a sorted order, so two batches claiming the same ids cannot
+    deadlock."""
+    pairs = sorted(pairs)
+    if not pairs:
+        return set()
+    if connection.vendor != "postgresql":  # SQLite (make run): one writer at a time anyway
+        stored = set(
+            UsageRequest.objects.filter(
+                use_case_id__in={u for u, _ in pairs}, request_id__in={r for _, r in pairs}
+            ).values_list("use_case_id", "request_id")
+        )
+        fresh = [p for p in pairs if p not in stored]
+        UsageRequest.objects.bulk_create([UsageRequest(use_case_id=u, request_id=r) for u, r in fresh])
+        return set(fresh)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO showback_usagerequest (use_case_id, request_id) "
+            "SELECT u, r FROM unnest(%s::bigint[], %s::text[]) AS t(u, r) ORDER BY u, r "
+            "ON CONFLICT DO NOTHING RETURNING use_case_id, request_id",
+            [[u for u, _ in pairs], [r for _, r in pairs]],
+        )
+        return set(cursor.fetchall())
+
+
+def _events_insert(rows):
+    """One bulk write of the new events (dicts of UsageEvent's columns by attribute name): COPY on
+    PostgreSQL, bulk_create elsewhere. Rows rather than model instances: building 1,000
+    instances took longer than the database spends storing their rows."""
     if connection.vendor != "postgresql":
-        UsageEvent.objects.bulk_create(objs, batch_size=MAX_BATCH)
+        UsageEvent.objects.bulk_create([UsageEvent(**row) for row in rows], batch_size=MAX_BATCH)
         return
     from psycopg.types.json import Jsonb
 
     fields = [f for f in UsageEvent._meta.concrete_fields if not f.primary_key]
-    wrap = [Jsonb if f.get_internal_type() == "JSONField" else None for f in fields]
+    names = [f.attname for f in fields]
+    json_names = {f.attname for f in fields if f.get_internal_type() == "JSONField"}
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     sql = f"COPY {UsageEvent._meta.db_table} ({columns}) FROM STDIN"  # names from the model
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for obj in objs:
-            row = [getattr(obj, f.attname) for f in fields]
-            copy.write_row([w(v) if w and v is not None else v for w, v in zip(wrap, row, strict=True)])
+        for row in rows:
+            for name in json_names:
+                if row[name] is not None:
+                    row[name] = Jsonb(row[name])
+            copy.write_row([row[name] for name in names])
 
 
-def _usage_event(event, key_id):
+def _usage_row(event, key_id, received_at) -> dict:
     model = event["model_obj"]
-    return UsageEvent(
-        occurred_at=event["occurred_at"],
-        use_case=event["use_case_obj"],
-        gateway_key_id=key_id,
-        request_id=event["request_id"],
-        agent_id=event["agent_id"],
-        run_id=event["run_id"],
-        provider_name=event["provider"] or (model.provider.name if model else ""),
-        model=model,
-        model_name=event["model"],
-        input_tokens=event["input_tokens"] or 0,
-        output_tokens=event["output_tokens"] or 0,
-        cached_tokens=event["cached_tokens"] or 0,
-        reasoning_tokens=event["reasoning_tokens"] or 0,
-        latency_ms=event["latency_ms"],
-        retries=event["retries"] or 0,
-        tool_calls=event["tool_calls"] or 0,
-        status=event["status"],
-        cache_hit=event["cache_hit"],
-        human_review=event["human_review"],
-        outcome=event["outcome"],
-        cost=event["cost"],
-        currency=event["currency"],
-        cost_computed=event["cost_computed"],
-        customer=event["customer"],
-        tags=event["tags"],
-    )
+    return {
+        "occurred_at": event["occurred_at"],
+        "received_at": received_at,
+        "use_case_id": event["use_case_obj"].pk,
+        "gateway_key_id": key_id,
+        "request_id": event["request_id"],
+        "agent_id": event["agent_id"],
+        "run_id": event["run_id"],
+        "provider_name": event["provider"] or (model.provider.name if model else ""),
+        "model_id": model.pk if model else None,
+        "model_name": event["model"],
+        "input_tokens": event["input_tokens"] or 0,
+        "output_tokens": event["output_tokens"] or 0,
+        "cached_tokens": event["cached_tokens"] or 0,
+        "reasoning_tokens": event["reasoning_tokens"] or 0,
+        "latency_ms": event["latency_ms"],
+        "retries": event["retries"] or 0,
+        "tool_calls": event["tool_calls"] or 0,
+        "status": event["status"],
+        "cache_hit": event["cache_hit"],
+        "human_review": event["human_review"],
+        "outcome": event["outcome"],
+        "cost": event["cost"],
+        "currency": event["currency"],
+        "cost_computed": event["cost_computed"],
+        "customer": event["customer"],
+        "tags": event["tags"],
+    }
 
 
 def _run_of(event):
@@ -187,8 +231,9 @@ def _run_of(event):
 
 
 def _runs_seen(fresh) -> set:
-    """(use case, hour, run) already stored, for the runs of this batch: a run is counted once per
-    hour it is active in. One query, however many hours the batch spans."""
+    """(use case, hour, run) stored by earlier batches, for the runs of this batch: a run is
+    counted once per hour it is active in. One query, however many hours the batch spans; called
+    under the use case's lock, so a batch committed meanwhile is seen."""
     groups = defaultdict(set)
     for event in fresh:
         if event["run_id"]:
@@ -203,12 +248,20 @@ def _runs_seen(fresh) -> set:
             occurred_at__lt=hour + datetime.timedelta(hours=1),
             run_id__in=runs,
         )
-    return set(
+    # The batch's own events are stored already (copied in before the lock): a run was seen before
+    # when more of its events are stored in that hour than this batch brings.
+    own = defaultdict(int)
+    for event in fresh:
+        if event["run_id"]:
+            own[(event["use_case_obj"].pk, _hour(event["occurred_at"]), event["run_id"])] += 1
+    stored = (
         UsageEvent.objects.filter(where)
         .annotate(hour=TruncHour("occurred_at", tzinfo=datetime.UTC))
         .values_list("use_case_id", "hour", "run_id")
-        .distinct()
+        .annotate(n=Count("id"))
+        .order_by()
     )
+    return {(u, h, r) for u, h, r, n in stored if n > own.get((u, h, r), 0)}
 
 
 def _hourly_add(fresh, runs_before):
@@ -363,6 +416,11 @@ def _settlement(event):
     }
 
 
+# Keys per settling script call: a call runs atomically in Redis, so a batch is cut in pieces of
+# a few hundred events, each a short pause for the authorizations waiting on Redis.
+SETTLE_CHUNK_KEYS = 600
+
+
 def usage_settle(settlements):
     """Settle stored events in Redis: release each one's reservation, count its cost as spent on
     the caps of its use case (those of its currency whose period holds its day), and bring its
@@ -377,9 +435,10 @@ def usage_settle(settlements):
     try:
         policies = {pk: policy_get(pk, c, now_ms=now_ms) for pk in {s["use_case_id"] for s in settlements}}
         pipe = c.client.pipeline(transaction=False)
+        keys, args = [], []
         for s in settlements:
             policy = policies.get(s["use_case_id"])
-            keys, costs = [], []
+            cap_keys, costs = [], []
             for cap in policy["caps"] if policy else []:
                 if not cap["start"] <= s["day"].isoformat() <= cap["end"]:
                     continue
@@ -387,17 +446,19 @@ def usage_settle(settlements):
                 cost = 0
                 if cap_applies(cap, customer=s["customer"], tags=s["tags"]):
                     cost = ctr.to_micro(cap_amount(s["cost"], s["currency"], cap, s["day"]))
-                keys += ctr.cap_keys(cap)
+                cap_keys += ctr.cap_keys(cap)
                 costs.append(cost)
-            c.settle_script(
-                keys=[
-                    ctr.reservation_key(s["use_case_id"], s["reservation"]),
-                    ctr.run_key(s["use_case_id"], s["run_id"]),
-                    *keys,
-                ],
-                args=[s["reservation"], s["tokens"], s["tool_calls"], *costs],
-                client=pipe,
-            )
+            keys += [
+                ctr.reservation_key(s["use_case_id"], s["reservation"]),
+                ctr.run_key(s["use_case_id"], s["run_id"]),
+                *cap_keys,
+            ]
+            args += [s["reservation"], s["tokens"], s["tool_calls"], len(costs), *costs]
+            if len(keys) >= SETTLE_CHUNK_KEYS:
+                c.settle_many_script(keys=keys, args=args, client=pipe)
+                keys, args = [], []
+        if keys:
+            c.settle_many_script(keys=keys, args=args, client=pipe)
         c.call(pipe.execute)
     except ctr.Unavailable as exc:
         logger.warning("gateway: could not settle %s usage events in Redis: %s", len(settlements), exc)

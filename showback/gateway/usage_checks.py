@@ -16,6 +16,7 @@ from aifinops.core.exceptions import Unprocessable
 from portfolio.catalog import list_price_cost
 from portfolio.models import AIModel, UseCase
 
+from ..fx import rate_for
 from .authorize import GatewayPrincipal
 from .models import UsageOutcome, UsageStatus
 
@@ -44,6 +45,7 @@ COUNT_FIELDS = {
     "retries": 32767,
     "tool_calls": 10**6,
 }
+STATUSES, OUTCOMES = frozenset(UsageStatus.values), frozenset(UsageOutcome.values)
 # Per event, for the same reason: a day's sum must fit the rollups' money columns.
 MAX_COST = Decimal("1e6")
 KNOWN_FIELDS = {
@@ -137,11 +139,11 @@ def _event(raw, index, problems, now):
     for name, maximum in COUNT_FIELDS.items():
         event[name] = _count(raw.get(name), index, name, problems, maximum=maximum)
     status = raw.get("status") or UsageStatus.OK
-    if status not in UsageStatus.values:
+    if status not in STATUSES:
         problems.add(index, "status", f"Must be one of: {', '.join(UsageStatus.values)}.")
     event["status"] = status
     outcome = raw.get("outcome") or ""
-    if outcome and outcome not in UsageOutcome.values:
+    if outcome and outcome not in OUTCOMES:
         problems.add(index, "outcome", f"Must be empty or one of: {', '.join(UsageOutcome.values)}.")
     event["outcome"] = outcome
     event["cache_hit"] = _bool(raw.get("cache_hit"), index, "cache_hit", problems)
@@ -292,6 +294,8 @@ def usage_events_parse(*, principal, events) -> list[dict]:
             event["currency"] = event["currency"] or (
                 model.currency if model else event["use_case_obj"].currency
             )
+    if not problems.items:
+        _currencies_counted(parsed, problems)
     if problems.items:
         n = len({p["index"] for p in problems.items})
         raise Unprocessable(
@@ -299,3 +303,44 @@ def usage_events_parse(*, principal, events) -> list[dict]:
             problems.items,
         )
     return parsed
+
+
+def _currencies_counted(parsed, problems):
+    """Each event in another currency than a hard cap it counts against needs a rate recorded for
+    its day into the cap's currency: usage the cap cannot count is refused (by index, `currency`),
+    never stored uncounted."""
+    from . import counters as ctr
+    from .policy import cap_applies, policy_build, policy_get
+
+    caps_of, rates = {}, {}
+    c = ctr.counters()
+    now_ms = int(timezone.now().timestamp() * 1000)
+    for index, event in enumerate(parsed):
+        use_case_id = event["use_case_obj"].pk
+        if use_case_id not in caps_of:
+            policy = None
+            if c is not None:
+                try:
+                    policy = policy_get(use_case_id, c, now_ms=now_ms)
+                except ctr.Unavailable:
+                    policy = None
+            policy = policy or policy_build(use_case_id)
+            caps_of[use_case_id] = policy["caps"] if policy else []
+        day = event["occurred_at"].date()
+        for cap in caps_of[use_case_id]:
+            if cap["currency"] == event["currency"] or not cap["start"] <= day.isoformat() <= cap["end"]:
+                continue
+            if not cap_applies(cap, customer=event["customer"], tags=event["tags"]):
+                continue
+            pair = (event["currency"], cap["currency"], day)
+            if pair not in rates:
+                rates[pair] = rate_for(*pair)
+            if rates[pair] is None:
+                problems.add(
+                    index,
+                    "currency",
+                    f"No exchange rate from {event['currency']} to {cap['currency']} is recorded for "
+                    f"{day:%Y-%m-%d}, and the hard cap “{cap['name']}” is in {cap['currency']}: "
+                    f"report the cost in {cap['currency']}, or ask finance to record the rate.",
+                )
+                break

@@ -490,16 +490,29 @@ def test_bad_budgets_are_refused_naming_the_field(cast, values, field, words):
     assert not Budget.objects.exists()
 
 
-def test_a_hard_cap_is_only_for_a_use_case_or_an_agent_and_an_agent_budget_only_for_an_agent(cast):
-    with pytest.raises(ValidationError) as team_cap:
-        services.budget_save(actor=cast.finance, values=_values(team=cast.team_a, mode=BudgetMode.HARD_CAP))
+def test_a_hard_cap_is_refused_on_a_provider_and_an_agent_budget_is_only_for_an_agent(cast):
+    provider = ProviderFactory(slug="openai")
+    with pytest.raises(ValidationError) as provider_cap:
+        services.budget_save(
+            actor=cast.finance,
+            values=_values(scope=BudgetScope.PROVIDER, provider=provider, mode=BudgetMode.HARD_CAP),
+        )
     with pytest.raises(ValidationError) as not_agent:
         services.budget_save(
             actor=cast.finance, values=_values(scope=BudgetScope.AGENT, use_case=cast.use_case_a)
         )
 
-    assert "use-case, agent, customer or tag scope" in team_cap.value.message_dict["mode"][0]
+    assert "team, use-case, agent, customer or tag scope" in provider_cap.value.message_dict["mode"][0]
     assert "supervised or autonomous agent" in not_agent.value.message_dict["use_case"][0]
+
+
+def test_finance_saves_a_team_hard_cap(cast):
+    budget = services.budget_save(
+        actor=cast.finance, values=_values(team=cast.team_a, mode=BudgetMode.HARD_CAP)
+    )
+
+    assert (budget.scope, budget.team, budget.mode) == (BudgetScope.TEAM, cast.team_a, BudgetMode.HARD_CAP)
+    assert AuditEvent.objects.get(action="budget.create").object_id == str(budget.pk)
 
 
 def test_targets_that_do_not_match_the_scope_are_dropped(cast):

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from aifinops.core.exceptions import Unprocessable
 from showback.gateway import rollups
 from showback.gateway.authorize import GatewayPrincipal
-from showback.gateway.models import UsageRollupDirty
+from showback.gateway.models import UsageRequest, UsageRollupDirty
 from showback.gateway.usage import usage_events_ingest
 from showback.models import DailySpend, SpendRecord, UsageEvent, UsageHourly
 
@@ -149,7 +149,7 @@ def _raw(spec):
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=st.lists(st.lists(EVENTS, min_size=1, max_size=6), min_size=1, max_size=6))
 def test_whatever_the_batches_nothing_is_lost_or_counted_twice(cast, gateway_key, redis_clean, batches):
-    for model in (UsageEvent, SpendRecord, DailySpend, UsageHourly, UsageRollupDirty):
+    for model in (UsageEvent, UsageRequest, SpendRecord, DailySpend, UsageHourly, UsageRollupDirty):
         model.objects.all().delete()
     key = principal(gateway_key)
     accepted = {}  # request id -> (cost, day) of the first accepted event with that id
@@ -178,6 +178,71 @@ def test_whatever_the_batches_nothing_is_lost_or_counted_twice(cast, gateway_key
     )
     assert sum(UsageHourly.objects.values_list("calls", flat=True)) == len(accepted)
     assert not UsageRollupDirty.objects.exists()
+
+
+def gateway_spend():
+    return SpendRecord.objects.filter(source="gateway").aggregate(s=Sum("effective_cost"))["s"]
+
+
+def test_an_id_resent_with_another_timestamp_is_a_duplicate(cast, gateway_key, redis_clean):
+    key = principal(gateway_key)
+    usage_events_ingest(principal=key, events=[event("same", cost="0.50", timestamp=iso(noon(1)))])
+
+    again = usage_events_ingest(principal=key, events=[event("same", cost="0.50", timestamp=iso(noon(2)))])
+
+    assert (again["stored"], again["duplicates"]) == (0, 1)
+    assert UsageEvent.objects.count() == 1
+    assert SpendRecord.objects.filter(source="gateway").aggregate(s=Sum("effective_cost"))["s"] == Decimal(
+        "0.5"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_batches_of_the_same_ids_store_and_settle_each_once(
+    cast, gateway_key, redis_clean, monkeypatch
+):
+    """Eight threads, each on its own connection, send the same 50 ids at once (in different
+    orders): each id is stored once, its cost counted once, and no batch deadlocks."""
+    import random
+    import threading
+
+    from showback.gateway import usage as usage_module
+
+    key = principal(gateway_key)
+    specs = [event(f"c{i}", cost="0.01", run_id=f"run-{i % 5}") for i in range(50)]
+    settled, errors, lock = [], [], threading.Lock()
+    start = threading.Barrier(8)
+
+    def settle(settlements):
+        with lock:
+            settled.extend(s["reservation"] for s in settlements)
+
+    def send(seed):
+        batch = list(specs)
+        random.Random(seed).shuffle(batch)
+        try:
+            start.wait()
+            usage_events_ingest(principal=key, events=batch)
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(usage_module, "usage_settle", settle)  # records what each commit settles
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert errors == []
+    assert UsageEvent.objects.count() == 50
+    assert sorted(settled) == sorted(f"c{i}" for i in range(50))
+    assert SpendRecord.objects.filter(source="gateway").aggregate(s=Sum("effective_cost"))["s"] == Decimal(
+        "0.5"
+    )
+    hourly = UsageHourly.objects.aggregate(calls=Sum("calls"), runs=Sum("runs"))
+    assert (hourly["calls"], hourly["runs"]) == (50, 5)
 
 
 def _start_worker(log_path):

@@ -230,11 +230,9 @@ def _admin_only_rows(cast, *, council, item, day):
         source="focus", source_row_key="zeta-1", charge_period_start=day, charge_period_end=day
     )
     ReviewThresholds.objects.get_or_create(council=council)
+    ExchangeRate.objects.create(base="EUR", quote="USD", rate="1.1", valid_from=day, source="matrix")
     VoteFactory(item=item, member=council.members.get(user=cast.council))
     seen = {"user_agent": "pytest", "http_accept": "*/*", "path_info": "/accounts/login/"}
     AccessAttempt.objects.create(username="zeta", get_data="", post_data="", failures_since_start=1, **seen)
     AccessLog.objects.create(username="zeta", **seen)
     AccessFailureLog.objects.create(username="zeta", **seen)
-    ExchangeRate.objects.create(
-        base="EUR", quote="USD", rate=Decimal("1.08"), valid_from=day, source="matrix"
-    )

@@ -466,6 +466,10 @@ _SERVICE_RECORD = _EDITABLE | {
     "add":                                    Row("L   AL  AL  AL  AL  AL  AL  403"),
     "delete":                                 Row("L   AL  AL  AL  AL  AL  AL  403"),
 }
+# Exchange rates are corrected, never deleted: the hard caps' conversions cite them.
+_NO_DELETE = _EDITABLE | {
+    "delete":                                 Row("L   AL  AL  AL  AL  AL  AL  403"),
+}
 _LOG = _EDITABLE | {
     "add":                                    Row("L   AL  AL  AL  AL  AL  AL  403"),
 }
@@ -489,7 +493,7 @@ ADMIN_MODELS = {
     "showback.spendrecord": _SERVICE_RECORD,
     "showback.dailyspend": _SERVICE_RECORD,
     # Rates are entered by hand (saved through the audited service) and never deleted.
-    "showback.exchangerate": _EDITABLE | {"delete": Row("L   AL  AL  AL  AL  AL  AL  403")},
+    "showback.exchangerate": _NO_DELETE,
     "council.council": _EDITABLE,
     "council.meeting": _SERVICE_RECORD,
     "council.agendaitem": _SERVICE_RECORD,
