@@ -65,13 +65,13 @@ class DecisionForm(forms.Form):
     period_start = forms.DateField(
         required=False,
         label="Period from",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput,
         help_text="Without a funding request: the first day the funding covers (YYYY-MM-DD).",
     )
     period_end = forms.DateField(
         required=False,
         label="Period to",
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput,
         help_text="The last day; empty periods run whole months from the meeting's month.",
     )
     conditions = forms.CharField(

@@ -55,6 +55,12 @@ def _data(request):
     return request.data if hasattr(request.data, "get") else {}
 
 
+def _form(request, form_class, **kwargs):
+    """The request body read by `form_class`: JSON numbers made text, objects and lists where one
+    value is expected refused by field name (a 400, never a crash in the field's parsing)."""
+    return form_class(form_data(_data(request), form_class), **kwargs)
+
+
 def _int_param(request, name):
     value = request.query_params.get(name)
     if value in (None, ""):
@@ -162,7 +168,7 @@ class MeetingViewSet(viewsets.ReadOnlyModelViewSet):
         carry over to the next meeting: when there are any, send `{"confirm": true}`; without it the
         answer is 400 naming `confirm` (with the items and the meeting they go to) and nothing
         changes."""
-        data = _valid(MeetingCloseForm(form_data(_data(request), MeetingCloseForm)))
+        data = _valid(_form(request, MeetingCloseForm))
         meeting = services.meeting_close(
             actor=request.user, meeting=self.get_object(), minutes=data["minutes"], confirm=data["confirm"]
         )
@@ -220,7 +226,7 @@ class AgendaItemViewSet(viewsets.ReadOnlyModelViewSet):
     def votes(self, request, pk=None):
         """Cast (or change) the caller's own vote: `choice` (approve, approve_with_conditions,
         defer, reject, sunset), `comment`, and `conditions` for an approval with conditions."""
-        data = _valid(VoteForm(_data(request)))
+        data = _valid(_form(request, VoteForm))
         vote = services.vote_cast(actor=request.user, item=self.get_object(), **data)
         vote = type(vote).objects.select_related("member__user").get(pk=vote.pk)
         return Response(VoteSerializer(vote).data, status=status.HTTP_201_CREATED)
@@ -237,7 +243,7 @@ class AgendaItemViewSet(viewsets.ReadOnlyModelViewSet):
     def decision(self, request, pk=None):
         """Record the council's decision (the chair, in session, once a quorum has voted). 422 when
         the quorum is not met; 409 when a decision was recorded meanwhile."""
-        data = _valid(DecisionForm(_data(request)))
+        data = _valid(_form(request, DecisionForm))
         decision = services.decision_record(
             actor=request.user,
             item=self.get_object(),
@@ -284,9 +290,9 @@ class FundingRequestViewSet(
         request=FundingRequestWriteSerializer, responses={201: FundingRequestSerializer, 409: CONFLICT}
     )
     def create(self, request, *args, **kwargs):
-        data = _data(request)
+        data = form_data(_data(request), FundingRequestForm)
         key = data.get("use_case")
-        if not key:
+        if not key or not isinstance(key, str):
             raise ValidationError({"use_case": ["Give the use case's key."]})
         use_case = portfolio_selectors.use_case_queryset(user=request.user).filter(key=key).first()
         if use_case is None:

@@ -250,6 +250,39 @@ def test_a_bad_outcome_or_amount_names_the_field(cast, login, in_session, votes)
     assert _error(too_much)["fields"]["amount"] == ["Approve at most what was asked: 9,000.00 USD."]
 
 
+@pytest.mark.parametrize(
+    "field", ["conditions", "note", "milestone", "outcome", "period_start", "period_end"]
+)
+@pytest.mark.parametrize("value", [0.5, {"a": 1}, ["x"]])
+def test_a_decision_with_a_number_or_an_object_for_a_text_names_the_field(
+    cast, login, in_session, votes, field, value
+):
+    # Found by the API fuzzing: a JSON number reached a text field's parsing and answered 500.
+    votes(in_session.first, 3)
+    url = f"{API}/agenda-items/{in_session.first.pk}/decision/"
+
+    response = login(cast.chair).post(
+        url, {"outcome": "approve", "amount": "100", field: value}, content_type="application/json"
+    )
+
+    assert response.status_code in (201, 400)
+    if response.status_code == 400:
+        assert field in _error(response)["fields"]
+
+
+@pytest.mark.parametrize("value", [0.5, {"a": 1}, ["x"]])
+def test_a_vote_with_a_number_or_an_object_for_its_comment_names_the_field(cast, login, in_session, value):
+    url = f"{API}/agenda-items/{in_session.first.pk}/votes/"
+
+    response = login(cast.council).post(
+        url, {"choice": "approve", "comment": value}, content_type="application/json"
+    )
+
+    assert response.status_code in (201, 400)
+    if response.status_code == 400:
+        assert "comment" in _error(response)["fields"]
+
+
 # Funding requests and decisions.
 
 
