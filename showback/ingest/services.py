@@ -498,7 +498,8 @@ def _run(batch, heartbeat, on_progress):
         )
         error = (
             f"{stats['rejected']:,} row{'s' if stats['rejected'] != 1 else ''} rejected{kept}: nothing was "
-            "imported. Fix them and upload again, or import the valid rows only."
+            f"imported. Fix {'it' if stats['rejected'] == 1 else 'them'} and upload the file again, or "
+            "upload it choosing “Import the valid rows and give me the rejects”."
         )
     except ImportFileError as exc:
         error = str(exc)
