@@ -495,11 +495,18 @@ def _explain(qs, totals, *, own):
     parts = []
     if top and top["spend"]:
         share = top["spend"] / total["spend"]
-        what = top["model__name"] or "spend with no known model"
-        where = f"in {top['use_case__name']}" if top["use_case__name"] else "not attributed to a use case"
-        whose = "your " if own else ""
+        model, use_case = top["model__name"], top["use_case__name"]
+        whose = "your " if own else "the "
         lead = f"Most of {whose}spend" if share >= Decimal("0.5") else f"The largest line of {whose}spend"
-        parts.append(f"{lead} is {what} {where} ({share:.0%}).")
+        if model and use_case:
+            what = f"is {model} in {use_case}"
+        elif model:
+            what = f"is {model}, in no use case"
+        elif use_case:
+            what = f"is in {use_case}, on no model the catalog knows"
+        else:
+            what = "is in no use case, on no model the catalog knows"
+        parts.append(f"{lead} {what} ({share:.0%}).")
     if total["cached_share"] is not None:
         parts.append(f"{total['cached_share']:.0%} of input tokens were cached.")
     if total["premium_share"]:

@@ -231,6 +231,9 @@ AIFINOPS_IMPORT_MAX_LINE_BYTES = env.int("IMPORT_MAX_LINE_KB", default=4096) * 1
 # A running import beats every few seconds; one silent this long is failed by the sweeper.
 AIFINOPS_IMPORT_STALE_SECONDS = env.int("IMPORT_STALE_SECONDS", default=300)
 AIFINOPS_IMPORT_HEARTBEAT_SECONDS = env.int("IMPORT_HEARTBEAT_SECONDS", default=15)
+# A queued import no worker has started this long is handed to the workers again (the broker may
+# have lost its task); still queued after twice this long, it is failed, saying to check the worker.
+AIFINOPS_IMPORT_QUEUED_SECONDS = env.int("IMPORT_QUEUED_SECONDS", default=900)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # The address people reach the product at, for links in emails.

@@ -22,10 +22,12 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import DatabaseError, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
+from aifinops.core.models import AuditEvent
 from portfolio.catalog import list_price_cost
 from portfolio.models import AIModel, Provider
 
@@ -496,7 +498,8 @@ def _run(batch, heartbeat, on_progress):
         )
         error = (
             f"{stats['rejected']:,} row{'s' if stats['rejected'] != 1 else ''} rejected{kept}: nothing was "
-            "imported. Fix them and upload again, or import the valid rows only."
+            f"imported. Fix {'it' if stats['rejected'] == 1 else 'them'} and upload the file again, or "
+            "upload it choosing “Import the valid rows and give me the rejects”."
         )
     except ImportFileError as exc:
         error = str(exc)
@@ -674,7 +677,8 @@ def spend_import_retry(*, batch_id, actor):
         _refuse(batch, "retried", (ImportStatus.FAILED, ImportStatus.CANCELLED))
     before = snapshot(batch, STATE_FIELDS)
     batch.status, batch.error, batch.rejects, batch.totals = ImportStatus.QUEUED, "", [], {}
-    batch.started_at = batch.finished_at = batch.heartbeat_at = None
+    batch.started_at = batch.finished_at = None
+    batch.heartbeat_at = timezone.now()  # queued since: the sweeper's clock for a lost task
     batch.period_start = batch.period_end = None
     batch.rows_read = batch.rows_imported = batch.rows_duplicate = batch.rows_rejected = 0
     batch.save()
@@ -740,10 +744,18 @@ def spend_import_undo(*, batch_id, actor):
 
 
 def spend_import_sweep(*, now=None):
-    """Fail the running imports whose process has given no sign of life for IMPORT_STALE_SECONDS
-    (a killed worker, a machine gone): their transaction died with them, so nothing of them is in
-    the ledger, and the person can retry. Returns the ids failed."""
+    """End the imports that would otherwise wait for ever. Returns the ids failed.
+
+    A running import whose process has given no sign of life for IMPORT_STALE_SECONDS (a killed
+    worker, a machine gone) is failed: its transaction died with it, so nothing of it is in the
+    ledger, and the person can retry. A queued import that no worker has started for
+    IMPORT_QUEUED_SECONDS is handed to the workers again, once (the broker may have lost its task;
+    a task that arrives twice runs once); still queued after twice that, it is failed."""
     now = now or timezone.now()
+    return _sweep_running(now) + _sweep_queued(now)
+
+
+def _sweep_running(now):
     stale_seconds = settings.AIFINOPS_IMPORT_STALE_SECONDS
     limit = now - datetime.timedelta(seconds=stale_seconds)
     failed = []
@@ -773,5 +785,53 @@ def spend_import_sweep(*, now=None):
                 after=snapshot(batch, STATE_FIELDS),
             )
         cache.delete(progress_key(batch_id))
+        failed.append(batch_id)
+    return failed
+
+
+def _sweep_queued(now):
+    wait = settings.AIFINOPS_IMPORT_QUEUED_SECONDS
+    limit = now - datetime.timedelta(seconds=wait)
+    # A queued import's heartbeat is when it was queued (its creation, or its retry).
+    queued = ImportBatch.objects.filter(status=ImportStatus.QUEUED).annotate(
+        queued_at=Coalesce("heartbeat_at", "created_at")
+    )
+    failed = []
+    for batch_id in queued.filter(queued_at__lt=limit).values_list("pk", flat=True):
+        with transaction.atomic():
+            batch = (
+                queued.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk=batch_id, queued_at__lt=limit)
+                .first()
+            )
+            if batch is None:
+                continue
+            redispatched = (
+                AuditEvent.objects.for_object(batch)
+                .filter(action="spend_import.redispatch", created_at__gte=batch.queued_at)
+                .exists()
+            )
+            if not redispatched:
+                audit_record(actor=None, action="spend_import.redispatch", obj=batch)
+                transaction.on_commit(lambda pk=batch.pk: _dispatch(pk))
+                continue
+            if batch.queued_at >= limit - datetime.timedelta(seconds=wait):
+                continue
+            before = snapshot(batch, STATE_FIELDS)
+            waited = max(1, round((now - batch.queued_at).total_seconds() / 60))
+            batch.status, batch.finished_at = ImportStatus.FAILED, now
+            batch.error = (
+                f"No worker started this import in {waited} minutes, though it was handed to the "
+                "workers twice: nothing was imported. Check that a Celery worker is running (make "
+                "worker) and reaches the broker (REDIS_URL), then retry it."
+            )
+            batch.save(update_fields=["status", "finished_at", "error"])
+            audit_record(
+                actor=None,
+                action="spend_import.fail",
+                obj=batch,
+                before=before,
+                after=snapshot(batch, STATE_FIELDS),
+            )
         failed.append(batch_id)
     return failed

@@ -56,7 +56,7 @@ def import_list(request):
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                messages.info(request, f"“{batch.original_name}” is being imported.")
+                messages.info(request, f"“{batch.original_name}” is uploaded; its import is below.")
                 return redirect("showback:import_detail", pk=batch.pk)
     return render(request, "showback/imports.html", {"form": form, "batches": selectors.import_list()})
 

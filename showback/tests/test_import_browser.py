@@ -1,11 +1,16 @@
 """Finance uploads a FOCUS bill in a real browser, watches its import finish, and finds the spend
 on the team's page."""
 
+import csv
 import datetime
+import io
+import re
 import threading
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
 from playwright.sync_api import expect
 
@@ -74,7 +79,7 @@ def test_finance_uploads_a_focus_bill_watches_it_import_and_finds_the_spend_on_t
     bar = page.get_by_role("progressbar", name="Import progress")
     expect(status).to_contain_text("Queued")
     expect(bar).to_have_attribute("aria-valuenow", "0")
-    expect(page.get_by_text("“bedrock-today.csv” is being imported.")).to_be_visible()
+    expect(page.get_by_text("“bedrock-today.csv” is uploaded; its import is below.")).to_be_visible()
 
     # When the worker takes it, the page follows it by itself to the end
     held_imports.set()
@@ -88,3 +93,97 @@ def test_finance_uploads_a_focus_bill_watches_it_import_and_finds_the_spend_on_t
     page.goto("/portfolio/teams/support/")
     this_month = page.locator(".card", has_text="AI spend this month").locator(".metric")
     expect(this_month).to_have_text("$123.45")
+
+
+SAMPLE = Path(__file__).resolve().parent / "data" / "focus" / "saas_spend_agreements_a2.csv"
+SHOTS = django_settings.BASE_DIR / "test-artifacts"
+
+
+def _shot(page, name):
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"import-{name}.png"), full_page=True)
+
+
+def _upload(page, name, content):
+    page.goto("/showback/imports/")
+    page.get_by_label("Spend file").set_input_files(
+        files=[{"name": name, "mimeType": "text/csv", "buffer": content}]
+    )
+    page.get_by_role("button", name="Upload and import").click()
+
+
+def test_finance_undoes_a_wrong_file_and_sees_its_spend_gone_from_showback(
+    page, log_in, cast, password, held_imports
+):
+    # Given finance who uploads a public FOCUS sample by mistake, seen waiting with its cancel button
+    log_in("fin", password)
+    _upload(page, "saas_spend_agreements_a2.csv", SAMPLE.read_bytes())
+    status = page.locator("#import-status")
+    expect(status).to_contain_text("Queued")
+    expect(status).to_contain_text("Waiting for a worker to start it")
+    expect(page.get_by_role("button", name="Cancel the import")).to_be_visible()
+    _shot(page, "1-queued")
+    held_imports.set()
+    expect(status).to_contain_text("Imported")
+    _shot(page, "2-summary")
+    batch = ImportBatch.objects.get()
+    total = sum(Decimal(row["BilledCost"]) for row in csv.DictReader(io.StringIO(SAMPLE.read_text())))
+
+    # And its spend is in showback, the file's own period
+    page.get_by_role("link", name="See it in showback").click()
+    showback_url = page.url
+    table = page.get_by_test_id("breakdown-table")
+    expect(table).to_contain_text("Acme Co")
+    expect(table.locator("tfoot")).to_contain_text(f"${total:,.2f}")
+    _shot(page, "3-showback")
+
+    # When they undo it without ticking the confirmation, nothing happens
+    page.goto(f"/showback/imports/{batch.pk}/")
+    page.get_by_text("Loaded by mistake? Undo this import").click()
+    undo = page.get_by_role("button", name="Undo the import")
+    confirm = page.get_by_label(re.compile(r"Remove its \d+ rows from showback"))
+    expect(confirm).to_be_visible()
+    _shot(page, "4-undo-confirmation")
+    undo.click()
+    assert ImportBatch.objects.get().status == "succeeded"
+
+    # When they tick it and undo
+    confirm.check()
+    undo.click()
+
+    # Then the import says it is undone, and the file's spend is gone from showback
+    expect(status.locator(".badge")).to_have_text("Undone")
+    badge_colour = status.locator(".badge").evaluate("badge => getComputedStyle(badge).backgroundColor")
+    assert badge_colour not in ("rgba(0, 0, 0, 0)", "transparent")
+    expect(page.get_by_role("progressbar")).to_have_count(0)
+    expect(status).to_contain_text(f"its {batch.rows_imported} rows were removed")
+    expect(page.get_by_text("is undone: its rows are removed")).to_be_visible()
+    expect(page.get_by_role("button", name="Undo the import")).to_have_count(0)
+    _shot(page, "5-undone")
+    page.goto(showback_url)
+    expect(page.get_by_test_id("breakdown-table")).to_contain_text("No spend in this period.")
+    expect(page.get_by_test_id("breakdown-table")).not_to_contain_text("Acme Co")
+    _shot(page, "6-showback-after-undo")
+
+
+def test_finance_reads_why_a_file_failed_and_can_retry_it(page, log_in, cast, password, held_imports):
+    # Given a FOCUS sample with a cost that is not a number on its third row
+    held_imports.set()
+    lines = SAMPLE.read_text().splitlines(keepends=True)
+    lines[3] = lines[3].replace(",120,", ",twelve,", 1)
+    log_in("fin", password)
+
+    # When finance uploads it
+    _upload(page, "broken.csv", "".join(lines).encode())
+
+    # Then the import failed, saying which row, which column and what to do, with a retry button
+    status = page.locator("#import-status")
+    expect(status).to_contain_text("Rejected")
+    expect(status.get_by_role("alert")).to_contain_text("1 row rejected: nothing was imported")
+    rejects = status.get_by_role("table")
+    expect(rejects).to_contain_text("BilledCost")
+    expect(rejects).to_contain_text("'twelve' is not a number")
+    expect(page.get_by_role("button", name="Retry the import")).to_be_visible()
+    expect(status).to_contain_text("Fix it and upload the file again")
+    expect(status).to_contain_text("its rejected rows will be rejected again")
+    _shot(page, "7-failed")

@@ -95,6 +95,67 @@ def test_a_fresh_heartbeat_is_left_alone(cast, media):
 
 
 @pytest.mark.django_db
+def test_a_queued_import_whose_task_was_lost_is_handed_again_then_failed(
+    cast, media, settings, django_capture_on_commit_callbacks
+):
+    # Given an import queued long ago whose task the broker lost (no worker ever saw it)
+    content = focus_csv(focus_rows(12))
+    batch = _create(cast, content)
+    wait = datetime.timedelta(seconds=settings.AIFINOPS_IMPORT_QUEUED_SECONDS)
+    queued_at = timezone.now() - wait - datetime.timedelta(minutes=1)
+    ImportBatch.objects.filter(pk=batch.pk).update(created_at=queued_at)
+    fresh = _create(cast, focus_csv(focus_rows(3, seed=7)), "fresh.csv")
+
+    # When the sweeper runs without a worker to take the task, it hands the old one over again,
+    # audited, and leaves it queued; the fresh one is left alone
+    with django_capture_on_commit_callbacks() as dispatched:
+        assert spend_import_sweep() == []
+    assert len(dispatched) == 1
+    assert AuditEvent.objects.filter(action="spend_import.redispatch", object_id=str(batch.pk)).count() == 1
+    with django_capture_on_commit_callbacks() as again:
+        assert spend_import_sweep(now=timezone.now() + wait / 2) == []
+    assert again == []  # handed over once, not at every sweep
+
+    # When it is still queued twice the wait after it was queued, it fails saying what to check
+    assert spend_import_sweep(now=queued_at + 2 * wait + datetime.timedelta(seconds=1)) == [batch.pk]
+    batch.refresh_from_db()
+    assert batch.status == "failed"
+    assert "No worker started this import" in batch.error and "make worker" in batch.error
+    assert "retry" in batch.error
+    assert ImportBatch.objects.get(pk=fresh.pk).status == "queued"
+    spend_import_cancel(batch_id=fresh.pk, actor=cast.finance)
+
+    # And a retry is queued afresh: handed over again only after a new wait, and it completes
+    spend_import_retry(batch_id=batch.pk, actor=cast.finance)
+    with django_capture_on_commit_callbacks() as none_yet:
+        spend_import_sweep(now=timezone.now() + wait / 2)
+    assert none_yet == []
+    with django_capture_on_commit_callbacks(execute=True):
+        spend_import_sweep(now=timezone.now() + wait + datetime.timedelta(seconds=1))
+    batch.refresh_from_db()
+    assert batch.status == "succeeded" and batch.rows_imported == 12
+
+
+@pytest.mark.django_db
+def test_a_queued_import_handed_again_runs_once_however_many_tasks_arrive(
+    cast, media, settings, django_capture_on_commit_callbacks
+):
+    # Given a queued import the sweeper hands over again while its first task was only late
+    batch = _create(cast, focus_csv(focus_rows(5)))
+    old = timezone.now() - datetime.timedelta(seconds=settings.AIFINOPS_IMPORT_QUEUED_SECONDS + 60)
+    ImportBatch.objects.filter(pk=batch.pk).update(created_at=old)
+    with django_capture_on_commit_callbacks(execute=True):
+        spend_import_sweep()
+
+    # When the late task arrives too, it finds the import done and leaves it as it is
+    spend_import_run(batch_id=batch.pk)
+
+    batch.refresh_from_db()
+    assert batch.status == "succeeded" and SpendRecord.objects.filter(import_batch=batch).count() == 5
+    assert AuditEvent.objects.filter(action="spend_import.complete", object_id=str(batch.pk)).count() == 1
+
+
+@pytest.mark.django_db
 def test_undo_removes_exactly_its_rows_and_rebuilds_the_rollups(cast, media):
     # Given a first file, then a second that repeats 10 of its rows and adds 20 of its own
     first_rows = list(focus_rows(40, seed=1))

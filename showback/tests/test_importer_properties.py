@@ -638,11 +638,39 @@ def test_json_text_postgresql_cannot_store_rejects_the_row_and_writes_nothing(se
     assert (batch.rows_rejected, batch.rows_imported) == (1, batch.rows_read - 1)
 
 
-def test_a_lone_surrogate_in_json_is_read_as_a_question_mark(service_data):
+def test_a_lone_surrogate_in_json_is_refused_by_record_never_read_as_a_question_mark(service_data):
     seed = SEEDS["litellm"][1].decode()
     damaged = seed.replace('"model": "gpt-4o-2024-08-06"', '"model": "gpt\\ud800-4o"', 1).encode()
 
     batch = _import(damaged, "litellm", ImportMode.ALL_OR_NOTHING)
 
-    assert batch.status == "succeeded"
-    assert SpendRecord.objects.filter(import_batch=batch, model_name="gpt?-4o").count() == 1
+    assert batch.status == "failed"
+    assert [r["line"] for r in batch.rejects] == [1]
+    assert "half of a surrogate pair" in batch.rejects[0]["message"]
+    assert not SpendRecord.objects.filter(model_name__startswith="gpt?").exists()
+
+
+_ESCAPE_ATOMS = [r"\\", r"\ud800", r"\udc00", r"\ud83d\ude00", r"\uD83D", r"\uDE00", r"\u0041", r"\""]
+_ESCAPE_ATOMS += ["a", "u", "é"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.lists(st.sampled_from(_ESCAPE_ATOMS), max_size=16).map("".join),
+    chunk=st.integers(min_value=1, max_value=24),
+)
+def test_lone_surrogate_escapes_are_marked_exactly_however_the_bytes_are_cut(body, chunk):
+    # Given a JSON string read in chunks of any size, when its escapes are checked as it streams,
+    # then it reads as Python's json reads it, each half of a pair with no partner marked, and
+    # nothing else changed
+    from showback.ingest.importers.readers import LONE_SURROGATE_MARK, _SurrogateEscapes
+
+    document = f'"{body}"'.encode()
+    scanner, out = _SurrogateEscapes(), b""
+    for start in range(0, len(document), chunk):
+        out += scanner.feed(document[start : start + chunk], final=False)
+    out += scanner.feed(b"", final=True)
+
+    expected = "".join(LONE_SURROGATE_MARK if 0xD800 <= ord(c) <= 0xDFFF else c for c in json.loads(document))
+    assert json.loads(out) == expected
+    assert scanner.found == expected.count(LONE_SURROGATE_MARK)

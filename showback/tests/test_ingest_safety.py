@@ -196,3 +196,57 @@ def test_detection_reads_the_head_only_and_the_request_never_parses(cast, media,
     )
 
     assert batch.status == "queued" and batch.source_format == "focus"
+
+
+def _litellm_record(number, user="ana"):
+    return (
+        f'{{"request_id": "req-{number}", "startTime": "2025-01-01T00:00:00Z", "spend": 0.25, '
+        f'"model": "gpt-4o", "user": "{user}"}}'
+    )
+
+
+@pytest.mark.parametrize("escape", [r"\ud800", r"\udfff", r"x\uD83D", r"\ud83d\u0041"])
+def test_a_lone_surrogate_escape_in_a_json_file_is_refused_by_record_never_stored_altered(
+    cast, media, escape
+):
+    # Given a LiteLLM spend log whose second record's user is half of a surrogate pair, escaped
+    content = f"[{_litellm_record(1)}, {_litellm_record(2, escape)}, {_litellm_record(3)}]".encode()
+
+    # When it is imported whole, then it is refused naming record 2, nothing stored
+    batch, _ = _import(cast, content, "spend.json")
+    assert batch.status == "failed"
+    assert [(r["line"], "surrogate" in r["message"]) for r in batch.rejects] == [(2, True)]
+    assert not SpendRecord.objects.exists()
+
+    # When only its valid rows are imported, records 1 and 3 are, and no user was stored as "?"
+    batch, _ = _import(cast, content, "again.json", mode=ImportMode.VALID_ROWS)
+    assert batch.status == "succeeded" and batch.rows_imported == 2 and batch.rows_rejected == 1
+    assert sorted(SpendRecord.objects.values_list("user_label", flat=True)) == ["ana", "ana"]
+
+
+def test_escaped_pairs_and_escaped_backslashes_are_kept_as_written(cast, media):
+    # An emoji written as its escaped pair, upper or lower case, and "\\ud800" (a backslash, then
+    # the letters ud800) are text: stored exactly
+    users = [r"\ud83d\ude00", r"\uD83D\uDE00", r"\\ud800", r"\\\ud83d\ude00"]
+    content = ("[" + ", ".join(_litellm_record(i, u) for i, u in enumerate(users)) + "]").encode()
+
+    batch, _ = _import(cast, content, "spend.json")
+
+    assert batch.status == "succeeded", batch.error
+    stored = set(SpendRecord.objects.values_list("user_label", flat=True))
+    assert stored == {"\U0001f600", "\\ud800", "\\\U0001f600"}
+
+
+def test_a_lone_surrogate_in_an_openai_usage_bucket_is_refused_by_result(cast, media):
+    kind = "organization.usage.completions.result"
+    result = {"object": kind, "input_tokens": 10, "output_tokens": 5, "model": "gpt-4o"}
+    results = [result | {"project_id": "p1"}, result | {"project_id": "PLACEHOLDER"}]
+    bucket = {"object": "bucket", "start_time": 1730419200, "end_time": 1730505600, "results": results}
+    page = {"object": "page", "data": [bucket]}
+    content = json.dumps(page).replace("PLACEHOLDER", r"p\udbff").encode()
+
+    batch, _ = _import(cast, content, "usage.json", mode=ImportMode.VALID_ROWS)
+
+    assert batch.status == "succeeded" and [r["line"] for r in batch.rejects] == [2]
+    assert set(SpendRecord.objects.values_list("sub_account", flat=True)) == {"p1"}
+    assert "result 2 holds half of a surrogate pair" in batch.rejects[0]["message"]

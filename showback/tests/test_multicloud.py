@@ -104,6 +104,9 @@ def test_showback_by_provider_names_the_clouds_of_the_bill_not_one_unknown(login
     assert "Unknown" not in shown
     for name in ("Amazon Web Services", "Microsoft", "Google Cloud", "Oracle"):
         assert name in response.text
+    # What drives it, in plain words: none of the bill is in a use case or on a catalog model yet
+    explanation = response.context["breakdown"]["explanation"]
+    assert explanation == "Most of the spend is in no use case, on no model the catalog knows (100%)."
 
     # AI only: the AI services' spend alone
     ai = client.get(reverse("showback:index"), {**scope, "ai": "ai", "by": "service"})

@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import itertools
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
@@ -143,23 +144,116 @@ def _unreadable(exc: Exception, line: int) -> ImportFileError:
     return ImportFileError(f"Line {line} cannot be read as CSV: {exc}.")
 
 
+# A \uD800-\uDFFF escape (its backslash the last of an odd run, so not itself escaped), with the
+# low half that pairs with it when it is a high half.
+_SURROGATE_ESCAPE = re.compile(
+    rb"(?<!\\)(?:\\\\)*(\\u[dD][89abAB][0-9a-fA-F]{2}(?:\\u[dD][c-fC-F][0-9a-fA-F]{2})?"
+    rb"|\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+)
+_PAIR = len(rb"\ud83d\ude00")
+# What a lone half becomes on its way to the parser: ijson's C backend would read it as "?" (a high
+# half) or fail with no record number (a low half). A NUL is kept by the parser, and PostgreSQL
+# cannot store one, so a record holding it is refused whatever it means.
+LONE_SURROGATE_MARK = "\x00"
+
+
+class _SurrogateEscapes:
+    """Finds the escapes of half a surrogate pair in JSON bytes read chunk by chunk, and rewrites
+    each to the escape of LONE_SURROGATE_MARK (as long), so that the record holding it is refused
+    by number instead of stored altered. A pair split across two reads is judged whole."""
+
+    def __init__(self):
+        self._carry = b""
+        self.found = 0
+
+    def feed(self, data: bytes, final: bool) -> bytes:
+        """The bytes to hand the parser now; the last few wait for the next read when an escape
+        (or the run of backslashes before it) may go on into it."""
+        buffer = self._carry + data
+        if b"\\u" not in buffer:
+            keep = 0 if final else _tail(buffer, len(buffer))
+        else:
+            judged = len(buffer) if final else len(buffer) - _PAIR
+            lone, after = [], 0
+            for match in _SURROGATE_ESCAPE.finditer(buffer):
+                if match.start(1) >= judged:
+                    break
+                after = match.end()
+                if len(match.group(1)) == 6:
+                    lone.append(match.start(1))
+            if lone:
+                self.found += len(lone)
+                buffer = bytearray(buffer)
+                for start in lone:
+                    buffer[start : start + 6] = b"\\u0000"
+                buffer = bytes(buffer)
+            keep = 0 if final else _tail(buffer, max(judged, after))
+        cut = len(buffer) - keep
+        self._carry = buffer[cut:]
+        return buffer[:cut]
+
+
+def _holds_mark(value) -> bool:
+    if isinstance(value, str):
+        return LONE_SURROGATE_MARK in value
+    if isinstance(value, dict):
+        return any(_holds_mark(key) or _holds_mark(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_mark(item) for item in value)
+    return False
+
+
+def _lone_surrogate_message(noun: str, number: int) -> str:
+    return (
+        f"{noun} {number} holds half of a surrogate pair (a \\uD800 to \\uDFFF escape with no "
+        "partner), which is not text and cannot be stored as written: export the file again as UTF-8"
+    )
+
+
+def _tail(buffer: bytes, start: int) -> int:
+    """How many bytes at the end of `buffer` to keep for the next read: from `start` (where the
+    escapes not judged yet begin), moved back to the start of the run of backslashes it is in, so
+    that the next read sees whether its first backslash escapes the next."""
+    start = max(start, 0)
+    while start > 0 and buffer[start - 1] == 0x5C:
+        start -= 1
+    return len(buffer) - start
+
+
 class _JsonBytes(io.RawIOBase):
     """The JSON file's bytes for the streaming parser: checked as UTF-8 (the byte-order mark
     dropped) and counted, so that one record longer than the limit is refused while it streams,
-    before the parser has built it whole."""
+    before the parser has built it whole; an escaped half of a surrogate pair is marked (see
+    _SurrogateEscapes)."""
 
     def __init__(self, stream: BinaryIO):
         self._stream = stream
         self._decoder = codecs.getincrementaldecoder("utf-8")()
         self._limit = import_limits().max_line
         self._first = True
+        self._surrogates = _SurrogateEscapes()
+        self._pending = b""
         self.count, self.mark, self.record = 0, 0, 0
+
+    @property
+    def lone_surrogates(self) -> int:
+        return self._surrogates.found
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
-        data = self._stream.read(len(buffer))
+        while not self._pending:
+            data = self._read(len(buffer))
+            self._pending = self._surrogates.feed(data, final=not data)
+            if not data:
+                break
+        size = min(len(buffer), len(self._pending))
+        buffer[:size], self._pending = self._pending[:size], self._pending[size:]
+        return size
+
+    def _read(self, size: int) -> bytes:
+        data = self._stream.read(size)
         if self._first and data:
             self._first = False
             if data.startswith(codecs.BOM_UTF8):
@@ -175,8 +269,7 @@ class _JsonBytes(io.RawIOBase):
                 f"{where} is longer than {megabytes(self._limit)}, the limit (IMPORT_MAX_LINE_KB): "
                 "export the records one per object, as the API returns them."
             )
-        buffer[: len(data)] = data
-        return len(data)
+        return data
 
     def read(self, size=-1) -> bytes:
         buffer = bytearray(JSON_BUFFER if size is None or size < 0 else size)
@@ -244,6 +337,9 @@ def bucket_results(stream: BinaryIO, start_key: str, end_key: str) -> Iterator[t
             record += 1
             if not isinstance(result, dict):
                 yield RowError(record, "", f"result {record} is not a JSON object")
+                continue
+            if guard.lone_surrogates and _holds_mark(result):
+                yield RowError(record, "", _lone_surrogate_message("result", record))
                 continue
             try:
                 start, end = parse_period(bucket.get(start_key), bucket.get(end_key), start_key, end_key)
@@ -388,10 +484,12 @@ class RecordReader:
         if self._first is None:
             return
         for line, record in itertools.chain([self._first], self._records):
-            if isinstance(record, dict):
-                yield line, record
-            else:
+            if not isinstance(record, dict):
                 yield RowError(line, "", f"record {line} is not a JSON object")
+            elif self._guard.lone_surrogates and _holds_mark(record):
+                yield RowError(line, "", _lone_surrogate_message("record", line))
+            else:
+                yield line, record
 
     def close(self) -> None:
         if self._csv is not None:
