@@ -56,7 +56,7 @@ test: $(STAMP) $(VALIDATOR_STAMP) $(LITELLM_STAMP)
 
 # Benchmarks print their figures and the ratio to a baseline run in the same invocation, and
 # append them to bench/results.md. `make bench` runs the three; each also runs on its own.
-bench: bench-ingest bench-dashboard bench-authorize
+bench: bench-ingest bench-dashboard bench-authorize bench-usage
 
 # A generated FOCUS file of BENCH_ROWS AI token lines, imported end to end, against a plain COPY.
 BENCH_ROWS ?= 100000
