@@ -55,7 +55,7 @@ test: $(STAMP) $(VALIDATOR_STAMP) $(LITELLM_STAMP)
 		scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print their figures and the ratio to a baseline run in the same invocation, and
-# append them to bench/results.md. `make bench` runs the three; each also runs on its own.
+# append them to bench/results.md. `make bench` runs the four; each also runs on its own.
 bench: bench-ingest bench-dashboard bench-authorize bench-usage
 
 # A generated FOCUS file of BENCH_ROWS AI token lines, imported end to end, against a plain COPY.
