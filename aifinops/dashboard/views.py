@@ -1,7 +1,13 @@
-"""The finance dashboard and its CSV downloads.
+"""The finance dashboard and its CSV downloads, the executive narrative, the maturity scorecard and
+a use case's metric hierarchy.
 
 Who sees what: everyone signed in opens the dashboard; its figures cover the spend and use cases
-the user may see (finance, the council and admins: everything; a team member: their teams').
+the user may see (finance, the council and admins: everything; a team member: their teams'). The
+narrative and the scorecard speak for the whole company and name every team, so they are for the
+cross-team roles (finance, the council, platform admins); anyone else is refused (403) rather than
+shown a company-wide story cut down to their teams. The metric hierarchy is for whoever may see the
+use case (its team, its owners, the cross-team roles); anyone else gets a 404, as for the use case
+itself.
 """
 
 import datetime
@@ -12,10 +18,15 @@ from django.shortcuts import render
 
 from aifinops.core import permissions
 from aifinops.core.spreadsheet import csv_response, safe_text
+from portfolio import selectors
+from portfolio.value.build_vs_buy import build_vs_buy_for
 
 from . import charts, figures
 from .data import DashboardData
 from .filters import PRESETS, parse_filters, preset_period
+from .maturity import scorecard_get
+from .metrics import metric_hierarchy
+from .narrative import narrative_get
 
 MICRO = Decimal("0.000001")
 
@@ -92,3 +103,47 @@ def chart_csv(request):
     rows = ([_cell(v) for v in row] for row in ds.csv_rows())
     name = f"aifinops-{key.replace('_', '-')}-{filters.start:%Y%m%d}-{filters.end:%Y%m%d}.csv"
     return csv_response([header for _, header in ds.columns], rows, filename=name)
+
+
+def _check(request):
+    permissions.require(request.user, permissions.VIEW_PORTFOLIO_OVERVIEW)
+
+
+def narrative(request):
+    _check(request)
+    filters = None
+    if request.GET.get("start") or request.GET.get("end"):
+        filters, _ = parse_filters(request.GET, user=request.user)
+    story = narrative_get(user=request.user, filters=filters)
+    return render(request, "dashboard/narrative.html", {"n": story, "filters": filters})
+
+
+def maturity(request):
+    _check(request)
+    return render(request, "dashboard/maturity.html", {"scores": scorecard_get(user=request.user)})
+
+
+def _month(raw):
+    try:
+        return datetime.date.fromisoformat(f"{raw}-01") if raw else None
+    except ValueError:
+        return None
+
+
+def use_case_metrics(request, key):
+    use_case = selectors.use_case_get(user=request.user, key=key)
+    raw = (request.GET.get("month") or "").strip()
+    month = _month(raw)
+    hierarchy = metric_hierarchy(user=request.user, use_case=use_case, month=month)
+    return render(
+        request,
+        "dashboard/metrics.html",
+        {
+            "use_case": use_case,
+            "h": hierarchy,
+            "month_error": f"“{raw[:20]}” is not a month (YYYY-MM); showing {hierarchy.month:%B %Y}."
+            if raw and month is None
+            else "",
+            "build_vs_buy": build_vs_buy_for(use_case=use_case),
+        },
+    )

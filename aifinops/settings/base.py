@@ -199,7 +199,7 @@ AIFINOPS_DEMO_MODULES = [
     "portfolio.demo",
     "intake.demo",
     "showback.demo",
-    "portfolio.demo_lifecycle",
+    "portfolio.gates.demo",
     "portfolio.licenses.demo",
     "showback.analytics.demo",
     "council.demo",

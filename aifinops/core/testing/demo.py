@@ -45,6 +45,13 @@ def _use_database(name):
 
 def _create_database(name, template):
     with connection._nodb_cursor() as cursor:
+        # PostgreSQL copies a template only while nobody else uses it: end the sessions that
+        # threads of earlier tests (a live server's, a concurrency test's) left open on it.
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [template],
+        )
         cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
 
 

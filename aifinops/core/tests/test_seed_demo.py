@@ -148,8 +148,8 @@ def test_seed_demo_files_intakes_in_every_state(demo):
 
 
 def test_seeded_use_cases_have_passed_every_gate_before_their_stage(demo):
-    from portfolio import demo_lifecycle
     from portfolio.choices import Stage
+    from portfolio.gates import demo as demo_lifecycle
     from portfolio.models import UseCase
     from portfolio.selectors import stage_gates
 

@@ -2,12 +2,12 @@
 
 Every figure is a `Dataset`: the rows its chart draws and its CSV download holds (all currencies;
 a chart draws the main one and says what it leaves out), plus a few headline numbers. The figures
-live in figures_spend.py (where the money goes) and figures_portfolio.py (the portfolio itself).
+live in spend.py (where the money goes) and portfolio.py (the portfolio itself).
 """
 
-from .common import Dataset, _growth, _share
-from .data import PREMIUM_TIERS, ZERO, DashboardData
-from .figures_portfolio import (
+from ..common import Dataset, _growth, _share
+from ..data import PREMIUM_TIERS, ZERO, DashboardData
+from .portfolio import (
     backlog_figure,
     build_vs_buy_figure,
     build_vs_buy_rows,
@@ -16,7 +16,7 @@ from .figures_portfolio import (
     risk_figure,
     unit_economics_figure,
 )
-from .figures_spend import (
+from .spend import (
     budget_figure,
     overlap_figure,
     premium_figure,

@@ -16,7 +16,7 @@ from aifinops.core import periods
 from aifinops.core.demo import demo_user
 from aifinops.core.periods import months_back
 
-from .choices import (
+from ..choices import (
     CostCategory,
     Level,
     OptimizationLever,
@@ -24,15 +24,14 @@ from .choices import (
     PromptCaching,
     Stage,
 )
-from .gates import rules as gates
-from .models import GateItemState, UseCase
-from .services import (
+from ..models import GateItemState, UseCase
+from ..services import (
     gate_item_attest,
     stage_approval_record,
     stage_move_request,
     use_case_guardrails_update,
 )
-from .value.services import (
+from ..value.services import (
     cost_line_record,
     milestone_create,
     milestone_mark_met,
@@ -42,6 +41,7 @@ from .value.services import (
     optimization_update,
     value_signal_record,
 )
+from . import rules as gates
 
 FORWARD = gates.FORWARD
 EVIDENCE = {

@@ -25,12 +25,11 @@ from aifinops.core import periods
 from aifinops.core.demo import demo_user
 from portfolio.choices import BusinessFunction
 from portfolio.models import Team, UseCase
-
-from .budgets import selectors as budget_selectors
-from .budgets.services import budget_save
-from .margins.services import revenue_import
-from .models import Budget, BudgetMode, BudgetPeriod, BudgetScope, CustomerRevenue, SpendRecord
-from .rollups import customer_spend_rebuild
+from showback.budgets import selectors as budget_selectors
+from showback.budgets.services import budget_save
+from showback.margins.services import revenue_import
+from showback.models import Budget, BudgetMode, BudgetPeriod, BudgetScope, CustomerRevenue, SpendRecord
+from showback.rollups import customer_spend_rebuild
 
 SEED = 20261001
 SOURCE = "demo"

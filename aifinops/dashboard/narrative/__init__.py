@@ -19,11 +19,11 @@ from portfolio.catalog import ROUTING_GUIDANCE
 from portfolio.choices import BusinessFunction, ModelTier, TaskKind
 from showback.budgets import selectors as budget_selectors
 
-from . import figures
-from . import narrative_actions as actions
-from .data import PREMIUM_TIERS, ZERO, DashboardData
-from .filters import default_filters
-from .narrative_text import Section, Sentence, _names, _pct
+from .. import figures
+from ..data import PREMIUM_TIERS, ZERO, DashboardData
+from ..filters import default_filters
+from . import actions
+from .text import Section, Sentence, _names, _pct
 
 
 @dataclass

@@ -13,9 +13,9 @@ from portfolio.choices import AutonomyLevel, OptimizationLever, OptimizationStat
 from portfolio.models import OptimizationItem
 from portfolio.value.build_vs_buy import build_vs_buy_rows
 
-from . import waiting
-from .common import Dataset, _left_out, _share
-from .data import ZERO, DashboardData, main_currency
+from .. import waiting
+from ..common import Dataset, _left_out, _share
+from ..data import ZERO, DashboardData, main_currency
 
 FUNNEL = [Stage.CONCEPT, Stage.MVP, Stage.PILOT, Stage.LAUNCH, Stage.SCALE]
 

@@ -1,6 +1,6 @@
 """Demo data for the finance and executive views, run last by seed_demo.
 
-- Customers, revenue and the remaining team and function budgets (showback.demo_finance).
+- Customers, revenue and the remaining team and function budgets (finance.py).
 - The kind of task of the demo use cases that have none, so the narrative can say where premium
   models are justified. Intake records it; the demo's use cases were registered without intake,
   and no service edits a registered use case's classification, so it is set here with an audit row.
@@ -18,7 +18,8 @@ from django.utils import timezone
 from aifinops.core.audit import audit_record
 from portfolio.choices import MoveRequestStatus, TaskKind
 from portfolio.models import StageMoveRequest, UseCase
-from showback import demo_finance
+
+from . import finance as demo_finance
 
 TASK_KINDS = {
     "in-app-assistant": TaskKind.MULTI_STEP,

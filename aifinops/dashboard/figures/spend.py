@@ -12,8 +12,8 @@ from showback.analytics import selectors as analytics
 from showback.budgets import selectors as budget_selectors
 from showback.models import BudgetScope
 
-from .common import Dataset, _growth, _left_out, _share
-from .data import FORECAST_MONTHS, ZERO, DashboardData, main_currency
+from ..common import Dataset, _growth, _left_out, _share
+from ..data import FORECAST_MONTHS, ZERO, DashboardData, main_currency
 
 TOP_N = 10
 

@@ -5,7 +5,7 @@ from collections import defaultdict
 
 from django.urls import reverse
 
-from .narrative_text import Sentence, _names, _pct
+from .text import Sentence, _names, _pct
 
 SLOW_DAYS = 14
 DECISION_VERBS = {
