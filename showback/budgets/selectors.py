@@ -44,7 +44,10 @@ USE_CASE_CAP_SCOPES = (BudgetScope.USE_CASE, BudgetScope.AGENT)
 GROUP_CAP_SCOPES = (BudgetScope.TEAM, BudgetScope.FUNCTION, BudgetScope.PORTFOLIO)
 # Customer and tag caps stop the calls that name that customer or carry that tag, in any use case.
 CALL_CAP_SCOPES = (BudgetScope.CUSTOMER, BudgetScope.TAG)
-CAPPING_SCOPES = USE_CASE_CAP_SCOPES + GROUP_CAP_SCOPES + CALL_CAP_SCOPES
+# Provider and model caps stop the calls to that provider's models or to that catalog model, in any
+# use case.
+CATALOG_CAP_SCOPES = (BudgetScope.PROVIDER, BudgetScope.MODEL)
+CAPPING_SCOPES = USE_CASE_CAP_SCOPES + GROUP_CAP_SCOPES + CALL_CAP_SCOPES + CATALOG_CAP_SCOPES
 # Fewer elapsed days than this make a linear projection more noise than signal.
 MIN_DAYS_FOR_PROJECTION = 3
 

@@ -162,7 +162,7 @@ def _validate(budget):
     if budget.mode == BudgetMode.HARD_CAP and budget.scope not in selectors.CAPPING_SCOPES:
         errors["mode"] = (
             "A hard cap stops calls when its budget is used up: choose the portfolio, business-function, "
-            "team, use-case, agent, customer or tag scope, or the alert or approval mode."
+            "team, use-case, agent, provider, model, customer or tag scope, or the alert or approval mode."
         )
     if budget.amount is None or budget.amount <= 0:
         errors["amount"] = "Enter an amount above 0."

@@ -276,9 +276,21 @@ def _conversions(verdict, caps) -> list:
 
 def _caps_of_call(policy, verdict, req):
     """The caps of `_caps` that this call counts against: a customer cap only when the call names
-    that customer, a tag cap only when it carries that tag value."""
-    applying = [cap for cap in policy["caps"] if cap_applies(cap, customer=req.customer, tags=req.tags)]
+    that customer, a tag cap only when it carries that tag value, a model or provider cap only when
+    it goes to that model or to that provider's models."""
+    applying = [cap for cap in policy["caps"] if _applies(cap, verdict, req)]
     return _caps(policy, verdict, applying)
+
+
+def _applies(cap, verdict, req) -> bool:
+    model = verdict.model or {}
+    return cap_applies(
+        cap,
+        customer=req.customer,
+        tags=req.tags,
+        model_id=model.get("id"),
+        provider_id=model.get("provider_id"),
+    )
 
 
 def _run_script(c, policy, verdict, principal, req, *, caps, reservation_id, now_ms):
@@ -444,8 +456,8 @@ def _answer(
             "period_end": cap["end"],
         }
         for cap in policy["caps"]
-        # Another customer's or tag's cap is not this caller's business.
-        if cap_applies(cap, customer=req.customer, tags=req.tags)
+        # Another customer's, tag's, model's or provider's cap is not this caller's business.
+        if _applies(cap, verdict, req)
     ]
     message = MESSAGES.get(reason, reason)
     if verdict.detail and reason == verdict.deny:

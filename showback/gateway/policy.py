@@ -21,7 +21,7 @@ from django.utils import timezone
 from portfolio.catalog import is_above_recommendation
 from portfolio.models import AIModel, UseCase
 
-from ..budgets.selectors import CALL_CAP_SCOPES, CAPPING_SCOPES, period_bounds
+from ..budgets.selectors import CALL_CAP_SCOPES, CAPPING_SCOPES, CATALOG_CAP_SCOPES, period_bounds
 from ..fx import rate_for, rates_into
 from ..models import Budget, BudgetMode, BudgetScope, CustomerDailySpend, DailySpend, SpendRecord
 from . import counters as ctr
@@ -51,6 +51,7 @@ def _model_entry(model, *, allowed_ids, task_kind):
         "ref": model.ref,
         "name": model.name,
         "provider": model.provider.name,
+        "provider_id": model.provider_id,
         "status": model.status,
         "tier": model.tier,
         "in": str(model.input_price_per_mtok),
@@ -82,12 +83,13 @@ def policy_build(use_case_id: int, *, version: str = "0:0", now=None) -> dict | 
             models[key] = models[refs[0]]
     today = now.date()
     caps = []
-    # A customer or tag cap is in every use case's policy: it counts the calls that name that
-    # customer or carry that tag (cap_applies), whichever use case makes them. A team, function or
+    # A customer, tag, provider or model cap is in every use case's policy: it counts the calls that
+    # name that customer, carry that tag, or go to that provider's models or to that model
+    # (cap_applies), whichever use case makes them. A team, function or
     # portfolio cap is in the policy of every use case it holds, and counts every call of each.
     budgets = Budget.objects.filter(
         Q(use_case=use_case)
-        | Q(scope__in=CALL_CAP_SCOPES)
+        | Q(scope__in=CALL_CAP_SCOPES + CATALOG_CAP_SCOPES)
         | Q(scope=BudgetScope.TEAM, team_id=use_case.team_id)
         | Q(scope=BudgetScope.FUNCTION, function=use_case.business_function)
         | Q(scope=BudgetScope.PORTFOLIO),
@@ -111,6 +113,8 @@ def policy_build(use_case_id: int, *, version: str = "0:0", now=None) -> dict | 
                 "function": budget.function if budget.scope == BudgetScope.FUNCTION else None,
                 "customer": budget.customer if budget.scope == BudgetScope.CUSTOMER else None,
                 "tag": [budget.tag_key, budget.tag_value] if budget.scope == BudgetScope.TAG else None,
+                "provider": budget.provider_id if budget.scope == BudgetScope.PROVIDER else None,
+                "model": budget.model_id if budget.scope == BudgetScope.MODEL else None,
             }
         )
     if use_case.agent_spend_cap is not None:
@@ -307,6 +311,10 @@ def _scope_q(policy: dict, cap: dict) -> Q:
         return Q(customer=cap["customer"])
     if cap.get("tag") is not None:
         return Q(tags__contains={cap["tag"][0]: cap["tag"][1]})
+    if cap.get("model") is not None:
+        return Q(model_id=cap["model"])
+    if cap.get("provider") is not None:
+        return Q(provider_id=cap["provider"])
     if scope == BudgetScope.TEAM:
         return Q(team_id=cap["team"])
     if scope == BudgetScope.FUNCTION:
@@ -326,10 +334,16 @@ def cap_reserved(cap: dict, *, now_ms: int) -> list[tuple[str, int, int]]:
     return [(rid, amount, int(expires_at.timestamp() * 1000)) for rid, amount, expires_at in rows]
 
 
-def cap_applies(cap: dict, *, customer: str, tags: dict) -> bool:
+def cap_applies(cap: dict, *, customer: str, tags: dict, model_id=None, provider_id=None) -> bool:
     """Whether a call counts against a cap: a customer cap counts only the calls naming its
-    customer, a tag cap only those carrying its tag value; the use case's caps count every call."""
+    customer, a tag cap only those carrying its tag value, a model cap only the calls to that
+    catalog model (`model_id`), a provider cap only those to its models (`provider_id`, the
+    provider of the call's catalog model); the use case's caps count every call."""
     if cap.get("customer") is not None and cap["customer"] != customer:
+        return False
+    if cap.get("model") is not None and cap["model"] != model_id:
+        return False
+    if cap.get("provider") is not None and cap["provider"] != provider_id:
         return False
     tag = cap.get("tag")
     return tag is None or (tags or {}).get(tag[0]) == tag[1]

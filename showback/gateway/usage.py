@@ -413,6 +413,8 @@ def _settlement(event):
         "tool_calls": event["tool_calls"] or 0,
         "customer": event["customer"],
         "tags": event["tags"],
+        "model_id": event["model_obj"].pk if event["model_obj"] else None,
+        "provider_id": event["model_obj"].provider_id if event["model_obj"] else None,
     }
 
 
@@ -444,7 +446,13 @@ def usage_settle(settlements):
                     continue
                 # Released on every cap holding it; counted, in the cap's currency, where it applies.
                 cost = 0
-                if cap_applies(cap, customer=s["customer"], tags=s["tags"]):
+                if cap_applies(
+                    cap,
+                    customer=s["customer"],
+                    tags=s["tags"],
+                    model_id=s.get("model_id"),
+                    provider_id=s.get("provider_id"),
+                ):
                     cost = ctr.to_micro(cap_amount(s["cost"], s["currency"], cap, s["day"]))
                 cap_keys += ctr.cap_keys(cap)
                 costs.append(cost)

@@ -330,7 +330,14 @@ def _currencies_counted(parsed, problems):
         for cap in caps_of[use_case_id]:
             if cap["currency"] == event["currency"] or not cap["start"] <= day.isoformat() <= cap["end"]:
                 continue
-            if not cap_applies(cap, customer=event["customer"], tags=event["tags"]):
+            model = event["model_obj"]
+            if not cap_applies(
+                cap,
+                customer=event["customer"],
+                tags=event["tags"],
+                model_id=model.pk if model else None,
+                provider_id=model.provider_id if model else None,
+            ):
                 continue
             pair = (event["currency"], cap["currency"], day)
             if pair not in rates:

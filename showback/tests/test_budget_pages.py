@@ -254,7 +254,7 @@ def test_a_bad_api_payload_gets_400_naming_the_field(cast, login):
     assert "currency" in error["fields"]
 
 
-def test_the_api_refuses_a_hard_cap_on_a_provider_with_the_services_words(cast, login):
+def test_the_api_saves_a_hard_cap_on_a_provider(cast, login):
     ProviderFactory(slug="openai")
     response = login(cast.finance).post(
         API,
@@ -270,8 +270,8 @@ def test_the_api_refuses_a_hard_cap_on_a_provider_with_the_services_words(cast, 
         content_type="application/json",
     )
 
-    assert response.status_code == 400
-    assert "team, use-case, agent, customer or tag scope" in response.json()["error"]["fields"]["mode"][0]
+    assert response.status_code == 201, response.content
+    assert (response.json()["scope"], response.json()["mode"]) == ("provider", "hard_cap")
 
 
 # Alerts and increase requests.

@@ -490,19 +490,22 @@ def test_bad_budgets_are_refused_naming_the_field(cast, values, field, words):
     assert not Budget.objects.exists()
 
 
-def test_a_hard_cap_is_refused_on_a_provider_and_an_agent_budget_is_only_for_an_agent(cast):
+def test_a_hard_cap_is_saved_on_a_provider_and_an_agent_budget_is_only_for_an_agent(cast):
     provider = ProviderFactory(slug="openai")
-    with pytest.raises(ValidationError) as provider_cap:
-        services.budget_save(
-            actor=cast.finance,
-            values=_values(scope=BudgetScope.PROVIDER, provider=provider, mode=BudgetMode.HARD_CAP),
-        )
+    provider_cap = services.budget_save(
+        actor=cast.finance,
+        values=_values(scope=BudgetScope.PROVIDER, provider=provider, mode=BudgetMode.HARD_CAP),
+    )
     with pytest.raises(ValidationError) as not_agent:
         services.budget_save(
             actor=cast.finance, values=_values(scope=BudgetScope.AGENT, use_case=cast.use_case_a)
         )
 
-    assert "team, use-case, agent, customer or tag scope" in provider_cap.value.message_dict["mode"][0]
+    assert (provider_cap.scope, provider_cap.provider, provider_cap.mode) == (
+        BudgetScope.PROVIDER,
+        provider,
+        BudgetMode.HARD_CAP,
+    )
     assert "supervised or autonomous agent" in not_agent.value.message_dict["use_case"][0]
 
 

@@ -124,10 +124,12 @@ def test_usage_settles_on_the_team_cap(
         ("portfolio", {}, {}),
         ("customer", {"customer": "acme"}, {"customer": "acme"}),
         ("tag", {"tag_key": "project", "tag_value": "apollo"}, {"tags": {"project": "apollo"}}),
+        ("model", {}, {}),
+        ("provider", {}, {}),
     ],
 )
 def test_a_counter_rebuilt_after_redis_is_lost_counts_usage_not_rolled_up(
-    cast, gateway_key, redis_clean, django_capture_on_commit_callbacks, scope, fields, call
+    cast, gateway_key, catalog, redis_clean, django_capture_on_commit_callbacks, scope, fields, call
 ):
     """$1.00 cap, $0.90 of usage stored (its rollup not yet run); Redis loses everything: the
     rebuilt counter holds the $0.90 and a $0.20 call is refused."""
@@ -135,6 +137,10 @@ def test_a_counter_rebuilt_after_redis_is_lost_counts_usage_not_rolled_up(
         fields = {"use_case": cast.use_case_a}
     elif scope == "team":
         fields = {"team": cast.team_a}
+    elif scope == "model":
+        fields = {"model": catalog["ok"]}
+    elif scope == "provider":
+        fields = {"provider": catalog["ok"].provider}
     budget = cap(scope, "1.00", **fields)
     ask(gateway_key, estimated_cost="0.90", request_id="used", **call)
     report(
