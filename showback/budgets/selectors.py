@@ -426,11 +426,45 @@ def _hard_caps(use_case_ids=None):
     return list(qs)
 
 
+def _stopped_by_group_caps(used_up) -> set[int]:
+    """Ids of the use cases that used-up team, business-function and portfolio caps hold: one
+    query for all of them, none when there are none."""
+    groups = [b for b in used_up if b.scope in GROUP_CAP_SCOPES]
+    if not groups:
+        return set()
+    from portfolio.models import UseCase
+
+    if any(b.scope == BudgetScope.PORTFOLIO for b in groups):
+        held = Q()
+    else:
+        held = Q(team_id__in={b.team_id for b in groups if b.scope == BudgetScope.TEAM}) | Q(
+            business_function__in={b.function for b in groups if b.scope == BudgetScope.FUNCTION}
+        )
+    return set(UseCase.objects.filter(held).values_list("pk", flat=True))
+
+
 def capped_use_case_ids(*, today=None) -> set[int]:
-    """Ids of the use cases (agents included) whose hard-cap budget is used up this period."""
-    budgets = _hard_caps()
+    """Ids of the use cases (agents included) that a used-up hard cap stops this period: their own
+    use-case or agent cap, or the team, business-function or portfolio cap that holds them (such a
+    cap stops every call of every use case it holds).
+
+    Customer, tag, provider and model caps are left out on purpose: they stop only the calls that
+    name that customer, carry that tag or go to that model or provider's models, never a whole use
+    case, which other calls still pass.
+
+    A constant number of queries however many use cases and budgets: one for all the use-case,
+    agent and group caps, those of budget_statuses, and one for the use cases the used-up group
+    caps hold.
+    """
+    budgets = list(
+        Budget.objects.filter(
+            active=True, mode=BudgetMode.HARD_CAP, scope__in=USE_CASE_CAP_SCOPES + GROUP_CAP_SCOPES
+        )
+    )
     statuses = budget_statuses(budgets, today=today)
-    return {b.use_case_id for b in budgets if statuses[b.pk].capped}
+    used_up = [b for b in budgets if statuses[b.pk].capped]
+    ids = {b.use_case_id for b in used_up if b.scope in USE_CASE_CAP_SCOPES}
+    return ids | _stopped_by_group_caps(used_up)
 
 
 @dataclass

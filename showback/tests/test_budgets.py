@@ -10,7 +10,13 @@ from django.test import override_settings
 
 from aifinops.core.models import AuditEvent, Notification
 from portfolio.choices import AutonomyLevel, BusinessFunction, MembershipRole
-from portfolio.tests.factories import AIModelFactory, MembershipFactory, ProviderFactory, UseCaseFactory
+from portfolio.tests.factories import (
+    AIModelFactory,
+    MembershipFactory,
+    ProviderFactory,
+    TeamFactory,
+    UseCaseFactory,
+)
 from showback.budgets import selectors, services
 from showback.budgets.tasks import evaluate_budgets
 from showback.models import (
@@ -440,6 +446,63 @@ def test_an_agent_is_capped_by_its_agent_budget_and_an_inactive_cap_caps_nothing
     cap.active = False
     cap.save()
     assert selectors.capped_use_case_ids(today=_june(10)) == set()
+
+
+@pytest.mark.parametrize("scope", [BudgetScope.TEAM, BudgetScope.FUNCTION, BudgetScope.PORTFOLIO])
+def test_a_used_up_group_cap_flags_the_use_cases_it_stops(cast, scope):
+    cast.use_case_a.business_function = "customer_support"
+    cast.use_case_a.save()
+    cast.use_case_b.business_function = "marketing"
+    cast.use_case_b.save()
+    sibling = UseCaseFactory(team=cast.team_a, business_function="customer_support")
+    target = {
+        BudgetScope.TEAM: {"team": cast.team_a},
+        BudgetScope.FUNCTION: {"function": "customer_support"},
+        BudgetScope.PORTFOLIO: {},
+    }[scope]
+    BudgetFactory(scope=scope, amount=Decimal("500"), mode=BudgetMode.HARD_CAP, **target)
+    _spend(_june(5), 400, use_case=cast.use_case_a, team=cast.team_a)
+    _spend(_june(5), 99, use_case=sibling, team=cast.team_a)
+
+    assert selectors.capped_use_case_ids(today=_june(10)) == set()
+
+    _spend(_june(6), 1, use_case=sibling, team=cast.team_a)
+    capped = selectors.capped_use_case_ids(today=_june(10))
+
+    if scope == BudgetScope.PORTFOLIO:
+        assert capped == {cast.use_case_a.pk, cast.use_case_b.pk, sibling.pk}
+    else:
+        assert capped == {cast.use_case_a.pk, sibling.pk}
+    assert selectors.capped_use_case_ids(today=datetime.date(2025, 7, 1)) == set()
+
+
+def test_customer_tag_provider_and_model_caps_do_not_flag_a_whole_use_case(cast):
+    provider = ProviderFactory(slug="openai")
+    for values in (
+        {"scope": BudgetScope.CUSTOMER, "customer": "acme"},
+        {"scope": BudgetScope.TAG, "tag_key": "feature", "tag_value": "search"},
+        {"scope": BudgetScope.PROVIDER, "provider": provider},
+    ):
+        BudgetFactory(amount=Decimal("1"), mode=BudgetMode.HARD_CAP, **values)
+    _spend(_june(5), 50, use_case=cast.use_case_a, team=cast.team_a, provider=provider)
+
+    assert selectors.capped_use_case_ids(today=_june(10)) == set()
+
+
+def test_capped_use_cases_take_constant_queries_as_group_caps_grow(cast, django_assert_max_num_queries):
+    def grow(n):
+        for _ in range(n):
+            team = TeamFactory()
+            UseCaseFactory(team=team)
+            BudgetFactory(scope=BudgetScope.TEAM, team=team, amount=Decimal("1"), mode=BudgetMode.HARD_CAP)
+            _spend(_june(5), 5, use_case=None, team=team)
+
+    grow(2)
+    with django_assert_max_num_queries(5):
+        assert len(selectors.capped_use_case_ids(today=_june(10))) == 2
+    grow(10)
+    with django_assert_max_num_queries(5):
+        assert len(selectors.capped_use_case_ids(today=_june(10))) == 12
 
 
 # Saving budgets.
