@@ -467,6 +467,23 @@ def capped_use_case_ids(*, today=None) -> set[int]:
     return ids | _stopped_by_group_caps(used_up)
 
 
+def use_case_group_cap(use_case, *, today=None) -> Budget | None:
+    """The used-up team, business-function or portfolio hard cap that stops every call of this use
+    case now, or None (customer, tag, provider and model caps stop only some calls: never
+    returned). One query when no group cap holds the use case, a constant few when some do."""
+    budgets = list(
+        Budget.objects.filter(
+            Q(scope=BudgetScope.TEAM, team_id=use_case.team_id)
+            | Q(scope=BudgetScope.FUNCTION, function=use_case.business_function)
+            | Q(scope=BudgetScope.PORTFOLIO),
+            active=True,
+            mode=BudgetMode.HARD_CAP,
+        ).order_by("pk")
+    )
+    statuses = budget_statuses(budgets, today=today)
+    return next((b for b in budgets if statuses[b.pk].capped), None)
+
+
 @dataclass
 class CapStatus:
     capped: bool

@@ -120,6 +120,25 @@ def test_the_use_case_and_team_pages_show_the_cap_and_the_budgets(cast, login, b
     assert ">Capped</a>" not in other
 
 
+def test_a_used_up_team_cap_flags_its_use_cases_on_their_page_and_in_the_api(cast, login, budgets):
+    team_cap = BudgetFactory(
+        name="Marketing cap", scope=BudgetScope.TEAM, team=cast.team_b, amount=Decimal("250"),
+        mode=BudgetMode.HARD_CAP,
+    )  # fmt: skip
+    page = login(cast.finance).get(reverse("portfolio:use_case_detail", args=["campaign-writer"]))
+    body = page.content.decode()
+
+    assert ">Capped</a>" in body and "Marketing cap, the team hard cap" in body
+    assert reverse("showback:budget_detail", args=[team_cap.pk]) in body
+    assert login(cast.finance).get(f"{API}capped/").json() == {
+        "use_cases": ["campaign-writer", "support-summarizer"]
+    }
+    team_cap.amount = Decimal("1000")
+    team_cap.save()
+    body = login(cast.finance).get(reverse("portfolio:use_case_detail", args=["campaign-writer"]))
+    assert ">Capped</a>" not in body.content.decode()
+
+
 def test_the_capped_api_lists_capped_use_cases_the_caller_may_see(cast, login, budgets):
     assert login(cast.finance).get(f"{API}capped/").json() == {"use_cases": ["support-summarizer"]}
     assert login(cast.requester_b).get(f"{API}capped/").json() == {"use_cases": []}
