@@ -6,13 +6,16 @@ Triage sends an intake to review; the agenda builder puts it on the council's ne
 scheduled, and `intake_review_of`, which council registers in intake's door (intake/review.py).
 """
 
+from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
+from aifinops.core.audit import audit_record
 from aifinops.core.history import person_name, register_actions
 from aifinops.core.notifications import notify
 from intake.review import CouncilReview
 
-from .models import AgendaItem, AgendaItemStatus, MeetingState
+from .models import AgendaItem, AgendaItemStatus, MeetingState, VoteChoice
 
 DECIDES = (
     "whether to fund its first milestone: approve (it becomes a use case at Concept with that "
@@ -72,10 +75,11 @@ def _end(text):
 
 
 def intake_review_of(intake):
-    """The latest agenda item `intake` is on, in words, or None when it is on no agenda yet."""
+    """The latest agenda item `intake` is on, in words, or None when it is on no agenda yet (or
+    was taken off it, decided on the intake page)."""
     item = (
         AgendaItem.objects.filter(intake=intake)
-        .exclude(status=AgendaItemStatus.CARRIED_OVER)
+        .exclude(status__in=[AgendaItemStatus.CARRIED_OVER, AgendaItemStatus.WITHDRAWN])
         .select_related("meeting__council__chair", "decision__milestone")
         .order_by("-meeting__scheduled_for", "-id")
         .first()
@@ -95,7 +99,53 @@ def intake_review_of(intake):
         decision=decision.get_outcome_display() if decision is not None else "",
         decision_detail=_decision_words(decision, item) if decision is not None else "",
         carried_over=item.carried_from_id is not None and meeting.state != MeetingState.CLOSED,
+        open_on_agenda=item.status == AgendaItemStatus.OPEN,
     )
+
+
+# An intake's item still waiting for the council: open, or deferred and not carried yet.
+_WAITING = Q(status=AgendaItemStatus.OPEN) | Q(
+    status=AgendaItemStatus.DECIDED, decision__outcome=VoteChoice.DEFER
+)
+
+
+def _taken_off_words(outcome, actor, when):
+    by = person_name(actor) if actor is not None else "the system"
+    if outcome == "withdrawn":
+        return f"Withdrawn on the intake page by {by} on {when:%-d %b %Y}: taken off the agenda."
+    return f"Decided on the intake page by {by} on {when:%-d %b %Y} ({outcome}): taken off the agenda."
+
+
+def intake_taken_off(sender, *, intake, actor, outcome, **kwargs):
+    """Receiver of intake's `intake_decided`: an intake accepted, rejected or withdrawn outside the
+    council leaves every agenda it still waits on. Its open (or deferred, not yet carried) items
+    become "withdrawn" with the words the meeting page shows, each audited, in the transaction of
+    the intake's own write; the agenda builder then no longer carries them over."""
+    items = list(
+        AgendaItem.objects.select_for_update(of=("self",))
+        .filter(_WAITING, intake=intake, use_case__isnull=True)
+        .order_by("id")
+    )
+    if not items:
+        return
+    note = _taken_off_words(outcome, actor, timezone.now())
+    for item in items:
+        before = {"status": item.status, "closed_note": item.closed_note}
+        item.status, item.closed_note = AgendaItemStatus.WITHDRAWN, note
+        item.save(update_fields=["status", "closed_note", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="agenda_item.withdraw",
+            obj=item,
+            before=before,
+            after={
+                "status": item.status,
+                "closed_note": note,
+                "intake": intake.pk,
+                "intake_outcome": outcome,
+                "meeting": item.meeting_id,
+            },
+        )
 
 
 def register_history_labels():
@@ -110,6 +160,7 @@ def register_history_labels():
             "intake.withdraw": "Withdrawn",
             "agenda.build": "Agenda built",
             "agenda_item.carry_over": "Carried over to the next meeting",
+            "agenda_item.withdraw": "Taken off the agenda: decided on the intake page",
             "meeting.schedule": "Meeting scheduled",
             "meeting.publish": "Agenda published",
             "meeting.start": "Meeting started",

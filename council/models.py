@@ -182,6 +182,8 @@ class AgendaItemStatus(models.TextChoices):
     OPEN = "open", "Open"
     DECIDED = "decided", "Decided"
     CARRIED_OVER = "carried_over", "Carried over"
+    # Taken off: its intake was accepted, rejected or withdrawn outside the council.
+    WITHDRAWN = "withdrawn", "Taken off the agenda"
 
 
 class AgendaItem(TimeStampedModel):
@@ -214,6 +216,9 @@ class AgendaItem(TimeStampedModel):
     carried_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried_to"
     )
+    # Why a withdrawn item left the agenda, in words the meeting page shows as they are
+    # ("Accepted on the intake page by Carla Chair on 7 Dec 2026").
+    closed_note = models.CharField(max_length=300, blank=True)
 
     class Meta:
         ordering = ["meeting", "position", "id"]

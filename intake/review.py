@@ -28,6 +28,7 @@ class CouncilReview:
     decision: str = ""  # "Approved with conditions", once decided
     decision_detail: str = ""  # amount, milestone, period, conditions or reasons
     carried_over: bool = False
+    open_on_agenda: bool = False  # still waiting on this agenda: deciding on the intake page takes it off
 
 
 def register(*, review_of):

@@ -19,6 +19,7 @@ from portfolio.services import use_case_register
 
 from .models import IntakeRequest, IntakeStatus, ReviewPath
 from .selectors import triage_rule_settings
+from .signals import intake_decided
 from .triage import IntakeFacts, triage
 from .validation import intake_values, submission_problems
 
@@ -226,7 +227,10 @@ def intake_accept(*, actor, intake, note="", council_decision="") -> IntakeReque
     """
     intake = IntakeRequest.objects.select_for_update().get(pk=intake.pk)
     _check_decider(actor, intake, "accept", council_decision)
-    return _accept(actor=actor, intake=intake, note=note.strip(), council_decision=council_decision)
+    intake = _accept(actor=actor, intake=intake, note=note.strip(), council_decision=council_decision)
+    if not council_decision:
+        intake_decided.send(sender=IntakeRequest, intake=intake, actor=actor, outcome="accepted")
+    return intake
 
 
 def _name(user):
@@ -261,6 +265,8 @@ def intake_reject(*, actor, intake, reason, council_decision="", confirm=False) 
     _save(intake)
     after = _state(intake) | ({"council_decision": council_decision} if council_decision else {})
     audit_record(actor=actor, action="intake.reject", obj=intake, before=before, after=after)
+    if not council_decision:
+        intake_decided.send(sender=IntakeRequest, intake=intake, actor=actor, outcome="rejected")
     notify(
         recipients=_people(intake),
         subject=f"{intake.reference} {intake.name} rejected",
@@ -278,6 +284,7 @@ def intake_withdraw(*, actor, intake, note="") -> IntakeRequest:
     _transition(intake, "withdraw", by=actor, note=(note or "").strip())
     _save(intake)
     audit_record(actor=actor, action="intake.withdraw", obj=intake, before=before, after=_state(intake))
+    intake_decided.send(sender=IntakeRequest, intake=intake, actor=actor, outcome="withdrawn")
     if intake.status == IntakeStatus.WITHDRAWN and before["status"] != IntakeStatus.DRAFT:
         notify(
             recipients=[intake.business_owner, intake.technical_owner],

@@ -158,7 +158,10 @@ def _council(user, filters, now):
         ids = set(in_slice.filter(pk__in=[r.use_case_id for r in requests]).values_list("pk", flat=True))
         requests = [r for r in requests if r.use_case_id in ids]
     out, on_agenda, intakes_on_agenda = [], set(), set()
-    for item in items.prefetch_related(None):
+    items = list(items.prefetch_related(None))
+    # A carried item is a new row: it has waited since the first item of its chain.
+    first_seen = council_selectors.waiting_since(i.pk for i in items)
+    for item in items:
         if item.use_case_id is not None:
             on_agenda.add(item.use_case_id)
         elif item.intake_id is not None:
@@ -169,8 +172,8 @@ def _council(user, filters, now):
                 subject=f"{item.title} (meeting of {item.meeting.scheduled_for:%-d %b %Y})",
                 url=reverse("council:item_detail", args=[item.pk]),
                 decided_by="The council, at its meeting",
-                since=item.created_at,
-                days=_days(item.created_at, now),
+                since=first_seen.get(item.pk, item.created_at),
+                days=_days(first_seen.get(item.pk, item.created_at), now),
                 amount=item.amount_at_stake or None,
                 currency=item.currency,
             )

@@ -165,8 +165,12 @@ WAITING = Q(status=AgendaItemStatus.OPEN) | Q(
 
 
 def undecided_items(meeting_ids=None, *, council=None):
-    """Items of closed meetings still waiting: open ones and deferred ones not carried yet."""
-    qs = AgendaItem.objects.filter(WAITING, meeting__state=MeetingState.CLOSED)
+    """Items of closed meetings still waiting: open ones and deferred ones not carried yet. An
+    intake's item whose intake was decided meanwhile (no longer triaged) is not waiting: the intake
+    page takes it off (`intakes.intake_taken_off`), and this guard keeps older rows off too."""
+    qs = AgendaItem.objects.filter(WAITING, meeting__state=MeetingState.CLOSED).exclude(
+        Q(use_case__isnull=True) & ~Q(intake__status="triaged")
+    )
     if council is not None:
         qs = qs.filter(meeting__council=council)
     if meeting_ids is not None:

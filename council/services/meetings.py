@@ -16,7 +16,7 @@ from aifinops.core.notifications import notify
 from aifinops.core.services import audited_save
 
 from ..intakes import DECIDES, intake_people, meeting_words
-from ..models import AgendaItem, CouncilMember, Meeting, ReviewThresholds, VoteChoice
+from ..models import AgendaItem, AgendaItemStatus, CouncilMember, Meeting, ReviewThresholds, VoteChoice
 from ..review_packs import item_pack_build
 from ..triggers import thresholds_for
 from .agenda import WAITING, _create_meeting, carry_over, next_draft, next_meeting_time, undecided_items
@@ -180,7 +180,15 @@ def minutes_record(meeting, items, carried_to):
         )
         text += f" (votes: {votes})." if votes else "."
         lines.append(text)
-    waiting = [i for i in items if not hasattr(i, "decision") or i.decision.outcome == VoteChoice.DEFER]
+    taken_off = [i for i in items if i.status == AgendaItemStatus.WITHDRAWN]
+    for item in taken_off:
+        lines.append(f"{item.title}: {item.closed_note}")
+    waiting = [
+        i
+        for i in items
+        if i.status != AgendaItemStatus.WITHDRAWN
+        and (not hasattr(i, "decision") or i.decision.outcome == VoteChoice.DEFER)
+    ]
     if waiting:
         where = (
             f"the {carried_to.get_kind_display().lower()} of {carried_to.scheduled_for:%-d %b %Y}"

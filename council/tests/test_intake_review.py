@@ -2,16 +2,22 @@
 carried over while undecided), with its own pack; the decision comes back to the intake and its
 requester. And the words: quorum, minutes and history in people's names and plain labels."""
 
+import datetime
 import re
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from aifinops.core.models import Notification
+from aifinops.core.exceptions import ConflictError
+from aifinops.core.models import AuditEvent, Notification
 from aifinops.core.selectors import audit_events_for
+from aifinops.dashboard.waiting import waiting_items
 from council import selectors
-from council.models import AgendaItem, AgendaItemStatus, Decision, MeetingState, VoteChoice
+from council.models import AgendaItem, AgendaItemStatus, Decision, Meeting, MeetingState, VoteChoice
 from council.services import (
     agenda_build,
     decision_record,
@@ -21,8 +27,8 @@ from council.services import (
     vote_cast,
 )
 from council.triggers import Code
-from intake.models import IntakeStatus
-from intake.services import intake_save, intake_submit
+from intake.models import IntakeRequest, IntakeStatus
+from intake.services import intake_accept, intake_reject, intake_save, intake_submit
 from portfolio.choices import MilestoneStatus, Stage
 from portfolio.models import Milestone
 
@@ -298,3 +304,100 @@ def test_my_items_lists_the_intakes_on_an_agenda_for_their_requester_and_owners(
     assert 'href="/council/mine/"' in pages["requester_a"].content.decode()  # in the navigation bar
     assert 'href="/council/"' not in pages["requester_a"].content.decode()  # the council's home is not theirs
     assert "Refund agent" not in stranger
+
+
+# An intake decided on its own page while it waits on an agenda: the item follows.
+
+
+def test_accepting_on_the_intake_page_takes_the_intake_off_the_agenda(board, high_risk_intake, login):
+    item = agenda_build(council=board).meeting.items.get()
+    meeting = _in_session(board, item.meeting)
+
+    # The chair's intake page warns before deciding outside the council
+    board.chair.refresh_from_db()  # the cast re-saved the chair's password after the board was made
+    body = login(board.chair).get(f"/intake/{high_risk_intake.pk}/").content.decode()
+    assert (
+        f"It is on the agenda of the monthly operating review of the AI Investment Council on "
+        f"{meeting.scheduled_for:%-d %B %Y}; deciding here takes it off." in body
+    )
+
+    # When the chair accepts it on the intake page
+    intake_accept(actor=board.chair, intake=high_risk_intake, note="Urgent: accepted directly.")
+
+    # Then its item is taken off, in words naming who decided where, and audited
+    item.refresh_from_db()
+    name = board.chair.get_full_name()
+    assert item.status == AgendaItemStatus.WITHDRAWN
+    assert item.closed_note.startswith(f"Decided on the intake page by {name} on ")
+    event = AuditEvent.objects.get(action="agenda_item.withdraw", object_id=str(item.pk))
+    assert (event.actor, event.before["status"], event.after["status"]) == (board.chair, "open", "withdrawn")
+    assert event.after["intake_outcome"] == "accepted"
+
+    # The meeting page says so, and the council can no longer decide it
+    page = login(board.chair).get(f"/council/meetings/{meeting.pk}/").content.decode()
+    assert f"Decided on the intake page by {name} on " in page
+    with pytest.raises(ConflictError):
+        decision_record(actor=board.chair, item=item, outcome=VoteChoice.APPROVE, note="x")
+    # The intake page no longer says it waits on the agenda
+    high_risk_intake.refresh_from_db()
+    body = login(board.chair).get(f"/intake/{high_risk_intake.pk}/").content.decode()
+    assert "deciding here takes it off" not in body and "On the agenda of the" not in body
+
+    # And closing the meeting carries nothing over; building the next agenda brings nothing back
+    meeting_close(actor=board.chair, meeting=meeting, confirm=True)
+    assert not AgendaItem.objects.filter(meeting__state=MeetingState.DRAFT, intake=high_risk_intake).exists()
+    agenda_build(council=board)
+    assert not AgendaItem.objects.filter(intake=high_risk_intake, status=AgendaItemStatus.OPEN).exists()
+
+
+def test_rejecting_a_deferred_intake_on_its_page_stops_its_carry_over(board, high_risk_intake):
+    item = agenda_build(council=board).meeting.items.get()
+    meeting = _in_session(board, item.meeting)
+    _vote(board, item, [VoteChoice.DEFER] * 3)
+    decision_record(actor=board.chair, item=item, outcome=VoteChoice.DEFER, note="Needs a security review.")
+
+    # When the chair rejects it on the intake page before the meeting closes
+    intake_reject(actor=board.chair, intake=high_risk_intake, reason="Out of scope this year.", confirm=True)
+
+    # Then the deferred item is taken off, and closing the meeting carries nothing over
+    item.refresh_from_db()
+    assert item.status == AgendaItemStatus.WITHDRAWN
+    assert "(rejected)" in item.closed_note
+    meeting = meeting_close(actor=board.chair, meeting=meeting, confirm=True)
+    assert "Carried over" not in meeting.minutes
+    assert f"{board.chair.get_full_name()} on " in meeting.minutes
+    assert not agenda_build(council=board).carried
+    assert AgendaItem.objects.filter(intake=high_risk_intake).count() == 1
+
+
+def test_an_intake_decided_before_the_receiver_existed_is_not_carried_by_the_builder(board, high_risk_intake):
+    # An older row: the item stayed open on a closed meeting while the intake was rejected
+    item = agenda_build(council=board).meeting.items.get()
+    meeting = _in_session(board, item.meeting)
+    IntakeRequest.objects.filter(pk=high_risk_intake.pk).update(status=IntakeStatus.REJECTED)
+    Meeting.objects.filter(pk=meeting.pk).update(state=MeetingState.CLOSED)
+
+    assert not agenda_build(council=board).carried
+    item.refresh_from_db()
+    assert item.status == AgendaItemStatus.OPEN
+
+
+def test_the_days_waiting_count_from_the_first_item_of_a_carried_chain(board, high_risk_intake, cast):
+    first = agenda_build(council=board).meeting.items.get()
+    meeting_close(actor=board.chair, meeting=_in_session(board, first.meeting), confirm=True)
+    second = AgendaItem.objects.get(carried_from=first)
+    meeting_close(actor=board.chair, meeting=_in_session(board, second.meeting), confirm=True)
+    third = AgendaItem.objects.get(carried_from=second)
+    now = timezone.now()
+    AgendaItem.objects.filter(pk=first.pk).update(created_at=now - datetime.timedelta(days=20))
+    AgendaItem.objects.filter(pk=second.pk).update(created_at=now - datetime.timedelta(days=9))
+
+    # One query for all the chains
+    with CaptureQueriesContext(connection) as queries:
+        since = selectors.waiting_since([third.pk, first.pk])
+    assert len(queries) == 1
+    assert since[third.pk] == since[first.pk] == now - datetime.timedelta(days=20)
+
+    # The dashboard's "decisions waiting" counts the days from the first meeting
+    rows = [w for w in waiting_items(user=cast.admin, now=now) if w.kind == "Council item"]
+    assert [(w.url, w.days) for w in rows] == [(f"/council/items/{third.pk}/", 20)]
