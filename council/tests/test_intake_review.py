@@ -336,6 +336,7 @@ def test_accepting_on_the_intake_page_takes_the_intake_off_the_agenda(board, hig
     # The meeting page says so, and the council can no longer decide it
     page = login(board.chair).get(f"/council/meetings/{meeting.pk}/").content.decode()
     assert f"Decided on the intake page by {name} on " in page
+    assert "no vote: taken off" in page
     with pytest.raises(ConflictError):
         decision_record(actor=board.chair, item=item, outcome=VoteChoice.APPROVE, note="x")
     # The intake page no longer says it waits on the agenda
