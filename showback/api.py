@@ -3,7 +3,8 @@ whole API: the ledger's routes, then each feature's (included by name, so the le
 feature but the gateway, whose usage events route is here)."""
 
 from django.urls import include, path
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -49,6 +50,11 @@ class SpendSummaryQuerySerializer(serializers.Serializer):
     start = serializers.DateField(help_text="First day, inclusive (YYYY-MM-DD).")
     end = serializers.DateField(help_text="Day after the last, exclusive (YYYY-MM-DD).")
     scope = serializers.ChoiceField(choices=["ai", "all"], default="ai", required=False)
+    ai = serializers.ChoiceField(
+        choices=["ai", "all"],
+        required=False,
+        help_text="As on the showback page: `all` for all spend, `ai` for AI spend; wins over `scope`.",
+    )
 
     def validate(self, attrs):
         if attrs["end"] <= attrs["start"]:
@@ -56,6 +62,31 @@ class SpendSummaryQuerySerializer(serializers.Serializer):
         if (attrs["end"] - attrs["start"]).days > 3700:
             raise serializers.ValidationError({"end": "Ask for at most ten years at a time."})
         return attrs
+
+
+# The showback page's filters, read by selectors.parse_spend_filters for the page and the API alike.
+SPEND_FILTER_PARAMETERS = [
+    *(
+        OpenApiParameter(
+            name,
+            OpenApiTypes.STR,
+            description=f"Only the spend whose bill states this {name.replace('_', ' ')}, exactly "
+            f"(at most {selectors.MAX_FILTER_LENGTH} characters), as the showback page filters it.",
+        )
+        for name in selectors.BILL_FILTERS
+    ),
+    OpenApiParameter(
+        "import", OpenApiTypes.INT, description="Only the rows of this spend import (its number)."
+    ),
+]
+
+
+def spend_filters(params):
+    """The showback page's filters from a query, or a 400 naming the field."""
+    try:
+        return selectors.parse_spend_filters(params)
+    except selectors.BadFilter as exc:
+        raise serializers.ValidationError({exc.field: [str(exc)]}) from None
 
 
 class SpendSummaryRowSerializer(serializers.Serializer):
@@ -77,7 +108,9 @@ class SpendSummarySerializer(serializers.Serializer):
 class DailySpendViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Daily spend rollups the caller may see (their teams', or all for cross-team roles).
 
-    Includes non-AI spend; filter with `is_ai=true` for AI spend only.
+    Includes non-AI spend; filter with `is_ai=true` (or `ai=ai`) for AI spend only. The bill's
+    dimensions (provider as the bill names it, service, region…) and `import` filter as on the
+    showback page.
     """
 
     serializer_class = DailySpendSerializer
@@ -99,17 +132,22 @@ class SpendSummaryApi(APIView):
     One result per group and currency: amounts are never added across currencies.
     """
 
-    @extend_schema(parameters=[SpendSummaryQuerySerializer], responses=SpendSummarySerializer)
+    @extend_schema(
+        parameters=[SpendSummaryQuerySerializer, *SPEND_FILTER_PARAMETERS], responses=SpendSummarySerializer
+    )
     def get(self, request):
         query = SpendSummaryQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
+        filters, import_id = spend_filters(request.query_params)
         rows = selectors.spend_summary(
             user=request.user,
             group_by=params["group_by"],
             start=params["start"],
             end=params["end"],
-            ai_only=params["scope"] == "ai",
+            ai_only=params.get("ai", params["scope"]) == "ai",
+            filters=filters,
+            import_id=import_id,
         )
         group = params["group_by"]
         money = ("billed_cost", "effective_cost", "estimated_cost")

@@ -157,12 +157,14 @@ SUMMARY_GROUPS = {
 }
 
 
-def spend_summary(*, user, group_by, start, end, ai_only=True):
+def spend_summary(*, user, group_by, start, end, ai_only=True, filters=None, import_id=None):
     """Totals of the daily rollups the user may see, start inclusive to end exclusive, by one
     dimension and currency: [{group, currency, billed_cost, effective_cost, estimated_cost,
-    input_tokens, output_tokens, requests}]."""
+    input_tokens, output_tokens, requests}]. `filters` and `import_id` narrow as on the showback
+    page (see parse_spend_filters)."""
     field = SUMMARY_GROUPS[group_by]
     qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lt=end)
+    qs = filter_spend(qs, filters=filters, import_id=import_id)
     if group_by == "month":
         qs = qs.annotate(month=TruncMonth("date"))
     rows = (
@@ -215,6 +217,60 @@ BILL_FILTERS = {
     "region": "region",
     "charge_category": "charge_category",
 }
+
+MAX_FILTER_LENGTH = 200
+
+
+class BadFilter(ValueError):
+    """A spend filter no bill could match, naming its field (`field`) for a 400."""
+
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.field = field
+
+
+def _filter_text(params, name):
+    """A filter value as typed, or "" when absent; refused when no bill could hold it."""
+    raw = params.get(name, "")
+    if not isinstance(raw, str):
+        raise BadFilter(name, f"The filter “{name}” must be text.")
+    if "\x00" in raw or any(0xD800 <= ord(c) <= 0xDFFF for c in raw):
+        raise BadFilter(
+            name, f"The filter “{name}” holds a character no bill holds (NUL or a lone surrogate)."
+        )
+    if len(raw) > MAX_FILTER_LENGTH:
+        raise BadFilter(name, f"The filter “{name}” is longer than {MAX_FILTER_LENGTH} characters.")
+    return raw.strip()
+
+
+def _filter_import(params):
+    raw = _filter_text(params, "import")
+    if not raw:
+        return None
+    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) < 2**63:
+        raise BadFilter("import", f"The filter “import” must be an import's number; “{raw[:20]}” is not.")
+    return int(raw)
+
+
+def parse_spend_filters(params):
+    """({bill filter: value}, import id or None) from a query (?service=Amazon%20Bedrock&import=12):
+    the one reading of these filters for the showback page and the spend API. BadFilter names the
+    field of a value no bill could hold."""
+    filters = {}
+    for name in BILL_FILTERS:
+        value = _filter_text(params, name)
+        if value:
+            filters[name] = value
+    return filters, _filter_import(params)
+
+
+def filter_spend(qs, *, filters=None, import_id=None):
+    """Daily rollups narrowed to the bill's own values and to the rows of one import."""
+    qs = qs.filter(**{BILL_FILTERS[name]: value for name, value in (filters or {}).items()})
+    if import_id is not None:
+        qs = qs.filter(import_batch_id=import_id)
+    return qs
+
 
 TREND_SERIES = 6
 MILLION = Decimal("1000000")
@@ -272,9 +328,7 @@ def spend_breakdown(*, user, dimension, start, end, ai_only=True, filters=None, 
     """
     dimension_label, (key_field, name_field) = BREAKDOWNS[dimension]
     qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end).order_by()
-    qs = qs.filter(**{BILL_FILTERS[name]: value for name, value in (filters or {}).items()})
-    if import_id is not None:
-        qs = qs.filter(import_batch_id=import_id)
+    qs = filter_spend(qs, filters=filters, import_id=import_id)
     name_fields = (key_field,) if name_field == key_field else (key_field, name_field)
     grouped = (
         qs.values(*name_fields, "currency")

@@ -63,42 +63,6 @@ def _with_percentages(rows):
     return rows
 
 
-MAX_FILTER_LENGTH = 200
-
-
-class BadParameter(ValueError):
-    pass
-
-
-def _clean_text(params, name):
-    """A filter value as typed, or "" when absent; refused when no bill could hold it."""
-    raw = params.get(name, "")
-    if "\x00" in raw or any(0xD800 <= ord(c) <= 0xDFFF for c in raw):
-        raise BadParameter(f"The filter “{name}” holds a character no bill holds (NUL or a lone surrogate).")
-    if len(raw) > MAX_FILTER_LENGTH:
-        raise BadParameter(f"The filter “{name}” is longer than {MAX_FILTER_LENGTH} characters.")
-    return raw.strip()
-
-
-def _parse_import(params):
-    raw = params.get("import", "").strip()
-    if not raw:
-        return None
-    if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) < 2**63:
-        raise BadParameter(f"The filter “import” must be an import's number; “{raw[:20]}” is not.")
-    return int(raw)
-
-
-def _parse_filters(params):
-    """({bill filter: value}, import id or None), or BadParameter naming the field."""
-    filters = {}
-    for name in selectors.BILL_FILTERS:
-        value = _clean_text(params, name)
-        if value:
-            filters[name] = value
-    return filters, _parse_import(params)
-
-
 def _ai_only(params):
     # ?ai=all (and the older ?scope=all) shows all spend; AI spend otherwise.
     return (params.get("ai") or params.get("scope")) != "all"
@@ -111,8 +75,8 @@ def index(request):
     if dimension not in selectors.BREAKDOWNS:
         dimension = "team"
     try:
-        filters, import_id = _parse_filters(request.GET)
-    except BadParameter as exc:
+        filters, import_id = selectors.parse_spend_filters(request.GET)
+    except selectors.BadFilter as exc:
         return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
     day = periods.today()
     start, end, errors = _parse_period(request.GET, day)

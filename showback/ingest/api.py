@@ -8,12 +8,14 @@ from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
+from rest_framework.settings import api_settings
 
 from aifinops.core import permissions
 
 from ..models import ImportBatch, ImportMode
 from .importers.registry import IMPORTERS
 from .services import (
+    RETRY_MODES,
     import_progress,
     spend_import_cancel,
     spend_import_create,
@@ -80,6 +82,16 @@ class ImportUploadSerializer(serializers.Serializer):
     )
 
 
+class ImportRetrySerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(
+        choices=RETRY_MODES,
+        required=False,
+        default="as_before",
+        help_text="`as_before` (default) reads the file again as it was; `valid_rows` imports a failed "
+        "import's valid rows only, keeping its rejects to download.",
+    )
+
+
 class ImportBatchViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -114,18 +126,22 @@ class ImportBatchViewSet(
         batch.refresh_from_db()
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
 
-    def _act(self, service, pk):
+    def _act(self, service, pk, **kwargs):
         self.get_queryset()
         batch = self.get_object()
-        service(batch_id=batch.pk, actor=self.request.user)
+        service(batch_id=batch.pk, actor=self.request.user, **kwargs)
         batch.refresh_from_db()
         return Response(ImportBatchSerializer(batch).data)
 
-    @extend_schema(request=None, responses={200: ImportBatchSerializer})
-    @action(detail=True, methods=["post"])
+    @extend_schema(request=ImportRetrySerializer, responses={200: ImportBatchSerializer})
+    @action(detail=True, methods=["post"], parser_classes=api_settings.DEFAULT_PARSER_CLASSES)
     def retry(self, request, pk=None):
-        """Queue a failed or cancelled import again; it adds only the rows not already imported."""
-        return self._act(spend_import_retry, pk)
+        """Queue a failed or cancelled import again; it adds only the rows not already imported.
+        `{"mode": "valid_rows"}` imports the valid rows of an import that failed on rejected rows."""
+        self.get_queryset()
+        body = ImportRetrySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._act(spend_import_retry, pk, mode=body.validated_data["mode"])
 
     @extend_schema(request=None, responses={200: ImportBatchSerializer})
     @action(detail=True, methods=["post"])

@@ -499,7 +499,7 @@ def _run(batch, heartbeat, on_progress):
         error = (
             f"{stats['rejected']:,} row{'s' if stats['rejected'] != 1 else ''} rejected{kept}: nothing was "
             f"imported. Fix {'it' if stats['rejected'] == 1 else 'them'} and upload the file again, or "
-            "upload it choosing “Import the valid rows and give me the rejects”."
+            "retry it with the valid rows only (the rejects stay here to download)."
         )
     except ImportFileError as exc:
         error = str(exc)
@@ -668,26 +668,44 @@ def _refuse(batch, action, allowed):
     )
 
 
+RETRY_MODES = ("as_before", ImportMode.VALID_ROWS.value)
+
+
 @transaction.atomic
-def spend_import_retry(*, batch_id, actor):
+def spend_import_retry(*, batch_id, actor, mode="as_before"):
     """Queue a failed or cancelled import again, from its stored file. Rows already in the ledger
-    (same source and row key) count as duplicates, so the retry adds exactly what is missing."""
+    (same source and row key) count as duplicates, so the retry adds exactly what is missing.
+
+    `mode="valid_rows"` retries a whole-file import that failed on rejected rows as a valid-rows
+    import: its good rows go in, and its rejects are found again and kept to download (they stay
+    on the import meanwhile)."""
+    if mode not in RETRY_MODES:
+        raise ValidationError({"mode": f"Choose one of: {', '.join(RETRY_MODES)}."})
     batch = _locked(batch_id, actor)
     if batch.status not in (ImportStatus.FAILED, ImportStatus.CANCELLED):
         _refuse(batch, "retried", (ImportStatus.FAILED, ImportStatus.CANCELLED))
-    before = snapshot(batch, STATE_FIELDS)
-    batch.status, batch.error, batch.rejects, batch.totals = ImportStatus.QUEUED, "", [], {}
+    valid_rows = mode == ImportMode.VALID_ROWS
+    if valid_rows and not (batch.status == ImportStatus.FAILED and batch.rows_rejected):
+        raise ValidationError({"mode": f"Import #{batch.pk} has no rejected rows: retry it as it was."})
+    before = snapshot(batch, (*STATE_FIELDS, "mode"))
+    if valid_rows:
+        batch.mode = ImportMode.VALID_ROWS
+    else:
+        batch.rejects = []
+    batch.status, batch.error, batch.totals = ImportStatus.QUEUED, "", {}
     batch.started_at = batch.finished_at = None
     batch.heartbeat_at = timezone.now()  # queued since: the sweeper's clock for a lost task
     batch.period_start = batch.period_end = None
-    batch.rows_read = batch.rows_imported = batch.rows_duplicate = batch.rows_rejected = 0
+    batch.rows_read = batch.rows_imported = batch.rows_duplicate = 0
+    if not valid_rows:
+        batch.rows_rejected = 0
     batch.save()
     audit_record(
         actor=actor,
         action="spend_import.retry",
         obj=batch,
         before=before,
-        after=snapshot(batch, STATE_FIELDS),
+        after=snapshot(batch, (*STATE_FIELDS, "mode")),
     )
     transaction.on_commit(lambda: _dispatch(batch.pk))
     return batch

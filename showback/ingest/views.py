@@ -109,7 +109,16 @@ def _act(request, pk, service, done, **kwargs):
 
 @require_POST
 def import_retry(request, pk):
-    return _act(request, pk, spend_import_retry, "“{name}” is queued again.")
+    if request.POST.get("mode") == "valid_rows":
+        done = "“{name}” is queued again: its valid rows only; the rejects stay below."
+        return _act(request, pk, spend_import_retry, done, mode="valid_rows")
+    return _act(
+        request,
+        pk,
+        spend_import_retry,
+        "“{name}” is queued again.",
+        mode=request.POST.get("mode") or "as_before",
+    )
 
 
 @require_POST

@@ -187,3 +187,36 @@ def test_finance_reads_why_a_file_failed_and_can_retry_it(page, log_in, cast, pa
     expect(status).to_contain_text("Fix it and upload the file again")
     expect(status).to_contain_text("its rejected rows will be rejected again")
     _shot(page, "7-failed")
+
+
+def test_finance_retries_a_rejected_bill_with_its_valid_rows_only(page, log_in, cast, password, held_imports):
+    # Given finance whose whole-file upload failed on two bad rows of twelve
+    ProviderFactory(slug="aws-bedrock", name="AWS Bedrock")
+    rows = list(focus_rows(ROWS, use_cases=("support-summarizer",), teams=("support",)))
+    rows[3]["BilledCost"] = "twelve"
+    rows[8]["BillingCurrency"] = "XYZ"
+    log_in("fin", password)
+    held_imports.set()
+    _upload(page, "bedrock-two-bad.csv", focus_csv(rows))
+    status = page.locator("#import-status")
+    expect(status).to_contain_text("2 rows rejected")
+    expect(status).to_contain_text("retry it with the valid rows only")
+    _shot(page, "4-rejected")
+
+    # When they retry it with the valid rows only
+    page.get_by_role("button", name="Retry with the valid rows only").click()
+
+    # Then the ten good rows are imported, and the two rejects are still there to download
+    expect(status).to_contain_text("Imported")
+    expect(status).to_contain_text("10 new rows imported")
+    expect(status).to_contain_text("2 rejected")
+    expect(page.get_by_role("link", name="download as CSV")).to_be_visible()
+    expect(page.get_by_role("button", name="Retry with the valid rows only")).to_have_count(0)
+    _shot(page, "5-valid-rows-retried")
+    batch = ImportBatch.objects.get()
+    assert (batch.status, batch.mode, batch.rows_imported, batch.rows_rejected) == (
+        "succeeded",
+        "valid_rows",
+        10,
+        2,
+    )
