@@ -14,6 +14,9 @@ class DailySpendFilter(django_filters.FilterSet):
     team = django_filters.CharFilter(field_name="team__slug")
     use_case = django_filters.CharFilter(field_name="use_case__key")
     model = django_filters.CharFilter(field_name="model__key")
+    # `provider` is the provider as the bill names it (as on the showback page); the catalog's
+    # provider slug, which `provider` meant before, stays available under its own name.
+    provider_slug = django_filters.CharFilter(field_name="provider__slug")
     is_ai = django_filters.BooleanFilter()
     ai = django_filters.ChoiceFilter(
         choices=[("ai", "AI spend only"), ("all", "All spend")],
@@ -29,6 +32,7 @@ class DailySpendFilter(django_filters.FilterSet):
             "team",
             "use_case",
             "model",
+            "provider_slug",
             "environment",
             "currency",
             "is_ai",

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from aifinops.core import periods
 from aifinops.core.services import api_token_create
+from portfolio.tests.factories import ProviderFactory
 from showback.models import ImportBatch
 from showback.tests.factories import DailySpendFactory
 
@@ -233,3 +234,19 @@ def test_the_schema_documents_the_filters(login, cast):
     for path in ("/api/v1/spend/summary/", "/api/v1/daily-spend/"):
         names = {p["name"] for p in paths[path]["get"]["parameters"]}
         assert {*BILL, "import", "ai"} <= names, path
+
+
+def test_the_catalog_provider_slug_still_filters_the_daily_api(login, cast):
+    # `provider` on the daily API now reads the bill's own name; the catalog's slug, which it read
+    # before, stays under `provider_slug` so that an existing client keeps working.
+    today = periods.today()
+    openai = ProviderFactory(slug="openai", name="OpenAI")
+    DailySpendFactory(date=today, team=cast.team_a, provider=openai, provider_name="OpenAI", effective_cost=5)
+    DailySpendFactory(date=today, team=cast.team_a, provider=None, provider_name="Oracle", effective_cost=7)
+    client = login(cast.finance)
+
+    by_slug = client.get("/api/v1/daily-spend/", {"provider_slug": "openai", "ai": "all"}).json()["results"]
+    by_name = client.get("/api/v1/daily-spend/", {"provider": "Oracle", "ai": "all"}).json()["results"]
+
+    assert [Decimal(r["effective_cost"]) for r in by_slug] == [Decimal("5")]
+    assert [Decimal(r["effective_cost"]) for r in by_name] == [Decimal("7")]
