@@ -21,6 +21,7 @@ A URL pattern that is added without a row here fails the test: add its row, with
 product should give, not the one it happens to give.
 """
 
+import datetime
 from dataclasses import dataclass, field
 
 PERSONAS = ("anonymous", "requester_a", "requester_b", "owner", "council", "chair", "finance", "admin")
@@ -66,7 +67,9 @@ class Row:
 # Bodies of POSTs that would pass validation, so that only the permission refuses them. Strings are
 # formatted with the world.
 UPLOAD = object()  # replaced by a small CSV file
-MILESTONE = {"use_case": "support-summarizer", "name": "Zeta review", "due_date": "2099-01-01"}
+# Dates the forms accept on any day: next year's first quarter.
+_NEXT_YEAR = datetime.datetime.now(tz=datetime.UTC).year + 1
+MILESTONE = {"use_case": "support-summarizer", "name": "Zeta review", "due_date": f"{_NEXT_YEAR}-01-01"}
 SIGNAL = {"use_case": "support-summarizer", "month": "2024-01", "outcomes": 10}
 COST_LINE = {"use_case": "support-summarizer", "month": "2024-01", "category": "hosting", "amount": "10"}
 OPTIMIZATION = {
@@ -79,8 +82,8 @@ FUNDING = {
     "use_case": "support-summarizer",
     "target_stage": "mvp",
     "amount": "1000",
-    "period_start": "2099-01-01",
-    "period_end": "2099-03-31",
+    "period_start": f"{_NEXT_YEAR}-01-01",
+    "period_end": f"{_NEXT_YEAR}-03-31",
     "expected_outcomes": "Zeta MVP",
 }
 AUTHORIZE = {"use_case": "support-summarizer", "model": "openai/gpt-4.1-mini", "estimated_cost": "0.01"}
