@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from aifinops.core import periods
 from council import services
 from council.models import Decision, FundingRequest, FundingStatus, Meeting, MeetingState, Vote, VoteChoice
 from council.tests.factories import AgendaItemFactory
@@ -287,12 +288,13 @@ def test_a_vote_with_a_number_or_an_object_for_its_comment_names_the_field(cast,
 
 
 def _funding(**changes):
+    next_year = periods.today().year + 1
     return {
         "use_case": "support-summarizer",
         "amount": "12000",
         "currency": "USD",
-        "period_start": "2027-01-01",
-        "period_end": "2027-03-31",
+        "period_start": f"{next_year}-01-01",
+        "period_end": f"{next_year}-03-31",
         "expected_outcomes": "Ten agents use it daily.",
         **changes,
     }
