@@ -99,6 +99,18 @@ def wait_ready(port, timeout=30):
 # The load generator: N keep-alive connections, each sending one request at a time.
 
 
+async def read_response(reader):
+    """(head, body) of one HTTP/1.1 response on a kept-alive connection, read by its Content-Length.
+    Raises asyncio.IncompleteReadError or ConnectionError when the server closes the connection."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    body = await reader.readexactly(length) if length else b""
+    return head, body
+
+
 async def _connection(port, make_request, stop_at, out):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     n = 0
@@ -109,12 +121,7 @@ async def _connection(port, make_request, stop_at, out):
         writer.write(make_request(n))
         n += 1
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            body = await reader.readexactly(length) if length else b""
+            head, body = await read_response(reader)
         except (asyncio.IncompleteReadError, ConnectionError):
             out["errors"] += 1
             writer.close()

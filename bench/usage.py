@@ -30,7 +30,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.authorize import busy_pct, cpu_times, free_port, production_env, tree_seconds, wait_ready  # noqa: E402
+from bench.authorize import (  # noqa: E402
+    busy_pct,
+    cpu_times,
+    free_port,
+    production_env,
+    read_response,
+    tree_seconds,
+    wait_ready,
+)
 
 TARGET_EPS, TARGET_LAG_S = 10_000, 60
 BATCH = 1000
@@ -97,12 +105,7 @@ async def _connection(port, key, model, kind, tag, conn, stop_at, out):
         started = time.perf_counter()
         writer.write(request)
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            body = await reader.readexactly(length) if length else b""
+            head, body = await read_response(reader)
         except (asyncio.IncompleteReadError, ConnectionError):
             out["errors"] += 1
             writer.close()
