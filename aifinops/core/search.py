@@ -29,7 +29,8 @@ class SearchSource:
 
     `queryset` is already restricted to what the user may see (the app's own selector or scope);
     `fields` are matched, the first ones weighing most; `title`, `context` and `url` turn a hit
-    into what the results show. They may follow only relations the queryset selects.
+    into what the results show. They may follow only relations the queryset selects. `also`, if
+    given, turns the whole query into one more condition that matches (a reference like INT-0042).
     """
 
     kind: str
@@ -39,7 +40,7 @@ class SearchSource:
     title: Callable[[object], str]
     context: Callable[[object], str]
     url: Callable[[object], str]
-    order_by: tuple[str, ...] = ()
+    also: Callable[[str], Q] | None = None
 
 
 def search_terms(q: str) -> list[str]:
@@ -48,7 +49,7 @@ def search_terms(q: str) -> list[str]:
     return _WORD.findall((q or "").lower())[:MAX_TERMS]
 
 
-def _postgres_match(queryset, fields, q, terms):
+def _postgres_match(queryset, fields, q, terms, also):
     from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 
     weights = ("A", "B", "C", "D")
@@ -62,11 +63,11 @@ def _postgres_match(queryset, fields, q, terms):
     # the name matched as plain text catches it.
     whole = q.strip()
     return queryset.annotate(search_document=vector, search_rank=SearchRank(vector, query)).filter(
-        Q(search_document=query) | Q(**{f"{fields[0]}__icontains": whole})
+        Q(search_document=query) | Q(**{f"{fields[0]}__icontains": whole}) | also
     )
 
 
-def fallback_match(queryset, fields, terms):
+def fallback_match(queryset, fields, terms, also=None):
     """Every term found, as plain text, in one of the fields: the match on databases without
     full-text search. Called directly by the tests, which run on PostgreSQL."""
     condition = Q()
@@ -75,20 +76,22 @@ def fallback_match(queryset, fields, terms):
         for field in fields:
             any_field |= Q(**{f"{field}__icontains": term})
         condition &= any_field
-    return queryset.filter(condition).annotate(search_rank=Value(0.0, output_field=FloatField()))
+    matched = queryset.filter(condition | (also or Q(pk__in=[])))
+    return matched.annotate(search_rank=Value(0.0, output_field=FloatField()))
 
 
-def match(queryset, fields, q, *, vendor=None):
+def match(queryset, fields, q, *, vendor=None, also=None):
     """`queryset` narrowed to the records matching `q`, each annotated with `search_rank` and
     `search_total` (the number of matches, so one query gives both a page of hits and the count),
     best first. An empty or punctuation-only query matches nothing."""
     terms = search_terms(q)
     if not terms:
         return queryset.none()
+    extra = (also(q) if also else None) or Q(pk__in=[])
     if (vendor or connection.vendor) == "postgresql":
-        matched = _postgres_match(queryset, fields, q, terms)
+        matched = _postgres_match(queryset, fields, q, terms, extra)
     else:
-        matched = fallback_match(queryset, fields, terms)
+        matched = fallback_match(queryset, fields, terms, extra)
     return matched.annotate(search_total=Window(expression=Count("pk"))).order_by(
         F("search_rank").desc(), fields[0], "pk"
     )
@@ -97,11 +100,11 @@ def match(queryset, fields, q, *, vendor=None):
 def hits(source: SearchSource, q: str, *, limit: int, offset: int = 0, vendor=None):
     """(total, [hit]) of one source for `q`: one query, whatever the number of matches."""
     qs = source.queryset.prefetch_related(None)
-    rows = list(match(qs, source.fields, q, vendor=vendor)[offset : offset + limit])
+    rows = list(match(qs, source.fields, q, vendor=vendor, also=source.also)[offset : offset + limit])
     total = rows[0].search_total if rows else 0
     if not rows and offset:
         # Past the last page: the count still tells how many there are.
-        total = match(qs, source.fields, q, vendor=vendor).count()
+        total = match(qs, source.fields, q, vendor=vendor, also=source.also).count()
     return total, [
         {
             "kind": source.kind,

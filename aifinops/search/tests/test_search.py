@@ -306,3 +306,16 @@ def test_the_match_of_nothing_searchable_is_empty_without_asking_the_database(ca
         assert list(match(UseCase.objects.all(), ("name",), "&|!")) == []
 
     assert len(queries) == 0
+
+
+def test_an_intake_is_found_by_its_reference_by_those_who_may_see_it(cast, world):
+    reference = f"INT-{world['intake_a']:04d}"
+
+    def titles(user, q):
+        return [h["title"] for g in search(user=user, q=q, kind="intake") for h in g.hits]
+
+    assert titles(cast.requester_a, reference) == [f"{reference} Zeta refund triage"]
+    assert titles(cast.requester_a, reference.lower().replace("-", "")) == [f"{reference} Zeta refund triage"]
+    assert titles(cast.requester_a, f"INT-{world['intake_a']}") == [f"{reference} Zeta refund triage"]
+    assert titles(cast.requester_b, reference) == []
+    assert titles(cast.requester_a, "INT-99999999999999999999") == []
