@@ -319,3 +319,16 @@ def test_an_intake_is_found_by_its_reference_by_those_who_may_see_it(cast, world
     assert titles(cast.requester_a, f"INT-{world['intake_a']}") == [f"{reference} Zeta refund triage"]
     assert titles(cast.requester_b, reference) == []
     assert titles(cast.requester_a, "INT-99999999999999999999") == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=st.text(max_size=260))
+def test_the_page_answers_any_text_with_results_or_a_400_naming_q(cast, client, q):
+    client.force_login(cast.owner, backend="django.contrib.auth.backends.ModelBackend")
+
+    response = client.get(reverse("search:index"), {"q": q})
+
+    refused = "\x00" in q or len(q.strip()) > 200
+    assert response.status_code == (400 if refused else 200)
+    if refused:
+        assert "Search: " in response.content.decode()
