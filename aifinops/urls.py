@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 from aifinops import views
 from aifinops.core.api.docs import ApiDocsView
 from aifinops.dashboard.urls import use_case_urlpatterns as dashboard_use_case_urlpatterns
+from aifinops.search.api import SearchApi
 from portfolio import urls as portfolio_urls
 from showback.gateway.api import authorize_endpoint
 
@@ -19,6 +20,7 @@ api_v1 = [
     path("", include("showback.api")),
     path("", include("showback.analytics.api")),
     path("", include("council.api.urls")),
+    path("search/", SearchApi.as_view(), name="api-search"),
 ]
 
 urlpatterns = [
@@ -38,6 +40,7 @@ urlpatterns = [
     path("showback/", include("showback.urls")),
     path("showback/analytics/", include("showback.analytics.urls")),
     path("council/", include("council.urls")),
+    path("search/", include("aifinops.search.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -167,6 +167,8 @@ MATRIX = {
     "dashboard:index":                        Row("L   200 200 200 200 200 200 200"),
     "dashboard:maturity":                     Row("L   403 403 403 200 200 200 200"),
     "dashboard:narrative":                    Row("L   403 403 403 200 200 200 200"),
+    # Search: everyone signed in; the results are what each may open (aifinops/search/tests).
+    "search:index":                           Row("L   200 200 200 200 200 200 200", query="q=support"),
     # Intake: intake_a is triaged and needs review; draft_a is requester A's draft.
     "intake:accept":                          Row("L   405 405 405 405 405 405 405", pk="intake_a",
                                              post="L   403 404 403 403 -   403 -"),
@@ -289,6 +291,7 @@ MATRIX = {
                                              data={"choice": "approve"}),
     # The API under /api/v1/: anonymous callers get 401.
     "api-me":                                 Row("401 200 200 200 200 200 200 200"),
+    "api-search":                             Row("401 200 200 200 200 200 200 200", query="q=support"),
     "api-token-detail":                       Row("401 200 404 404 404 404 404 404", pk="token_a"),
     "api-token-list":                         Row("401 200 200 200 200 200 200 200"),
     "api-team-detail":                        Row("401 200 404 200 200 200 200 200"),

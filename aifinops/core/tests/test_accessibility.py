@@ -65,6 +65,7 @@ def _pages():
         reverse("core:profile"),
         reverse("core:notification_list"),
         reverse("core:audit_log"),
+        reverse("search:index") + "?q=support",
         "/dashboard/",
         "/council/",
         "/showback/analytics/anomalies/",

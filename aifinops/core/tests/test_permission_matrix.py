@@ -39,7 +39,7 @@ LISTS_SHOWING_TEAM_A = {
     "api-optimization-list", "api-subscription-list", "api-intake-list", "api-spend-summary",
     "api-daily-spend-list", "api-budget-list", "api-budget-alert-list", "api-budget-increase-list",
     "api-forecast-portfolio", "api-anomaly-list", "api-council-decision-list",
-    "api-council-funding-request-list",
+    "api-council-funding-request-list", "search:index", "api-search",
 }  # fmt: skip
 # Django's own catch-all at the end of the admin: it answers like the admin's other pages.
 ADMIN_CATCH_ALL = "admin/(?P<url>.*)$"
