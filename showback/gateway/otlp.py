@@ -102,20 +102,19 @@ def _hex_ids_to_base64(data):
         except ValueError as exc:
             raise OtlpError(400, f"{name} must be {size * 2} hex digits.") from exc
 
-    for resource_spans in data.get("resourceSpans") or []:
-        for scope_spans in (
-            (resource_spans or {}).get("scopeSpans") or [] if isinstance(resource_spans, dict) else []
-        ):
-            for span in (scope_spans or {}).get("spans") or [] if isinstance(scope_spans, dict) else []:
-                if not isinstance(span, dict):
-                    continue
+    def items(holder, name):
+        found = holder.get(name) if isinstance(holder, dict) else None
+        return [item for item in found if isinstance(item, dict)] if isinstance(found, list) else []
+
+    for resource_spans in items(data, "resourceSpans"):
+        for scope_spans in items(resource_spans, "scopeSpans"):
+            for span in items(scope_spans, "spans"):
                 convert(span, "traceId", 16)
                 convert(span, "spanId", 8)
                 convert(span, "parentSpanId", 8)
-                for link in span.get("links") or []:
-                    if isinstance(link, dict):
-                        convert(link, "traceId", 16)
-                        convert(link, "spanId", 8)
+                for link in items(span, "links"):
+                    convert(link, "traceId", 16)
+                    convert(link, "spanId", 8)
 
 
 def otlp_request_decode(*, body_stream, content_type, content_encoding) -> ExportTraceServiceRequest:
@@ -255,7 +254,7 @@ class _Attribution:
         )
 
     def prefetch(self, keys):
-        keys = {k for k in keys if k and isinstance(k, str)} - set(self._by_key)
+        keys = _storable(keys) - set(self._by_key)
         if keys:
             self._by_key.update({uc.key: uc for uc in UseCase.objects.filter(key__in=keys)})
 
@@ -296,6 +295,13 @@ class _Attribution:
         else:
             from ..attribution.engine import Facts, normalise_tags
 
+            for name, value in (
+                ("service.name", resource.get("service.name")),
+                ("gen_ai.provider.name", attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system")),
+            ):
+                if isinstance(value, str) and text_problem(value):
+                    batch.reject(label, name, text_problem(value))
+                    return None
             tags = {k: v for k, v in {**resource, **attrs}.items() if isinstance(v, str) and v}
             facts = Facts(
                 tags=normalise_tags(tags),
@@ -368,7 +374,7 @@ def spans_to_events(*, principal, message) -> Batch:
         attribution.prefetch(
             {a.get(USE_CASE_ATTRIBUTE) or r.get(USE_CASE_ATTRIBUTE) for _s, r, a, *_ in read}
         )
-    models = _catalog({name for _s, _r, attrs, *_ in read for name in _model_candidates(attrs)})
+    models = _catalog(_storable(name for _s, _r, attrs, *_ in read for name in _model_candidates(attrs)))
     for span, resource, attrs, trace, span_id, label, operation in read:
         if operation in AGENT_OPERATIONS:
             continue  # its tokens are the model calls beneath it, each a span of its own
@@ -412,6 +418,7 @@ def _tool_calls_fold(batch):
 
 
 def _model_candidates(attrs):
+    """The names to look the model up by, best first; the events' checks refuse unstorable ones."""
     provider = _text(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system"))
     names = []
     for name in (attrs.get("gen_ai.response.model"), attrs.get("gen_ai.request.model")):
@@ -420,6 +427,10 @@ def _model_candidates(attrs):
                 names.append(f"{provider}/{name}")
             names.append(name)
     return names
+
+
+def _storable(names):
+    return {n for n in names if n and isinstance(n, str) and len(n) <= 200 and not text_problem(n)}
 
 
 def _event(span, attrs, trace, span_id, operation, models, agents) -> dict:
@@ -432,9 +443,9 @@ def _event(span, attrs, trace, span_id, operation, models, agents) -> dict:
     event = {
         "request_id": f"otel:{trace}:{span_id}",
         "timestamp": _iso(end) if end else None,
-        "provider": provider[:100] if provider else None,
+        "provider": provider or None,
         "latency_ms": (end - start) // 1_000_000 if end >= start and start else None,
-        "agent_id": _text(attrs.get("gen_ai.agent.name") or agents.get(trace))[:100] or None,
+        "agent_id": _text(attrs.get("gen_ai.agent.name") or agents.get(trace)) or None,
     }
     if trace in agents or attrs.get("gen_ai.agent.name") or attrs.get("gen_ai.agent.id"):
         event["run_id"] = trace  # an agent's run is its trace: steps, tool calls and tokens counted per run
@@ -545,7 +556,7 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
     span, counted once on its trace and span ids), for the unattributed page to suggest rules
     from. Returns (records written, refusals)."""
     records, refused = [], []
-    models = _catalog({e["model"] for e, *_ in spans if e.get("model")})
+    models = _catalog(_storable(e.get("model") for e, *_ in spans))
     now = timezone.now()
     for event, facts, _resource, label in spans:
         model = models.get(event.get("model") or "")
