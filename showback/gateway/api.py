@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, serializers
 from rest_framework.permissions import IsAuthenticated
@@ -433,6 +434,21 @@ authorize_endpoint.cls = AuthorizeApi
 authorize_endpoint.initkwargs = {}
 
 
+OtlpStatusSerializer = inline_serializer(
+    "OtlpStatus", {"code": serializers.IntegerField(), "message": serializers.CharField()}
+)
+OtlpExportResponseSerializer = inline_serializer(
+    "OtlpExportTraceServiceResponse",
+    {
+        "partialSuccess": inline_serializer(
+            "OtlpPartialSuccess",
+            {"rejectedSpans": serializers.CharField(), "errorMessage": serializers.CharField()},
+            required=False,
+        )
+    },
+)
+
+
 class OtlpTracesApi(APIView):
     """POST /api/v1/otlp/v1/traces: OTLP/HTTP traces (protobuf or JSON, gzip or not), as an
     application's OpenTelemetry exporter sends them; GenAI spans become usage events (see
@@ -445,14 +461,27 @@ class OtlpTracesApi(APIView):
     throttle_classes = []
 
     @extend_schema(
-        request={"application/x-protobuf": bytes, "application/json": dict},
+        request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT},
         responses={
-            200: OpenApiResponse(
-                description="ExportTraceServiceResponse; partial_success names refused spans."
+            (200, "application/x-protobuf"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="ExportTraceServiceResponse (partial_success names refused spans).",
             ),
-            400: OpenApiResponse(description="The body is not an ExportTraceServiceRequest: the reason."),
-            413: OpenApiResponse(description="Too large (sent or decompressed): the limit."),
-            415: OpenApiResponse(description="Neither application/x-protobuf nor application/json."),
+            (200, "application/json"): OpenApiResponse(
+                OtlpExportResponseSerializer, description="ExportTraceServiceResponse, as OTLP/JSON."
+            ),
+            **{
+                (status, media): OpenApiResponse(
+                    OtlpStatusSerializer if media == "application/json" else OpenApiTypes.BINARY,
+                    description=description,
+                )
+                for status, description in (
+                    (400, "The body is not an ExportTraceServiceRequest: google.rpc.Status with the reason."),
+                    (413, "Too large as sent, decompressed, or in GenAI spans: the limit."),
+                    (415, "Neither application/x-protobuf nor application/json, or an unknown encoding."),
+                )
+                for media in ("application/json", "application/x-protobuf")
+            },
         },
     )
     def post(self, request):

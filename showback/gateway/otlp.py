@@ -172,8 +172,8 @@ def otlp_response_encode(*, rejected, message, content_type) -> tuple[bytes, str
 
 def otlp_status_encode(*, code, message, content_type) -> tuple[bytes, str]:
     """A google.rpc.Status (code, message) as OTLP/HTTP answers a refused request, in the
-    request's encoding (protobuf when it was neither)."""
-    if (content_type or "").split(";")[0].strip().lower() == JSON:
+    request's encoding (JSON when it was neither)."""
+    if (content_type or "").split(";")[0].strip().lower() != PROTOBUF:
         import json
 
         return json.dumps({"code": code, "message": message}).encode(), JSON

@@ -43,7 +43,10 @@ def refused(response):
 
 
 def status_message(response) -> str:
-    """The google.rpc.Status message of a refused protobuf request (field 2)."""
+    """The google.rpc.Status message of a refused request: field 2 of the protobuf, or the JSON's
+    message when the request was not protobuf."""
+    if response["Content-Type"] == "application/json":
+        return response.json()["message"]
     body = response.content
     assert body[0] == 0x08  # field 1, code
     start = body.index(b"\x12") + 1
