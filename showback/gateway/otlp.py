@@ -18,6 +18,7 @@ page to suggest a rule from, when the token may report such spend (finance, plat
 """
 
 import datetime
+import logging
 import zlib
 from dataclasses import dataclass, field
 
@@ -39,11 +40,14 @@ from portfolio.models import UseCase
 
 from ..models import SpendRecord
 from .authorize import GatewayPrincipal
+from .tasks import unattributed_rollups
 from .usage import usage_events_ingest
 from .usage_checks import MAX_BATCH, _catalog
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
+logger = logging.getLogger(__name__)
+
 MAX_BODY = 8 * 1024 * 1024  # as sent (compressed or not)
 MAX_DECOMPRESSED = 32 * 1024 * 1024
 MAX_GENAI_SPANS = 10_000  # per request: twenty times the SDK's default batch of 512
@@ -53,6 +57,9 @@ USE_CASE_ATTRIBUTE = "aifinops.use_case"
 AGENT_OPERATIONS = frozenset({"invoke_agent", "create_agent"})
 TOOL_OPERATION = "execute_tool"
 STATUS_CODE_ERROR = 2
+# Attributes kept off the tags of spend with no use case: they say which process or SDK sent the
+# span, or what the call was, not whose it is, and would crowd the unattributed page's tag keys.
+NOT_TAGS = ("telemetry.", "process.", "host.", "os.", "gen_ai.", "service.instance.", "otel.")
 
 
 class OtlpError(Exception):
@@ -587,7 +594,11 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
             else 0
         )
         day = datetime.datetime.combine(when.date(), datetime.time.min, tzinfo=datetime.UTC)
-        tags = {k: v[:200] for k, v in facts.tags.items() if k and len(k) <= 100 and not text_problem(k + v)}
+        tags = {
+            k: v[:200]
+            for k, v in facts.tags.items()
+            if k and len(k) <= 100 and not k.startswith(NOT_TAGS) and not text_problem(k + v)
+        }
         records.append(
             SpendRecord(
                 source="otel",
@@ -627,6 +638,8 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
     SpendRecord.objects.bulk_create(records, ignore_conflicts=True)
     fresh = len(set(keys) - before)
     if fresh:
+        days = sorted(r.charge_period_start.date() for r in records)
+        transaction.on_commit(lambda: _unattributed_rollups_enqueue(days[0], days[-1]))
         audit_record(
             actor=actor,
             action="spend.telemetry_unattributed",
@@ -635,6 +648,13 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
             after={"spans": fresh, "services": sorted({r.service_name for r in records})[:20]},
         )
     return fresh, refused
+
+
+def _unattributed_rollups_enqueue(first, last):
+    try:
+        unattributed_rollups.delay(first.isoformat(), last.isoformat())
+    except Exception:  # the records are committed: a later import or re-attribution rolls them up
+        logger.exception("otlp: could not queue the rollups of unattributed telemetry spend")
 
 
 def _counts_problem(event):

@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from aifinops.core.audit import AuditEvent
 from portfolio.catalog import list_price_cost
-from showback.models import AttributionRule, SpendRecord, UsageEvent, UsageHourly
+from showback.models import AttributionRule, DailySpend, SpendRecord, UsageEvent, UsageHourly
 
 from .gateway_helpers import GatewayKeyFactory
 from .otlp_helpers import URL, App
@@ -156,7 +156,7 @@ def test_a_token_attributes_by_the_use_case_attribute_or_by_the_rules_on_service
 
 @pytest.mark.django_db
 def test_spans_no_use_case_claims_go_to_unattributed_spend_for_finance_and_are_refused_to_others(
-    cast, catalog, redis_clean, login
+    cast, catalog, redis_clean, login, django_capture_on_commit_callbacks
 ):
     from .gateway_helpers import token_client
 
@@ -165,7 +165,8 @@ def test_spans_no_use_case_claims_go_to_unattributed_spend_for_finance_and_are_r
     body = app.body()
 
     owner = token_client(cast.owner).generic("POST", URL, body, content_type=PROTOBUF)
-    finance = token_client(cast.finance).generic("POST", URL, body, content_type=PROTOBUF)
+    with django_capture_on_commit_callbacks(execute=True):
+        finance = token_client(cast.finance).generic("POST", URL, body, content_type=PROTOBUF)
     resent = token_client(cast.finance).generic("POST", URL, body, content_type=PROTOBUF)
 
     assert owner.status_code == 200
@@ -177,6 +178,9 @@ def test_spans_no_use_case_claims_go_to_unattributed_spend_for_finance_and_are_r
     assert (record.use_case, record.service_name, record.is_estimated) == (None, "shadow-summarizer", True)
     assert record.effective_cost == expected_cost(catalog["ok"], 1)
     assert AuditEvent.objects.filter(action="spend.telemetry_unattributed").count() == 1
+    assert "telemetry.sdk.name" not in record.tags and record.tags["service.name"] == "shadow-summarizer"
+    shadow = DailySpend.objects.get(use_case=None)  # rolled up by the task queued on commit
+    assert (shadow.effective_cost, shadow.estimated_cost) == (record.effective_cost, record.effective_cost)
     page = login(cast.finance).get(reverse("showback:unattributed"))
     assert page.status_code == 200 and "shadow-summarizer" in page.content.decode()
 
