@@ -376,20 +376,20 @@ def spans_to_events(*, principal, message) -> Batch:
             name = _text(attrs.get("gen_ai.agent.name") or attrs.get("gen_ai.agent.id"))
             if name or trace not in agents:
                 agents[trace] = name
-        read.append((span, resource, attrs, trace, span_id, label, operation))
+        read.append((span, resource, attrs, trace, span_id, label, operation, _model_candidates(attrs)))
     if principal is not None and not isinstance(principal, GatewayPrincipal):
         attribution.prefetch(
             {a.get(USE_CASE_ATTRIBUTE) or r.get(USE_CASE_ATTRIBUTE) for _s, r, a, *_ in read}
         )
-    models = _catalog(_storable(name for _s, _r, attrs, *_ in read for name in _model_candidates(attrs)))
-    for span, resource, attrs, trace, span_id, label, operation in read:
+    models = _catalog(_storable({name for *_, candidates in read for name in candidates}))
+    for span, resource, attrs, trace, span_id, label, operation, candidates in read:
         if operation in AGENT_OPERATIONS:
             continue  # its tokens are the model calls beneath it, each a span of its own
         decided = attribution.decide(attrs, resource, label, batch)
         if decided is None:
             continue
         use_case_key, facts = decided
-        event = _event(span, attrs, trace, span_id, operation, models, agents)
+        event = _event(span, attrs, trace, span_id, operation, models, agents, candidates)
         gateway = attribution.gateway
         if gateway is not None and gateway.agent and event["agent_id"] not in ("", None, gateway.agent):
             batch.reject(label, "gen_ai.agent.name", f"This key acts for the agent “{gateway.agent}” only.")
@@ -440,9 +440,8 @@ def _storable(names):
     return {n for n in names if n and isinstance(n, str) and len(n) <= 200 and not text_problem(n)}
 
 
-def _event(span, attrs, trace, span_id, operation, models, agents) -> dict:
+def _event(span, attrs, trace, span_id, operation, models, agents, candidates) -> dict:
     provider = _text(attrs.get("gen_ai.provider.name") or attrs.get("gen_ai.system"))
-    candidates = _model_candidates(attrs)
     model = next((c for c in candidates if c in models), candidates[0] if candidates else "")
     if model in models:
         model = models[model].ref
