@@ -42,7 +42,7 @@ from ..models import SpendRecord
 from .authorize import GatewayPrincipal
 from .tasks import unattributed_rollups
 from .usage import usage_events_ingest
-from .usage_checks import MAX_BATCH, _catalog
+from .usage_checks import MAX_BATCH, NEWEST, OLDEST, _catalog
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -566,7 +566,12 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
     now = timezone.now()
     for event, facts, _resource, label in spans:
         model = models.get(event.get("model") or "")
-        when = datetime.datetime.fromisoformat(event["timestamp"]) if event.get("timestamp") else now
+        when = datetime.datetime.fromisoformat(event["timestamp"]) if event.get("timestamp") else None
+        if when is None or not now - OLDEST <= when <= now + NEWEST:
+            refused.append(
+                (label, "end_time_unix_nano", "Must be within the last two years and not in the future.")
+            )
+            continue
         if model is None and event.get("tool_calls") is None:
             refused.append(
                 (

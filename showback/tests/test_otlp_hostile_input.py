@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 
 from showback.gateway import otlp
-from showback.models import UsageEvent
+from showback.models import SpendRecord, UsageEvent
 
 from .gateway_helpers import GatewayKeyFactory
 from .otlp_helpers import URL, App
@@ -315,3 +315,21 @@ def test_nul_in_service_name_of_an_unattributed_span_is_refused_naming_it(cast, 
     result = refused(answer)
     assert result.rejected_spans == 1 and "service.name: Contains a NUL" in result.error_message
     assert not UsageEvent.objects.exists()
+
+
+def test_an_unattributed_span_that_ended_years_ago_is_refused_too(cast, catalog, redis_clean):
+    from .gateway_helpers import token_client
+
+    app = App(**{"service.name": "old-bot"})
+    app.chat()
+    message = ExportTraceServiceRequest.FromString(app.body())
+    span = message.resource_spans[0].scope_spans[0].spans[0]
+    span.start_time_unix_nano = span.end_time_unix_nano = 1_000_000_000  # 1970
+
+    answer = token_client(cast.finance).generic(
+        "POST", URL, message.SerializeToString(), content_type=PROTOBUF
+    )
+
+    result = refused(answer)
+    assert result.rejected_spans == 1 and "end_time_unix_nano" in result.error_message
+    assert not SpendRecord.objects.filter(source="otel").exists()
