@@ -236,3 +236,27 @@ def test_list_price_cost_is_the_one_costing_function_used():
     source = inspect.getsource(otlp)
     assert "list_price_cost(" in source and "input_price_per_mtok" not in source
     assert list_price_cost is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("who", "use_case", "reason"),
+    [
+        ("owner", "use_case_b", "No use case with the key “campaign-writer”"),
+        ("requester_b", "use_case_a", "No use case with the key “support-summarizer”"),
+        ("requester_a", "use_case_a", "Only the owners of “support-summarizer”"),
+    ],
+)
+def test_a_token_cannot_put_spans_on_a_use_case_it_may_not_report_for(
+    cast, catalog, redis_clean, who, use_case, reason
+):
+    from .gateway_helpers import token_client
+
+    app = App(**{"aifinops.use_case": getattr(cast, use_case).key})
+    app.chat()
+
+    answer = token_client(getattr(cast, who)).generic("POST", URL, app.body(), content_type=PROTOBUF)
+
+    result = partial(answer).partial_success
+    assert result.rejected_spans == 1 and reason in result.error_message
+    assert not UsageEvent.objects.exists() and not SpendRecord.objects.exists()
