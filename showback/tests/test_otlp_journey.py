@@ -61,8 +61,9 @@ def test_spans_from_the_sdk_exporter_show_on_the_use_case_and_the_unattributed_p
     expect(telemetry.locator(".col").first).to_contain_text("8")
     expect(telemetry).to_contain_text("12.5 %")  # error rate: 1 of 8
     expect(page.locator("#gateway")).to_contain_text("6 runs")  # five lone calls and the agent's run
-    page.locator("#gateway").scroll_into_view_if_needed()
     _shot(page, "use-case-telemetry")
+    if SHOTS:
+        page.locator("#gateway").screenshot(path=str(Path(SHOTS) / "use-case-telemetry-section.png"))
 
     # And finance sees the shadow service on the unattributed page, to make a rule from
     page.context.clear_cookies()
