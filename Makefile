@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format serve worker beat bench bench-authorize bench-usage bench-dashboard migrate seed clean help
+.PHONY: run test lint format serve worker beat bench bench-authorize bench-usage bench-otlp bench-dashboard migrate seed clean help
 
 help:
 	@echo "make run     the product on SQLite with demo data at http://$(HOST):$(PORT)"
@@ -55,8 +55,8 @@ test: $(STAMP) $(VALIDATOR_STAMP) $(LITELLM_STAMP)
 		scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print their figures and the ratio to a baseline run in the same invocation, and
-# append them to bench/results.md. `make bench` runs the four; each also runs on its own.
-bench: bench-ingest bench-dashboard bench-authorize bench-usage
+# append them to bench/results.md. `make bench` runs the five; each also runs on its own.
+bench: bench-ingest bench-dashboard bench-authorize bench-usage bench-otlp
 
 # A generated FOCUS file of BENCH_ROWS AI token lines, imported end to end, against a plain COPY.
 BENCH_ROWS ?= 100000
@@ -74,6 +74,12 @@ bench-authorize: $(STAMP)
 # accepted, the lag until the rollups catch up, and the load.
 bench-usage: $(STAMP)
 	scripts/with-services $(BIN)/python bench/usage.py --seconds $(BENCH_SECONDS)
+
+# The same stack: GenAI spans/s accepted by POST /api/v1/otlp/v1/traces (512 spans a request, the
+# SDK's batch) against usage events/s with the same records, in one run; prints the load.
+BENCH_OTLP_SECONDS ?= 10
+bench-otlp: $(STAMP)
+	scripts/with-services $(BIN)/python bench/otlp.py --seconds $(BENCH_OTLP_SECONDS)
 
 # The finance pages at seed_demo size and at BENCH_RECORDS generated spend records.
 BENCH_RECORDS ?= 10000000

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from . import selectors
 from .filters import DailySpendFilter
-from .gateway.api import UsageEventsApi
+from .gateway.api import OtlpTracesApi, UsageEventsApi
 from .models import DailySpend
 from .selectors import SUMMARY_GROUPS
 
@@ -167,6 +167,8 @@ urlpatterns = [
     path("spend/summary/", SpendSummaryApi.as_view(), name="api-spend-summary"),
     path("", include("showback.margins.api")),
     path("usage-events/", UsageEventsApi.as_view(), name="api-usage-events"),
+    # The OTLP/HTTP path: an exporter given OTEL_EXPORTER_OTLP_ENDPOINT=<host>/api/v1/otlp adds v1/traces.
+    path("otlp/v1/traces", OtlpTracesApi.as_view(), name="api-otlp-traces"),
     path("", include("showback.chargeback.api")),
     *router.urls,
     path("", include("showback.ingest.api")),

@@ -75,7 +75,13 @@ def _records_of_days(start, end, use_case_ids=None):
 def _of_use_cases(queryset, use_case_ids):
     # use_case_id is a dimension of every rollup, so a use case's rows are sums of its own
     # records alone: rebuilding only them leaves the other use cases' rows as they were.
-    return queryset if use_case_ids is None else queryset.filter(use_case_id__in=use_case_ids)
+    # None among them stands for the rows of spend with no use case.
+    if use_case_ids is None:
+        return queryset
+    ids = set(use_case_ids)
+    if None in ids:
+        return queryset.filter(Q(use_case_id__in=ids - {None}) | Q(use_case_id__isnull=True))
+    return queryset.filter(use_case_id__in=ids)
 
 
 @transaction.atomic

@@ -654,3 +654,10 @@ def can_report_usage(user, use_case) -> bool:
     """Post usage events for a use case with a personal token: its owners, platform admins and
     finance analysts (who load telemetry for gateways without keys of their own)."""
     return can_manage_use_case(user, use_case) or has_role(user, Role.FINANCE_ANALYST)
+
+
+def can_report_unattributed_usage(user) -> bool:
+    """Send telemetry (OpenTelemetry GenAI spans) that no use case claims, kept as spend with no
+    use case for the unattributed page: finance analysts and platform admins, who make the
+    attribution rules that then claim it. Owners name their use case in the spans instead."""
+    return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)

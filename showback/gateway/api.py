@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import authentication, exceptions, serializers
 from rest_framework.permissions import IsAuthenticated
@@ -25,6 +26,7 @@ from aifinops.core.api.authentication import ApiTokenAuthentication
 from aifinops.core.api.parsers import CheckedJSONParser, json_loads_checked, text_problem
 
 from . import counters as ctr
+from . import otlp
 from .authorize import AuthorizeRequest, GatewayPrincipal, KeyNotActive, authorize
 from .models import GATEWAY_KEY_PREFIX, GatewayKey
 from .policy import key_record
@@ -430,3 +432,89 @@ def authorize_endpoint(request):
 # Documented (OpenAPI) and treated by the middleware as the DRF view it falls back to.
 authorize_endpoint.cls = AuthorizeApi
 authorize_endpoint.initkwargs = {}
+
+
+OtlpStatusSerializer = inline_serializer(
+    "OtlpStatus", {"code": serializers.IntegerField(), "message": serializers.CharField()}
+)
+OtlpExportResponseSerializer = inline_serializer(
+    "OtlpExportTraceServiceResponse",
+    {
+        "partialSuccess": inline_serializer(
+            "OtlpPartialSuccess",
+            {"rejectedSpans": serializers.CharField(), "errorMessage": serializers.CharField()},
+            required=False,
+        )
+    },
+)
+
+
+class OtlpTracesApi(APIView):
+    """POST /api/v1/otlp/v1/traces: OTLP/HTTP traces (protobuf or JSON, gzip or not), as an
+    application's OpenTelemetry exporter sends them; GenAI spans become usage events (see
+    `otlp.py`). A gateway key or a personal token, never a session: exporters carry a header."""
+
+    authentication_classes = [GatewayKeyAuthentication, ApiTokenAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = []
+    renderer_classes = [JSONRenderer]
+    throttle_classes = []
+
+    @extend_schema(
+        request={"application/x-protobuf": OpenApiTypes.BINARY, "application/json": OpenApiTypes.OBJECT},
+        responses={
+            (200, "application/x-protobuf"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="ExportTraceServiceResponse (partial_success names refused spans).",
+            ),
+            (200, "application/json"): OpenApiResponse(
+                OtlpExportResponseSerializer, description="ExportTraceServiceResponse, as OTLP/JSON."
+            ),
+            **{
+                (status, media): OpenApiResponse(
+                    OtlpStatusSerializer if media == "application/json" else OpenApiTypes.BINARY,
+                    description=description,
+                )
+                for status, description in (
+                    (400, "The body is not an ExportTraceServiceRequest: google.rpc.Status with the reason."),
+                    (413, "Too large as sent, decompressed, or in GenAI spans: the limit."),
+                    (415, "Neither application/x-protobuf nor application/json, or an unknown encoding."),
+                )
+                for media in ("application/json", "application/x-protobuf")
+            },
+        },
+    )
+    def post(self, request):
+        principal = request.user
+        if (
+            isinstance(principal, GatewayPrincipal)
+            and not GatewayKey.objects.filter(pk=principal.key_id, revoked_at__isnull=True).exists()
+        ):
+            raise exceptions.AuthenticationFailed("Invalid or revoked gateway key.")
+        content_type = request.META.get("CONTENT_TYPE", "")
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        try:
+            if length > otlp.MAX_BODY:
+                raise otlp.OtlpError(
+                    413, f"The body is larger than {otlp.MAX_BODY:,} bytes, the limit: send smaller batches."
+                )
+            message = otlp.otlp_request_decode(
+                body_stream=request.stream,
+                content_type=content_type,
+                content_encoding=request.META.get("HTTP_CONTENT_ENCODING", ""),
+            )
+            result = otlp.otlp_traces_ingest(principal=principal, message=message)
+        except otlp.OtlpError as exc:
+            body, media = otlp.otlp_status_encode(
+                code=3 if exc.status == 400 else 8 if exc.status == 413 else 3,
+                message=exc.message,
+                content_type=content_type,
+            )
+            return HttpResponse(body, status=exc.status, content_type=media)
+        body, media = otlp.otlp_response_encode(
+            rejected=result["rejected"], message=result["error_message"], content_type=content_type
+        )
+        return HttpResponse(body, content_type=media)

@@ -26,3 +26,16 @@ def usage_rollups():
     from .rollups import usage_rollups_catch_up
 
     return usage_rollups_catch_up()
+
+
+@shared_task(name="showback.unattributed_rollups")
+def unattributed_rollups(first, last):
+    """Rebuild the rollup rows of spend with no use case for the days first..last (ISO dates), after
+    telemetry spans no use case claims were stored. Rebuilding twice writes the same rows."""
+    import datetime
+
+    from ..rollups import daily_spend_rebuild
+
+    return daily_spend_rebuild(
+        start=datetime.date.fromisoformat(first), end=datetime.date.fromisoformat(last), use_case_ids={None}
+    )

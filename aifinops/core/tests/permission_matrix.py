@@ -374,6 +374,9 @@ MATRIX = {
     "api-usage-events":                       Row("401 405 405 405 405 405 405 405",
                                              post="401 403 422 -   403 403 -   -",
                                              data=USAGE),
+    # OTLP exporters send a gateway key or a personal token; a session is no credential here.
+    "api-otlp-traces":                        Row("401 401 401 401 401 401 401 401",
+                                             post="401 401 401 401 401 401 401 401"),
     "api-budget-alert-acknowledge":           Row("401 405 405 405 405 405 405 405", pk="alert_a",
                                              post="401 403 404 -   403 403 -   -"),
     "api-budget-alert-detail":                Row("401 200 404 200 200 200 200 200", pk="alert_a"),
