@@ -76,18 +76,27 @@ class RetriageChange:
         return _path_words(self.result.review_path)
 
     @property
-    def reasons_added(self):
-        old = {(r.get("code"), r.get("text")) for r in self.before["triage_reasons"] if isinstance(r, dict)}
-        return [r.text for r in self.result.reasons if (r.code, r.text) not in old]
-
-    @property
-    def reasons_removed(self):
-        new = {(r.code, r.text) for r in self.result.reasons}
-        return [
-            r.get("text", "")
-            for r in self.before["triage_reasons"]
-            if isinstance(r, dict) and (r.get("code"), r.get("text")) not in new
-        ]
+    def why(self) -> list[str]:
+        """What moved, in words: reasons gained or lost, reasons whose tier changed, warnings."""
+        tiers = dict(RiskTier.choices)
+        old = {r.get("code"): r for r in self.before["triage_reasons"] if isinstance(r, dict)}
+        new = {r.code: r for r in self.result.reasons}
+        lines = []
+        for code, reason in new.items():
+            was = old.get(code)
+            if was is None:
+                lines.append(f"Now counts: {reason.text} ({tiers.get(reason.tier, reason.tier)})")
+            elif was.get("tier") != reason.tier:
+                lines.append(
+                    f"{reason.text} {tiers.get(was.get('tier'), was.get('tier'))} → "
+                    f"{tiers.get(reason.tier, reason.tier)}"
+                )
+            elif was.get("text") != reason.text:
+                lines.append(f"{was.get('text')} → {reason.text}")
+        lines += [f"No longer counts: {r.get('text', code)}" for code, r in old.items() if code not in new]
+        if self.before["triage_warnings"] != self.after["triage_warnings"]:
+            lines.append("Its warnings are refreshed.")
+        return lines
 
 
 def _label(choices, value):

@@ -96,7 +96,9 @@ class MemberRoleForm(forms.Form):
 
 
 class TriageRuleForm(forms.Form):
-    enabled = forms.BooleanField(required=False, label="Rule applies")
+    enabled = forms.BooleanField(
+        required=False, label="Rule applies", widget=forms.CheckboxInput(attrs={"class": "form-check-input"})
+    )
     tier = forms.ChoiceField(
         choices=RiskTier.choices, label="Risk tier it sets", widget=forms.Select(attrs=SELECT)
     )

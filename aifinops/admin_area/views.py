@@ -334,7 +334,8 @@ def triage_rule_edit(request, code):
             messages.warning(request, str(exc))
             status = 409
         else:
-            messages.success(request, f"{code.label}: saved; {len(done)} open intakes re-triaged.")
+            count = f"{len(done)} open intake{'' if len(done) == 1 else 's'}"
+            messages.success(request, f"{code.label}: saved; {count} re-triaged.")
             return redirect("admin_area:triage_rule_list")
     changes, fingerprint = triage_rules_preview(edits=edits)
     # The preview's fingerprint travels with the form: Save carries out exactly this preview.

@@ -52,6 +52,7 @@ def test_a_rule_change_re_triages_the_open_intakes_it_affects_and_audits_each(
     assert [c.intake.pk for c in preview] == [personal.pk]
     assert [c.intake.pk for c in done] == [personal.pk]
     assert preview[0].tier_before == "Medium" and preview[0].tier_after == "High"
+    assert preview[0].why == ["Personal data. Medium → High"]
     personal.refresh_from_db()
     assert personal.risk_tier == RiskTier.HIGH
     assert personal.status == IntakeStatus.TRIAGED
