@@ -342,3 +342,24 @@ def test_a_hostile_rule_edit_is_a_400_naming_the_field(login, cast, code, data, 
 
 def test_an_unknown_triage_rule_is_a_404(login, cast):
     assert login(cast.admin).get("/administration/triage-rules/no-such-rule/").status_code == 404
+
+
+def test_the_preview_roles_and_team_pages_ask_a_constant_number_of_queries(
+    login, cast, django_assert_max_num_queries
+):
+    client = login(cast.admin)
+    preview_url = reverse("admin_area:triage_rule_edit", args=["personal_data"])
+    pages = [
+        ("post", preview_url, {"enabled": "on", "tier": "high", "action": "preview"}),
+        ("get", reverse("admin_area:role_list"), None),
+        ("get", reverse("admin_area:team_detail", args=["support"]), None),
+    ]
+    for n in range(12):
+        user = UserFactory(username=f"many{n}", roles=[Role.COUNCIL_MEMBER])
+        MembershipFactory(user=user, team=cast.team_a)
+        _open_intake(cast, personal_data=True, name=f"Many {n}")
+    for method, url, data in pages:
+        with django_assert_max_num_queries(20):
+            response = getattr(client, method)(url, data) if data else getattr(client, method)(url)
+        assert response.status_code == 200
+    assert "12 of 12 open intakes would change" in client.post(preview_url, pages[0][2]).content.decode()
