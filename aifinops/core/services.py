@@ -4,6 +4,7 @@ Each writes its audit event.
 Also the one shape the apps' services share for a plain create or update: `audited_save`.
 """
 
+import logging
 from collections.abc import Callable, Mapping
 
 from django.conf import settings
@@ -24,6 +25,8 @@ from . import permissions
 from .audit import audit_record, snapshot
 from .models import ApiToken
 from .roles import Role
+
+logger = logging.getLogger(__name__)
 
 TOKEN_FIELDS = ("id", "user", "name", "prefix", "created_at", "revoked_at")
 
@@ -216,10 +219,17 @@ def person_invite(*, actor, username, email, first_name="", last_name="", roles=
         f"{settings.PASSWORD_RESET_TIMEOUT // 86400} days):\n{link}\n"
     )
     recipient = user.email
-    transaction.on_commit(
-        lambda: send_mail("Your aifinops account", body, settings.DEFAULT_FROM_EMAIL, [recipient])
-    )
+    transaction.on_commit(lambda: _send_invitation(body, recipient))
     return user, link
+
+
+def _send_invitation(body, recipient):
+    # The person exists by now and the admin is shown the link: a mail server that is down must
+    # not turn the invitation into an error page. It is logged for whoever runs the mail.
+    try:
+        send_mail("Your aifinops account", body, settings.DEFAULT_FROM_EMAIL, [recipient])
+    except OSError:
+        logger.exception("The invitation email to %s could not be sent.", recipient)
 
 
 def _set_active(*, actor, user, active):

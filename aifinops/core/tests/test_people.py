@@ -130,3 +130,19 @@ def test_setting_the_same_roles_again_writes_no_event(cast):
     services.user_roles_set(actor=cast.admin, user=cast.requester_a, roles=[Role.REQUESTER, Role.REQUESTER])
 
     assert not AuditEvent.objects.filter(action="user.roles_set").exists()
+
+
+def test_a_mail_server_that_is_down_does_not_undo_the_invitation(
+    cast, settings, django_capture_on_commit_callbacks, caplog
+):
+    # Given a mail server that refuses connections
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9
+
+    # When the admin invites Ana
+    with django_capture_on_commit_callbacks(execute=True):
+        ana, link = services.person_invite(actor=cast.admin, username="ana", email="ana@example.com")
+
+    # Then Ana exists, the link stands, and the failure is logged
+    assert User.objects.filter(pk=ana.pk).exists() and "/accounts/set-password/" in link
+    assert "could not be sent" in caplog.text
