@@ -77,7 +77,10 @@ def person_list(request):
     people = core_selectors.person_list(filters=filters.cleaned_data if filters.is_valid() else None)
     rows = [{"person": p, "roles": core_selectors.person_roles(p)} for p in people]
     return render(
-        request, "admin_area/person_list.html", {"section": "people", "filters": filters, "rows": rows}
+        request,
+        "admin_area/person_list.html",
+        {"section": "people", "filters": filters, "rows": rows},
+        status=400 if filters.errors else 200,
     )
 
 

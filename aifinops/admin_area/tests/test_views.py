@@ -363,3 +363,19 @@ def test_the_preview_roles_and_team_pages_ask_a_constant_number_of_queries(
             response = getattr(client, method)(url, data) if data else getattr(client, method)(url)
         assert response.status_code == 200
     assert "12 of 12 open intakes would change" in client.post(preview_url, pages[0][2]).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"q": "ana\x00"}, "Search: Null characters are not allowed."),
+        ({"q": "a" * 5000}, "Search: Ensure this value has at most 100 characters"),
+        ({"role": "emperor"}, "Role: Select a valid choice."),
+        ({"status": "undead"}, "Status: Select a valid choice."),
+    ],
+)
+def test_a_hostile_people_filter_is_a_400_naming_the_field(login, cast, query, message):
+    response = login(cast.admin).get(reverse("admin_area:person_list"), query)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
