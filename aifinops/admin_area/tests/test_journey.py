@@ -98,6 +98,13 @@ def test_an_admin_invites_a_person_gives_a_role_and_a_team_and_retunes_triage(
     ana = get_user_model().objects.get(username="ana")
     assert permissions.roles_of(ana) == {"council_member"}
 
+    # Then the Roles page names her among the council members, under what the role may do
+    page.get_by_role("link", name="Roles", exact=True).first.click()
+    council_members = page.locator("section", has=page.locator("#role-council_member"))
+    expect(council_members).to_contain_text("votes on agenda items")
+    expect(council_members).to_contain_text("Ana Lima")
+    _shot(page, "035-roles")
+
     # When she is added to Support as its lead
     page.get_by_role("link", name="Teams").first.click()
     page.get_by_role("link", name="Support").click()
