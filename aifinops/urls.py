@@ -41,6 +41,8 @@ urlpatterns = [
     path("showback/analytics/", include("showback.analytics.urls")),
     path("council/", include("council.urls")),
     path("search/", include("aifinops.search.urls")),
+    # Administration in the product (platform admins); /admin/ stays Django's own.
+    path("administration/", include("aifinops.admin_area.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

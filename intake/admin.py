@@ -1,19 +1,21 @@
 from django.contrib import admin
 
-from aifinops.core.admin_mixins import AuditedModelAdmin
-
 from .models import IntakeRequest, TriageRule
 
 
 @admin.register(TriageRule)
-class TriageRuleAdmin(AuditedModelAdmin, admin.ModelAdmin):
-    """Platform admins tune triage here: which rules apply, the tier each sets, cost thresholds."""
+class TriageRuleAdmin(admin.ModelAdmin):
+    """Read-only: a rule changes on Administration's triage-rule page, which previews the open
+    intakes the change re-triages and re-triages them on save (intake.services.triage_rules_change);
+    an edit here would change the rules blind and leave those intakes on the old ones."""
 
     list_display = ("code", "enabled", "tier", "threshold")
-    list_editable = ("enabled", "tier", "threshold")
     readonly_fields = ("code",)
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):

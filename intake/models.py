@@ -198,6 +198,15 @@ class IntakeRequest(ConcurrentTransitionMixin, TimeStampedModel):
         self.triage_warnings = [w.as_dict() for w in result.warnings]
         self.triaged_at = timezone.now()
 
+    @transition(field=status, source=IntakeStatus.TRIAGED, target=IntakeStatus.TRIAGED)
+    def retriage(self, result):
+        """The triage rules changed while the intake waits for its decision: it takes the new result."""
+        self.risk_tier = result.risk_tier
+        self.review_path = result.review_path
+        self.triage_reasons = [r.as_dict() for r in result.reasons]
+        self.triage_warnings = [w.as_dict() for w in result.warnings]
+        self.triaged_at = timezone.now()
+
     @transition(field=status, source=IntakeStatus.TRIAGED, target=IntakeStatus.ACCEPTED)
     def accept(self, *, by, use_case, note=""):
         self.use_case = use_case

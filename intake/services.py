@@ -1,4 +1,5 @@
-"""Every write of intake: save a draft, submit (and triage), accept, reject, withdraw.
+"""Every write of intake: save a draft, submit (and triage), accept, reject, withdraw, and change
+the triage rules (re-triaging the open intakes).
 
 Each runs in one transaction, checks permission through aifinops.core.permissions, moves the
 status only through the model's FSM transitions, writes an audit event and notifies people.
@@ -14,10 +15,13 @@ from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.exceptions import ConflictError
 from aifinops.core.notifications import notify
+from aifinops.core.services import audited_save
+from portfolio.choices import RiskTier
 from portfolio.models import UseCase
 from portfolio.services import use_case_register
 
-from .models import IntakeRequest, IntakeStatus, ReviewPath
+from .models import IntakeRequest, IntakeStatus, ReviewPath, TriageRule, TriageRuleCode
+from .retriage import THRESHOLD_RULES, open_intakes, plan_fingerprint, retriage_plan
 from .selectors import triage_rule_settings
 from .signals import intake_decided
 from .triage import IntakeFacts, triage
@@ -292,3 +296,69 @@ def intake_withdraw(*, actor, intake, note="") -> IntakeRequest:
             url=intake.get_absolute_url(),
         )
     return intake
+
+
+def _check_rule_edits(edits):
+    errors = {}
+    for code, setting in edits.items():
+        if code not in TriageRuleCode.values:
+            errors["code"] = f"There is no triage rule “{code}”."
+        elif setting.tier not in RiskTier.values:
+            errors["tier"] = f"Choose a risk tier: {', '.join(RiskTier.labels)}."
+        elif code in THRESHOLD_RULES and setting.threshold is None:
+            errors["threshold"] = "This rule needs a threshold."
+        elif setting.threshold is not None and setting.threshold < 0:
+            errors["threshold"] = "The threshold cannot be negative."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def triage_rules_change(*, actor, edits, expected_fingerprint=None):
+    """Save edited triage rules ({code: RuleSetting}) and re-triage the open intakes they change.
+
+    The intakes changed are exactly those `retriage.triage_rules_preview(edits=...)` lists, computed
+    by the same `retriage_plan`; with `expected_fingerprint` (the preview's), the save is refused
+    (ConflictError, nothing written) if the rules or the open intakes moved since that preview.
+    Decided intakes are never touched. Returns the changes made.
+    """
+    permissions.require(actor, permissions.TUNE_TRIAGE)
+    _check_rule_edits(edits)
+    rules = {r.code: r for r in TriageRule.objects.select_for_update().filter(code__in=list(edits))}
+    for code, setting in edits.items():
+        rule = rules.get(code) or TriageRule(code=code)
+        if _differs(rule, setting):
+            audited_save(
+                rule,
+                actor=actor,
+                noun="triage_rule",
+                values={"tier": setting.tier, "threshold": setting.threshold, "enabled": setting.enabled},
+            )
+
+    settings = triage_rule_settings()
+    changes = retriage_plan(settings, open_intakes(lock=True))
+    if expected_fingerprint is not None and plan_fingerprint(settings, changes) != expected_fingerprint:
+        raise ConflictError(
+            "The triage rules or the open intakes changed since your preview: look at the new preview "
+            "before saving."
+        )
+    for change in changes:
+        intake = change.intake
+        before = _state(intake)
+        _transition(intake, "retriage", result=change.result)
+        _save(intake)
+        audit_record(actor=actor, action="intake.retriage", obj=intake, before=before, after=_state(intake))
+        notify(
+            recipients=_people(intake),
+            subject=f"{intake.reference} {intake.name}: re-triaged, now "
+            f"{intake.get_risk_tier_display()} risk",
+            body=f"The triage rules changed. {intake.get_review_path_display()}.",
+            url=intake.get_absolute_url(),
+        )
+    return changes
+
+
+def _differs(rule, setting):
+    if rule.pk is None:
+        return True
+    return (rule.tier, rule.threshold, rule.enabled) != (setting.tier, setting.threshold, setting.enabled)

@@ -98,6 +98,11 @@ REGISTER_PAST_CONCEPT = Rule(
     is_platform_admin, "Only platform admins can register a use case past the concept stage."
 )
 CHANGE_MODEL_CATALOG = Rule(is_platform_admin, "Only platform admins change the model catalog.")
+# Administration: people, their roles, teams and the triage rules, on the product's own pages.
+ADMINISTER = Rule(is_platform_admin, "Only platform admins open Administration.")
+MANAGE_PEOPLE = Rule(is_platform_admin, "Only platform admins invite, deactivate or reactivate people.")
+CHANGE_ROLES = Rule(is_platform_admin, "Only platform admins change people's roles.")
+CHANGE_TEAM = Rule(is_platform_admin, "Only platform admins rename teams.")
 
 
 def sees_all_teams(user) -> bool:
@@ -269,6 +274,9 @@ def can_decide_intake(user, intake=None) -> bool:
 
 def can_tune_triage(user) -> bool:
     return is_platform_admin(user)
+
+
+TUNE_TRIAGE = Rule(can_tune_triage, "Only platform admins change the triage rules.")
 
 
 # Stage gates and the use-case record.

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -54,6 +55,20 @@ class LoginView(auth_views.LoginView):
 
 login_view = login_not_required(LoginView.as_view())
 logout_view = auth_views.LogoutView.as_view()
+
+
+class PasswordSetView(auth_views.PasswordResetConfirmView):
+    """The one-time link of an invitation: the invited person chooses a password, then logs in."""
+
+    template_name = "registration/password_set.html"
+    success_url = reverse_lazy("core:login")
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your password is set: log in with it.")
+        return super().form_valid(form)
+
+
+password_set = login_not_required(PasswordSetView.as_view())
 
 
 @never_cache

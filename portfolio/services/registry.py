@@ -11,20 +11,72 @@ from ..choices import MembershipRole, Stage
 from ..models import Membership, Team, UseCase
 
 
+def _check_team_name(name, *, slug, team=None):
+    """A team's name is unique ignoring case, and must give a usable slug (its URL)."""
+    others = Team.objects.exclude(pk=team.pk) if team is not None else Team.objects.all()
+    if not name.strip():
+        raise ValidationError({"name": "Give the team a name."})
+    if others.filter(name__iexact=name.strip()).exists():
+        raise ValidationError({"name": f"There is already a team called “{name.strip()}” (ignoring case)."})
+    if slug is not None:
+        if not slug:
+            raise ValidationError(
+                {"name": "Use letters or digits in the name: they make the team's web address."}
+            )
+        if others.filter(slug=slug).exists():
+            raise ValidationError(
+                {"name": f"Another team has the web address “{slug}”: choose another name."}
+            )
+
+
+def _full_clean(obj):
+    try:
+        obj.full_clean()
+    except ValidationError as exc:
+        # The slug comes from the name: a problem with it is the name's to fix.
+        errors = exc.message_dict
+        if "slug" in errors:
+            errors.setdefault("name", []).extend(errors.pop("slug"))
+        raise ValidationError(errors) from exc
+
+
 @transaction.atomic
 def team_create(*, actor, name, business_function, cost_center, description="", slug=None):
     if actor is not None:
         permissions.require(actor, permissions.CREATE_TEAM)
+    slug = slug or slugify(name)
+    _check_team_name(name, slug=slug)
     team = Team(
-        name=name,
-        slug=slug or slugify(name),
+        name=name.strip(),
+        slug=slug,
         business_function=business_function,
         cost_center=cost_center,
         description=description,
     )
-    team.full_clean()
+    _full_clean(team)
     team.save()
     audit_record(actor=actor, action="team.create", obj=team, after=snapshot(team))
+    return team
+
+
+@transaction.atomic
+def team_update(*, actor, team, name, business_function, cost_center, description=""):
+    """Rename a team or change its function, cost center or description. Its slug (its web
+    address and the key spend tags name) stays as it was, so links and tags keep working."""
+    permissions.require(actor, permissions.CHANGE_TEAM)
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    _check_team_name(name, slug=None, team=team)
+    before = snapshot(team)
+    team.name = name.strip()
+    team.business_function = business_function
+    team.cost_center = cost_center
+    team.description = description
+    _full_clean(team)
+    after = snapshot(team)
+    if after == before:
+        return team
+    team.save()
+    audit_record(actor=actor, action="team.update", obj=team, before=before, after=after)
     return team
 
 
@@ -32,11 +84,46 @@ def team_create(*, actor, name, business_function, cost_center, description="", 
 def membership_add(*, actor, team, user, role=MembershipRole.MEMBER):
     if actor is not None:
         permissions.require(actor, permissions.CHANGE_MEMBERSHIP)
+    if role not in MembershipRole.values:
+        raise ValidationError({"role": f"Choose member or team lead, not “{role}”."})
     membership, created = Membership.objects.get_or_create(team=team, user=user, defaults={"role": role})
     if created:
         audit_record(actor=actor, action="membership.add", obj=membership, after=snapshot(membership))
     permissions.forget(user)
     return membership
+
+
+@transaction.atomic
+def membership_set_role(*, actor, membership, role):
+    """Make a member the team's lead, or a lead a plain member."""
+    permissions.require(actor, permissions.CHANGE_MEMBERSHIP)
+    if role not in MembershipRole.values:
+        raise ValidationError({"role": f"Choose member or team lead, not “{role}”."})
+    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    if membership.role == role:
+        return membership
+    before = snapshot(membership)
+    membership.role = role
+    membership.save(update_fields=["role", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="membership.change_role",
+        obj=membership,
+        before=before,
+        after=snapshot(membership),
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, actor, membership):
+    permissions.require(actor, permissions.CHANGE_MEMBERSHIP)
+    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    before = snapshot(membership)
+    # The event names the row before it goes, so the team's history still reads who left.
+    audit_record(actor=actor, action="membership.remove", obj=membership, before=before)
+    membership.delete()
+    permissions.forget(membership.user)
 
 
 @transaction.atomic

@@ -13,6 +13,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from aifinops.core import periods
 from aifinops.core.audit import audit_record
@@ -219,6 +221,12 @@ def build_world(cast):
         "funding_a": funding.pk,
         "app_label": "portfolio",
         "use_case_type": ContentType.objects.get_for_model(uc_a).pk,
+        "person_b": cast.requester_b.pk,
+        "membership_a": a.memberships.get(user=cast.requester_a).pk,
+        "triage_rule": "personal_data",
+        # An invitation's link whose token is not (or no longer) good: the page says so.
+        "invite_uid": urlsafe_base64_encode(force_bytes(cast.requester_a.pk)),
+        "invite_token": "zeta-spent-token",
     }
 
 

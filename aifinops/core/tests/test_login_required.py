@@ -1,4 +1,5 @@
-"""Every page and endpoint requires login, except the login page and the health check."""
+"""Every page and endpoint requires login, except the login page, the health check and an
+invitation's set-password link (whose token is the credential)."""
 
 import pytest
 from django.urls import Resolver404, resolve
@@ -8,7 +9,7 @@ from .urlwalk import all_paths
 pytestmark = pytest.mark.django_db
 
 # Pages that must answer an anonymous visitor.
-PUBLIC = {"core:login", "core:healthz", "admin:login"}
+PUBLIC = {"core:login", "core:healthz", "core:password_set", "admin:login"}
 
 
 def _classify(path, name):
