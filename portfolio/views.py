@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from aifinops.core import periods, permissions
 from aifinops.core.selectors import audit_events_for
 from aifinops.core.spreadsheet import csv_response, safe_text
+from aifinops.core.templatetags.afo import money
 
 from . import selectors, spend
 from .catalog import routing_guidance_rows
@@ -176,7 +177,7 @@ def _price_added_message(change):
     if not recosting.events:
         return text + f" No estimated usage since {recosting.since:%Y-%m-%d} changed cost."
     totals = "; ".join(
-        f"{currency} {recosting.before[currency]:,.2f} → {recosting.after.get(currency, 0):,.2f}"
+        f"{money(recosting.before[currency], currency)} → {money(recosting.after.get(currency, 0), currency)}"
         for currency in sorted(recosting.before)
     )
     return (

@@ -64,9 +64,12 @@ def test_an_admin_adds_a_negotiated_price_and_the_estimate_is_recosted(
     assert sum(d.estimated_cost for d in estimated) == Decimal("8")  # 5 x (0.4 x $2 + 0.1 x $8)
 
     log_in(cast.admin.username, password)
+    page.goto("/showback/reconciliation/")
+    expect(page.get_by_role("row", name=re.compile("OpenAI")).first).to_contain_text("$8.00")
+    _shots(page, "0-reconciliation-before")
     page.goto("/portfolio/models/")
     page.get_by_role("link", name="GPT mini").click()
-    expect(page.get_by_role("heading", name="Price history")).to_be_visible()
+    expect(page.get_by_role("region", name="Price history")).to_be_visible()
     _shots(page, "1-model-before")
 
     form = page.locator("form", has=page.get_by_role("button", name="Add price"))
@@ -79,14 +82,15 @@ def test_an_admin_adds_a_negotiated_price_and_the_estimate_is_recosted(
 
     message = page.get_by_text(re.compile(r"Re-costed 5 estimated usage events since"))
     expect(message).to_be_visible()
-    expect(page.get_by_text("$8.00 → 4.00")).to_be_visible()
+    expect(message).to_contain_text("$8.00 → $4.00")
     expect(page.get_by_text(re.compile(r"5 estimated usage events since .* re-costed"))).to_be_visible()
     _shots(page, "2-model-after")
 
     page.goto("/showback/reconciliation/")
-    row = page.get_by_role("row", name=re.compile("OpenAI"))
-    expect(row.first).to_contain_text("$4.00")
-    expect(row.first).to_contain_text(f"negotiated standard from {month_start:%Y-%m-%d}")
+    expect(page.get_by_role("row", name=re.compile("OpenAI")).first).to_contain_text("$4.00")
+    expect(page.get_by_role("row", name=re.compile("Estimate priced at"))).to_contain_text(
+        f"GPT mini: negotiated standard from {month_start:%Y-%m-%d} ($1.00 / $4.00 per 1M tokens)"
+    )
     _shots(page, "3-reconciliation")
 
     assert sum(UsageEvent.objects.values_list("cost", flat=True)) == Decimal("4")
