@@ -11,12 +11,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from aifinops.core import periods
 from aifinops.core.models import AuditEvent
 from aifinops.core.services import api_token_create
 from portfolio import demo
 from portfolio.catalog import is_above_recommendation
 from portfolio.choices import ModelStatus, ModelTier, TaskKind
-from portfolio.models import AIModel, Provider
+from portfolio.models import AIModel, PriceBookEntry, Provider
 from portfolio.services import model_catalog_curated, model_catalog_load, model_prices_refresh
 from portfolio.tests.factories import AIModelFactory, ProviderFactory
 
@@ -271,7 +272,7 @@ def test_refresh_converts_per_token_prices_to_exact_prices_per_million(catalog, 
     # price it adds to the price book, effective today
     updates = AuditEvent.objects.filter(action="ai_model.update")
     assert AuditEvent.objects.count() == events + 6
-    assert AuditEvent.objects.filter(action="ai_model.price_add").count() == 3
+    assert PriceBookEntry.objects.filter(source="litellm", effective_from=periods.today()).count() == 3
     gpt41 = updates.get(object_repr="GPT-4.1")
     assert gpt41.before["input_price_per_mtok"] == "2.000000"
     assert gpt41.after["input_price_per_mtok"] == "2.100000"
