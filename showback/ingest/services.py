@@ -43,6 +43,8 @@ from .importers.registry import IMPORTERS, detect
 logger = logging.getLogger(__name__)
 
 CHUNK = 5000
+# raw_extras key of a usage-only row costed here: [uncached, cache read, cache write, output] tokens.
+PRICED_TOKENS = "priced_tokens"
 MAX_REJECTS_KEPT = 10_000
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
@@ -279,6 +281,9 @@ def _record(row, batch, resolver):
         )
         if model is None:
             extras["uncosted"] = "model not in the catalog"
+        else:
+            # The tokens as costed (the record merges cache reads and writes), for re-costing.
+            extras[PRICED_TOKENS] = list(tokens)
         billed, effective, listed, estimated = Decimal("0"), cost, cost, True
     effective = effective if effective is not None else (billed or Decimal("0"))
     return SpendRecord(

@@ -1,6 +1,7 @@
 """A price of the book in force from a past day re-costs the gateway's estimated usage."""
 
 import datetime
+import json
 from collections import defaultdict
 from decimal import Decimal
 
@@ -158,3 +159,55 @@ def test_the_reconciliation_names_the_price_that_costed_each_estimate(cast, usag
     text = page.content.decode()
     assert f"negotiated standard from {periods.today():%Y-%m-%d}" in text
     assert "GPT mini" in text
+
+
+def test_a_negotiated_price_recosts_the_usage_only_rows_of_an_import(cast, tmp_path):
+    import io
+
+    from django.core.management import call_command
+
+    from portfolio.tests.factories import AIModelFactory, ProviderFactory
+    from showback.ingest.recost import spend_estimates_recost
+
+    model = AIModelFactory(
+        provider=ProviderFactory(slug="anthropic", name="Anthropic"), key="claude-sonnet-4"
+    )
+    day = periods.today() - datetime.timedelta(days=5)
+    path = tmp_path / "usage.json"
+    result = {
+        "uncached_input_tokens": 1000000,
+        "cache_read_input_tokens": 2000000,
+        "cache_creation": {"ephemeral_5m_input_tokens": 3000000, "ephemeral_1h_input_tokens": 0},
+        "output_tokens": 4000000,
+        "model": "claude-sonnet-4",
+        "workspace_id": "wrk_1",
+    }
+    bucket = {
+        "starting_at": f"{day.isoformat()}T00:00:00Z",
+        "ending_at": f"{(day + datetime.timedelta(days=1)).isoformat()}T00:00:00Z",
+        "results": [result],
+    }
+    path.write_text(json.dumps({"data": [bucket], "has_more": False}))
+    call_command("import_spend", str(path), "--format", "anthropic_usage", stdout=io.StringIO())
+    records = SpendRecord.objects.filter(is_estimated=True)
+    # The catalog's $2 / $8, cache reads and writes at the input price: (1 + 2 + 3) x 2 + 4 x 8.
+    assert records.aggregate(t=Sum("effective_cost"))["t"] == Decimal("44")
+
+    change = price_add(
+        actor=cast.admin,
+        model=model,
+        kind="negotiated",
+        effective_from=day - datetime.timedelta(days=1),
+        input_price_per_mtok=Decimal("1"),
+        output_price_per_mtok=Decimal("5"),
+        cache_read_price_per_mtok=Decimal("0.1"),
+        cache_write_price_per_mtok=Decimal("1.25"),
+    )
+
+    expected = 1 * Decimal("1") + 2 * Decimal("0.1") + 3 * Decimal("1.25") + 4 * Decimal("5")
+    assert records.aggregate(t=Sum("effective_cost"))["t"] == expected
+    assert records.aggregate(t=Sum("list_cost"))["t"] == expected
+    assert DailySpend.objects.filter(is_estimated=True).aggregate(t=Sum("estimated_cost"))["t"] == expected
+    assert (change.recosting.before, change.recosting.after) == ({"USD": Decimal("44")}, {"USD": expected})
+    again = spend_estimates_recost(None, model=model, since=day - datetime.timedelta(days=30))
+    assert (again["events"], again["after"]) == (0, {"USD": expected})
