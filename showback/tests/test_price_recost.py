@@ -211,3 +211,25 @@ def test_a_negotiated_price_recosts_the_usage_only_rows_of_an_import(cast, tmp_p
     assert (change.recosting.before, change.recosting.after) == ({"USD": Decimal("44")}, {"USD": expected})
     again = spend_estimates_recost(None, model=model, since=day - datetime.timedelta(days=30))
     assert (again["events"], again["after"]) == (0, {"USD": expected})
+
+
+def test_the_gateway_charges_the_volume_tier_once_the_month_reached_it(
+    cast, catalog, gateway_key, redis_clean
+):
+    model = catalog["ok"]
+    for threshold, price in ((0, "2"), (1500, "1")):
+        price_add(
+            actor=cast.admin,
+            model=model,
+            effective_from=periods.month_start(periods.today()),
+            volume_threshold=threshold,
+            input_price_per_mtok=Decimal(price),
+            output_price_per_mtok=Decimal(price),
+        )
+    client = bearer(gateway_key.raw)
+
+    first = client.post(URL, {"events": [event("v1")]}, format="json")  # 1,500 tokens: the month had 0
+    second = client.post(URL, {"events": [event("v2")]}, format="json")  # the month had 1,500
+
+    assert first.json()["events"][0]["cost"] == "0.003000"
+    assert second.json()["events"][0]["cost"] == "0.001500"
