@@ -93,5 +93,15 @@ def test_an_admin_adds_a_negotiated_price_and_the_estimate_is_recosted(
     )
     _shots(page, "3-reconciliation")
 
+    # A requester reads the price history but has no form to change it.
+    page.context.clear_cookies()
+    log_in(cast.requester_a.username, password)
+    page.goto("/portfolio/models/")
+    _shots(page, "4-catalog-as-requester")
+    page.get_by_role("link", name="GPT mini").click()
+    expect(page.get_by_role("region", name="Price history")).to_contain_text("Enterprise agreement")
+    expect(page.get_by_role("button", name="Add price")).to_have_count(0)
+    _shots(page, "5-model-as-requester")
+
     assert sum(UsageEvent.objects.values_list("cost", flat=True)) == Decimal("4")
     assert AuditEvent.objects.filter(action="ai_model.recost", actor=cast.admin).count() == 1
