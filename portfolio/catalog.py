@@ -3,9 +3,11 @@
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .choices import ModelTier, TaskKind
+from aifinops.core import periods
 
-MILLION = Decimal(1_000_000)
+from .choices import ModelTier, TaskKind
+from .pricing import usage_cost
+
 CENTS = Decimal("0.01")
 
 # Which tier suits which kind of work. A model above the tier its task needs is "frontier by
@@ -43,19 +45,6 @@ def routing_guidance_rows():
     return [(TaskKind(task).label, ModelTier(tier).label) for task, tier in ROUTING_GUIDANCE.items()]
 
 
-def list_price_cost(model, *, input_tokens=0, cached_tokens=0, output_tokens=0) -> Decimal:
-    """Cost of these tokens at the catalog's list prices: cache reads at the cached-input price,
-    or at the input price where the catalog has none."""
-    cached_price = model.cached_input_price_per_mtok
-    if cached_price is None:
-        cached_price = model.input_price_per_mtok
-    return (
-        Decimal(input_tokens) * model.input_price_per_mtok
-        + Decimal(cached_tokens) * cached_price
-        + Decimal(output_tokens) * model.output_price_per_mtok
-    ) / MILLION
-
-
 @dataclass(frozen=True)
 class CostEstimate:
     monthly_cost: Decimal
@@ -64,10 +53,14 @@ class CostEstimate:
 
 
 def estimate_monthly_cost(*, model, calls_per_month: int, input_tokens: int, output_tokens: int):
-    """List-price cost of `calls_per_month` calls of `input_tokens` in and `output_tokens` out."""
-    per_call = (
-        Decimal(input_tokens) * model.input_price_per_mtok
-        + Decimal(output_tokens) * model.output_price_per_mtok
-    ) / MILLION
-    monthly = (per_call * calls_per_month).quantize(CENTS, rounding=ROUND_HALF_UP)
-    return CostEstimate(monthly_cost=monthly, currency=model.currency, cost_per_call=per_call)
+    """Cost of `calls_per_month` calls of `input_tokens` in and `output_tokens` out, at the price
+    in force today (a negotiated one where the company has it) for that monthly volume."""
+    costed = usage_cost(
+        model,
+        on_date=periods.today(),
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        monthly_volume=max(0, calls_per_month) * (input_tokens + output_tokens),
+    )
+    monthly = (costed.amount * calls_per_month).quantize(CENTS, rounding=ROUND_HALF_UP)
+    return CostEstimate(monthly_cost=monthly, currency=costed.currency, cost_per_call=costed.amount)

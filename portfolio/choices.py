@@ -79,6 +79,22 @@ class ModelStatus(models.TextChoices):
     BLOCKED = "blocked", "Blocked"
 
 
+class PriceKind(models.TextChoices):
+    """Where a price comes from: the provider's public list, or the company's own agreement."""
+
+    LIST = "list", "List"
+    NEGOTIATED = "negotiated", "Negotiated"
+
+
+class PriceTier(models.TextChoices):
+    """The provider's service tier a call ran at: each has its own price."""
+
+    STANDARD = "standard", "Standard"
+    BATCH = "batch", "Batch"
+    PRIORITY = "priority", "Priority"
+    FLEX = "flex", "Flex"
+
+
 class TaskKind(models.TextChoices):
     """The kind of work a use case asks of its model, for routing guidance."""
 

@@ -1,3 +1,4 @@
+import datetime
 import re
 from decimal import Decimal
 
@@ -26,6 +27,8 @@ from .choices import (
     MoveRequestStatus,
     OptimizationLever,
     OptimizationStatus,
+    PriceKind,
+    PriceTier,
     PromptCaching,
     ProviderKind,
     RiskTier,
@@ -86,7 +89,12 @@ class Provider(TimeStampedModel):
 
 
 class AIModel(TimeStampedModel):
-    """An entry in the model catalog, with list prices per million tokens."""
+    """An entry in the model catalog.
+
+    Its price fields mirror the list price of the standard tier in force today (the price book,
+    PriceBookEntry, holds every price with its date); they are kept for the pages and clients that
+    read them, and costing never reads them but when a model has no price in the book.
+    """
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="models")
     key = models.CharField(max_length=150, help_text="The model id as the provider names it.")
@@ -117,6 +125,68 @@ class AIModel(TimeStampedModel):
     def save(self, *args, **kwargs):
         self.ref = f"{self.provider.slug}/{self.key}"
         super().save(*args, **kwargs)
+
+
+# The date a model's first known price takes effect: a price loaded with the catalog is the price
+# "since always", so usage dated before the catalog was loaded is costed too.
+PRICE_BOOK_EPOCH = datetime.date(2000, 1, 1)
+
+
+class PriceBookEntry(TimeStampedModel):
+    """One price of a model from a date: list or negotiated, for one service tier, from a monthly
+    volume of tokens on. Prices are per million tokens in `currency`.
+
+    Cache-read and cache-write prices default to the input price where the provider has none. Above
+    `long_context_threshold` prompt tokens a call is priced at the long-context prices, as a whole.
+    Costing picks the row in force with `portfolio.pricing.price_pick`.
+    """
+
+    model = models.ForeignKey(AIModel, on_delete=models.CASCADE, related_name="prices")
+    kind = models.CharField(max_length=16, choices=PriceKind.choices, default=PriceKind.LIST)
+    tier = models.CharField(max_length=16, choices=PriceTier.choices, default=PriceTier.STANDARD)
+    effective_from = models.DateField()
+    volume_threshold = models.PositiveBigIntegerField(
+        default=0, help_text="Applies once the model's tokens in the month reach this many (0: always)."
+    )
+    input_price_per_mtok = models.DecimalField(**MONEY)
+    output_price_per_mtok = models.DecimalField(**MONEY)
+    cache_read_price_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
+    cache_write_price_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
+    long_context_threshold = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Prompt tokens above which a call takes the long-context prices."
+    )
+    long_context_input_price_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
+    long_context_output_price_per_mtok = models.DecimalField(**MONEY, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    source = models.CharField(max_length=32, default="manual", help_text="manual, catalog or litellm.")
+    note = models.CharField(max_length=250, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["model", "-effective_from", "kind", "tier", "volume_threshold"]
+        verbose_name = "price book entry"
+        verbose_name_plural = "price book"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "kind", "tier", "effective_from", "volume_threshold"],
+                name="pricebookentry_once",
+            )
+        ]
+
+    def __str__(self):
+        return (
+            f"{self.get_kind_display()} {self.get_tier_display().lower()} price of {self.model_id} "
+            f"from {self.effective_from:%Y-%m-%d}"
+        )
+
+    @property
+    def label(self):
+        """How the reconciliation page names the price: "negotiated standard from 2026-11-01"."""
+        volume = f", from {self.volume_threshold:,} tokens a month" if self.volume_threshold else ""
+        kind, tier = self.get_kind_display().lower(), self.get_tier_display().lower()
+        return f"{kind} {tier} from {self.effective_from:%Y-%m-%d}{volume}"
 
 
 class TagAppliesTo(models.TextChoices):

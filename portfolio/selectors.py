@@ -17,9 +17,10 @@ from django.db.models import (
 from django.http import Http404
 
 from aifinops.core import periods, permissions
+from aifinops.core.models import AuditEvent
 
 from . import spend
-from .choices import ModelTier, MoveRequestStatus, OptimizationStatus, Stage
+from .choices import ModelTier, MoveRequestStatus, OptimizationStatus, PriceKind, PriceTier, Stage
 from .filters import TeamFilter, UseCaseFilter
 from .gates import rules as gates
 from .models import (
@@ -29,6 +30,7 @@ from .models import (
     Membership,
     Milestone,
     OptimizationItem,
+    PriceBookEntry,
     Team,
     UseCase,
     ValueSignal,
@@ -111,6 +113,54 @@ def ai_model_list():
         .annotate(tier_order=tier_order)
         .order_by("provider__name", "tier_order", "name")
     )
+
+
+def ai_model_get(*, pk):
+    """One model of the catalog, for everyone signed in (the catalog is no secret)."""
+    model = AIModel.objects.select_related("provider").filter(pk=pk).first()
+    if model is None:
+        raise Http404("No such model in the catalog.")
+    return model
+
+
+def model_price_list(*, model):
+    """The model's price book, newest first: its price history."""
+    return list(
+        PriceBookEntry.objects.filter(model=model)
+        .select_related("created_by")
+        .order_by("-effective_from", "kind", "tier", "volume_threshold", "-id")
+    )
+
+
+def model_recosting_list(*, model, limit=20):
+    """The re-costings that the model's price changes made, newest first, as audited."""
+    return list(
+        AuditEvent.objects.for_object(model)
+        .filter(action="ai_model.recost")
+        .select_related("actor")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def price_in_force(model, on_date, *, tier=PriceTier.STANDARD, monthly_volume=0):
+    """The price book's row in force for a model on a day, in one query (two for a tier with no
+    price of its own): negotiated before list, then the latest date, then the highest volume tier
+    the month reached. Costing uses the same rule on loaded rows (`portfolio.pricing.price_pick`)."""
+
+    def in_force(of_tier):
+        return (
+            PriceBookEntry.objects.filter(
+                model=model, tier=of_tier, effective_from__lte=on_date, volume_threshold__lte=monthly_volume
+            )
+            .annotate(negotiated=Case(When(kind=PriceKind.NEGOTIATED, then=Value(1)), default=Value(0)))
+            .order_by("-negotiated", "-effective_from", "-volume_threshold")
+            .first()
+        )
+
+    found = in_force(tier)
+    if found is None and tier != PriceTier.STANDARD:
+        found = in_force(PriceTier.STANDARD)
+    return found
 
 
 def gate_states(*, use_case):

@@ -1,12 +1,19 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from aifinops.core import periods, permissions
 from aifinops.core.selectors import audit_events_for
 from aifinops.core.spreadsheet import csv_response, safe_text
+from aifinops.core.templatetags.afo import money
 
 from . import selectors, spend
 from .catalog import routing_guidance_rows
+from .forms import AIModelEditForm, PriceAddForm
 from .gates import views as gate_views
+from .services import prices as price_services
 from .value import views as value_views
 from .value.build_vs_buy import build_vs_buy_for
 
@@ -93,6 +100,90 @@ def model_catalog(request):
         request,
         "portfolio/model_catalog.html",
         {"models": selectors.ai_model_list(), "guidance": routing_guidance_rows()},
+    )
+
+
+def model_detail(request, pk, *, edit_form=None, price_form=None, status=200):
+    """A model of the catalog: its price history and re-costings for everyone signed in, and for
+    platform admins the forms that change its status, tier and prices."""
+    model = selectors.ai_model_get(pk=pk)
+    can_change = permissions.CHANGE_MODEL_CATALOG.predicate(request.user)
+    if can_change:
+        edit_form = edit_form or AIModelEditForm(initial={"status": model.status, "tier": model.tier})
+        price_form = price_form or PriceAddForm(initial={"currency": model.currency})
+    return render(
+        request,
+        "portfolio/model_detail.html",
+        {
+            "model": model,
+            "prices": selectors.model_price_list(model=model),
+            "in_force": selectors.price_in_force(model, periods.today()),
+            "recostings": selectors.model_recosting_list(model=model),
+            "history": audit_events_for(model),
+            "can_change": can_change,
+            "edit_form": edit_form,
+            "price_form": price_form,
+        },
+        status=status,
+    )
+
+
+def _form_errors(form, exc):
+    problems = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    for field, errors in problems.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@require_POST
+def model_update(request, pk):
+    permissions.require(request.user, permissions.CHANGE_MODEL_CATALOG)
+    model = selectors.ai_model_get(pk=pk)
+    form = AIModelEditForm(request.POST)
+    if form.is_valid():
+        try:
+            changed = price_services.ai_model_update(actor=request.user, model=model, **form.cleaned_data)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "Status and tier saved." if changed else "Nothing to change.")
+            return redirect("portfolio:model_detail", pk=model.pk)
+    return model_detail(request, pk, edit_form=form, status=400)
+
+
+@require_POST
+def model_price_add(request, pk):
+    permissions.require(request.user, permissions.CHANGE_MODEL_CATALOG)
+    model = selectors.ai_model_get(pk=pk)
+    form = PriceAddForm(request.POST)
+    if form.is_valid():
+        try:
+            change = price_services.price_add(
+                actor=request.user, model=model, source="manual", **form.service_values()
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _price_added_message(change))
+            return redirect("portfolio:model_detail", pk=model.pk)
+    return model_detail(request, pk, price_form=form, status=400)
+
+
+def _price_added_message(change):
+    price = change.price
+    text = f"Price added: {price.label}."
+    recosting = change.recosting
+    if recosting.since is None:
+        return text + " It takes effect on that date; nothing to re-cost yet."
+    if not recosting.events:
+        return text + f" No estimated usage since {recosting.since:%Y-%m-%d} changed cost."
+    totals = "; ".join(
+        f"{money(recosting.before[currency], currency)} → {money(recosting.after.get(currency, 0), currency)}"
+        for currency in sorted(recosting.before)
+    )
+    return (
+        text
+        + f" Re-costed {recosting.events:,} estimated usage event{'s' if recosting.events != 1 else ''}"
+        + f" since {recosting.since:%Y-%m-%d}: {totals}."
     )
 
 

@@ -19,6 +19,12 @@ class ShowbackConfig(AppConfig):
         # The features are packages of showback, not apps: Celery discovers only <app>.tasks, so
         # their tasks are registered by the imports above; their receivers are connected here.
         gateway_signals.connect()
+        # A price in force from a past day re-costs the usage-only rows that imports costed.
+        from portfolio.signals import model_prices_changed
+
+        from .ingest.recost import spend_estimates_recost
+
+        model_prices_changed.connect(spend_estimates_recost, dispatch_uid="ingest-recost")
         # After an import, budgets are checked first, then anomalies scanned.
         signals.spend_imported.connect(budgets_tasks.evaluate_after_import, dispatch_uid="budgets")
         signals.spend_imported.connect(analytics_tasks.scan_after_import, dispatch_uid="analytics")

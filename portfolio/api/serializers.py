@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from ..models import AIModel, Provider, Team, UseCase
+from ..choices import PriceKind, PriceTier
+from ..models import MONEY, AIModel, PriceBookEntry, Provider, Team, UseCase
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -35,6 +36,66 @@ class AIModelSerializer(serializers.ModelSerializer):
             "context_window",
             "is_active",
         ]
+
+
+class PriceBookEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PriceBookEntry
+        fields = [
+            "id",
+            "kind",
+            "tier",
+            "effective_from",
+            "volume_threshold",
+            "input_price_per_mtok",
+            "output_price_per_mtok",
+            "cache_read_price_per_mtok",
+            "cache_write_price_per_mtok",
+            "long_context_threshold",
+            "long_context_input_price_per_mtok",
+            "long_context_output_price_per_mtok",
+            "currency",
+            "source",
+            "note",
+        ]
+
+
+def _price(required=False):
+    return serializers.DecimalField(
+        max_digits=MONEY["max_digits"],
+        decimal_places=MONEY["decimal_places"],
+        min_value=0,
+        required=required,
+        allow_null=not required,
+    )
+
+
+class PriceAddSerializer(serializers.Serializer):
+    """A price to add to a model's book; `portfolio.services.prices.price_add` holds the rules."""
+
+    kind = serializers.ChoiceField(choices=PriceKind.choices, default=PriceKind.LIST)
+    tier = serializers.ChoiceField(choices=PriceTier.choices, default=PriceTier.STANDARD)
+    effective_from = serializers.DateField()
+    volume_threshold = serializers.IntegerField(min_value=0, max_value=10**15, default=0)
+    input_price_per_mtok = _price(required=True)
+    output_price_per_mtok = _price(required=True)
+    cache_read_price_per_mtok = _price()
+    cache_write_price_per_mtok = _price()
+    long_context_threshold = serializers.IntegerField(
+        min_value=1, max_value=10**15, required=False, allow_null=True
+    )
+    long_context_input_price_per_mtok = _price()
+    long_context_output_price_per_mtok = _price()
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
+    note = serializers.CharField(max_length=250, required=False, allow_blank=True, default="")
+
+
+class PriceAddResultSerializer(serializers.Serializer):
+    price = PriceBookEntrySerializer()
+    recosted_events = serializers.IntegerField()
+    recosted_since = serializers.DateField(allow_null=True)
+    estimated_before = serializers.DictField(child=serializers.DecimalField(max_digits=30, decimal_places=10))
+    estimated_after = serializers.DictField(child=serializers.DecimalField(max_digits=30, decimal_places=10))
 
 
 class UseCaseSerializer(serializers.ModelSerializer):

@@ -3,13 +3,19 @@ from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from aifinops.core import permissions
+
 from .. import selectors, services
 from ..choices import Stage
 from ..filters import AIModelFilter, TeamFilter, UseCaseFilter
 from ..models import AIModel, Provider
+from ..services import prices as price_services
 from .serializers import (
     AIModelSerializer,
     GateSerializer,
+    PriceAddResultSerializer,
+    PriceAddSerializer,
+    PriceBookEntrySerializer,
     ProviderSerializer,
     TeamSerializer,
     UseCaseSerializer,
@@ -128,3 +134,39 @@ class AIModelViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = AIModelSerializer
     queryset = AIModel.objects.select_related("provider").order_by("provider__name", "name")
     filterset_class = AIModelFilter
+
+    @extend_schema(
+        methods=["get"],
+        responses={200: PriceBookEntrySerializer(many=True)},
+        summary="The model's price book",
+    )
+    @extend_schema(
+        methods=["post"],
+        request=PriceAddSerializer,
+        responses={
+            201: PriceAddResultSerializer,
+            400: OpenApiResponse(description="An invalid or duplicate price, the field named."),
+            403: OpenApiResponse(description="Only platform admins change the model catalog."),
+        },
+        summary="Add a price; one in force from a past day re-costs the estimated usage it affects",
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None, filter_backends=[])
+    def prices(self, request, pk=None):
+        if request.method == "POST":
+            permissions.require(request.user, permissions.CHANGE_MODEL_CATALOG)
+        model = self.get_object()
+        if request.method == "GET":
+            return Response(PriceBookEntrySerializer(selectors.model_price_list(model=model), many=True).data)
+        given = PriceAddSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        change = price_services.price_add(
+            actor=request.user, model=model, source="api", **given.validated_data
+        )
+        result = {
+            "price": change.price,
+            "recosted_events": change.recosting.events,
+            "recosted_since": change.recosting.since,
+            "estimated_before": change.recosting.before,
+            "estimated_after": change.recosting.after,
+        }
+        return Response(PriceAddResultSerializer(result).data, status=201)

@@ -12,7 +12,8 @@ from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 
 from ..choices import ModelStatus, ModelTier, ProviderKind
-from ..models import AIModel, Provider
+from ..models import PRICE_BOOK_EPOCH, AIModel, Provider
+from .prices import price_list_write
 
 CURATED_MODEL_CATALOG = Path(__file__).resolve().parent.parent / "data" / "model_catalog.json"
 CATALOG_PROVIDER_FIELDS = ("name", "kind")
@@ -119,11 +120,24 @@ def model_catalog_load(*, actor, data, keep_prices=False):
             _catalog_clean(model, where)
             model.save()
             audit_record(actor=actor, action="ai_model.create", obj=model, after=snapshot(model))
+            # The first price the catalog knows is the model's price since always.
+            price_list_write(
+                actor=actor,
+                model=model,
+                prices=_book_prices(model),
+                source="catalog",
+                on_date=PRICE_BOOK_EPOCH,
+            )
             counts["models_created"] += 1
             continue
         if keep_prices:
             spec = {field: value for field, value in spec.items() if field not in CATALOG_PRICE_FIELDS}
+        prices_change = any(
+            getattr(model, field) != spec[field] for field in CATALOG_PRICE_FIELDS if field in spec
+        )
         if _catalog_apply(model, spec, actor=actor, action="ai_model.update", where=where):
+            if prices_change:
+                price_list_write(actor=actor, model=model, prices=_book_prices(model), source="catalog")
             counts["models_updated"] += 1
         else:
             counts["models_unchanged"] += 1
@@ -330,6 +344,8 @@ def model_prices_refresh(*, actor, path_or_data):
             before=before,
             after=snapshot(model, fields=changed),
         )
+        # The refresh feeds the book's list prices, effective today.
+        price_list_write(actor=actor, model=model, prices=_book_prices(model), source="litellm")
         result["updated"] += 1
     result["unmatched_catalog_models"] = sorted(m.ref for m in catalog.values() if m.ref not in best)
     return result
@@ -381,3 +397,13 @@ def _litellm_price(value, *, name, field):
     return _price_check(
         (per_token * MILLION).quantize(PRICE_PLACES, rounding=ROUND_HALF_UP), value, where=where, field=field
     )
+
+
+def _book_prices(model):
+    """The catalog's list prices of a model, named as the price book names them."""
+    return {
+        "input_price_per_mtok": model.input_price_per_mtok,
+        "output_price_per_mtok": model.output_price_per_mtok,
+        "cache_read_price_per_mtok": model.cached_input_price_per_mtok,
+        "currency": model.currency,
+    }

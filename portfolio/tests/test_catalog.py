@@ -11,12 +11,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from aifinops.core import periods
 from aifinops.core.models import AuditEvent
 from aifinops.core.services import api_token_create
 from portfolio import demo
 from portfolio.catalog import is_above_recommendation
 from portfolio.choices import ModelStatus, ModelTier, TaskKind
-from portfolio.models import AIModel, Provider
+from portfolio.models import AIModel, PriceBookEntry, Provider
 from portfolio.services import model_catalog_curated, model_catalog_load, model_prices_refresh
 from portfolio.tests.factories import AIModelFactory, ProviderFactory
 
@@ -267,9 +268,11 @@ def test_refresh_converts_per_token_prices_to_exact_prices_per_million(catalog, 
     assert "openai/gpt-4.1" not in result["unmatched_catalog_models"]
     assert len(result["unmatched_catalog_models"]) == len(catalog) - 6
 
-    # And one audit event per updated model records the old and new prices
+    # And one audit event per updated model records the old and new prices, and one more the list
+    # price it adds to the price book, effective today
     updates = AuditEvent.objects.filter(action="ai_model.update")
-    assert AuditEvent.objects.count() == events + 3
+    assert AuditEvent.objects.count() == events + 6
+    assert PriceBookEntry.objects.filter(source="litellm", effective_from=periods.today()).count() == 3
     gpt41 = updates.get(object_repr="GPT-4.1")
     assert gpt41.before["input_price_per_mtok"] == "2.000000"
     assert gpt41.after["input_price_per_mtok"] == "2.100000"
@@ -277,7 +280,7 @@ def test_refresh_converts_per_token_prices_to_exact_prices_per_million(catalog, 
     # And a second refresh from the same file changes nothing
     again = model_prices_refresh(actor=None, path_or_data=path)
     assert (again["updated"], again["unchanged"]) == (0, 6)
-    assert AuditEvent.objects.count() == events + 3
+    assert AuditEvent.objects.count() == events + 6
 
 
 def test_refresh_never_creates_models_and_keeps_prices_the_file_lacks(catalog):

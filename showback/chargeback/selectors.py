@@ -9,10 +9,12 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from aifinops.core import periods, permissions
+from portfolio.models import PriceBookEntry
+from portfolio.pricing import price_pick
 
 from .. import selectors as spend
 from ..models import SpendRecord
@@ -152,9 +154,47 @@ def reconciliation(*, user, start_month, months):
                 "has_bill": bool(r["n_billed"]),
                 "difference": difference,
                 "difference_pct": (difference * 100 / billed).quantize(Decimal("0.1")) if billed else None,
+                "prices": [],
             }
         )
+    _prices_used(result, base=spend.daily_spend_queryset(user=user).filter(date__gte=start, date__lt=end))
     return result
+
+
+def _prices_used(rows, *, base):
+    """Give each reconciliation row with an estimate the prices of the book its estimate was
+    costed with: per model, the standard-tier rows in force on some day of the month (at the
+    month's estimated volume), so "negotiated standard from 2026-11-01" explains a gap. Two
+    queries, however many rows."""
+    wanted = {(r["month"], r["provider"], r["currency"]): r for r in rows if r["has_estimate"]}
+    if not wanted:
+        return
+    usage = (
+        base.filter(is_estimated=True, model__isnull=False)
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values("month", "provider__slug", "currency", "model_id", "model__name")
+        .annotate(tokens=Sum(F("input_tokens") + F("cached_tokens") + F("output_tokens")))
+    )
+    usage = list(usage)
+    prices = defaultdict(list)
+    for price in PriceBookEntry.objects.filter(model_id__in={u["model_id"] for u in usage}):
+        prices[price.model_id].append(price)
+    for u in sorted(usage, key=lambda u: u["model__name"]):
+        month = u["month"].date() if isinstance(u["month"], datetime.datetime) else u["month"]
+        row = wanted.get((month, u["provider__slug"], u["currency"]))
+        if row is None:
+            continue
+        month_end = periods.months_back(month, -1)
+        model_prices = prices[u["model_id"]]
+        changes = {p.effective_from for p in model_prices if month < p.effective_from < month_end}
+        days = [month, *sorted(changes)]
+        used = []
+        for day in days:
+            price = price_pick(model_prices, on_date=day, monthly_volume=int(u["tokens"] or 0))
+            if price is not None and price not in used:
+                used.append(price)
+        row["prices"].append({"model": u["model__name"], "prices": used})
 
 
 def reconciliation_totals(rows):

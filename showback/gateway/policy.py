@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from portfolio.catalog import is_above_recommendation
 from portfolio.models import AIModel, UseCase
+from portfolio.pricing import price_pick
 
 from ..budgets.selectors import CALL_CAP_SCOPES, CAPPING_SCOPES, CATALOG_CAP_SCOPES, period_bounds
 from ..fx import rate_for, rates_into
@@ -45,7 +46,10 @@ def _end_of_day_ms(now) -> int:
     return int(tomorrow.timestamp() * 1000)
 
 
-def _model_entry(model, *, allowed_ids, task_kind):
+def _model_entry(model, *, allowed_ids, task_kind, today):
+    # The price in force today (a negotiated one where the company has it): the policy is valid
+    # until the end of the day, and a new price bumps the catalog's version.
+    price = price_pick(model.prices.all(), on_date=today) or model
     return {
         "id": model.pk,
         "ref": model.ref,
@@ -54,9 +58,9 @@ def _model_entry(model, *, allowed_ids, task_kind):
         "provider_id": model.provider_id,
         "status": model.status,
         "tier": model.tier,
-        "in": str(model.input_price_per_mtok),
-        "out": str(model.output_price_per_mtok),
-        "currency": model.currency,
+        "in": str(price.input_price_per_mtok),
+        "out": str(price.output_price_per_mtok),
+        "currency": price.currency,
         "routed": not allowed_ids or model.pk in allowed_ids,
         "above_tier": bool(task_kind) and is_above_recommendation(model, task_kind),
     }
@@ -74,8 +78,10 @@ def policy_build(use_case_id: int, *, version: str = "0:0", now=None) -> dict | 
     )
     allowed_ids = {m.pk for m in use_case.ai_models.all()}
     models, aliases = {}, {}
-    for model in AIModel.objects.select_related("provider").filter(is_active=True):
-        models[model.ref] = _model_entry(model, allowed_ids=allowed_ids, task_kind=use_case.task_kind)
+    for model in AIModel.objects.select_related("provider").prefetch_related("prices").filter(is_active=True):
+        models[model.ref] = _model_entry(
+            model, allowed_ids=allowed_ids, task_kind=use_case.task_kind, today=now.date()
+        )
         aliases.setdefault(model.key, []).append(model.ref)
     for key, refs in aliases.items():
         # A bare model id names a catalog model only when one provider has it.

@@ -43,10 +43,17 @@ def _use_case_models(sender, instance, action, pk_set=None, reverse=False, **kwa
 
 def connect():
     from portfolio.models import UseCase
+    from portfolio.signals import model_prices_changed
+
+    from .recost import usage_recost
+
+    # A price in force from a past day re-costs the estimated usage it affects.
+    model_prices_changed.connect(usage_recost, dispatch_uid="gw-recost")
 
     for name, signal in (("save", post_save), ("delete", post_delete)):
         signal.connect(_use_case, sender="portfolio.UseCase", dispatch_uid=f"gw-uc-{name}")
         signal.connect(_catalog, sender="portfolio.AIModel", dispatch_uid=f"gw-model-{name}")
+        signal.connect(_catalog, sender="portfolio.PriceBookEntry", dispatch_uid=f"gw-price-{name}")
         # Every cached policy carries today's exchange rates into its caps' currencies.
         signal.connect(_catalog, sender="showback.ExchangeRate", dispatch_uid=f"gw-rate-{name}")
         signal.connect(_budget, sender="showback.Budget", dispatch_uid=f"gw-showback.Budget-{name}")

@@ -10,15 +10,16 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from aifinops.core import permissions
+from aifinops.core import periods, permissions
 from aifinops.core.api.parsers import text_problem
 from aifinops.core.exceptions import Unprocessable
-from portfolio.catalog import list_price_cost
-from portfolio.models import AIModel, UseCase
+from portfolio.models import AIModel, PriceBookEntry, UseCase
+from portfolio.pricing import usage_cost
 
 from ..fx import rate_for
 from .authorize import GatewayPrincipal
 from .models import UsageOutcome, UsageStatus
+from .selectors import model_month_volumes
 
 MAX_BATCH = 1000
 OLDEST = datetime.timedelta(days=730)
@@ -281,19 +282,13 @@ def usage_events_parse(*, principal, events) -> list[dict]:
                     else "Give the cost, or a catalog model to compute it from.",
                 )
                 continue
-            event["cost"] = list_price_cost(
-                model,
-                input_tokens=event["input_tokens"] or 0,
-                cached_tokens=event["cached_tokens"] or 0,
-                output_tokens=event["output_tokens"] or 0,
-            )
             event["cost_computed"] = True
-            event["currency"] = event["currency"] or model.currency
         else:
             event["cost_computed"] = False
             event["currency"] = event["currency"] or (
                 model.currency if model else event["use_case_obj"].currency
             )
+    _costs_computed([e for e in parsed if e and e.get("cost_computed")])
     if not problems.items:
         _currencies_counted(parsed, problems)
     if problems.items:
@@ -351,3 +346,34 @@ def _currencies_counted(parsed, problems):
                     f"report the cost in {cap['currency']}, or ask finance to record the rate.",
                 )
                 break
+
+
+def _costs_computed(events) -> None:
+    """Cost the events that bring none with the price book's price in force on their day, in one
+    query for the prices of the batch's models (and one for their monthly volumes, only where a
+    price has volume tiers)."""
+    if not events:
+        return
+    prices = defaultdict(list)
+    for price in PriceBookEntry.objects.filter(model__in={e["model_obj"].pk for e in events}):
+        prices[price.model_id].append(price)
+    volumes = {}
+    tiered = {m for m, rows in prices.items() if any(p.volume_threshold for p in rows)}
+    if tiered:
+        volumes = model_month_volumes(
+            model_ids=tiered,
+            months={periods.month_start(e["occurred_at"].date()) for e in events},
+        )
+    for event in events:
+        model, day = event["model_obj"], event["occurred_at"].date()
+        costed = usage_cost(
+            model,
+            on_date=day,
+            input_tokens=event["input_tokens"] or 0,
+            cache_read_tokens=event["cached_tokens"] or 0,
+            output_tokens=event["output_tokens"] or 0,
+            monthly_volume=volumes.get((model.pk, periods.month_start(day)), 0),
+            prices=prices[model.pk],
+        )
+        event["cost"] = costed.amount
+        event["currency"] = event["currency"] or costed.currency

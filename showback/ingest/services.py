@@ -28,8 +28,8 @@ from django.utils import timezone
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.models import AuditEvent
-from portfolio.catalog import list_price_cost
-from portfolio.models import AIModel, Provider
+from portfolio.models import AIModel, PriceBookEntry, Provider
+from portfolio.pricing import usage_cost
 
 from ..attribution.engine import Attributor, Facts
 from ..models import ImportBatch, ImportMode, ImportStatus, SpendRecord, TokenType
@@ -43,6 +43,8 @@ from .importers.registry import IMPORTERS, detect
 logger = logging.getLogger(__name__)
 
 CHUNK = 5000
+# raw_extras key of a usage-only row costed here: [uncached, cache read, cache write, output] tokens.
+PRICED_TOKENS = "priced_tokens"
 MAX_REJECTS_KEPT = 10_000
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
@@ -200,6 +202,9 @@ class _Resolver:
         for m in AIModel.objects.select_related("provider"):
             self.models.setdefault(m.key.lower(), m)
             self.models[m.ref.lower()] = m
+        self.prices = {}
+        for price in PriceBookEntry.objects.all():
+            self.prices.setdefault(price.model_id, []).append(price)
         self.attributor = Attributor()
 
     def provider(self, name, service):
@@ -242,13 +247,19 @@ def _tokens(row):
     )
 
 
-def _estimate(model, tokens):
-    """List-price cost. Cache reads at the cached-input price; cache writes at the input price, a
-    floor (providers charge a premium for writes that the catalog does not hold yet)."""
+def _estimate(model, tokens, *, day, resolver):
+    """The cost of a usage-only row at the price book's price in force on its day (standard tier;
+    volume tiers are not reached, as an import does not know the month's volume)."""
     uncached, cache_read, cache_write, output = tokens
-    return list_price_cost(
-        model, input_tokens=uncached + cache_write, cached_tokens=cache_read, output_tokens=output
-    )
+    return usage_cost(
+        model,
+        on_date=day,
+        input_tokens=uncached,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        output_tokens=output,
+        prices=resolver.prices.get(model.pk, []),
+    ).amount
 
 
 def _record(row, batch, resolver):
@@ -261,9 +272,18 @@ def _record(row, batch, resolver):
     extras = dict(row.raw_extras or {})
     if billed is None and effective is None and listed is None:
         # Usage only: costed from the catalog's list prices, and flagged as an estimate.
-        cost = _estimate(model, tokens).quantize(Decimal("0.0000000001")) if model else Decimal("0")
+        cost = (
+            _estimate(
+                model, tokens, day=row.charge_period_start.astimezone(datetime.UTC).date(), resolver=resolver
+            ).quantize(Decimal("0.0000000001"))
+            if model
+            else Decimal("0")
+        )
         if model is None:
             extras["uncosted"] = "model not in the catalog"
+        else:
+            # The tokens as costed (the record merges cache reads and writes), for re-costing.
+            extras[PRICED_TOKENS] = list(tokens)
         billed, effective, listed, estimated = Decimal("0"), cost, cost, True
     effective = effective if effective is not None else (billed or Decimal("0"))
     return SpendRecord(

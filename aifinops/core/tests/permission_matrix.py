@@ -72,6 +72,14 @@ _NEXT_YEAR = datetime.datetime.now(tz=datetime.UTC).year + 1
 MILESTONE = {"use_case": "support-summarizer", "name": "Zeta review", "due_date": f"{_NEXT_YEAR}-01-01"}
 SIGNAL = {"use_case": "support-summarizer", "month": "2024-01", "outcomes": 10}
 COST_LINE = {"use_case": "support-summarizer", "month": "2024-01", "category": "hosting", "amount": "10"}
+PRICE = {
+    "kind": "negotiated",
+    "tier": "standard",
+    "effective_from": f"{_NEXT_YEAR}-01-01",
+    "input_price_per_mtok": "1.5",
+    "output_price_per_mtok": "6",
+    "currency": "USD",
+}
 OPTIMIZATION = {
     "use_case": "support-summarizer",
     "title": "Zeta routing",
@@ -167,6 +175,12 @@ MATRIX = {
     "portfolio:milestone_update":             Row("L   405 405 405 405 405 405 405", pk="milestone_a",
                                              post="L   403 404 -   403 403 403 -"),
     "portfolio:model_catalog":                Row("L   200 200 200 200 200 200 200"),
+    "portfolio:model_detail":                 Row("L   200 200 200 200 200 200 200", pk="model"),
+    "portfolio:model_update":                 Row("L   405 405 405 405 405 405 405", pk="model",
+                                             post="L   403 403 403 403 403 403 -",
+                                             data={"status": "restricted", "tier": "mid"}),
+    "portfolio:model_price_add":              Row("L   405 405 405 405 405 405 405", pk="model",
+                                             post="L   403 403 403 403 403 403 -", data=PRICE),
     "portfolio:optimization_backlog":         Row("L   200 200 200 200 200 200 200"),
     "portfolio:optimization_create":          Row("L   405 405 405 405 405 405 405",
                                              post="L   403 404 -   403 403 403 -"),
@@ -342,6 +356,8 @@ MATRIX = {
     "api-provider-list":                      Row("401 200 200 200 200 200 200 200"),
     "api-model-detail":                       Row("401 200 200 200 200 200 200 200", pk="model"),
     "api-model-list":                         Row("401 200 200 200 200 200 200 200"),
+    "api-model-prices":                       Row("401 200 200 200 200 200 200 200", pk="model",
+                                             post="401 403 403 403 403 403 403 -", data=PRICE),
     "api-milestone-detail":                   Row("401 200 404 200 200 200 200 200", pk="milestone_a"),
     "api-milestone-list":                     Row("401 200 200 200 200 200 200 200",
                                              post="401 403 400 -   403 403 403 -",

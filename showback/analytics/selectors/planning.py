@@ -14,7 +14,8 @@ from django.db.models import Min, Sum
 from django.db.models.functions import TruncMonth
 
 from aifinops.core import periods, permissions
-from portfolio.models import UseCase
+from portfolio.models import PriceBookEntry, UseCase
+from portfolio.pricing import price_pick
 
 from ...models import AssumptionKind, DailySpend, ForecastAssumption
 from .. import assumptions, commitments, forecasting
@@ -110,7 +111,7 @@ def _mix_rows(*, as_of, use_case_ids=None, user=None):
         qs = qs.filter(use_case_id__in=use_case_ids)
     else:
         qs = qs.filter(permissions.spend_scope(user))
-    return list(
+    rows = list(
         qs.order_by()
         .values(
             "use_case_id",
@@ -127,6 +128,18 @@ def _mix_rows(*, as_of, use_case_ids=None, user=None):
             tokens_out=Sum("output_tokens"),
         )
     )
+    # The models' prices in force on as_of (a negotiated one where the company has it), from the
+    # price book; the catalog's list price where the book has none.
+    prices = defaultdict(list)
+    for price in PriceBookEntry.objects.filter(model_id__in={r["model_id"] for r in rows if r["model_id"]}):
+        prices[price.model_id].append(price)
+    for r in rows:
+        price = price_pick(prices.get(r["model_id"], []), on_date=as_of)
+        if price is not None:
+            r["model__input_price_per_mtok"] = price.input_price_per_mtok
+            r["model__output_price_per_mtok"] = price.output_price_per_mtok
+            r["model__currency"] = price.currency
+    return rows
 
 
 def _pct(value):
