@@ -37,6 +37,7 @@ from aifinops.core.api.parsers import json_loads_checked, text_problem
 from aifinops.core.audit import audit_record
 from aifinops.core.exceptions import Unprocessable
 from portfolio.models import UseCase
+from portfolio.pricing import usage_cost
 
 from ..models import SpendRecord
 from .authorize import GatewayPrincipal
@@ -585,18 +586,19 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
         if problem:
             refused.append((label, *problem))
             continue
-        from portfolio.catalog import list_price_cost
-
-        cost = (
-            list_price_cost(
+        # Priced as the usage pipeline prices an event: the price book's price in force that day.
+        costed = (
+            usage_cost(
                 model,
+                on_date=when.date(),
                 input_tokens=event["input_tokens"] or 0,
-                cached_tokens=event["cached_tokens"] or 0,
+                cache_read_tokens=event["cached_tokens"] or 0,
                 output_tokens=event["output_tokens"] or 0,
             )
             if model
-            else 0
+            else None
         )
+        cost = costed.amount if costed else 0
         day = datetime.datetime.combine(when.date(), datetime.time.min, tzinfo=datetime.UTC)
         tags = {
             k: v[:200]
@@ -615,7 +617,7 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
                 model=model,
                 model_name=model.key if model else "",
                 unit="tokens",
-                currency=model.currency if model else "USD",
+                currency=costed.currency if costed else "USD",
                 effective_cost=cost,
                 list_cost=cost,
                 is_estimated=True,

@@ -15,7 +15,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from aifinops.core.audit import AuditEvent
-from portfolio.catalog import list_price_cost
+from portfolio.pricing import usage_cost
 from showback.models import AttributionRule, DailySpend, SpendRecord, UsageEvent, UsageHourly
 
 from .gateway_helpers import GatewayKeyFactory
@@ -227,15 +227,15 @@ def test_a_revoked_key_is_401(cast, catalog, redis_clean, client):
     assert send(client, app.body(), HTTP_AUTHORIZATION=f"Bearer {key.raw}").status_code == 401
 
 
-def test_list_price_cost_is_the_one_costing_function_used():
-    # The lead re-points the gateway's costing in one place: the OTLP path has no costing of its own.
+def test_the_price_book_costing_is_the_one_costing_function_used():
+    # Spans are costed by the price book's one costing function: the OTLP path reads no price field.
     import inspect
 
     from showback.gateway import otlp
 
     source = inspect.getsource(otlp)
-    assert "list_price_cost(" in source and "input_price_per_mtok" not in source
-    assert list_price_cost is not None
+    assert "usage_cost(" in source and "input_price_per_mtok" not in source
+    assert usage_cost is not None
 
 
 @pytest.mark.django_db
