@@ -102,18 +102,18 @@ def _linked_rows(commitments):
         return []
     start = min(c.term_start for c in commitments)
     end = max(c.term_end for c in commitments) + datetime.timedelta(days=1)
-    named = Q(raw_extras__CommitmentDiscountId__in=ids)
+    named = Q(discount_id__in=ids)
     for commitment_id in ids:
-        named |= Q(raw_extras__ContractApplied__contains=commitment_id)
+        named |= Q(applied__contains=commitment_id)
     return list(
         SpendRecord.objects.filter(
-            named,
             charge_period_start__gte=datetime.datetime.combine(start, datetime.time(), tzinfo=datetime.UTC),
             charge_period_start__lt=datetime.datetime.combine(end, datetime.time(), tzinfo=datetime.UTC),
         )
         .annotate(
             discount_id=KT("raw_extras__CommitmentDiscountId"), applied=KT("raw_extras__ContractApplied")
         )
+        .filter(named)
         .values("discount_id", "applied", "currency", "charge_period_start__date")
         .annotate(billed=Sum("billed_cost"))
         .order_by()

@@ -53,9 +53,12 @@ def commitments_import(*, actor, rows, provider, source_name="") -> dict:
     clean, problems = check_rows(rows, provider=provider)
     if problems:
         raise CommitmentFileError(problems)
-    existing = Commitment.objects.select_for_update().in_bulk(
-        [v["commitment_id"] for v in clean], field_name="commitment_id"
-    )
+    existing = {
+        c.commitment_id: c
+        for c in Commitment.objects.select_for_update().filter(
+            commitment_id__in=[v["commitment_id"] for v in clean]
+        )
+    }
     created = updated = 0
     for values in clean:
         commitment = existing.get(values["commitment_id"])
