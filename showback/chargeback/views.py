@@ -92,7 +92,7 @@ def reconciliation(request):
 def focus_export(request, year, month):
     """The month as FOCUS 1.2 (the default, as before) or 1.3 (?version=1.3)."""
     _check_finance(request.user)
-    version = request.GET.get("version", "1.2")
+    version = request.GET.get("version") or "1.2"
     if version not in exports.FOCUS_VERSIONS:
         return HttpResponseBadRequest(f"version: give one of {', '.join(exports.FOCUS_VERSIONS)}.")
     rows = selectors.focus_export_rows(user=request.user, month=_month(year, month), version=version)
