@@ -7,8 +7,10 @@ For one month of the term, with C its cost (`Commitment.schedule`):
   cost (effective cost); capacity (PTU, provisioned throughput) is drawn at the usage's value on
   demand, since the capacity paid for itself only as far as it carried that much usage.
 - used = min(draw, C); utilisation = used / C; waste = C - used (paid for and not used).
-- coverage = used / draw: the share of the covered usage that ran under the commitment; the rest
-  overflowed to on-demand prices.
+- coverage: the share of the covered usage that ran under the commitment. Spend beyond a committed
+  amount is billed on demand, so coverage = used / draw. Capacity takes the traffic sent to it (a
+  PTU deployment serves the requests routed to it), so all covered usage ran under it: coverage is
+  1 where there was usage. The bill has no throughput figures to tell otherwise.
 - saving = on-demand value of the usage that ran under it (coverage x on-demand value) - C:
   negative when the commitment cost more than the usage it carried would have on demand.
 - amortised: C split across use cases by their share of the draw, the unused part left to
@@ -29,6 +31,7 @@ WASTE = "waste"
 class Month:
     month: datetime.date
     committed: Decimal
+    capacity: bool = False  # capacity (units) rather than committed spend
     draw: Decimal = ZERO
     on_demand: Decimal = ZERO
     by_use_case: dict = field(default_factory=dict)  # {use_case_id or None: draw}
@@ -49,7 +52,9 @@ class Month:
 
     @property
     def coverage(self) -> Decimal | None:
-        return self.used / self.draw if self.draw > 0 else None
+        if self.draw <= 0:
+            return None
+        return Decimal(1) if self.capacity else self.used / self.draw
 
     @property
     def saving(self) -> Decimal:
@@ -77,7 +82,7 @@ def months_of(schedule, usage: dict, *, draw_on_demand: bool) -> list[Month]:
     (effective cost, on-demand value)}} of the covered usage."""
     out = []
     for month, committed in schedule:
-        m = Month(month=month, committed=committed)
+        m = Month(month=month, committed=committed, capacity=draw_on_demand)
         for use_case_id, (effective, on_demand) in usage.get(month, {}).items():
             draw = on_demand if draw_on_demand else effective
             m.by_use_case[use_case_id] = m.by_use_case.get(use_case_id, ZERO) + draw
@@ -96,6 +101,7 @@ class Totals:
     waste: Decimal
     saving: Decimal
     draw: Decimal
+    ran_under: Decimal  # the part of the covered usage that ran under the commitment
 
     @property
     def utilisation(self) -> Decimal | None:
@@ -103,7 +109,7 @@ class Totals:
 
     @property
     def coverage(self) -> Decimal | None:
-        return self.used / self.draw if self.draw > 0 else None
+        return self.ran_under / self.draw if self.draw > 0 else None
 
 
 def totals(months: list[Month]) -> Totals:
@@ -113,4 +119,5 @@ def totals(months: list[Month]) -> Totals:
         waste=sum((m.waste for m in months), ZERO),
         saving=sum((m.saving for m in months), ZERO),
         draw=sum((m.draw for m in months), ZERO),
+        ran_under=sum((m.draw * m.coverage for m in months if m.coverage is not None), ZERO),
     )

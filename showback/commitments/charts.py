@@ -8,25 +8,41 @@ def utilisation_chart(view):
     if not months:
         return None
     currency = view.commitment.currency
+    states = {m.month: state for m, state in view.month_rows()}
     x = [m.month.strftime("%b %Y") for m in months]
+
+    def part(value, *, when):
+        return [float(value(m)) if states[m.month] in when else None for m in months]
+
+    done = ("done", "current")
     fig = Fig()
     fig.add_bar(
         x=x,
-        y=[float(m.used) for m in months],
+        y=part(lambda m: m.used, when=done),
         name="Used",
         marker={"color": "#198754"},
         hovertemplate="%{x}: %{y:,.0f} " + currency + " used<extra></extra>",
     )
     fig.add_bar(
         x=x,
-        y=[float(m.committed - m.used) for m in months],
+        y=part(lambda m: m.committed - m.used, when=("done",)),
         name="Unused (waste)",
         marker={"color": "#dc3545"},
         hovertemplate="%{x}: %{y:,.0f} " + currency + " unused<extra></extra>",
     )
+    fig.add_bar(
+        x=x,
+        y=part(
+            lambda m: m.committed - m.used if states[m.month] == "current" else m.committed,
+            when=("current", "to come"),
+        ),
+        name="Committed, to come",
+        marker={"color": "#ced4da"},
+        hovertemplate="%{x}: %{y:,.0f} " + currency + " still to use<extra></extra>",
+    )
     fig.add_scatter(
         x=x,
-        y=[float(m.draw) for m in months],
+        y=part(lambda m: m.draw, when=done),
         name="Covered usage",
         mode="lines+markers",
         line={"color": "#212529"},

@@ -34,10 +34,28 @@ class CommitmentView:
     use_cases: dict  # {use_case_id: UseCase}
 
     @property
+    def this_month(self):
+        return periods.month_start(periods.today())
+
+    @property
     def to_date(self) -> list:
-        """The months of the term up to this one: what has been used so far."""
-        this_month = periods.month_start(periods.today())
-        return [m for m in self.months if m.month <= this_month]
+        """The complete months of the term so far: this month is still under way, and its unused
+        part is not waste yet."""
+        return [m for m in self.months if m.month < self.this_month]
+
+    def month_rows(self):
+        """[(month, state)] with state "done", "current" or "to come"."""
+        return [
+            (
+                m,
+                "done"
+                if m.month < self.this_month
+                else "current"
+                if m.month == self.this_month
+                else "to come",
+            )
+            for m in self.months
+        ]
 
     @property
     def totals_to_date(self) -> amortisation.Totals:

@@ -101,6 +101,12 @@ def test_utilisation_coverage_and_saving_of_a_month():
     assert m.coverage == 1
     assert m.saving == D("0.00")  # 1,000 on demand for 1,000 committed
     assert m.amortised == {1: D("600.00"), 2: D("200.00"), amortisation.WASTE: D("200.00")}
-    # a capacity commitment draws at on-demand value: 1,000 of 1,000, and half of 2,000 overflowed
+    # capacity draws at on-demand value and takes all the traffic routed to it: usage worth 2,000
+    # on demand ran on 1,000 of capacity, a saving of 1,000
     [m] = amortisation.months_of([(month, D("1000.00"))], {month: {1: (D(0), D(2000))}}, draw_on_demand=True)
-    assert (m.utilisation, m.coverage, m.saving) == (1, D("0.5"), D("0.00"))
+    assert (m.utilisation, m.coverage, m.saving) == (1, 1, D("1000.00"))
+    # worth 400: 60 % of the capacity wasted, 600 lost against on demand
+    [m] = amortisation.months_of([(month, D("1000.00"))], {month: {1: (D(0), D(400))}}, draw_on_demand=True)
+    assert (m.utilisation, m.coverage, m.saving, m.waste) == (D("0.4"), 1, D("-600.00"), D("600.00"))
+    totals = amortisation.totals([m])
+    assert (totals.utilisation, totals.coverage, totals.saving) == (D("0.4"), 1, D("-600.00"))
