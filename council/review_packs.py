@@ -26,6 +26,7 @@ from portfolio.models import (
 )
 from portfolio.selectors import stage_gate
 from showback.budgets import selectors as budget_selectors
+from showback.commitments import selectors as commitment_selectors
 from showback.models import Budget, BudgetScope, DailySpend
 from showback.selectors import use_case_monthly_spend
 
@@ -258,6 +259,24 @@ def _stage(use_case, *, today):
     }
 
 
+def _commitments(use_case, *, today):
+    """The use case's share of each commitment it drew on over the pack's spend months: the cost
+    of reserved capacity and committed spend it carries, beside its per-token spend."""
+    return [
+        {
+            "name": s.commitment.name,
+            "provider": s.commitment.provider.name,
+            "currency": s.commitment.currency,
+            "amortised": _m(s.amortised),
+            "committed": _m(s.committed),
+            "share_pct": _pct(s.amortised, s.committed),
+        }
+        for s in commitment_selectors.use_case_commitment_shares(
+            use_case=use_case, months=SPEND_MONTHS, today=today
+        )
+    ]
+
+
 def review_pack_build(*, use_case, reasons=(), thresholds=None, council=None, today=None, now=None):
     """The review pack of `use_case` as of now: a JSON-safe dict.
 
@@ -287,6 +306,7 @@ def review_pack_build(*, use_case, reasons=(), thresholds=None, council=None, to
         },
         "reasons": list(reasons),
         "spend": _spend(use_case, currency=thresholds.currency, today=today),
+        "commitments": _commitments(use_case, today=today),
         "value": _value(use_case, thresholds=thresholds, today=today),
         "risks": _risks(use_case, today=today),
         "optimizations": _optimizations(use_case),

@@ -8,6 +8,8 @@ from aifinops.core.models import TimeStampedModel
 from portfolio.choices import BusinessFunction, Environment
 from portfolio.models import MONEY, AIModel, Provider, Team, UseCase
 
+from .commitment_schedule import capacity_total, term_schedule
+
 
 class TokenType(models.TextChoices):
     INPUT = "input", "Input"
@@ -794,6 +796,100 @@ class ExchangeRate(models.Model):
 
     def __str__(self):
         return f"1 {self.base} = {self.rate} {self.quote} from {self.valid_from}"
+
+
+# Commitments: reserved and provisioned capacity and committed spend.
+
+
+class CommitmentCategory(models.TextChoices):
+    """FOCUS 1.3 ContractCommitmentCategory."""
+
+    SPEND = "spend", "Committed spend"
+    USAGE = "usage", "Committed capacity (units)"
+
+
+class CommitmentBilling(models.TextChoices):
+    UPFRONT = "upfront", "Paid upfront"
+    MONTHLY = "monthly", "Billed monthly"
+
+
+class CommitmentSource(models.TextChoices):
+    MANUAL = "manual", "Entered by hand"
+    FOCUS = "focus", "FOCUS 1.3 contract-commitment import"
+
+
+class Commitment(TimeStampedModel):
+    """A contract with a provider for a term: an amount of spend, or capacity units (PTU,
+    provisioned throughput model units, seats) at a price per unit and month.
+
+    Its cost is the committed amount for the whole term, or units x unit price for each month of
+    it; `showback.commitment_schedule` spreads that cost over the term's months to the cent.
+    Covered usage is the spend on `provider`, narrowed to `models` and `service_name` when given.
+    """
+
+    name = models.CharField(max_length=150)
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="+")
+    service_name = models.CharField(
+        max_length=150, blank=True, help_text="Only spend on this service counts as covered (empty: any)."
+    )
+    models_covered = models.ManyToManyField(
+        AIModel, blank=True, related_name="+", help_text="Only these models count as covered (none: any)."
+    )
+    category = models.CharField(max_length=8, choices=CommitmentCategory.choices)
+    term_start = models.DateField()
+    term_end = models.DateField(help_text="The term's last day, included.")
+    committed_amount = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="Committed spend over the whole term."
+    )
+    capacity_units = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    capacity_unit = models.CharField(max_length=32, blank=True, help_text="PTU, model units, seats…")
+    unit_price = models.DecimalField(
+        **MONEY, null=True, blank=True, help_text="The price of one unit for one month."
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    billing = models.CharField(
+        max_length=8, choices=CommitmentBilling.choices, default=CommitmentBilling.MONTHLY
+    )
+    source = models.CharField(max_length=8, choices=CommitmentSource.choices, default=CommitmentSource.MANUAL)
+    contract_id = models.CharField(max_length=150, blank=True)
+    commitment_id = models.CharField(
+        max_length=150,
+        blank=True,
+        help_text="FOCUS ContractCommitmentId: bill rows name it in ContractApplied.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-term_start", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["commitment_id"],
+                condition=~models.Q(commitment_id=""),
+                name="commitment_unique_commitment_id",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(term_end__gte=models.F("term_start")), name="commitment_term"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def total_cost(self) -> Decimal:
+        if self.committed_amount is not None:
+            return self.committed_amount
+        return capacity_total(
+            (self.capacity_units or Decimal(0)) * (self.unit_price or Decimal(0)),
+            self.term_start,
+            self.term_end,
+        )
+
+    def schedule(self) -> list:
+        """[(month, cost)] over the term, to the cent, adding up to `total_cost`."""
+        return term_schedule(self.total_cost, self.term_start, self.term_end)
 
 
 # The call-path guardrails keep their models in a module of their own (showback/gateway).

@@ -509,6 +509,12 @@ def can_plan_commitments(user) -> bool:
     return can_import_spend(user)
 
 
+SEE_COMMITMENTS = Rule(can_plan_commitments, "Only finance analysts and platform admins see commitments.")
+RECORD_COMMITMENTS = Rule(
+    can_plan_commitments, "Only finance analysts and platform admins record and import commitments."
+)
+
+
 def assumption_scope(user) -> Q:
     """Use-case assumptions that shape the portfolio forecast a user sees: those of the use cases
     of the teams whose spend they see (the spend_scope rule, through the use case)."""

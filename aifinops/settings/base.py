@@ -202,6 +202,7 @@ AIFINOPS_DEMO_MODULES = [
     "portfolio.gates.demo",
     "portfolio.licenses.demo",
     "showback.analytics.demo",
+    "showback.commitments.demo",
     "council.demo",
     "aifinops.dashboard.demo",
 ]

@@ -79,6 +79,11 @@ class ReconciliationRowSerializer(serializers.Serializer):
 
 class FocusExportQuerySerializer(serializers.Serializer):
     month = serializers.DateField(input_formats=MONTH_FORMATS, help_text="YYYY-MM")
+    version = serializers.ChoiceField(
+        choices=list(exports.FOCUS_VERSIONS),
+        default="1.2",
+        help_text="The FOCUS version: 1.2 (default) or 1.3.",
+    )
 
 
 def _check_finance(user):
@@ -125,20 +130,22 @@ class ReconciliationApi(APIView):
 
 
 class FocusExportApi(APIView):
-    """The month's AI spend attributed to teams as a FOCUS 1.2 CSV, streamed. Finance analysts
-    and platform admins only."""
+    """The month's AI spend attributed to teams as a FOCUS 1.2 (default) or 1.3 CSV, streamed.
+    Finance analysts and platform admins only."""
 
     @extend_schema(
         parameters=[FocusExportQuerySerializer],
-        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="FOCUS 1.2 CSV")},
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="FOCUS CSV")},
     )
     def get(self, request):
         _check_finance(request.user)
         query = FocusExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        month = query.validated_data["month"]
-        rows = selectors.focus_export_rows(user=request.user, month=month)
-        return exports.focus_csv_response(rows, filename=f"focus-1.2-{month:%Y-%m}.csv")
+        month, version = query.validated_data["month"], query.validated_data["version"]
+        rows = selectors.focus_export_rows(user=request.user, month=month, version=version)
+        return exports.focus_csv_response(
+            rows, filename=f"focus-{version}-{month:%Y-%m}.csv", version=version
+        )
 
 
 urlpatterns = [

@@ -1,4 +1,10 @@
-"""CSV writers of chargeback: the FOCUS 1.2 export of attributed spend and the team statement.
+"""CSV writers of chargeback: the FOCUS 1.2 and 1.3 exports of attributed spend and the team
+statement.
+
+FOCUS 1.3 adds ServiceProviderName and HostProviderName (mandatory; ProviderName and PublisherName
+stay, deprecated), the allocation columns (a row attributed to a use case is allocated to it: the
+method is the attribution rule or tag that did it) and the commitment columns (CommitmentDiscount*
+and ContractApplied, passed on from the bill rows that carried them).
 
 Both stream: rows are written as they are read, so memory stays flat however large the month.
 Text cells are escaped against formula injection; numeric cells are written as numbers, so a
@@ -51,8 +57,50 @@ FOCUS_OPTIONAL_COLUMNS = [
 ]
 FOCUS_CUSTOM_COLUMNS = ["x_TokenType", "x_SourceSystem", "x_SourceRecordKey"]
 FOCUS_COLUMNS = FOCUS_MANDATORY_COLUMNS + FOCUS_OPTIONAL_COLUMNS + FOCUS_CUSTOM_COLUMNS
+# FOCUS 1.3: its mandatory columns in the order of the specification's column list.
+FOCUS_13_MANDATORY_COLUMNS = sorted([*FOCUS_MANDATORY_COLUMNS, "HostProviderName", "ServiceProviderName"])
+FOCUS_13_COMMITMENT_COLUMNS = [
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountId",
+    "CommitmentDiscountName",
+    "CommitmentDiscountQuantity",
+    "CommitmentDiscountStatus",
+    "CommitmentDiscountType",
+    "CommitmentDiscountUnit",
+    "ContractApplied",
+]
+FOCUS_13_ALLOCATION_COLUMNS = [
+    "AllocatedMethodDetails",
+    "AllocatedMethodId",
+    "AllocatedResourceId",
+    "AllocatedResourceName",
+    "AllocatedTags",
+]
+FOCUS_13_OPTIONAL_COLUMNS = sorted(
+    [
+        *FOCUS_OPTIONAL_COLUMNS,
+        "ProviderName",
+        "PublisherName",
+        *FOCUS_13_COMMITMENT_COLUMNS,
+        *FOCUS_13_ALLOCATION_COLUMNS,
+    ]
+)
+FOCUS_13_COLUMNS = [
+    *(c for c in FOCUS_13_MANDATORY_COLUMNS if c not in ("ProviderName", "PublisherName")),
+    *FOCUS_13_OPTIONAL_COLUMNS,
+    *FOCUS_CUSTOM_COLUMNS,
+]
+FOCUS_VERSIONS = {"1.2": FOCUS_COLUMNS, "1.3": FOCUS_13_COLUMNS}
 FOCUS_NUMERIC_COLUMNS = frozenset(
-    {"BilledCost", "ContractedCost", "EffectiveCost", "ListCost", "PricingQuantity", "ConsumedQuantity"}
+    {
+        "BilledCost",
+        "ContractedCost",
+        "EffectiveCost",
+        "ListCost",
+        "PricingQuantity",
+        "ConsumedQuantity",
+        "CommitmentDiscountQuantity",
+    }
 )
 
 AI_SERVICE_CATEGORY = "AI and Machine Learning"
@@ -101,8 +149,43 @@ def _invoice_id(record, month):
     return str(extras.get("InvoiceId") or "").strip() or f"chargeback-{record.team.slug}-{month:%Y-%m}"
 
 
-def focus_row(record, *, billing_period):
-    """One SpendRecord as the list of cells of a FOCUS 1.2 row, in FOCUS_COLUMNS order."""
+def _json_object(text):
+    """A JSON object as compact text, or "" when `text` is not one (a cell FOCUS types as JSON)."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return ""
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict) else ""
+
+
+def _focus_13_values(record, extras, provider, tags):
+    """The cells FOCUS 1.3 adds: providers, commitments passed on from the bill, allocation."""
+    host = str(extras.get("HostProviderName") or extras.get("PublisherName") or provider)
+    values = {"ServiceProviderName": provider, "HostProviderName": host}
+    for column in FOCUS_13_COMMITMENT_COLUMNS:
+        values[column] = str(extras.get(column) or "")
+    values["ContractApplied"] = _json_object(extras.get("ContractApplied"))
+    quantity = values["CommitmentDiscountQuantity"]
+    try:
+        values["CommitmentDiscountQuantity"] = Decimal(quantity) if quantity else None
+    except ArithmeticError:
+        values["CommitmentDiscountQuantity"] = None
+    if record.use_case_id:
+        values.update(
+            AllocatedMethodId=record.attributed_by or "source-tags",
+            AllocatedMethodDetails="",
+            AllocatedResourceId=record.use_case.key,
+            AllocatedResourceName=record.use_case.name,
+            AllocatedTags=json.dumps(tags, sort_keys=True),
+        )
+    else:
+        values.update(dict.fromkeys(FOCUS_13_ALLOCATION_COLUMNS, ""))
+    return values
+
+
+def focus_row(record, *, billing_period, version="1.2"):
+    """One SpendRecord as the list of cells of a FOCUS row of `version` (1.2 or 1.3), in the
+    order of FOCUS_VERSIONS[version]."""
     provider = (record.provider.name if record.provider else "") or record.provider_name or "Unknown"
     model = (record.model.key if record.model else "") or record.model_name
     category, pricing_quantity, pricing_unit, consumed_quantity, consumed_unit = _charge(record)
@@ -152,15 +235,18 @@ def focus_row(record, *, billing_period):
         "x_SourceSystem": record.source,
         "x_SourceRecordKey": record.source_row_key,
     }
+    if version == "1.3":
+        extras = record.raw_extras if isinstance(record.raw_extras, dict) else {}
+        values.update(_focus_13_values(record, extras, provider, tags))
     return [
         number(values[column]) if column in FOCUS_NUMERIC_COLUMNS else safe_text(values[column])
-        for column in FOCUS_COLUMNS
+        for column in FOCUS_VERSIONS[version]
     ]
 
 
-def focus_csv_response(rows, *, filename):
-    """A streamed FOCUS 1.2 CSV of rows from `chargeback.focus_export_rows`."""
-    return csv_response(FOCUS_COLUMNS, rows, filename=filename)
+def focus_csv_response(rows, *, filename, version="1.2"):
+    """A streamed FOCUS CSV of `version` of rows from `chargeback.focus_export_rows`."""
+    return csv_response(FOCUS_VERSIONS[version], rows, filename=filename)
 
 
 STATEMENT_COLUMNS = [

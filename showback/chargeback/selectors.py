@@ -230,9 +230,9 @@ def focus_export_records(*, user, month, chunk_size=2000):
     )
 
 
-def focus_export_rows(*, user, month):
-    """The FOCUS 1.2 rows (lists of cells, in `exports.FOCUS_COLUMNS` order) of the month's
-    attributed AI spend, one at a time."""
+def focus_export_rows(*, user, month, version="1.2"):
+    """The FOCUS rows of `version` (lists of cells, in `exports.FOCUS_VERSIONS[version]` order) of
+    the month's attributed AI spend, one at a time."""
     start, end = month_bounds(month)
     for record in focus_export_records(user=user, month=month):
-        yield focus_row(record, billing_period=(start, end))
+        yield focus_row(record, billing_period=(start, end), version=version)

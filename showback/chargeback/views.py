@@ -2,7 +2,7 @@
 
 import datetime
 
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 
 from aifinops.core import periods, permissions
@@ -90,6 +90,12 @@ def reconciliation(request):
 
 
 def focus_export(request, year, month):
+    """The month as FOCUS 1.2 (the default, as before) or 1.3 (?version=1.3)."""
     _check_finance(request.user)
-    rows = selectors.focus_export_rows(user=request.user, month=_month(year, month))
-    return exports.focus_csv_response(rows, filename=f"focus-1.2-{year:04d}-{month:02d}.csv")
+    version = request.GET.get("version") or "1.2"
+    if version not in exports.FOCUS_VERSIONS:
+        return HttpResponseBadRequest(f"version: give one of {', '.join(exports.FOCUS_VERSIONS)}.")
+    rows = selectors.focus_export_rows(user=request.user, month=_month(year, month), version=version)
+    return exports.focus_csv_response(
+        rows, filename=f"focus-{version}-{year:04d}-{month:02d}.csv", version=version
+    )

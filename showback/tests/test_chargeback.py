@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+import json
 import os
 import re
 import subprocess
@@ -289,3 +290,104 @@ def test_the_focus_export_passes_the_finops_foundation_validator(login, cast, oc
     assert int(summary.group(2)) > 100
     failed = set(re.findall(r"❌ (\S+): FAIL", output))
     assert failed <= UNDECIDABLE_RULES, output[-5000:]
+
+
+def _focus_13_spec():
+    """{column: row of the column list} of FOCUS 1.3 (the FinOps Foundation's column list)."""
+    with FOCUS_COLUMN_LIST.open() as handle:
+        return {r["ColumnId"]: r for r in csv.DictReader(handle) if r["FeatureLevel_1.3"]}
+
+
+def test_the_focus_13_export_meets_the_13_column_list_and_carries_allocation_and_commitments(
+    login, cast, october
+):
+    """focus-validator 2.2.1 bundles the FOCUS 1.2 rules only (it downloads others, which a test
+    cannot), so the 1.3 file is checked here against the 1.3 column list: every mandatory column,
+    no column FOCUS 1.3 does not define (but x_ ones), nulls only where 1.3 allows them, each
+    cell of its data type, and the 1.3 rules on allocation."""
+    SpendRecord.objects.filter(source_row_key="a1").update(
+        attributed_by="rule:7",
+        raw_extras={
+            "CommitmentDiscountId": "ptu-azure-1",
+            "CommitmentDiscountCategory": "Usage",
+            "CommitmentDiscountStatus": "Used",
+            "CommitmentDiscountQuantity": "12.5",
+            "ContractApplied": '{"Elements": [{"ContractCommitmentId": "cc-1", "ContractId": "ea-2026"}]}',
+        },
+    )
+    spec = _focus_13_spec()
+    client = login(cast.finance)
+    response = client.get(reverse("showback:focus_export", args=[2026, 10]), {"version": "1.3"})
+    assert response.status_code == 200
+    assert 'filename="focus-1.3-2026-10.csv"' in response["Content-Disposition"]
+    reader = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    header = reader.fieldnames
+    rows = list(reader)
+
+    mandatory = [c for c, r in spec.items() if r["FeatureLevel_1.3"].startswith("Mandatory")]
+    assert set(mandatory) <= set(header)
+    assert {"ServiceProviderName", "HostProviderName", "ContractApplied", "AllocatedMethodId"} <= set(header)
+    assert [c for c in header if c not in spec and not c.startswith("x_")] == []
+    assert len(header) == len(set(header))
+    for row in rows:
+        for column in header:
+            if column.startswith("x_"):
+                continue
+            value, definition = row[column], spec[column]
+            if (
+                not definition["AllowsNulls_1.3"].startswith("True")
+                or "MUST NOT be null" in definition["AllowsNulls_1.3"]
+            ):
+                assert value != "", (column, row["x_SourceRecordKey"])
+            if value and definition["DataType"] == "Decimal":
+                Decimal(value)
+            if value and definition["DataType"] == "Date/Time":
+                assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", value), (column, value)
+            if value and definition["DataType"] == "JSON":
+                assert isinstance(json.loads(value), dict), (column, value)
+        assert row["ChargeCategory"] in {"Usage", "Purchase", "Tax", "Credit", "Adjustment"}
+        # AllocatedResourceId is set exactly when the row was allocated (AllocatedMethodId)
+        assert bool(row["AllocatedMethodId"]) == bool(row["AllocatedResourceId"])
+
+    by_key = {r["x_SourceRecordKey"]: r for r in rows}
+    committed = by_key["a1"]
+    assert committed["CommitmentDiscountId"] == "ptu-azure-1"
+    assert (
+        committed["CommitmentDiscountStatus"] == "Used" and committed["CommitmentDiscountQuantity"] == "12.5"
+    )
+    assert json.loads(committed["ContractApplied"])["Elements"][0]["ContractCommitmentId"] == "cc-1"
+    assert committed["AllocatedMethodId"] == "rule:7"
+    assert committed["AllocatedResourceId"] == cast.use_case_a.key
+    assert json.loads(committed["AllocatedTags"])["ai-use-case"] == cast.use_case_a.key
+    assert committed["ServiceProviderName"] == committed["ProviderName"] == "AWS Bedrock"
+    unattributed = by_key["a4"]
+    assert unattributed["AllocatedMethodId"] == unattributed["ContractApplied"] == ""
+    # the same spend as the 1.2 file, to the last digit
+    twelve = list(csv.DictReader(io.StringIO(_focus_export(client).decode())))
+    assert sorted(r["BilledCost"] for r in twelve) == sorted(r["BilledCost"] for r in rows)
+
+
+@pytest.mark.parametrize("version", ["1.4", "1.2%00", "%ED%A0%80", "%F0%9F%98%80", "1" * 10_000])
+def test_a_focus_version_other_than_12_or_13_is_refused_naming_version(login, cast, october, version):
+    client = login(cast.finance)
+    page = client.get(reverse("showback:focus_export", args=[2026, 10]) + f"?version={version}")
+    assert page.status_code == 400, version
+    assert b"version" in page.content
+    api = client.get(reverse("api-spend-focus-export") + f"?month=2026-10&version={version}")
+    assert api.status_code == 400, version
+    assert "version" in api.text
+
+
+def test_the_focus_export_api_gives_13_when_asked_and_12_by_default(login, cast, october):
+    client = login(cast.finance)
+    default = _csv(client.get(reverse("api-spend-focus-export"), {"month": "2026-10"}))
+    assert default[0] == FOCUS_COLUMNS
+    # an empty version is no version, on the page as in the API
+    assert (
+        _csv(client.get(reverse("api-spend-focus-export"), {"month": "2026-10", "version": ""}))[0]
+        == FOCUS_COLUMNS
+    )
+    page = client.get(reverse("showback:focus_export", args=[2026, 10]), {"version": ""})
+    assert _csv(page)[0] == FOCUS_COLUMNS
+    newer = _csv(client.get(reverse("api-spend-focus-export"), {"month": "2026-10", "version": "1.3"}))
+    assert "ContractApplied" in newer[0] and len(newer) == len(default)

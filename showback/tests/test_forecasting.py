@@ -6,13 +6,15 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from aifinops.core import periods
 from aifinops.core.models import AuditEvent
+from aifinops.core.templatetags.afo import money
 from portfolio.tests.factories import AIModelFactory, ProviderFactory, UseCaseFactory
 from showback.analytics import assumptions, forecasting, selectors, services
-from showback.models import AssumptionKind, DailySpend, ForecastAssumption
+from showback.models import AssumptionKind, Commitment, DailySpend, ForecastAssumption
 from showback.tests.analytics_factories import ForecastAssumptionFactory, daily_spend_rows
 
 D = Decimal
@@ -358,3 +360,50 @@ def test_a_launch_without_an_expected_cost_needs_a_step(cast):
             effective_from=timezone.now().date(),
         )
     assert "growth_pct" in err.value.message_dict
+
+
+def test_the_portfolio_forecast_includes_the_committed_cost_of_future_months_of_a_term(cast, spending, login):
+    # Given a commitment entered by hand: 6,000 over months 2 to 4 from now (2,000 each, by days),
+    # and one imported from FOCUS files (billed, so already in the history) over the same months
+    this_month = spending["month"]
+    start, end = periods.add_months(this_month, 2), periods.month_end(periods.add_months(this_month, 4))
+    provider = spending["gpt"].provider
+    Commitment.objects.create(
+        name="PTU",
+        provider=provider,
+        category="spend",
+        term_start=start,
+        term_end=end,
+        committed_amount=D(6000),
+    )
+    Commitment.objects.create(
+        name="Billed",
+        provider=provider,
+        category="spend",
+        term_start=start,
+        term_end=end,
+        committed_amount=D(9000),
+        source="focus",
+        commitment_id="cc-9",
+    )
+    schedule = dict(Commitment.objects.get(name="PTU").schedule())
+
+    # When finance reads the portfolio forecast of the next six months
+    view = selectors.forecast_get(user=cast.finance, months=6)
+
+    # Then each month of the term carries its committed cost on top of the usage forecast, and only those
+    for point, base in zip(view.forecast.points, view.base.points, strict=True):
+        assert point.value - base.value == schedule.get(point.month, 0)
+    assert (
+        sum(
+            point.value - base.value
+            for point, base in zip(view.forecast.points, view.base.points, strict=True)
+        )
+        == 6000
+    )
+    page = login(cast.finance).get(reverse("analytics:forecast_portfolio"))
+    assert 'data-testid="committed"' in page.text
+    assert f"{start:%b %Y} {money(schedule[start])}" in page.text
+    # A use case's own forecast is its usage alone
+    own = selectors.forecast_get(user=cast.owner, use_case=cast.use_case_a, months=6)
+    assert own.committed == [] and own.forecast.points[3].value == own.base.points[3].value

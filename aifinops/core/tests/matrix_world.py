@@ -38,6 +38,7 @@ from showback.models import (
     AttributionRule,
     BudgetAlert,
     BudgetIncreaseRequest,
+    Commitment,
     ExchangeRate,
     ImportBatch,
     SpendRecord,
@@ -165,6 +166,14 @@ def build_world(cast):
     webhook = TeamWebhook.objects.create(team=a, url="https://hooks.example.com/zeta")
 
     anomaly = AnomalyFactory(use_case=uc_a, date=day, note="Zeta spike")
+    commitment = Commitment.objects.create(
+        name="Zeta committed spend",
+        provider=openai,
+        category="spend",
+        term_start=day,
+        term_end=periods.add_months(day, 12) - datetime.timedelta(days=1),
+        committed_amount=Decimal("12000"),
+    )
     assumption = ForecastAssumptionFactory(use_case=uc_a, created_by=cast.finance, note="Zeta growth")
 
     gateway_key = GatewayKeyFactory(use_case=uc_a, created_by=cast.owner, name="zeta-gateway")
@@ -211,6 +220,7 @@ def build_world(cast):
         "increase_a": increase.pk,
         "webhook_a": webhook.pk,
         "anomaly_a": anomaly.pk,
+        "commitment": commitment.pk,
         "assumption_a": assumption.pk,
         "gateway_key_a": gateway_key.pk,
         "council": council.pk,

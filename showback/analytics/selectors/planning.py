@@ -17,7 +17,7 @@ from aifinops.core import periods, permissions
 from portfolio.models import PriceBookEntry, UseCase
 from portfolio.pricing import price_pick
 
-from ...models import AssumptionKind, DailySpend, ForecastAssumption
+from ...models import AssumptionKind, Commitment, CommitmentSource, DailySpend, ForecastAssumption
 from .. import assumptions, commitments, forecasting
 
 HISTORY_MONTHS = 36
@@ -101,6 +101,7 @@ class ForecastView:
     backtest: forecasting.Backtest | None  # None when the caller asked for the figures alone
     assumptions: list = field(default_factory=list)  # [PlannedAssumption]
     use_case_assumptions: list = field(default_factory=list)  # portfolio: the use cases' own
+    committed: list = field(default_factory=list)  # portfolio: [(month, amount)] of commitments added
 
 
 def _mix_rows(*, as_of, use_case_ids=None, user=None):
@@ -276,7 +277,35 @@ def forecast_get(
         view.use_case_assumptions = _use_case_deltas(
             view, user=user, months=months, as_of=as_of, use_case_q=use_case_q
         )
+        if not sliced:
+            _add_commitments(view)
     return view
+
+
+def _add_commitments(view):
+    """Add to each forecast month the cost of the commitments entered by hand that fall in it.
+
+    Their cost is owed whatever the usage, and it is on no imported bill, so the history the
+    forecast learns from does not carry it; commitments imported from a provider's FOCUS files
+    are billed there (as purchases) and the history carries them already."""
+    points = view.forecast.points
+    if not points:
+        return
+    first, last = points[0].month, points[-1].month
+    by_month = defaultdict(lambda: ZERO)
+    commitments = Commitment.objects.filter(
+        source=CommitmentSource.MANUAL,
+        currency=view.history.currency,
+        term_end__gte=first,
+        term_start__lte=periods.month_end(last),
+    )
+    for commitment in commitments:
+        for month, amount in commitment.schedule():
+            if first <= month <= last:
+                by_month[month] += amount
+    if by_month:
+        view.committed = [(p.month, by_month.get(p.month, ZERO)) for p in points]
+        view.forecast = assumptions.with_delta(view.forecast, [amount for _, amount in view.committed])
 
 
 def _use_case_deltas(view, *, user, months, as_of, use_case_q=None):

@@ -1,0 +1,1 @@
+"""Commitments: committed spend and reserved capacity, their use, coverage, saving and amortisation."""

@@ -1,0 +1,219 @@
+"""Reads of commitments: each with its months (use, coverage, saving, amortisation), in a fixed
+number of queries however many commitments and days of spend there are.
+
+Covered usage is read from the DailySpend rollup: the spend on the commitment's provider, in its
+currency, on the days of its term, narrowed to its models and its service when it names them.
+Bill rows that name the commitment (FOCUS CommitmentDiscountId, or ContractApplied in 1.3) are
+summed from the ledger's records as the spend the provider billed under it.
+"""
+
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import F, Q, Sum
+from django.db.models.fields.json import KT
+from django.shortcuts import get_object_or_404
+
+from aifinops.core import periods
+from portfolio.models import UseCase
+
+from ..models import Commitment, DailySpend, SpendRecord
+from . import amortisation
+from .pricing import on_demand_cost
+
+ZERO = Decimal("0")
+
+
+@dataclass
+class CommitmentView:
+    commitment: Commitment
+    months: list  # [amortisation.Month]
+    totals: amortisation.Totals
+    use_cases: dict  # {use_case_id: UseCase}
+
+    @property
+    def this_month(self):
+        return periods.month_start(periods.today())
+
+    @property
+    def to_date(self) -> list:
+        """The complete months of the term so far: this month is still under way, and its unused
+        part is not waste yet."""
+        return [m for m in self.months if m.month < self.this_month]
+
+    def month_rows(self):
+        """[(month, state)] with state "done", "current" or "to come"."""
+        return [
+            (
+                m,
+                "done"
+                if m.month < self.this_month
+                else "current"
+                if m.month == self.this_month
+                else "to come",
+            )
+            for m in self.months
+        ]
+
+    @property
+    def totals_to_date(self) -> amortisation.Totals:
+        return amortisation.totals(self.to_date)
+
+    def amortised_rows(self):
+        """[(use case or None, amount)] over the term to date, largest first; waste last."""
+        sums = defaultdict(lambda: ZERO)
+        for m in self.to_date:
+            for key, amount in m.amortised.items():
+                sums[key] += amount
+        waste = sums.pop(amortisation.WASTE, ZERO)
+        rows = sorted(
+            ((self.use_cases.get(k) if k else None, v) for k, v in sums.items()), key=lambda r: -r[1]
+        )
+        return rows, waste
+
+
+def _covers(commitment, model_ids, row) -> bool:
+    if row["provider_id"] != commitment.provider_id or row["currency"] != commitment.currency:
+        return False
+    if not commitment.term_start <= row["date"] <= commitment.term_end:
+        return False
+    if model_ids and row["model_id"] not in model_ids:
+        return False
+    return not commitment.service_name or row["service_name"] == commitment.service_name
+
+
+def _usage_rows(commitments):
+    if not commitments:
+        return []
+    start = min(c.term_start for c in commitments)
+    end = min(max(c.term_end for c in commitments), periods.today())
+    return list(
+        DailySpend.objects.filter(
+            provider_id__in={c.provider_id for c in commitments},
+            currency__in={c.currency for c in commitments},
+            is_ai=True,
+            date__gte=start,
+            date__lte=end,
+        )
+        .values("date", "provider_id", "model_id", "service_name", "currency", "use_case_id")
+        .annotate(
+            effective=Sum("effective_cost"),
+            list_cost=Sum("list_cost"),
+            input_tokens=Sum("input_tokens"),
+            cached_tokens=Sum("cached_tokens"),
+            output_tokens=Sum("output_tokens"),
+            input_price=F("model__input_price_per_mtok"),
+            output_price=F("model__output_price_per_mtok"),
+            cached_price=F("model__cached_input_price_per_mtok"),
+        )
+        .order_by()
+    )
+
+
+def _linked_rows(commitments):
+    """{(id text, month): billed} of bill rows naming a commitment in CommitmentDiscountId or
+    ContractApplied, over the commitments' terms."""
+    ids = [c.commitment_id for c in commitments if c.commitment_id]
+    if not ids:
+        return []
+    start = min(c.term_start for c in commitments)
+    end = max(c.term_end for c in commitments) + datetime.timedelta(days=1)
+    named = Q(discount_id__in=ids)
+    for commitment_id in ids:
+        named |= Q(applied__contains=commitment_id)
+    return list(
+        SpendRecord.objects.filter(
+            charge_period_start__gte=datetime.datetime.combine(start, datetime.time(), tzinfo=datetime.UTC),
+            charge_period_start__lt=datetime.datetime.combine(end, datetime.time(), tzinfo=datetime.UTC),
+        )
+        .annotate(
+            discount_id=KT("raw_extras__CommitmentDiscountId"), applied=KT("raw_extras__ContractApplied")
+        )
+        .filter(named)
+        .values("discount_id", "applied", "currency", "charge_period_start__date")
+        .annotate(billed=Sum("billed_cost"))
+        .order_by()
+    )
+
+
+def _view(commitment, usage_rows, linked, use_cases):
+    usage = defaultdict(lambda: defaultdict(lambda: (ZERO, ZERO)))
+    model_ids = {m.pk for m in commitment.models_covered.all()}
+    for row in usage_rows:
+        if not _covers(commitment, model_ids, row):
+            continue
+        month = periods.month_start(row["date"])
+        effective, on_demand = usage[month][row["use_case_id"]]
+        usage[month][row["use_case_id"]] = (
+            effective + (row["effective"] or ZERO),
+            on_demand + on_demand_cost(row),
+        )
+    months = amortisation.months_of(
+        commitment.schedule(), usage, draw_on_demand=commitment.category == "usage"
+    )
+    by_month = {m.month: m for m in months}
+    if commitment.commitment_id:
+        for row in linked:
+            day = row["charge_period_start__date"]
+            named = row["discount_id"] == commitment.commitment_id or commitment.commitment_id in (
+                row["applied"] or ""
+            )
+            if (
+                named
+                and row["currency"] == commitment.currency
+                and commitment.term_start <= day <= commitment.term_end
+            ):
+                by_month[periods.month_start(day)].linked_billed += row["billed"] or ZERO
+    return CommitmentView(commitment, months, amortisation.totals(months), use_cases)
+
+
+def _views(commitments):
+    rows = _usage_rows(commitments)
+    linked = _linked_rows(commitments)
+    ids = {r["use_case_id"] for r in rows if r["use_case_id"]}
+    use_cases = UseCase.objects.in_bulk(ids) if ids else {}
+    return [_view(c, rows, linked, use_cases) for c in commitments]
+
+
+def _commitments():
+    return Commitment.objects.select_related("provider", "created_by").prefetch_related("models_covered")
+
+
+def commitment_list() -> list[CommitmentView]:
+    """Every commitment (finance and platform admins see them all: the views check the rule)."""
+    return _views(list(_commitments()))
+
+
+def commitment_get(*, pk) -> CommitmentView:
+    return _views([get_object_or_404(_commitments(), pk=pk)])[0]
+
+
+@dataclass
+class UseCaseShare:
+    commitment: Commitment
+    amortised: Decimal  # the use case's part of the commitment's cost in the window
+    committed: Decimal  # the commitment's cost in the window
+    months: int
+
+    @property
+    def share(self) -> Decimal | None:
+        return self.amortised / self.committed if self.committed > 0 else None
+
+
+def use_case_commitment_shares(*, use_case, months=3, today=None) -> list[UseCaseShare]:
+    """The use case's share of each commitment it drew on over the last `months` months, this one
+    included: what the council's review pack shows beside its spend."""
+    today = today or periods.today()
+    first = periods.months_back(today, months - 1)
+    this_month = periods.month_start(today)
+    commitments = list(_commitments().filter(term_end__gte=first, term_start__lte=today))
+    out = []
+    for view in _views(commitments):
+        window = [m for m in view.months if first <= m.month <= this_month]
+        part = sum((m.amortised.get(use_case.pk, ZERO) for m in window), ZERO)
+        if part:
+            committed = sum((m.committed for m in window), ZERO)
+            out.append(UseCaseShare(view.commitment, part, committed, len(window)))
+    return out
