@@ -31,6 +31,10 @@ def _catalog(sender, instance, **kwargs):
     policy_version_bump(catalog=True)
 
 
+def _rates_loaded(sender, **kwargs):
+    policy_version_bump(catalog=True)
+
+
 def _use_case_models(sender, instance, action, pk_set=None, reverse=False, **kwargs):
     if not action.startswith("post_"):
         return
@@ -44,6 +48,9 @@ def _use_case_models(sender, instance, action, pk_set=None, reverse=False, **kwa
 def connect():
     from portfolio.models import UseCase
 
+    from ..signals import exchange_rates_loaded
+
+    exchange_rates_loaded.connect(_rates_loaded, dispatch_uid="gw-rates-loaded")
     for name, signal in (("save", post_save), ("delete", post_delete)):
         signal.connect(_use_case, sender="portfolio.UseCase", dispatch_uid=f"gw-uc-{name}")
         signal.connect(_catalog, sender="portfolio.AIModel", dispatch_uid=f"gw-model-{name}")
