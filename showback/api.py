@@ -171,4 +171,5 @@ urlpatterns = [
     *router.urls,
     path("", include("showback.ingest.api")),
     path("", include("showback.budgets.api")),
+    path("", include("showback.rates.api")),
 ]

@@ -153,7 +153,7 @@ class LoadResult:
         return self.created + self.changed + self.unchanged
 
 
-def _clean_rate_row(raw, number):
+def _clean_rate_row(raw, where):
     """(base, quote, date, rate) from one row {date, base, quote, rate}, or a list of problems
     naming the row and field."""
     problems = []
@@ -164,52 +164,50 @@ def _clean_rate_row(raw, number):
         if value is None:
             return ""
         if not isinstance(value, str | int | float | Decimal):
-            problems.append(f"Row {number}: {name} must be text.")
+            problems.append(f"{where}: {name} must be text.")
             refused.add(name)
             return ""
         value = str(value).strip()
         if "\x00" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
-            problems.append(f"Row {number}: {name} holds a NUL or an unpaired surrogate.")
+            problems.append(f"{where}: {name} holds a NUL or an unpaired surrogate.")
             refused.add(name)
             return ""
         return value[:40]
 
     if not isinstance(raw, dict):
-        return None, [f"Row {number}: expected an object with date, base, quote and rate."]
+        return None, [f"{where}: expected an object with date, base, quote and rate."]
     base, quote = text("base").upper(), text("quote").upper()
     for name, code in (("base", base), ("quote", quote)):
         if name in refused:
             continue
         if not code:
-            problems.append(f"Row {number}: {name} is missing.")
+            problems.append(f"{where}: {name} is missing.")
         elif not is_currency(code):
-            problems.append(f"Row {number}: {name} {code[:10]!r} is not an ISO 4217 currency code.")
+            problems.append(f"{where}: {name} {code[:10]!r} is not an ISO 4217 currency code.")
     if base and base == quote:
-        problems.append(f"Row {number}: quote must differ from base.")
+        problems.append(f"{where}: quote must differ from base.")
     day = None
     raw_date = text("date")
     try:
         day = datetime.date.fromisoformat(raw_date)
     except ValueError:
         if "date" not in refused:
-            problems.append(f"Row {number}: date {raw_date[:20]!r} is not a date; use YYYY-MM-DD.")
+            problems.append(f"{where}: date {raw_date[:20]!r} is not a date; use YYYY-MM-DD.")
     else:
         if not datetime.date(1990, 1, 1) <= day <= timezone.now().date() + datetime.timedelta(days=366):
-            problems.append(f"Row {number}: date {day} is out of range (1990 to a year from today).")
+            problems.append(f"{where}: date {day} is out of range (1990 to a year from today).")
     rate = None
     raw_rate = text("rate")
     try:
         rate = Decimal(raw_rate)
     except (InvalidOperation, ValueError):
         if "rate" not in refused:
-            problems.append(f"Row {number}: rate {raw_rate[:20]!r} is not a number.")
+            problems.append(f"{where}: rate {raw_rate[:20]!r} is not a number.")
     else:
         if not rate.is_finite() or rate <= 0:
-            problems.append(f"Row {number}: rate must be positive (how many quote one base buys).")
+            problems.append(f"{where}: rate must be positive (how many quote one base buys).")
         elif rate > MAX_RATE or rate < MIN_RATE:
-            problems.append(
-                f"Row {number}: rate {raw_rate[:20]} is out of range (0.0000000001 to 10,000,000)."
-            )
+            problems.append(f"{where}: rate {raw_rate[:20]} is out of range (0.0000000001 to 10,000,000).")
         else:
             rate = rate.quantize(MIN_RATE)
     if problems:
@@ -218,12 +216,13 @@ def _clean_rate_row(raw, number):
 
 
 @transaction.atomic
-def exchange_rates_load(*, actor, rows, source) -> LoadResult:
+def exchange_rates_load(*, actor, rows, source, lines=None) -> LoadResult:
     """Record a batch of rates [{date, base, quote, rate}] from one source, all or nothing.
 
     Idempotent on (base, quote, date): a rate already recorded with the same value and source is
     left as it is, another value or source replaces it. One audit event names the batch, its
-    source, its dates and counts; refused rows are named (row number, field) and nothing is written.
+    source, its dates and counts; refused rows are named (row number, or the file's `lines`, and
+    field) and nothing is written.
     """
     permissions.require(actor, permissions.LOAD_EXCHANGE_RATES)
     errors = {}
@@ -245,18 +244,19 @@ def exchange_rates_load(*, actor, rows, source) -> LoadResult:
         raise ValidationError(errors)
     problems, clean, seen = [], {}, {}
     for number, raw in enumerate(rows, start=1):
-        row, row_problems = _clean_rate_row(raw, number)
+        where = f"Line {lines[number - 1]}" if lines else f"Row {number}"
+        row, row_problems = _clean_rate_row(raw, where)
         problems.extend(row_problems)
         if row is None:
             continue
         key = row[:3]
         if key in seen:
             problems.append(
-                f"Row {number}: {row[0]}/{row[1]} on {row[2]} is also row {seen[key]}; "
+                f"{where}: {row[0]}/{row[1]} on {row[2]} is also {seen[key].lower()}; "
                 "give each pair one rate a day."
             )
             continue
-        seen[key] = number
+        seen[key] = where
         clean[key] = row[3]
     if problems:
         shown = problems[:MAX_ERRORS_SHOWN]
@@ -375,6 +375,11 @@ class Converted:
     @property
     def complete(self) -> bool:
         return not self.missing
+
+    @property
+    def rate_lines(self) -> list[dict]:
+        """[{rate, earlier}]: the latest rate used per currency and how many earlier ones were."""
+        return [{"rate": r, "earlier": self.rates_counted.get(r.currency, 1) - 1} for r in self.rates]
 
     @property
     def foreign(self) -> bool:

@@ -1,6 +1,8 @@
 """Reads of spend. Everything reads the DailySpend rollup, scoped to what the user may see.
 
-Amounts are summed per currency and never added across currencies.
+Amounts are summed per currency and never added across currencies, but through showback.fx: a
+total in the reporting currency is the sum of each (currency, day) at the rate in force that day,
+beside the per-currency totals, naming its rates and any currency and days without one.
 """
 
 import datetime
@@ -14,6 +16,7 @@ from aifinops.core import periods, permissions
 from portfolio.choices import Environment, ModelTier
 from portfolio.models import ValueSignal
 
+from . import fx
 from .models import DailySpend, ImportBatch
 from .rollups import spend_sums
 
@@ -96,6 +99,7 @@ def team_spend_summary(*, user, team):
     qs = daily_spend_queryset(user=user).filter(team=team)
     return {
         "month_to_date": _totals(qs.filter(date__gte=start, date__lte=day)),
+        "month_to_date_reporting": fx.converted_sum(qs.filter(date__gte=start, date__lte=day)),
         "last_month": _totals(qs.filter(date__gte=periods.months_back(day, 1), date__lt=start)),
         "trend": monthly_trend(user=user, team=team),
     }
@@ -115,6 +119,7 @@ def use_case_spend_summary(*, use_case):
     )
     return {
         "month_to_date": _totals(qs.filter(date__gte=start, date__lte=day)),
+        "month_to_date_reporting": fx.converted_sum(qs.filter(date__gte=start, date__lte=day)),
         "last_month": _totals(qs.filter(date__gte=periods.months_back(day, 1), date__lt=start)),
         "by_model": list(by_model),
     }
@@ -409,6 +414,7 @@ def spend_breakdown(*, user, dimension, start, end, ai_only=True, filters=None, 
         "dimension_label": dimension_label,
         "rows": rows,
         "totals": dict(sorted(totals.items(), key=lambda kv: -kv[1]["spend"])),
+        "reporting": fx.converted_sum(qs),
         "trend": _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end),
         "overlap": _vendor_overlap(qs),
         "outcomes": _cost_per_outcome(qs, user=user, start=start, end=end),

@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("showback.budgets.urls")),
     path("", include("showback.gateway.views")),
     path("", include("showback.margins.urls")),
+    path("", include("showback.rates.urls")),
 ]
