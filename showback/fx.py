@@ -137,6 +137,7 @@ MAX_BATCH_ROWS = 20_000
 MAX_RATE = Decimal("10000000")
 MIN_RATE = Decimal("0.0000000001")
 MAX_ERRORS_SHOWN = 20
+MICRO = Decimal("0.000001")
 
 
 @dataclass
@@ -389,7 +390,7 @@ class Converted:
     def as_json(self):
         return {
             "currency": self.currency,
-            "amount": str(self.amount),
+            "amount": str(self.amount.quantize(MICRO)),
             "complete": self.complete,
             "rates_used": [
                 {
@@ -454,8 +455,8 @@ class RateTable:
 
 
 def convert_groups(groups, *, into: str, table: RateTable | None = None):
-    """[(group, converted or None)] for groups [{..., currency, day, amount}] summed per currency
-    and day, with the Converted sum of all of them (rates used, missing)."""
+    """[(group, converted or None, RateUsed or None)] for groups [{..., currency, day, amount}]
+    summed per currency and day, with the Converted sum of all of them (rates used, missing)."""
     groups = list(groups)
     if table is None:
         through = max((g["day"] for g in groups), default=datetime.date.min)
@@ -469,11 +470,11 @@ def convert_groups(groups, *, into: str, table: RateTable | None = None):
         rate = table.rate(g["currency"], g["day"])
         if rate is None:
             gaps[g["currency"]].append((g["day"], amount))
-            out.append((g, None))
+            out.append((g, None, None))
             continue
         value = amount * rate.rate
         total.amount += value
-        out.append((g, value))
+        out.append((g, value, rate))
         if g["currency"] != into:
             used[g["currency"]].add(rate.valid_from)
             if g["currency"] not in latest or rate.valid_from > latest[g["currency"]].valid_from:
@@ -504,3 +505,35 @@ def converted_sum(qs, *, into: str | None = None, amount="effective_cost", day_f
         for r in qs.order_by().values("currency", day_field).annotate(total=Sum(amount))
     ]
     return convert_groups(groups, into=into)[1]
+
+
+def converted_lines(groups, *, key, into: str | None = None, table: RateTable | None = None):
+    """{key(group): {amount, rate, rate_date}} over groups [{..., currency, day, amount}] summed per
+    day: a line's amount in `into` (None when a day of it has no rate), its effective rate (amount
+    in `into` / original amount, the spend-weighted average of its days' rates) and the latest rate
+    date it used; and the Converted whole."""
+    into = table.into if table else (into or reporting_currency())
+    converted, total = convert_groups(groups, into=into, table=table)
+    lines = {}
+    for g, value, rate in converted:
+        line = lines.setdefault(
+            key(g), {"original": Decimal("0"), "amount": Decimal("0"), "rate_date": None, "missing": False}
+        )
+        line["original"] += g["amount"] or Decimal("0")
+        if value is None:
+            line["missing"] = True
+            continue
+        line["amount"] += value
+        if line["rate_date"] is None or rate.valid_from > line["rate_date"]:
+            line["rate_date"] = rate.valid_from if rate.source != "same currency" else None
+    for line in lines.values():
+        if line["missing"]:
+            line["amount"] = line["rate"] = None
+        else:
+            line["amount"] = line["amount"].quantize(MICRO)
+            line["rate"] = (
+                (line["amount"] / line["original"]).quantize(Decimal("0.000001"))
+                if line["original"]
+                else None
+            )
+    return lines, total

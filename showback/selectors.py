@@ -193,6 +193,36 @@ def spend_summary(*, user, group_by, start, end, ai_only=True, filters=None, imp
     ]
 
 
+def spend_summary_reporting(*, user, group_by, start, end, ai_only=True, filters=None, import_id=None):
+    """The effective cost of spend_summary's groups in the reporting currency: ({(group, currency):
+    amount, or None when a day of the group has no rate}, Converted of the whole). Summed per
+    (group, currency, day) in the database, converted per day by showback.fx."""
+    field = SUMMARY_GROUPS[group_by]
+    qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lt=end)
+    qs = filter_spend(qs, filters=filters, import_id=import_id)
+    if group_by == "month":
+        qs = qs.annotate(month=TruncMonth("date"))
+    rows = qs.order_by().values(field, "currency", "date").annotate(total=Sum("effective_cost"))
+    groups = [
+        {
+            "group": r[field].isoformat()[:7] if group_by == "month" and r[field] else r[field],
+            "currency": r["currency"],
+            "day": r["date"],
+            "amount": r["total"],
+        }
+        for r in rows
+    ]
+    converted, total = fx.convert_groups(groups, into=fx.reporting_currency())
+    by_group = {}
+    for g, value, _rate in converted:
+        key = (g["group"], g["currency"])
+        if value is None:
+            by_group[key] = None
+        elif key not in by_group or by_group[key] is not None:
+            by_group[key] = by_group.get(key, Decimal("0")) + value
+    return by_group, total
+
+
 # The showback page: one breakdown of the rollups, by one dimension, over a chosen period.
 
 PREMIUM_TIERS = ("frontier", "reasoning")

@@ -1,7 +1,9 @@
 """Reads of budgets: the period a budget is in, how much of it is used, and what is capped.
 
-A budget's figures come from the DailySpend rollup: AI spend (is_ai) in the budget's currency,
-from the first day of its period to the latest day with imported spend, matched on the budget's
+A budget's figures come from the DailySpend rollup: AI spend (is_ai) in any currency, spend in
+another currency than the budget's converted into it day by day at the rate in force that day
+(showback.fx; a day without a rate is named in `missing_rates`, never counted at 1), from the
+first day of its period to the latest day with imported spend, matched on the budget's
 scope (team, use case, provider or model; a business function through the use case's function;
 everything for the portfolio; an agent is its use case). Figures of many budgets are computed
 together: one query per distinct period, however many budgets there are.
@@ -21,6 +23,7 @@ from django.shortcuts import get_object_or_404
 
 from aifinops.core import periods, permissions
 
+from .. import fx
 from ..models import (
     Budget,
     BudgetAlert,
@@ -77,6 +80,8 @@ class BudgetStatus:
     burn_rate: Decimal  # per day
     projected: Decimal
     capped: bool
+    # Spend in other currencies with no rate into the budget's on some days: left out of `actual`.
+    missing_rates: tuple = ()
 
     @property
     def remaining(self) -> Decimal:
@@ -201,13 +206,64 @@ def budget_statuses(budgets, *, today=None) -> dict[int, BudgetStatus]:
             .annotate(total=Sum("effective_cost"))
         )
         totals = _totals_by_target(rows)
+        converted, missing = _converted_totals(scoped, members, rows, start=start, as_of=as_of)
         for budget in members:
-            actual = totals.get((*_target_key(budget), budget.currency), Decimal("0"))
-            statuses[budget.pk] = _status(budget, actual, start=start, end=end, as_of=as_of)
+            key = _target_key(budget)
+            actual = totals.get((*key, budget.currency), Decimal("0")) + converted.get(
+                (*key, budget.currency), Decimal("0")
+            )
+            statuses[budget.pk] = _status(
+                budget,
+                actual,
+                start=start,
+                end=end,
+                as_of=as_of,
+                missing_rates=tuple(sorted(missing.get((*key, budget.currency), ()))),
+            )
     return statuses
 
 
-def _status(budget, actual, *, start, end, as_of) -> BudgetStatus:
+def _converted_totals(scoped, members, rows, *, start, as_of):
+    """({(scope, target, budget currency): spend in other currencies converted into it}, {same key:
+    {missing-rate descriptions}}). Read only when the window holds spend in a currency some budget
+    is not in: then one query for that spend per day and, per budget currency, one for the rates."""
+    budget_currencies = {b.currency for b in members}
+    foreign = {r["currency"] for r in rows if budget_currencies - {r["currency"]}}
+    converted, missing = defaultdict(Decimal), defaultdict(set)
+    if not foreign:
+        return converted, missing
+    day_rows = list(
+        DailySpend.objects.filter(scoped, is_ai=True, currency__in=foreign, date__gte=start, date__lte=as_of)
+        .order_by()
+        .values(
+            "team_id",
+            "use_case_id",
+            "provider_id",
+            "model_id",
+            "use_case__business_function",
+            "currency",
+            "date",
+        )
+        .annotate(total=Sum("effective_cost"))
+    )
+    for into in budget_currencies:
+        groups = [{**r, "day": r["date"], "amount": r["total"]} for r in day_rows if r["currency"] != into]
+        if not groups:
+            continue
+        results, _ = fx.convert_groups(groups, into=into)
+        for g, value, _rate in results:
+            targets = [(BudgetScope.PORTFOLIO, None)] + [
+                (scope, g[field]) for scope, field in _ROW_TARGETS if g[field] is not None
+            ]
+            for scope, target in targets:
+                if value is None:
+                    missing[scope, target, into].add(f"{g['currency']} {g['day']:%b %Y}")
+                else:
+                    converted[scope, target, into] += value
+    return converted, missing
+
+
+def _status(budget, actual, *, start, end, as_of, missing_rates=()) -> BudgetStatus:
     days_elapsed = (as_of - start).days + 1
     days_in_period = (end - start).days + 1
     burn = actual / days_elapsed if days_elapsed > 0 else Decimal("0")
@@ -228,6 +284,7 @@ def _status(budget, actual, *, start, end, as_of) -> BudgetStatus:
             and budget.scope in CAPPING_SCOPES
             and actual >= budget.amount
         ),
+        missing_rates=missing_rates,
     )
 
 
@@ -398,10 +455,18 @@ def budget_daily_spend(*, budget, start, end):
             .order_by("date")
         )
         return [(r["date"], r["total"]) for r in rows]
-    qs = DailySpend.objects.filter(is_ai=True, currency=budget.currency, date__gte=start, date__lte=end)
-    qs = qs.filter(_scope_q(budget))
-    rows = qs.order_by().values("date").annotate(total=Sum("effective_cost")).order_by("date")
-    return [(r["date"], r["total"]) for r in rows]
+    # Every currency, each day's spend converted into the budget's; a day without a rate counts
+    # only what it has a rate for (the budget's status names the missing rates).
+    qs = DailySpend.objects.filter(is_ai=True, date__gte=start, date__lte=end).filter(_scope_q(budget))
+    groups = [
+        {"currency": r["currency"], "day": r["date"], "amount": r["total"]}
+        for r in qs.order_by().values("date", "currency").annotate(total=Sum("effective_cost"))
+    ]
+    results, _ = fx.convert_groups(groups, into=budget.currency)
+    by_day = defaultdict(Decimal)
+    for g, value, _rate in results:
+        by_day[g["day"]] += value or Decimal("0")
+    return sorted(by_day.items())
 
 
 def _scope_q(budget) -> Q:
