@@ -340,3 +340,19 @@ def test_a_batch_of_100k_rates_is_a_400(cast, login):
     answer = login(cast.finance).post(API, {"source": "ECB", "rates": rows}, content_type="application/json")
     assert answer.status_code in (400, 413)
     assert not ExchangeRate.objects.exists()
+
+
+# seed_demo: a mixed-currency month totalled in the reporting currency.
+
+
+def test_the_demo_bills_in_three_currencies_and_every_day_has_a_rate(demo):
+    from showback.models import DailySpend
+
+    month = DailySpend.objects.filter(date__gte=periods.months_back(TODAY, 1), date__lt=MONTH_START)
+
+    converted = fx.converted_sum(month, into="USD")
+
+    assert set(converted.original) == {"USD", "EUR", "GBP"}
+    assert converted.complete, [str(m) for m in converted.missing]
+    assert [r.currency for r in converted.rates] == ["EUR", "GBP"]
+    assert converted.amount > converted.original["USD"]
