@@ -331,7 +331,7 @@ class RateUsed:
 
     def __str__(self):
         day = self.valid_from.isoformat()
-        return f"1 {self.currency} = {_plain(self.rate)} {self.into} ({self.source}, {day})"
+        return f"1 {self.currency} = {plain_rate(self.rate)} {self.into} ({self.source}, {day})"
 
 
 @dataclass(frozen=True)
@@ -395,7 +395,7 @@ class Converted:
             "rates_used": [
                 {
                     "currency": r.currency,
-                    "rate": _plain(r.rate),
+                    "rate": plain_rate(r.rate),
                     "valid_from": r.valid_from.isoformat(),
                     "source": r.source,
                     "distinct_rates": self.rates_counted.get(r.currency, 1),
@@ -415,7 +415,7 @@ class Converted:
         }
 
 
-def _plain(value: Decimal) -> str:
+def plain_rate(value: Decimal) -> str:
     """A rate as people write it: 1.0812, not 1.0812000000; at least two decimals."""
     text = format(value.normalize(), "f")
     if "." not in text:
@@ -479,6 +479,8 @@ def convert_groups(groups, *, into: str, table: RateTable | None = None):
             used[g["currency"]].add(rate.valid_from)
             if g["currency"] not in latest or rate.valid_from > latest[g["currency"]].valid_from:
                 latest[g["currency"]] = rate
+    # The target currency first, then the others by amount, as the page reads them.
+    total.original = dict(sorted(total.original.items(), key=lambda kv: (kv[0] != into, -kv[1], kv[0])))
     total.rates = [latest[c] for c in sorted(latest)]
     total.rates_counted = {c: len(days) for c, days in used.items()}
     for currency in sorted(gaps):

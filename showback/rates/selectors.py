@@ -2,9 +2,10 @@
 
 from django.db.models import Count, Max, Min
 
+from ..fx import plain_rate
 from ..models import ExchangeRate
 
-RECENT_RATES = 200
+RECENT_RATES = 60
 
 
 def exchange_rate_pairs():
@@ -22,6 +23,7 @@ def exchange_rate_pairs():
             "base": r.base,
             "quote": r.quote,
             "rate": r.rate,
+            "rate_text": plain_rate(r.rate),
             "source": r.source,
             "latest": r.valid_from,
             "first": counts[r.base, r.quote]["first"],
