@@ -425,20 +425,23 @@ def plain_rate(value: Decimal) -> str:
 
 
 class RateTable:
-    """The rates from `currencies` into `into` in force from any day up to `through`, read in one
-    query; `rate(currency, day)` is the rate in force on the day, as rate_for finds it."""
+    """The rates from `currencies` (None: any) into `into` in force from any day up to `through`,
+    read in one query; `rate(currency, day)` is the rate in force on the day, as rate_for finds it."""
 
     def __init__(self, currencies, into: str, through: datetime.date):
         self.into = into
         self._days = defaultdict(list)
         self._rates = defaultdict(list)
-        foreign = {c for c in currencies if c != into}
-        if not foreign:
-            return
+        if currencies is None:
+            # Any currency: for callers that read the rates before the spend.
+            pairs = Q(quote=into) | Q(base=into)
+        else:
+            foreign = {c for c in currencies if c != into}
+            if not foreign:
+                return
+            pairs = Q(base__in=foreign, quote=into) | Q(base=into, quote__in=foreign)
         rows = (
-            ExchangeRate.objects.filter(
-                Q(base__in=foreign, quote=into) | Q(base=into, quote__in=foreign), valid_from__lte=through
-            )
+            ExchangeRate.objects.filter(pairs, valid_from__lte=through)
             .order_by("valid_from", "pk")
             .values_list("base", "quote", "rate", "valid_from", "source")
         )

@@ -89,6 +89,51 @@ def test_the_budget_page_warns_of_missing_rates(cast, login):
     assert "Missing exchange rates" in page.content.decode()
 
 
+def test_customer_and_tag_budgets_in_eur_count_usd_spend_at_each_days_rate(cast):
+    from showback.models import CustomerDailySpend, SpendRecord
+
+    rate("EUR", "USD", "1.25", MONTH_START)
+    customer = BudgetFactory(scope=BudgetScope.CUSTOMER, customer="acme", currency="EUR", owner=cast.finance)
+    tag = BudgetFactory(
+        scope=BudgetScope.TAG, tag_key="env", tag_value="prod", currency="EUR", owner=cast.finance
+    )
+    CustomerDailySpend.objects.create(
+        date=MONTH_START, customer="acme", currency="USD", effective_cost=Decimal("25")
+    )
+    CustomerDailySpend.objects.create(
+        date=MONTH_START, customer="acme", currency="EUR", effective_cost=Decimal("3")
+    )
+    CustomerDailySpend.objects.create(
+        date=MONTH_START, customer="other", currency="USD", effective_cost=Decimal("99")
+    )
+    at = datetime.datetime.combine(MONTH_START, datetime.time(9), tzinfo=datetime.UTC)
+    for key, currency, amount, tags in (
+        ("a", "USD", "50", {"env": "prod"}),
+        ("b", "GBP", "7", {"env": "prod"}),
+        ("c", "USD", "80", {"env": "dev"}),
+    ):
+        SpendRecord.objects.create(
+            source="test",
+            source_row_key=key,
+            charge_period_start=at,
+            charge_period_end=at + datetime.timedelta(hours=1),
+            is_ai=True,
+            currency=currency,
+            effective_cost=Decimal(amount),
+            billed_cost=Decimal(amount),
+            tags=tags,
+        )
+
+    customer_status = budget_status(customer, today=MONTH_START)
+    tag_status = budget_status(tag, today=MONTH_START)
+
+    assert (customer_status.actual, customer_status.missing_rates) == (Decimal("23.00"), ())
+    assert tag_status.actual == Decimal("40.00")
+    assert tag_status.missing_rates == (f"GBP {MONTH_START:%b %Y}",)
+    daily = budget_daily_spend(budget=customer, start=MONTH_START, end=MONTH_START)
+    assert daily == [(MONTH_START, Decimal("23"))]
+
+
 # The showback overview.
 
 
