@@ -40,6 +40,12 @@ def spend_total(*, user, start, end, ai_only=True):
     return _totals(daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end))
 
 
+def spend_total_reporting(*, user, start, end, ai_only=True):
+    """spend_total in the reporting currency, each day at its rate (a showback.fx.Converted)."""
+    qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end)
+    return fx.converted_sum(qs)
+
+
 def spend_by(*, user, dimension, start, end, ai_only=True, limit=None):
     """Rows of {label, key, currency, total} grouped by team, use_case, provider or model."""
     fields = {

@@ -190,6 +190,22 @@ def test_the_overview_keeps_its_query_count_as_rates_and_days_grow(
         _overview(client)
 
 
+def test_home_team_and_use_case_pages_give_this_months_spend_in_the_reporting_currency(cast, login):
+    rate("EUR", "USD", "2", MONTH_START - datetime.timedelta(days=3), source="ECB")
+    spend(cast, "EUR", "10", MONTH_START)
+    spend(cast, "USD", "1", MONTH_START)
+    client = login(cast.owner)
+
+    for url in (
+        reverse("home"),
+        reverse("portfolio:team_detail", args=[cast.team_a.slug]),
+        reverse("portfolio:use_case_detail", args=[cast.use_case_a.key]),
+    ):
+        html = client.get(url).content.decode()
+        assert "= <strong>$21.00</strong> in USD" in html, url
+        assert "1 EUR = 2.00 USD (ECB," in html, url
+
+
 # The spend API.
 
 
