@@ -7,6 +7,7 @@ Set FX_SHOTS to a directory to keep the screenshots there.
 
 import datetime
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from aifinops.core import periods
+from showback.models import ExchangeRate
+
+from .factories import DailySpendFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,3 +63,29 @@ def test_finance_sees_one_total_in_the_reporting_currency_with_its_rates(demo, p
     expect(page.get_by_test_id("reporting-currency")).to_have_text("USD")
     expect(page.get_by_role("button", name="Load rates")).to_be_visible()
     _shot(page, f"rates-{width}", full_page=False)
+
+
+def test_finance_sees_which_currency_and_month_has_no_rate(cast, page, log_in, password):
+    # Given EUR spend last month and this month, with a rate recorded only from this month on
+    day = periods.today()
+    this_month, last_month = periods.month_start(day), periods.months_back(day, 1)
+    ExchangeRate.objects.create(
+        base="EUR", quote="USD", rate=Decimal("1.08"), valid_from=this_month, source="ECB"
+    )
+    for on in (last_month, this_month):
+        DailySpendFactory(currency="EUR", date=on, effective_cost=Decimal("100"), team=cast.team_a)
+    DailySpendFactory(currency="USD", date=this_month, effective_cost=Decimal("50"), team=cast.team_a)
+    log_in(cast.finance.username, password)
+
+    # When finance opens showback over both months
+    page.goto(f"{reverse('showback:index')}?start={last_month.isoformat()}&end={day.isoformat()}")
+
+    # Then the total counts what has a rate and names the month that has none
+    total = page.get_by_test_id("reporting-total")
+    expect(total).to_contain_text("$158.00")
+    warning = page.get_by_test_id("missing-rates")
+    expect(warning).to_contain_text(f"in EUR ({last_month:%b %Y})")
+    expect(warning).to_contain_text("nothing is counted at 1")
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        total.screenshot(path=str(Path(SHOTS) / "missing-rate.png"))
