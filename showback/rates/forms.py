@@ -6,9 +6,15 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 
 
 class ExchangeRateUploadForm(forms.Form):
-    file = forms.FileField(help_text="A CSV with the columns date, base, quote, rate (one row a pair a day).")
+    file = forms.FileField(
+        help_text="A CSV with the columns date, base, quote, rate (one row a pair a day).",
+        widget=forms.ClearableFileInput(attrs={"class": "form-control", "accept": ".csv,text/csv"}),
+    )
     source = forms.CharField(
-        max_length=100, help_text="Where the rates come from, e.g. ECB reference rates.", strip=True
+        max_length=100,
+        help_text="Where the rates come from, e.g. ECB reference rates.",
+        strip=True,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
     )
 
     def clean_file(self):
@@ -28,6 +34,7 @@ class ReportingCurrencyForm(forms.Form):
     code = forms.ChoiceField(
         label="Reporting currency",
         choices=[(c, c) for c in sorted(ISO_4217)],
+        widget=forms.Select(attrs={"class": "form-select"}),
         help_text="Totals across currencies are converted into it, by the rate of each day.",
     )
 

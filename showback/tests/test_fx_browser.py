@@ -15,6 +15,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from aifinops.core import periods
+from aifinops.core.tests.test_accessibility import _violations
 from showback.models import ExchangeRate
 
 from .factories import DailySpendFactory
@@ -63,6 +64,11 @@ def test_finance_sees_one_total_in_the_reporting_currency_with_its_rates(demo, p
     expect(page.get_by_test_id("reporting-currency")).to_have_text("USD")
     expect(page.get_by_role("button", name="Load rates")).to_be_visible()
     _shot(page, f"rates-{width}", full_page=False)
+
+    # And neither page has a serious accessibility violation
+    for url in (reverse("showback:exchange_rate_list"), reverse("showback:index")):
+        found = _violations(page, url)
+        assert not found, [(v["id"], v["help"]) for v in found]
 
 
 def test_finance_sees_which_currency_and_month_has_no_rate(cast, page, log_in, password):
