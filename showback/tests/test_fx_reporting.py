@@ -260,6 +260,25 @@ def test_the_chargeback_csv_gives_each_row_in_the_reporting_currency_with_its_ra
     assert line["effective_cost"].startswith("10")
 
 
+def test_the_chargeback_statement_page_and_api_give_the_month_in_the_reporting_currency(cast, login):
+    last_month = periods.months_back(TODAY, 1)
+    rate("EUR", "USD", "1.2", last_month, source="ECB")
+    spend(cast, "EUR", "10", last_month)
+    spend(cast, "USD", "3", last_month)
+    client = login(cast.finance)
+    kwargs = {"team": "support", "year": last_month.year, "month": last_month.month}
+
+    html = client.get(reverse("showback:chargeback_statement", kwargs=kwargs)).content.decode()
+    body = client.get(f"/api/v1/spend/chargeback/support/{last_month.year}-{last_month.month}/").json()
+
+    assert "Total in USD" in html
+    assert "$15.00" in html
+    assert Decimal(body["reporting"]["amount"]) == Decimal("15")
+    line = next(r for r in body["by_use_case"] if r["currency"] == "EUR")
+    assert Decimal(line["reporting"]["amount"]) == Decimal("12")
+    assert line["reporting"]["rate_date"] == last_month.isoformat()
+
+
 # The rates page and API.
 
 
