@@ -436,3 +436,19 @@ def test_the_demo_bills_in_three_currencies_and_every_day_has_a_rate(demo):
     assert converted.complete, [str(m) for m in converted.missing]
     assert [r.currency for r in converted.rates] == ["EUR", "GBP"]
     assert converted.amount > converted.original["USD"]
+
+
+@pytest.mark.parametrize("value", ["E%00R", "%ED%A0%80", "X" * 10_000, "12", "eux"])
+def test_a_bad_currency_filter_on_the_rates_api_is_a_400_naming_it(cast, login, value):
+    # Sent as the bytes a client would put on the wire (%ED%A0%80: a lone surrogate in UTF-8).
+    answer = login(cast.requester_a).get(f"{API}?base={value}")
+    assert answer.status_code == 400
+    assert "base" in answer.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("value", ["E\x00R/USD", "X" * 10_000, "EUR", "EUR/ZZZ"])
+def test_a_bad_pair_on_the_rates_page_shows_all_rates_and_says_so(cast, login, value):
+    rate("EUR", "USD", "1.1", TODAY)
+    answer = login(cast.requester_a).get(reverse("showback:exchange_rate_list"), {"pair": value})
+    assert answer.status_code == 200
+    assert "is not a pair such as EUR/USD" in answer.content.decode()
