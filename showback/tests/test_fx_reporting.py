@@ -84,9 +84,11 @@ def test_the_budget_page_warns_of_missing_rates(cast, login):
     spend(cast, "USD", "125", TODAY)
 
     page = login(cast.finance).get(reverse("showback:budget_detail", args=[budget.pk]))
+    listed = login(cast.finance).get(reverse("showback:budget_list"))
 
     assert page.status_code == 200
     assert "Missing exchange rates" in page.content.decode()
+    assert f"rates missing: USD {TODAY:%b %Y}" in listed.content.decode()
 
 
 def test_customer_and_tag_budgets_in_eur_count_usd_spend_at_each_days_rate(cast):
@@ -235,6 +237,39 @@ def test_the_spend_summary_gives_each_row_and_the_whole_in_the_reporting_currenc
     assert reporting["rates_used"][0]["rate"] == "1.50"
     assert reporting["missing"][0]["currency"] == "GBP"
     assert reporting["missing"][0]["first_day"] == MONTH_START.isoformat()
+
+
+def test_the_summary_rows_in_the_reporting_currency_add_up_to_its_total(cast):
+    from showback.selectors import spend_summary_reporting
+
+    rate("EUR", "USD", "1.1", MONTH_START - datetime.timedelta(days=60))
+    rate("GBP", "USD", "1.3", MONTH_START - datetime.timedelta(days=60))
+    # From the day of the second row on: that row is on the boundary, the later EUR rows before it.
+    rate("EUR", "USD", "1.2", MONTH_START - datetime.timedelta(days=9))
+    for n, (currency, team) in enumerate(
+        [("USD", "a"), ("EUR", "a"), ("GBP", "b"), ("EUR", "b"), ("EUR", "a")]
+    ):
+        spend(
+            cast,
+            currency,
+            f"{n + 1}.5",
+            MONTH_START - datetime.timedelta(days=n * 9),
+            team=cast.team_a if team == "a" else cast.team_b,
+            use_case=None,
+        )
+
+    rows, total = spend_summary_reporting(
+        user=cast.finance,
+        group_by="team",
+        start=MONTH_START - datetime.timedelta(days=60),
+        end=TODAY + datetime.timedelta(days=1),
+    )
+
+    assert total.complete
+    assert sum(rows.values()) == total.amount
+    expected = Decimal("1.5") + Decimal("2.5") * Decimal("1.2") + Decimal("3.5") * Decimal("1.3")
+    expected += Decimal("4.5") * Decimal("1.1") + Decimal("5.5") * Decimal("1.1")
+    assert total.amount == expected
 
 
 # The chargeback CSV.
