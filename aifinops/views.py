@@ -25,6 +25,7 @@ def home(request):
         "Role": Role,
         "memberships": membership_list(user=user),
         "month_to_date": spend_selectors.spend_total(user=user, start=start, end=day),
+        "month_to_date_reporting": spend_selectors.spend_total_reporting(user=user, start=start, end=day),
         "period_start": start,
         "stage_counts": [(label, value, counts.get(value, 0)) for value, label in Stage.choices],
     }

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 from rest_framework.views import APIView
 
-from . import selectors
+from . import fx, selectors
 from .filters import DailySpendFilter
 from .gateway.api import OtlpTracesApi, UsageEventsApi
 from .models import DailySpend
@@ -98,11 +98,45 @@ class SpendSummaryRowSerializer(serializers.Serializer):
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
     requests = serializers.IntegerField()
+    reporting_effective_cost = serializers.DecimalField(
+        max_digits=24,
+        decimal_places=6,
+        allow_null=True,
+        help_text="The effective cost in the reporting currency, each day at its rate; null when a day "
+        "of the row has no rate (named in reporting.missing).",
+    )
+
+
+class RateUsedSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    rate = serializers.CharField(help_text="1 currency = rate reporting currency; the latest rate used.")
+    valid_from = serializers.DateField()
+    source = serializers.CharField()
+    distinct_rates = serializers.IntegerField(help_text="How many dated rates of the pair were used.")
+
+
+class MissingRateSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    amount = serializers.CharField(help_text="The spend in that currency left out of the reporting total.")
+    first_day = serializers.DateField()
+    last_day = serializers.DateField()
+    days = serializers.IntegerField()
+
+
+class ReportingTotalSerializer(serializers.Serializer):
+    currency = serializers.CharField(help_text="The organisation's reporting currency.")
+    amount = serializers.CharField(help_text="The effective cost of all rows, each day at its rate.")
+    complete = serializers.BooleanField(help_text="False when some spend had no rate (see missing).")
+    rates_used = RateUsedSerializer(many=True)
+    missing = MissingRateSerializer(many=True)
 
 
 class SpendSummarySerializer(serializers.Serializer):
     results = SpendSummaryRowSerializer(many=True)
     currency = serializers.CharField(allow_null=True, help_text="The currency, when there is only one.")
+    reporting = ReportingTotalSerializer(
+        help_text="All results' effective cost in the reporting currency; the original amounts stay."
+    )
 
 
 class DailySpendViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
@@ -129,7 +163,9 @@ class SpendSummaryApi(APIView):
     """Spend totals by one dimension over a period (start inclusive, end exclusive, by charge
     period start), from the daily rollups the caller may see. `scope=ai` (default) or `all`.
 
-    One result per group and currency: amounts are never added across currencies.
+    One result per group and currency: amounts are never added across currencies, but each row
+    and the whole are also given in the reporting currency, each day at its rate, with the rates
+    used and the currencies and days that had none (left out, never counted at 1).
     """
 
     @extend_schema(
@@ -149,14 +185,35 @@ class SpendSummaryApi(APIView):
             filters=filters,
             import_id=import_id,
         )
+        reporting, total = selectors.spend_summary_reporting(
+            user=request.user,
+            group_by=params["group_by"],
+            start=params["start"],
+            end=params["end"],
+            ai_only=params.get("ai", params["scope"]) == "ai",
+            filters=filters,
+            import_id=import_id,
+        )
         group = params["group_by"]
         money = ("billed_cost", "effective_cost", "estimated_cost")
-        results = [
-            {group: r["group"], **{k: (str(v) if k in money else v) for k, v in r.items() if k != "group"}}
-            for r in rows
-        ]
+        results = []
+        for r in rows:
+            converted = reporting.get((r["group"], r["currency"]))
+            results.append(
+                {
+                    group: r["group"],
+                    **{k: (str(v) if k in money else v) for k, v in r.items() if k != "group"},
+                    "reporting_effective_cost": None
+                    if converted is None
+                    else str(converted.quantize(fx.MICRO)),
+                }
+            )
         currencies = sorted({r["currency"] for r in rows})
-        body = {"results": results, "currency": currencies[0] if len(currencies) == 1 else None}
+        body = {
+            "results": results,
+            "currency": currencies[0] if len(currencies) == 1 else None,
+            "reporting": total.as_json(),
+        }
         return Response(body)
 
 
@@ -173,4 +230,5 @@ urlpatterns = [
     *router.urls,
     path("", include("showback.ingest.api")),
     path("", include("showback.budgets.api")),
+    path("", include("showback.rates.api")),
 ]

@@ -6,11 +6,17 @@ Rows are costed from the catalog's list prices; cloud providers carry a negotiat
 billed and effective cost; the self-hosted cluster is an estimate at its amortised rate. Some AI
 spend is left unattributed and a little non-AI cloud spend is mixed in, as real bills are.
 
+Bills are in three currencies, as a company's are: Azure OpenAI and Mistral bill in EUR, Vertex
+AI in GBP (a UK billing account), the rest in USD; ECB-like reference rates (EUR/USD and GBP/USD,
+one a business day, weekends at Friday's) cover every day of the demo, so the showback page shows
+one total in the reporting currency. A foreign bill is the USD cost at the day's rate.
+
 A series (a use case, or one unattributed or non-AI stream) whose demo rows already exist is
 skipped, so a second run writes nothing. Randomness is seeded per series: same data every run.
 """
 
 import datetime
+import math
 import random
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,7 +27,7 @@ from portfolio.demo import USE_CASES
 from portfolio.models import AIModel, UseCase
 
 from .budgets import demo as budgets_demo
-from .models import SpendRecord, TokenType
+from .models import ExchangeRate, SpendRecord, TokenType
 from .rollups import daily_spend_rebuild
 
 SEED = 20250601
@@ -53,6 +59,12 @@ BILLING_ACCOUNTS = {
 # Negotiated enterprise discounts on the cloud providers' list prices.
 DISCOUNTS = {"aws-bedrock": Decimal("0.92"), "azure-openai": Decimal("0.90")}
 ESTIMATED_PROVIDERS = {"self-hosted-gpu"}
+# The currency each provider bills the demo company in (USD otherwise).
+BILLING_CURRENCIES = {"azure-openai": "EUR", "mistral": "EUR", "google-vertex": "GBP"}
+# 1 unit = this many USD, around which the demo's daily reference rates drift.
+RATE_LEVELS = {"EUR": (1.08, 0.035, 0.011), "GBP": (1.27, 0.04, 0.013)}
+RATE_SOURCE = "ECB reference rates (demo)"
+Q4 = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,42 @@ def _daily_costs(profile: Profile, monthly: float, rng: random.Random, yesterday
         yield day, cost
 
 
+def _rate_day(day: datetime.date) -> datetime.date:
+    """The business day whose reference rate is in force on `day`: Friday's over a weekend."""
+    return day - datetime.timedelta(days=max(0, day.weekday() - 4))
+
+
+def demo_rate(currency: str, day: datetime.date) -> Decimal:
+    """The demo's reference rate (1 currency = rate USD) in force on `day`: a slow drift and a small
+    daily wobble, four decimals as the ECB publishes."""
+    if currency == "USD":
+        return Decimal(1)
+    level, drift, wobble = RATE_LEVELS[currency]
+    n = _rate_day(day).toordinal()
+    value = level + drift * math.sin(n / 58.0) + wobble * math.sin(n * 1.7)
+    return Decimal(str(value)).quantize(Q4)
+
+
+def _seed_rates(first: datetime.date, last: datetime.date) -> int:
+    """One rate a business day for each demo currency, from the business day in force on `first`
+    (so no spend day lacks a rate) to `last`; rates already recorded are left as they are."""
+    rates, day = [], _rate_day(first)
+    while day <= last:
+        if day.weekday() < 5:
+            for currency in sorted(RATE_LEVELS):
+                rates.append(
+                    ExchangeRate(
+                        base=currency,
+                        quote="USD",
+                        rate=demo_rate(currency, day),
+                        valid_from=day,
+                        source=RATE_SOURCE,
+                    )
+                )
+        day += datetime.timedelta(days=1)
+    return len(ExchangeRate.objects.bulk_create(rates, batch_size=2000, ignore_conflicts=True))
+
+
 def _period(day):
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
     return start, start + datetime.timedelta(days=1)
@@ -202,7 +250,8 @@ def _ai_record(
 ):
     provider = model.provider
     price = model.output_price_per_mtok if token_type == TokenType.OUTPUT else model.input_price_per_mtok
-    list_cost = (Decimal(tokens) * price / MILLION).quantize(Q6)
+    currency = BILLING_CURRENCIES.get(provider.slug, "USD")
+    list_cost = (Decimal(tokens) * price / MILLION / demo_rate(currency, day)).quantize(Q6)
     billed = (list_cost * DISCOUNTS.get(provider.slug, Decimal(1))).quantize(Q6)
     start, end = _period(day)
     return SpendRecord(
@@ -225,7 +274,7 @@ def _ai_record(
         billed_cost=billed,
         effective_cost=billed,
         list_cost=list_cost,
-        currency="USD",
+        currency=currency,
         is_estimated=provider.slug in ESTIMATED_PROVIDERS,
         is_ai=True,
         billing_account=BILLING_ACCOUNTS.get(provider.slug, ""),
@@ -317,6 +366,8 @@ def seed(*, stdout):
 
 def _seed_spend(*, stdout):
     yesterday = _yesterday()
+    added = _seed_rates(yesterday - datetime.timedelta(days=DAYS), timezone.now().date())
+    stdout.write(f"  exchange rates: {added} {RATE_SOURCE} (EUR/USD, GBP/USD) added")
     models = {(m.provider.slug, m.key): m for m in AIModel.objects.select_related("provider")}
     shares = {spec["key"]: spec["models"] for spec in USE_CASES}
     seeded = set(

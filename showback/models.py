@@ -892,6 +892,20 @@ class Commitment(TimeStampedModel):
         return term_schedule(self.total_cost, self.term_start, self.term_end)
 
 
+class ReportingCurrency(models.Model):
+    """The organisation's reporting currency: the one row (pk 1) every total across currencies is
+    converted into, by the rates of ExchangeRate. Without the row, settings.AIFINOPS_REPORTING_CURRENCY."""
+
+    code = models.CharField(max_length=3, help_text="ISO 4217 code, e.g. USD.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="reportingcurrency_one_row")]
+
+    def __str__(self):
+        return f"Reporting currency {self.code}"
+
+
 # The call-path guardrails keep their models in a module of their own (showback/gateway).
 from .gateway.models import (  # noqa: E402, F401
     AgentPolicy,

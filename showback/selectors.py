@@ -1,6 +1,8 @@
 """Reads of spend. Everything reads the DailySpend rollup, scoped to what the user may see.
 
-Amounts are summed per currency and never added across currencies.
+Amounts are summed per currency and never added across currencies, but through showback.fx: a
+total in the reporting currency is the sum of each (currency, day) at the rate in force that day,
+beside the per-currency totals, naming its rates and any currency and days without one.
 """
 
 import datetime
@@ -14,6 +16,7 @@ from aifinops.core import periods, permissions
 from portfolio.choices import Environment, ModelTier
 from portfolio.models import ValueSignal
 
+from . import fx
 from .models import DailySpend, ImportBatch
 from .rollups import spend_sums
 
@@ -35,6 +38,12 @@ def _totals(qs):
 def spend_total(*, user, start, end, ai_only=True):
     """{currency: effective cost} between start and end inclusive."""
     return _totals(daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end))
+
+
+def spend_total_reporting(*, user, start, end, ai_only=True):
+    """spend_total in the reporting currency, each day at its rate (a showback.fx.Converted)."""
+    qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end)
+    return fx.converted_sum(qs)
 
 
 def spend_by(*, user, dimension, start, end, ai_only=True, limit=None):
@@ -96,6 +105,7 @@ def team_spend_summary(*, user, team):
     qs = daily_spend_queryset(user=user).filter(team=team)
     return {
         "month_to_date": _totals(qs.filter(date__gte=start, date__lte=day)),
+        "month_to_date_reporting": fx.converted_sum(qs.filter(date__gte=start, date__lte=day)),
         "last_month": _totals(qs.filter(date__gte=periods.months_back(day, 1), date__lt=start)),
         "trend": monthly_trend(user=user, team=team),
     }
@@ -115,6 +125,7 @@ def use_case_spend_summary(*, use_case):
     )
     return {
         "month_to_date": _totals(qs.filter(date__gte=start, date__lte=day)),
+        "month_to_date_reporting": fx.converted_sum(qs.filter(date__gte=start, date__lte=day)),
         "last_month": _totals(qs.filter(date__gte=periods.months_back(day, 1), date__lt=start)),
         "by_model": list(by_model),
     }
@@ -186,6 +197,36 @@ def spend_summary(*, user, group_by, start, end, ai_only=True, filters=None, imp
         }
         for r in rows
     ]
+
+
+def spend_summary_reporting(*, user, group_by, start, end, ai_only=True, filters=None, import_id=None):
+    """The effective cost of spend_summary's groups in the reporting currency: ({(group, currency):
+    amount, or None when a day of the group has no rate}, Converted of the whole). Summed per
+    (group, currency, day) in the database, converted per day by showback.fx."""
+    field = SUMMARY_GROUPS[group_by]
+    qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lt=end)
+    qs = filter_spend(qs, filters=filters, import_id=import_id)
+    if group_by == "month":
+        qs = qs.annotate(month=TruncMonth("date"))
+    rows = qs.order_by().values(field, "currency", "date").annotate(total=Sum("effective_cost"))
+    groups = [
+        {
+            "group": r[field].isoformat()[:7] if group_by == "month" and r[field] else r[field],
+            "currency": r["currency"],
+            "day": r["date"],
+            "amount": r["total"],
+        }
+        for r in rows
+    ]
+    converted, total = fx.convert_groups(groups, into=fx.reporting_currency())
+    by_group = {}
+    for g, value, _rate in converted:
+        key = (g["group"], g["currency"])
+        if value is None:
+            by_group[key] = None
+        elif key not in by_group or by_group[key] is not None:
+            by_group[key] = by_group.get(key, Decimal("0")) + value
+    return by_group, total
 
 
 # The showback page: one breakdown of the rollups, by one dimension, over a chosen period.
@@ -409,6 +450,7 @@ def spend_breakdown(*, user, dimension, start, end, ai_only=True, filters=None, 
         "dimension_label": dimension_label,
         "rows": rows,
         "totals": dict(sorted(totals.items(), key=lambda kv: -kv[1]["spend"])),
+        "reporting": fx.converted_sum(qs),
         "trend": _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end),
         "overlap": _vendor_overlap(qs),
         "outcomes": _cost_per_outcome(qs, user=user, start=start, end=end),

@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("showback.gateway.views")),
     path("", include("showback.margins.urls")),
     path("", include("showback.commitments.urls")),
+    path("", include("showback.rates.urls")),
 ]

@@ -343,6 +343,20 @@ IMPORT_SPEND = Rule(can_import_spend, "Only finance analysts and platform admins
 SEE_CHARGEBACK = Rule(can_import_spend, "Only finance analysts and platform admins see this.")
 
 
+# Exchange rates and the reporting currency: finance keeps them, platform admins run the product;
+# everyone who sees spend may read the rates its totals were converted with.
+def can_keep_exchange_rates(user) -> bool:
+    return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
+
+
+LOAD_EXCHANGE_RATES = Rule(
+    can_keep_exchange_rates, "Only finance analysts and platform admins load exchange rates."
+)
+SET_REPORTING_CURRENCY = Rule(
+    can_keep_exchange_rates, "Only finance analysts and platform admins set the reporting currency."
+)
+
+
 def can_manage_attribution(user) -> bool:
     return has_role(user, Role.FINANCE_ANALYST, Role.PLATFORM_ADMIN)
 

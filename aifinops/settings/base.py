@@ -191,6 +191,8 @@ AIFINOPS_COUNCIL_BUDGET_INCREASE_ABOVE = Decimal(env("COUNCIL_BUDGET_INCREASE_AB
 # (self-hosting, fine-tuning) on the dashboard, the narrative and its own page.
 AIFINOPS_BUILD_VS_BUY_ANNUAL = Decimal(env("BUILD_VS_BUY_ANNUAL", default="500000"))
 AIFINOPS_BUILD_VS_BUY_CURRENCY = env("BUILD_VS_BUY_CURRENCY", default="USD")
+# The reporting currency until a platform admin or finance analyst sets it on the rates page.
+AIFINOPS_REPORTING_CURRENCY = env("REPORTING_CURRENCY", default="USD")
 AIFINOPS_BUILD_VS_BUY_APPROACH_PCT = Decimal(env("BUILD_VS_BUY_APPROACH_PCT", default="80"))
 # `manage.py seed_demo` runs these modules in this order, each exposing `seed(*, stdout)` (append
 # new demo modules here), and counts the rows of these models (app_label.Model) in its summary.

@@ -1,7 +1,9 @@
 """Reads of budgets: the period a budget is in, how much of it is used, and what is capped.
 
-A budget's figures come from the DailySpend rollup: AI spend (is_ai) in the budget's currency,
-from the first day of its period to the latest day with imported spend, matched on the budget's
+A budget's figures come from the DailySpend rollup: AI spend (is_ai) in any currency, spend in
+another currency than the budget's converted into it day by day at the rate in force that day
+(showback.fx; a day without a rate is named in `missing_rates`, never counted at 1), from the
+first day of its period to the latest day with imported spend, matched on the budget's
 scope (team, use case, provider or model; a business function through the use case's function;
 everything for the portfolio; an agent is its use case). Figures of many budgets are computed
 together: one query per distinct period, however many budgets there are.
@@ -21,6 +23,7 @@ from django.shortcuts import get_object_or_404
 
 from aifinops.core import periods, permissions
 
+from .. import fx
 from ..models import (
     Budget,
     BudgetAlert,
@@ -77,6 +80,8 @@ class BudgetStatus:
     burn_rate: Decimal  # per day
     projected: Decimal
     capped: bool
+    # Spend in other currencies with no rate into the budget's on some days: left out of `actual`.
+    missing_rates: tuple = ()
 
     @property
     def remaining(self) -> Decimal:
@@ -176,10 +181,15 @@ def budget_statuses(budgets, *, today=None) -> dict[int, BudgetStatus]:
             as_of = data_through
         by_call = [b for b in members if b.scope in CALL_CAP_SCOPES]
         members = [b for b in members if b.scope not in CALL_CAP_SCOPES]
-        call_totals = _customer_and_tag_totals(by_call, start=start, end=as_of)
+        call_totals, call_missing = _customer_and_tag_totals(by_call, start=start, end=as_of)
         for budget in by_call:
             statuses[budget.pk] = _status(
-                budget, call_totals.get(budget.pk, Decimal("0")), start=start, end=end, as_of=as_of
+                budget,
+                call_totals.get(budget.pk, Decimal("0")),
+                start=start,
+                end=end,
+                as_of=as_of,
+                missing_rates=call_missing.get(budget.pk, ()),
             )
         if not members:
             continue
@@ -201,13 +211,64 @@ def budget_statuses(budgets, *, today=None) -> dict[int, BudgetStatus]:
             .annotate(total=Sum("effective_cost"))
         )
         totals = _totals_by_target(rows)
+        converted, missing = _converted_totals(scoped, members, rows, start=start, as_of=as_of)
         for budget in members:
-            actual = totals.get((*_target_key(budget), budget.currency), Decimal("0"))
-            statuses[budget.pk] = _status(budget, actual, start=start, end=end, as_of=as_of)
+            key = _target_key(budget)
+            actual = totals.get((*key, budget.currency), Decimal("0")) + converted.get(
+                (*key, budget.currency), Decimal("0")
+            )
+            statuses[budget.pk] = _status(
+                budget,
+                actual,
+                start=start,
+                end=end,
+                as_of=as_of,
+                missing_rates=tuple(sorted(missing.get((*key, budget.currency), ()))),
+            )
     return statuses
 
 
-def _status(budget, actual, *, start, end, as_of) -> BudgetStatus:
+def _converted_totals(scoped, members, rows, *, start, as_of):
+    """({(scope, target, budget currency): spend in other currencies converted into it}, {same key:
+    {missing-rate descriptions}}). Read only when the window holds spend in a currency some budget
+    is not in: then one query for that spend per day and, per budget currency, one for the rates."""
+    budget_currencies = {b.currency for b in members}
+    foreign = {r["currency"] for r in rows if budget_currencies - {r["currency"]}}
+    converted, missing = defaultdict(Decimal), defaultdict(set)
+    if not foreign:
+        return converted, missing
+    day_rows = list(
+        DailySpend.objects.filter(scoped, is_ai=True, currency__in=foreign, date__gte=start, date__lte=as_of)
+        .order_by()
+        .values(
+            "team_id",
+            "use_case_id",
+            "provider_id",
+            "model_id",
+            "use_case__business_function",
+            "currency",
+            "date",
+        )
+        .annotate(total=Sum("effective_cost"))
+    )
+    for into in budget_currencies:
+        groups = [{**r, "day": r["date"], "amount": r["total"]} for r in day_rows if r["currency"] != into]
+        if not groups:
+            continue
+        results, _ = fx.convert_groups(groups, into=into)
+        for g, value, _rate in results:
+            targets = [(BudgetScope.PORTFOLIO, None)] + [
+                (scope, g[field]) for scope, field in _ROW_TARGETS if g[field] is not None
+            ]
+            for scope, target in targets:
+                if value is None:
+                    missing[scope, target, into].add(f"{g['currency']} {g['day']:%b %Y}")
+                else:
+                    converted[scope, target, into] += value
+    return converted, missing
+
+
+def _status(budget, actual, *, start, end, as_of, missing_rates=()) -> BudgetStatus:
     days_elapsed = (as_of - start).days + 1
     days_in_period = (end - start).days + 1
     burn = actual / days_elapsed if days_elapsed > 0 else Decimal("0")
@@ -228,6 +289,7 @@ def _status(budget, actual, *, start, end, as_of) -> BudgetStatus:
             and budget.scope in CAPPING_SCOPES
             and actual >= budget.amount
         ),
+        missing_rates=missing_rates,
     )
 
 
@@ -235,27 +297,44 @@ def _tag_q(budget) -> Q:
     return Q(tags__contains={budget.tag_key: budget.tag_value})
 
 
-def _customer_and_tag_totals(budgets, *, start, end) -> dict[int, Decimal]:
-    """{budget id: AI spend} of customer and tag budgets over start..end: one query each kind.
+def _customer_and_tag_totals(budgets, *, start, end) -> tuple[dict[int, Decimal], dict[int, tuple]]:
+    """({budget id: AI spend}, {budget id: missing rates}) of customer and tag budgets over
+    start..end: one query each kind, per currency and day, converted into each budget's currency.
 
     A customer's spend is the CustomerDailySpend rollup (records naming the customer, gateway
     calls included). A tag's is read from the spend records that carry it (the rollups keep no
-    tags): one aggregate with a filtered sum per tag budget, over the period's records only.
+    tags): one aggregate per currency and day with a filtered sum per tag budget, over the
+    period's records only.
     """
-    totals = {}
+    totals, missing, tables = {}, {}, {}
+
+    def convert(budget, groups):
+        # One rate query per budget currency, however many budgets share it.
+        if budget.currency not in tables:
+            tables[budget.currency] = fx.RateTable(None, budget.currency, end)
+        _results, whole = fx.convert_groups(groups, into=budget.currency, table=tables[budget.currency])
+        totals[budget.pk] = whole.amount
+        missing[budget.pk] = tuple(f"{m.currency} {month}" for m in whole.missing for month in m.months)
+
     customers = [b for b in budgets if b.scope == BudgetScope.CUSTOMER]
     if customers:
-        rows = (
+        rows = list(
             CustomerDailySpend.objects.filter(
                 customer__in={b.customer for b in customers}, date__gte=start, date__lte=end
             )
             .order_by()
-            .values("customer", "currency")
+            .values("customer", "currency", "date")
             .annotate(total=Sum("effective_cost"))
         )
-        found = {(r["customer"], r["currency"]): r["total"] or Decimal("0") for r in rows}
         for budget in customers:
-            totals[budget.pk] = found.get((budget.customer, budget.currency), Decimal("0"))
+            convert(
+                budget,
+                [
+                    {"currency": r["currency"], "day": r["date"], "amount": r["total"]}
+                    for r in rows
+                    if r["customer"] == budget.customer
+                ],
+            )
     tagged = [b for b in budgets if b.scope == BudgetScope.TAG]
     if tagged:
         since = datetime.datetime.combine(start, datetime.time.min, tzinfo=datetime.UTC)
@@ -265,14 +344,25 @@ def _customer_and_tag_totals(budgets, *, start, end) -> dict[int, Decimal]:
         any_tag = Q()
         for budget in tagged:
             any_tag |= _tag_q(budget)
-        sums = SpendRecord.objects.filter(
-            any_tag, is_ai=True, charge_period_start__gte=since, charge_period_start__lt=until
-        ).aggregate(
-            **{f"b{b.pk}": Sum("effective_cost", filter=_tag_q(b) & Q(currency=b.currency)) for b in tagged}
+        rows = list(
+            SpendRecord.objects.filter(
+                any_tag, is_ai=True, charge_period_start__gte=since, charge_period_start__lt=until
+            )
+            .annotate(day=TruncDate("charge_period_start", tzinfo=datetime.UTC))
+            .order_by()
+            .values("day", "currency")
+            .annotate(**{f"b{b.pk}": Sum("effective_cost", filter=_tag_q(b)) for b in tagged})
         )
         for budget in tagged:
-            totals[budget.pk] = sums[f"b{budget.pk}"] or Decimal("0")
-    return totals
+            convert(
+                budget,
+                [
+                    {"currency": r["currency"], "day": r["day"], "amount": r[f"b{budget.pk}"]}
+                    for r in rows
+                    if r[f"b{budget.pk}"] is not None
+                ],
+            )
+    return totals, missing
 
 
 def budget_status(budget, *, today=None) -> BudgetStatus:
@@ -369,15 +459,12 @@ def budget_daily_spend(*, budget, start, end):
     """[(date, spend)] of one budget's scope, day by day, for its chart."""
     if budget.scope == BudgetScope.CUSTOMER:
         rows = (
-            CustomerDailySpend.objects.filter(
-                customer=budget.customer, currency=budget.currency, date__gte=start, date__lte=end
-            )
+            CustomerDailySpend.objects.filter(customer=budget.customer, date__gte=start, date__lte=end)
             .order_by()
-            .values("date")
+            .values("date", "currency")
             .annotate(total=Sum("effective_cost"))
-            .order_by("date")
         )
-        return [(r["date"], r["total"]) for r in rows]
+        return _by_day_in(budget.currency, rows)
     if budget.scope == BudgetScope.TAG:
         since = datetime.datetime.combine(start, datetime.time.min, tzinfo=datetime.UTC)
         until = datetime.datetime.combine(
@@ -387,21 +474,31 @@ def budget_daily_spend(*, budget, start, end):
             SpendRecord.objects.filter(
                 _tag_q(budget),
                 is_ai=True,
-                currency=budget.currency,
                 charge_period_start__gte=since,
                 charge_period_start__lt=until,
             )
             .annotate(date=TruncDate("charge_period_start", tzinfo=datetime.UTC))
             .order_by()
-            .values("date")
+            .values("date", "currency")
             .annotate(total=Sum("effective_cost"))
-            .order_by("date")
         )
-        return [(r["date"], r["total"]) for r in rows]
-    qs = DailySpend.objects.filter(is_ai=True, currency=budget.currency, date__gte=start, date__lte=end)
-    qs = qs.filter(_scope_q(budget))
-    rows = qs.order_by().values("date").annotate(total=Sum("effective_cost")).order_by("date")
-    return [(r["date"], r["total"]) for r in rows]
+        return _by_day_in(budget.currency, rows)
+    # Every currency, each day's spend converted into the budget's; a day without a rate counts
+    # only what it has a rate for (the budget's status names the missing rates).
+    qs = DailySpend.objects.filter(is_ai=True, date__gte=start, date__lte=end).filter(_scope_q(budget))
+    return _by_day_in(
+        budget.currency, qs.order_by().values("date", "currency").annotate(total=Sum("effective_cost"))
+    )
+
+
+def _by_day_in(currency, rows):
+    """[(date, spend in `currency`)] of rows {date, currency, total}, each day at its rate."""
+    groups = [{"currency": r["currency"], "day": r["date"], "amount": r["total"]} for r in rows]
+    results, _ = fx.convert_groups(groups, into=currency)
+    by_day = defaultdict(Decimal)
+    for g, value, _rate in results:
+        by_day[g["day"]] += value or Decimal("0")
+    return sorted(by_day.items())
 
 
 def _scope_q(budget) -> Q:

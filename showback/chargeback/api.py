@@ -23,8 +23,24 @@ def _money():
     return serializers.DecimalField(max_digits=24, decimal_places=10)
 
 
+class LineReportingSerializer(serializers.Serializer):
+    """A line's effective cost in the reporting currency, each day at its rate."""
+
+    amount = serializers.DecimalField(
+        max_digits=24, decimal_places=6, allow_null=True, help_text="Null when a day of the line has no rate."
+    )
+    rate = serializers.DecimalField(
+        max_digits=24,
+        decimal_places=6,
+        allow_null=True,
+        help_text="The line's effective rate: amount / effective cost (the spend-weighted daily rates).",
+    )
+    rate_date = serializers.DateField(allow_null=True, help_text="The latest rate date the line used.")
+
+
 class SpendMeasuresSerializer(serializers.Serializer):
     currency = serializers.CharField()
+    reporting = LineReportingSerializer(allow_null=True, required=False)
     billed = _money()
     effective = _money()
     estimated = _money()
@@ -57,6 +73,10 @@ class StatementSerializer(serializers.Serializer):
     by_use_case = UseCaseLineSerializer(many=True)
     by_model = ModelLineSerializer(many=True)
     totals = SpendMeasuresSerializer(many=True, source="totals_list")
+    reporting = serializers.JSONField(
+        source="reporting_json",
+        help_text="The month in the reporting currency: {currency, amount, complete, rates_used, missing}.",
+    )
 
 
 class ReconciliationQuerySerializer(serializers.Serializer):
@@ -106,6 +126,7 @@ class ChargebackStatementApi(APIView):
             raise Http404("No such month.") from exc
         statement = selectors.team_statement(user=request.user, team=team_obj, month=first)
         statement["totals_list"] = [{"currency": c, **t} for c, t in statement["totals"].items()]
+        statement["reporting_json"] = statement["reporting"].as_json()
         return Response(StatementSerializer(statement).data)
 
 

@@ -266,18 +266,36 @@ STATEMENT_COLUMNS = [
     "cached_tokens",
     "output_tokens",
     "requests",
+    # The effective cost in the organisation's reporting currency, each day at the rate in force
+    # that day; the rate is the line's effective one (reporting / original) and the date the latest
+    # rate used. Empty amount and rate where a day of the line has no rate: never counted at 1.
+    "reporting_effective_cost",
+    "reporting_currency",
+    "reporting_rate",
+    "reporting_rate_date",
 ]
 
 
 def statement_rows(statement):
     """A team statement as CSV rows: use-case lines, provider/model lines, then totals."""
     team, month = statement["team"], statement["month"].strftime("%Y-%m")
+    reporting_currency = statement["reporting"].currency
 
     def row(section, line, *, use_case_key="", use_case="", provider="", model=""):
         text = [section, team.slug, month, use_case_key, use_case, provider, model, line["currency"]]
         numbers = [line["billed"], line["effective"], line["estimated"], line.get("share")]
         counts = [line["input_tokens"], line["cached_tokens"], line["output_tokens"], line["requests"]]
-        return [safe_text(v) for v in text] + [number(v) for v in numbers] + [str(v) for v in counts]
+        conv = line.get("reporting") or {}
+        rate_date = conv.get("rate_date")
+        reporting = [
+            number(conv.get("amount")),
+            reporting_currency,
+            number(conv.get("rate")),
+            rate_date.isoformat() if rate_date else "",
+        ]
+        return (
+            [safe_text(v) for v in text] + [number(v) for v in numbers] + [str(v) for v in counts] + reporting
+        )
 
     for line in statement["by_use_case"]:
         yield row("use_case", line, use_case_key=line["key"] or "", use_case=line["name"])

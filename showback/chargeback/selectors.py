@@ -16,6 +16,7 @@ from aifinops.core import periods, permissions
 from portfolio.models import PriceBookEntry
 from portfolio.pricing import price_pick
 
+from .. import fx
 from .. import selectors as spend
 from ..models import SpendRecord
 from ..rollups import SPEND_SUMS
@@ -80,6 +81,7 @@ def team_statement(*, user, team, month):
         _line(
             r,
             provider=r["provider__name"] or "Unknown provider",
+            provider_key=r["provider__name"],
             model=r["model__name"] or "Unknown model",
             model_key=r["model__key"],
         )
@@ -100,7 +102,9 @@ def team_statement(*, user, team, month):
     _add_shares(by_use_case, totals)
     _add_shares(by_model, totals)
     unattributed = {line["currency"]: line["effective"] for line in by_use_case if not line["attributed"]}
+    reporting = _reporting(qs, by_use_case, by_model, totals, end=end)
     return {
+        "reporting": reporting,
         "team": team,
         "month": start,
         "period_end": end - datetime.timedelta(days=1),
@@ -109,6 +113,47 @@ def team_statement(*, user, team, month):
         "totals": dict(sorted(totals.items())),
         "unattributed": unattributed,
     }
+
+
+def _reporting(qs, by_use_case, by_model, totals, *, end):
+    """Each line and total in the reporting currency, each day at its rate: the line gains
+    reporting = {amount, rate, rate_date} (amount None where a day has no rate). Two queries for
+    the days of the lines, one for the rates; the Converted whole is returned."""
+    groups = {
+        "use_case": [
+            {
+                "key": (r["use_case__key"], r["currency"]),
+                "currency": r["currency"],
+                "day": r["date"],
+                "amount": r["t"],
+            }
+            for r in qs.values("use_case__key", "currency", "date").annotate(t=Sum("effective_cost"))
+        ],
+        "model": [
+            {
+                "key": (r["provider__name"], r["model__key"], r["currency"]),
+                "currency": r["currency"],
+                "day": r["date"],
+                "amount": r["t"],
+            }
+            for r in qs.values("provider__name", "model__key", "currency", "date").annotate(
+                t=Sum("effective_cost")
+            )
+        ],
+    }
+    currencies = {g["currency"] for g in groups["use_case"]}
+    table = fx.RateTable(currencies, fx.reporting_currency(), end)
+    by_key, whole = fx.converted_lines(groups["use_case"], key=lambda g: g["key"], table=table)
+    for line in by_use_case:
+        line["reporting"] = by_key.get((line["key"], line["currency"]))
+    by_key, _ = fx.converted_lines(groups["model"], key=lambda g: g["key"], table=table)
+    for line in by_model:
+        # by_model's provider and model are display names; the grouping keeps the catalog's.
+        line["reporting"] = by_key.get((line["provider_key"], line["model_key"], line["currency"]))
+    by_currency, _ = fx.converted_lines(groups["use_case"], key=lambda g: g["currency"], table=table)
+    for currency, total in totals.items():
+        total["reporting"] = by_currency.get(currency)
+    return whole
 
 
 def reconciliation(*, user, start_month, months):

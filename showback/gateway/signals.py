@@ -31,6 +31,10 @@ def _catalog(sender, instance, **kwargs):
     policy_version_bump(catalog=True)
 
 
+def _rates_loaded(sender, **kwargs):
+    policy_version_bump(catalog=True)
+
+
 def _use_case_models(sender, instance, action, pk_set=None, reverse=False, **kwargs):
     if not action.startswith("post_"):
         return
@@ -50,6 +54,9 @@ def connect():
     # A price in force from a past day re-costs the estimated usage it affects.
     model_prices_changed.connect(usage_recost, dispatch_uid="gw-recost")
 
+    from ..signals import exchange_rates_loaded
+
+    exchange_rates_loaded.connect(_rates_loaded, dispatch_uid="gw-rates-loaded")
     for name, signal in (("save", post_save), ("delete", post_delete)):
         signal.connect(_use_case, sender="portfolio.UseCase", dispatch_uid=f"gw-uc-{name}")
         signal.connect(_catalog, sender="portfolio.AIModel", dispatch_uid=f"gw-model-{name}")

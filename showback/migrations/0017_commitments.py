@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("portfolio", "0004_tool_subscriptions"),
-        ("showback", "0014_usage_request_ids"),
+        ("showback", "0015_reporting_currency"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
