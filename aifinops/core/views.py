@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -54,6 +55,13 @@ class LoginView(auth_views.LoginView):
 
 login_view = login_not_required(LoginView.as_view())
 logout_view = auth_views.LogoutView.as_view()
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: send them to the icon itself."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @never_cache

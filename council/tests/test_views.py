@@ -406,7 +406,8 @@ def test_an_owner_sees_where_their_items_stand(cast, login, in_session, votes):
     assert "Where my items stand" in body
     assert "Support summarizer" in body and "Approve with conditions" in body and "$9,000.00" in body
     assert "Campaign writer" not in body
-    assert f'href="{_url("my_items")}">Council</a>' in body  # the owner's way in, in the navigation
+    # the owner's way in, in the navigation, marked as the page they are on
+    assert f'href="{_url("my_items")}" aria-current="page">Council</a>' in body
 
 
 def test_the_decision_log_is_read_by_whoever_sees_the_use_case(cast, login, in_session, votes):
