@@ -91,14 +91,6 @@ def stage_counts(*, user):
     return {r["stage"]: r["n"] for r in rows}
 
 
-def use_cases_owned(*, user, limit=20):
-    return list(
-        UseCase.objects.filter(Q(business_owner=user) | Q(technical_owner=user))
-        .select_related("team")
-        .order_by("name")[:limit]
-    )
-
-
 def ai_model_list():
     """The whole model catalog, for everyone signed in: by provider, then tier from small up, then name."""
     tier_order = Case(
