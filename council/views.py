@@ -292,6 +292,7 @@ def item_detail(request, pk):
             "frozen": item.review_pack is not None,
             "spend_chart": charts.spend_vs_expected_chart(pack["spend"]) if "spend" in pack else None,
             "value_chart": charts.value_vs_expected_chart(pack["value"]) if "value" in pack else None,
+            "can_see_council": permissions.can_access_section(request.user, "council"),
         },
     )
 
