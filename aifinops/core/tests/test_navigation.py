@@ -1,11 +1,14 @@
 """The one navigation: the same entries in the same order for everyone, without only the pages a
 role may not open; the current part marked; a favicon, so no page's visit ends in a 404."""
 
+import html
 import re
 
 import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
+
+from .matrix_world import build_world
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +149,36 @@ def test_the_header_keeps_a_slot_for_the_search_box(cast, login):
     response = login(cast.requester_a).get(reverse("home"))
 
     assert "includes/search_box.html" in [t.name for t in response.templates]
+
+
+HREF = re.compile(r'href="(/[^"#]*)"')
+# Not pages to follow: leaving, the admin (Django's own), files and the API's docs.
+NOT_FOLLOWED = ("/accounts/logout/", "/admin/", "/static/", "/api/")
+
+
+@pytest.mark.parametrize("persona", ["requester_a", "owner", "chair", "finance"])
+def test_no_link_two_steps_from_home_answers_404(persona, cast, login):
+    # Given the world of the permission matrix, and a persona signed in
+    build_world(cast)
+    client = login(getattr(cast, persona))
+
+    # When they follow every link of home, and every link of the pages those lead to
+    seen, frontier, broken = set(), [reverse("home")], []
+    for _depth in range(2):
+        following = []
+        for url in frontier:
+            response = client.get(url)
+            if response.status_code in (404, 500):
+                broken.append((url, response.status_code))
+            if response.status_code != 200 or "text/html" not in response.get("Content-Type", ""):
+                continue
+            for href in HREF.findall(response.content.decode()):
+                href = html.unescape(href)
+                if href not in seen and not href.startswith(NOT_FOLLOWED):
+                    seen.add(href)
+                    following.append(href)
+        frontier = following
+
+    # Then none of them is missing (pages the persona may not open say so with 403, not 404)
+    assert len(seen) > 30
+    assert broken == []
