@@ -12,6 +12,9 @@ from portfolio.choices import Stage
 from showback import charts
 from showback import selectors as spend_selectors
 
+# Rows a home card lists before it sends to its list.
+HOME_ROWS = 8
+
 
 def home(request):
     user = request.user
@@ -28,24 +31,33 @@ def home(request):
         "month_to_date_reporting": spend_selectors.spend_total_reporting(user=user, start=start, end=day),
         "period_start": start,
         "stage_counts": [(label, value, counts.get(value, 0)) for value, label in Stage.choices],
+        "stage_total": sum(counts.values()),
     }
+    # Each card shows a few rows and says how many its list holds ("see all (N)").
     if Role.REQUESTER in roles or not roles:
         context["team_use_cases"] = list(
-            portfolio_selectors.use_case_queryset(user=user).order_by("-created_at")[:8]
+            portfolio_selectors.use_case_queryset(user=user).order_by("-created_at")[:HOME_ROWS]
         )
-        context["my_intakes"] = list(intake_selectors.intake_list(user=user, scope="mine").qs[:6])
+        context["team_use_cases_total"] = sum(counts.values())
+        intakes = intake_selectors.intake_list(user=user, scope="mine").qs
+        context["my_intakes"] = list(intakes[:HOME_ROWS])
+        context["my_intakes_total"] = intakes.count()
     if Role.USE_CASE_OWNER in roles:
-        context["owned_use_cases"] = portfolio_selectors.use_cases_owned(user=user)
+        owned = portfolio_selectors.use_case_list(user=user, filters={"owner": user.get_username()})
+        context["owned_use_cases"] = list(owned[:HOME_ROWS])
+        context["owned_use_cases_total"] = owned.count()
     if roles & {Role.COUNCIL_MEMBER, Role.COUNCIL_CHAIR}:
         context["council_seats"] = council_selectors.council_seats(user=user)
+        scaling = [Stage.PILOT, Stage.LAUNCH]
         context["scaling_use_cases"] = list(
-            portfolio_selectors.use_case_list(user=user, filters={"stage": [Stage.PILOT, Stage.LAUNCH]})[:10]
+            portfolio_selectors.use_case_list(user=user, filters={"stage": scaling})[:HOME_ROWS]
         )
+        context["scaling_use_cases_total"] = sum(counts.get(stage, 0) for stage in scaling)
     if Role.FINANCE_ANALYST in roles or Role.PLATFORM_ADMIN in roles:
         context["top_use_cases"] = spend_selectors.spend_by(
-            user=user, dimension="use_case", start=start, end=day, limit=8
+            user=user, dimension="use_case", start=start, end=day, limit=HOME_ROWS
         )
         context["trend_chart"] = charts.monthly_trend_chart(spend_selectors.monthly_trend(user=user))
     if Role.PLATFORM_ADMIN in roles:
-        context["recent_events"] = list(audit_event_list()[:8])
+        context["recent_events"] = list(audit_event_list()[:HOME_ROWS])
     return render(request, "home.html", context)

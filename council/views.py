@@ -8,7 +8,7 @@ Every write is a POST that calls one service of council.services; a refusal the 
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -40,6 +40,7 @@ def index(request):
     meeting = selectors.next_meeting(council=council)
     if meeting is not None:
         meeting.council = council
+    meetings = selectors.meeting_list(user=request.user, council=council)
     return render(
         request,
         "council/index.html",
@@ -48,7 +49,8 @@ def index(request):
             "councils": councils,
             "meeting": meeting,
             "rows": selectors.agenda_rows(meeting=meeting) if meeting is not None else [],
-            "recent": selectors.meeting_list(user=request.user, council=council)[:8],
+            "recent": meetings[:8],
+            "meetings_total": len(meetings),
             "can_build": permissions.can_build_agenda(request.user, council),
             "seat": selectors.council_seat(user=request.user, council=council),
         },
@@ -57,8 +59,18 @@ def index(request):
 
 @section_required("council")
 def meeting_list(request):
+    """Every meeting, or one council's (?council=<id>, as its home's "See all" asks)."""
+    wanted = request.GET.get("council")
+    council = next((c for c in selectors.council_list() if str(c.pk) == wanted), None) if wanted else None
+    if wanted is not None and council is None:
+        return HttpResponseBadRequest(
+            "“council” names no council: give the id of one, or leave it out for every meeting.",
+            content_type="text/plain; charset=utf-8",
+        )
     return render(
-        request, "council/meeting_list.html", {"meetings": selectors.meeting_list(user=request.user)}
+        request,
+        "council/meeting_list.html",
+        {"meetings": selectors.meeting_list(user=request.user, council=council), "council": council},
     )
 
 
@@ -292,6 +304,7 @@ def item_detail(request, pk):
             "frozen": item.review_pack is not None,
             "spend_chart": charts.spend_vs_expected_chart(pack["spend"]) if "spend" in pack else None,
             "value_chart": charts.value_vs_expected_chart(pack["value"]) if "value" in pack else None,
+            "can_see_council": permissions.can_access_section(request.user, "council"),
         },
     )
 

@@ -19,6 +19,18 @@ def _only_visible_teams(filterset):
         )
 
 
+# Sorts by actual spend, which the ledger counts (portfolio reads it through spend.py, not in this
+# queryset): {sort param: the period of spend.use_case_spend_totals}. The selector sorts by them.
+ACTUAL_SPEND_SORTS = {"actual_mtd": "month_to_date", "actual_last": "last_month"}
+
+
+class UseCaseOrderingFilter(django_filters.OrderingFilter):
+    """The list's sorts; those by actual spend are left to `selectors.use_case_page`."""
+
+    def filter(self, qs, value):
+        return super().filter(qs, [v for v in value or [] if v.lstrip("-") not in ACTUAL_SPEND_SORTS])
+
+
 class UseCaseFilter(django_filters.FilterSet):
     """One filter for the use-case list page and the use-case API."""
 
@@ -33,16 +45,23 @@ class UseCaseFilter(django_filters.FilterSet):
     )
     business_function = django_filters.ChoiceFilter(choices=BusinessFunction.choices, empty_label="Any")
     owner = django_filters.CharFilter(method="owned_by", label="Owner (username)")
-    sort = django_filters.OrderingFilter(
+    sort = UseCaseOrderingFilter(
         fields=(
             ("name", "name"),
             ("team__name", "team"),
             ("stage", "stage"),
             ("risk_tier", "risk"),
+            ("autonomy_level", "autonomy"),
             ("expected_monthly_cost", "cost"),
+            *((param, param) for param in ACTUAL_SPEND_SORTS),
             ("created_at", "created"),
         ),
-        field_labels={"cost": "Expected cost", "created": "Registered"},
+        field_labels={
+            "cost": "Expected cost",
+            "actual_mtd": "Actual this month",
+            "actual_last": "Actual last month",
+            "created": "Registered",
+        },
         label="Sort by",
         empty_label="Name",
     )

@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
 from django.db.models import (
     Case,
     Count,
@@ -21,7 +22,7 @@ from aifinops.core.models import AuditEvent
 
 from . import spend
 from .choices import ModelTier, MoveRequestStatus, OptimizationStatus, PriceKind, PriceTier, Stage
-from .filters import TeamFilter, UseCaseFilter
+from .filters import ACTUAL_SPEND_SORTS, TeamFilter, UseCaseFilter
 from .gates import rules as gates
 from .models import (
     AIModel,
@@ -81,6 +82,47 @@ def use_case_filterset(*, user, filters=None):
     return filterset
 
 
+def _actual_spend_sort(filterset):
+    """(period, descending) when the list is sorted by actual spend, else None."""
+    if not filterset.is_valid():
+        return None
+    for param in filterset.form.cleaned_data.get("sort") or []:
+        period = ACTUAL_SPEND_SORTS.get(param.lstrip("-"))
+        if period:
+            return period, param.startswith("-")
+        return None
+    return None
+
+
+def use_case_page(*, user, filters=None, page_number=None, per_page=25):
+    """(filterset, page) of the portfolio list: each use case of the page carries `actual`, its spend
+    this month and last month per currency, as the use case page shows it (`spend.use_case_spend_totals`).
+
+    Sorted by actual spend, the whole filtered list is sorted by the amount in each use case's own
+    currency (the one its expected cost is in; spend in another currency shows but is not
+    converted), largest last unless descending, then by name. A constant number of queries."""
+    filterset = use_case_filterset(user=user, filters=filters)
+    qs = filterset.qs
+    sort = _actual_spend_sort(filterset)
+    if sort is None:
+        qs = qs if (filters or {}).get("sort") else qs.order_by("name")
+        page = Paginator(qs, per_page).get_page(page_number)
+        page.object_list = list(page.object_list)
+        totals = spend.use_case_spend_totals(use_case_ids=[uc.pk for uc in page.object_list])
+    else:
+        period, descending = sort
+        rows = list(qs.order_by("name").values_list("pk", "currency"))
+        totals = spend.use_case_spend_totals(use_case_ids=[pk for pk, _ in rows])
+        zero = Decimal("0")
+        rows.sort(key=lambda row: totals[row[0]][period].get(row[1], zero), reverse=descending)
+        page = Paginator([pk for pk, _ in rows], per_page).get_page(page_number)
+        found = use_case_queryset(user=user).in_bulk(page.object_list)
+        page.object_list = [found[pk] for pk in page.object_list]
+    for use_case in page.object_list:
+        use_case.actual = totals[use_case.pk]
+    return filterset, page
+
+
 def use_case_get(*, user, key):
     use_case = use_case_queryset(user=user).prefetch_related("ai_models__provider").filter(key=key).first()
     if use_case is None:
@@ -91,14 +133,6 @@ def use_case_get(*, user, key):
 def stage_counts(*, user):
     rows = use_case_queryset(user=user).order_by().values("stage").annotate(n=Count("id"))
     return {r["stage"]: r["n"] for r in rows}
-
-
-def use_cases_owned(*, user, limit=20):
-    return list(
-        UseCase.objects.filter(Q(business_owner=user) | Q(technical_owner=user))
-        .select_related("team")
-        .order_by("name")[:limit]
-    )
 
 
 def ai_model_list():

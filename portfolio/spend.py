@@ -3,8 +3,9 @@
 Portfolio sits below showback in the dependency order (`council > intake | showback > portfolio >
 aifinops.core`, checked by import-linter), yet a few portfolio pages and rules read spend: whether a
 use case had spend lately (a gate fact), its monthly spend (unit economics), its spend summary and
-build-versus-buy run rate (the use case page), a team's spend summary and trend chart (the team
-page). Every other portfolio module reads spend only through the functions below.
+build-versus-buy run rate (the use case page), the actual spend beside the expected in the portfolio
+list, a team's spend summary and trend chart (the team page). Every other portfolio module reads
+spend only through the functions below.
 
 The door is filled from above, never reached from below: portfolio names the reads it needs, and
 showback registers its own selectors for them when the app registry is ready
@@ -21,6 +22,7 @@ READS = (
     "use_case_has_recent_spend",  # (*, use_case, days) -> bool
     "use_case_monthly_spend",  # (*, use_case, start, end) -> {month: {currency: total}}
     "use_case_spend_summary",  # (*, use_case) -> {"month_to_date", "last_month", "by_model"}
+    "use_case_spend_totals",  # (*, use_case_ids) -> {id: {"month_to_date", "last_month"}}
     "team_spend_summary",  # (*, user, team) -> {"month_to_date", "last_month", "trend"}
     "monthly_trend_chart",  # (trend, *, title) -> chart JSON
     "spend_data_through",  # (*, today) -> the latest day with imported spend, or None
@@ -60,6 +62,13 @@ def use_case_monthly_spend(*, use_case, start, end):
 def use_case_spend_summary(*, use_case):
     """The spend of one use case; the caller has already checked that the user may see it."""
     return _read("use_case_spend_summary")(use_case=use_case)
+
+
+def use_case_spend_totals(*, use_case_ids):
+    """{use case id: {"month_to_date": {currency: total}, "last_month": {...}}}: the same figures as
+    `use_case_spend_summary`, for many use cases in one query (the portfolio list's columns). The
+    caller has already kept only the use cases the user may see."""
+    return _read("use_case_spend_totals")(use_case_ids=use_case_ids)
 
 
 def team_spend_summary(*, user, team):

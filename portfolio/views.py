@@ -1,6 +1,5 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -17,14 +16,25 @@ from .services import prices as price_services
 from .value import views as value_views
 from .value.build_vs_buy import build_vs_buy_for
 
+# The columns of the list a person can sort by, as the filter's sort names them.
+SORTABLE = ("name", "team", "stage", "risk", "autonomy", "cost", "actual_mtd", "actual_last")
+
 
 def use_case_list(request):
-    filterset = selectors.use_case_filterset(user=request.user, filters=request.GET)
-    qs = filterset.qs if request.GET.get("sort") else filterset.qs.order_by("name")
-    page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    context = {"filter": filterset, "page": page, "querystring": _without_page(request.GET)}
+    filterset, page = selectors.use_case_page(
+        user=request.user, filters=request.GET, page_number=request.GET.get("page")
+    )
+    sort = request.GET.get("sort", "")
+    context = {
+        "filter": filterset,
+        "page": page,
+        "querystring": _without_page(request.GET),
+        "sort": sort if sort.lstrip("-") in SORTABLE else "name",
+        "sort_base": _without(request.GET, "page", "sort"),
+    }
     template = "portfolio/partials/_use_case_table.html" if request.htmx else "portfolio/use_case_list.html"
-    return render(request, template, context)
+    # A filter or sort the list does not know is named, not silently dropped.
+    return render(request, template, context, status=400 if filterset.errors else 200)
 
 
 def use_case_detail(request, key):
@@ -188,6 +198,11 @@ def _price_added_message(change):
 
 
 def _without_page(params):
+    return _without(params, "page")
+
+
+def _without(params, *names):
     params = params.copy()
-    params.pop("page", None)
+    for name in names:
+        params.pop(name, None)
     return params.urlencode()

@@ -34,6 +34,7 @@ class ShowbackConfig(AppConfig):
             use_case_has_recent_spend=selectors.use_case_has_recent_spend,
             use_case_monthly_spend=selectors.use_case_monthly_spend,
             use_case_spend_summary=selectors.use_case_spend_summary,
+            use_case_spend_totals=selectors.use_case_spend_totals,
             team_spend_summary=selectors.team_spend_summary,
             monthly_trend_chart=charts.monthly_trend_chart,
             spend_data_through=selectors.spend_data_through,

@@ -9,7 +9,7 @@ import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import DecimalField, ExpressionWrapper, F, Max, Q, Sum
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, Sum
 from django.db.models.functions import TruncMonth
 
 from aifinops.core import periods, permissions
@@ -111,10 +111,36 @@ def team_spend_summary(*, user, team):
     }
 
 
+def use_case_spend_totals(*, use_case_ids):
+    """{use case id: {"month_to_date": {currency: total}, "last_month": {currency: total}}} of the
+    given use cases, in one query whatever their number: the use case page's figures and the
+    portfolio list's columns. The caller has already kept only the use cases the user may see."""
+    day = periods.today()
+    start = periods.month_start(day)
+    rows = (
+        DailySpend.objects.filter(use_case_id__in=use_case_ids, date__gte=periods.months_back(day, 1))
+        .filter(date__lte=day)
+        .order_by()
+        .values("use_case_id", "currency")
+        .annotate(
+            month_to_date=Sum("effective_cost", filter=Q(date__gte=start)),
+            last_month=Sum("effective_cost", filter=Q(date__lt=start)),
+            month_to_date_rows=Count("id", filter=Q(date__gte=start)),
+            last_month_rows=Count("id", filter=Q(date__lt=start)),
+        )
+    )
+    totals = {pk: {"month_to_date": {}, "last_month": {}} for pk in use_case_ids}
+    for r in rows:
+        for period in ("month_to_date", "last_month"):
+            # A currency with rows in the period counts, even if they sum to nothing.
+            if r[f"{period}_rows"]:
+                totals[r["use_case_id"]][period][r["currency"]] = r[period] or Decimal("0")
+    return totals
+
+
 def use_case_spend_summary(*, use_case):
     """The spend of one use case; the caller has already checked that the user may see it."""
     day = periods.today()
-    start = periods.month_start(day)
     qs = DailySpend.objects.filter(use_case=use_case)
     by_model = (
         qs.filter(date__gte=periods.months_back(day, 2))
@@ -124,9 +150,10 @@ def use_case_spend_summary(*, use_case):
         .order_by("-total")
     )
     return {
-        "month_to_date": _totals(qs.filter(date__gte=start, date__lte=day)),
-        "month_to_date_reporting": fx.converted_sum(qs.filter(date__gte=start, date__lte=day)),
-        "last_month": _totals(qs.filter(date__gte=periods.months_back(day, 1), date__lt=start)),
+        **use_case_spend_totals(use_case_ids=[use_case.pk])[use_case.pk],
+        "month_to_date_reporting": fx.converted_sum(
+            qs.filter(date__gte=periods.month_start(day), date__lte=day)
+        ),
         "by_model": list(by_model),
     }
 

@@ -13,4 +13,5 @@ urlpatterns = [
     path("audit/", views.audit_log, name="audit_log"),
     path("notifications/", views.notification_list, name="notification_list"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
 ]

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -69,6 +70,13 @@ class PasswordSetView(auth_views.PasswordResetConfirmView):
 
 
 password_set = login_not_required(PasswordSetView.as_view())
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page links: send them to the icon itself."""
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 @never_cache

@@ -5,10 +5,8 @@ import datetime
 from decimal import Decimal, InvalidOperation
 
 from django import template
-from django.urls import reverse
 
 from aifinops.core import permissions
-from aifinops.core.roles import Role
 from portfolio.choices import (
     AutonomyLevel,
     CustomerImpact,
@@ -161,15 +159,3 @@ def use_case_council(use_case, user=None):
         and user is not None
         and permissions.can_request_funding(user, use_case),
     }
-
-
-@register.simple_tag
-def council_owner_link(user):
-    """For use-case owners and requesters outside the council section: the page where their items
-    (their use cases', their intakes') stand, for the navigation bar; None for everyone else
-    (council members reach it from the council's home)."""
-    if not (
-        permissions.has_role(user, Role.USE_CASE_OWNER) or permissions.has_role(user, Role.REQUESTER)
-    ) or permissions.can_access_section(user, "council"):
-        return None
-    return reverse("council:my_items")

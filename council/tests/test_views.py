@@ -5,6 +5,7 @@ funding requests, the meeting's output as a page and CSV, and constant query cou
 import csv
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -406,7 +407,8 @@ def test_an_owner_sees_where_their_items_stand(cast, login, in_session, votes):
     assert "Where my items stand" in body
     assert "Support summarizer" in body and "Approve with conditions" in body and "$9,000.00" in body
     assert "Campaign writer" not in body
-    assert f'href="{_url("my_items")}">Council</a>' in body  # the owner's way in, in the navigation
+    # the owner's way in, in the navigation, marked as the page they are on
+    assert f'href="{_url("my_items")}" aria-current="page">Council</a>' in body
 
 
 def test_the_decision_log_is_read_by_whoever_sees_the_use_case(cast, login, in_session, votes):
@@ -567,3 +569,24 @@ def test_the_standing_sections_follow_the_meeting_kind(cast, login, board):
     assert "Standing sections: quarterly review" in q and "Commitments and renewals" in q
     assert "Portfolio allocation" in q and "Oct 2025 \u2013 Dec 2025" in q
     assert "Standing sections" not in e
+
+
+def test_the_council_home_sees_all_of_its_meetings(cast, login, in_session):
+    client = login(cast.chair)
+
+    body = client.get(HOME).content.decode()
+
+    found = re.search(r'<a href="([^"]+)" class="small">See all \((\d+)\)</a>', body)
+    assert found, "the meetings card links to the meeting list"
+    listed = client.get(found.group(1).replace("&amp;", "&"))
+    assert listed.status_code == 200
+    assert len(listed.context["meetings"]) == int(found.group(2)) >= 1
+    assert {m.council_id for m in listed.context["meetings"]} == {listed.context["council"].pk}
+
+
+@pytest.mark.parametrize("council", ["", "0", "999999", "1%00", "%ED%A0%80", "9" * 500, "-1"])
+def test_a_meeting_list_of_no_council_is_refused_naming_the_field(cast, login, in_session, council):
+    response = login(cast.chair).get(reverse("council:meeting_list") + f"?council={council}")
+
+    assert response.status_code == 400
+    assert "“council” names no council" in response.content.decode()

@@ -1,8 +1,13 @@
+from decimal import Decimal
+
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from aifinops.core import periods
 from aifinops.core.audit import audit_record, snapshot
+from portfolio import spend
 from portfolio.tests.factories import UseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -139,3 +144,127 @@ def test_a_scale_use_case_page_computes_its_unit_economics_once(login, cast, mon
 
     assert response.status_code == 200
     assert b"Scale gate" in response.content
+
+
+def _spend(use_case, *, this_month="0", last_month="0", currency="USD"):
+    """Spend of `use_case` today and on the first day of last month, on any date the tests run."""
+    from showback.tests.factories import DailySpendFactory
+
+    today = periods.today()
+    for day, amount in ((today, this_month), (periods.months_back(today, 1), last_month)):
+        if Decimal(amount):
+            DailySpendFactory(
+                use_case=use_case, team=use_case.team, date=day, currency=currency, effective_cost=amount
+            )
+
+
+def test_the_list_shows_actual_spend_as_the_use_case_page_counts_it(login, cast):
+    # Given spend this month and last month, one use case's in two currencies
+    _spend(cast.use_case_a, this_month="120.50", last_month="300")
+    _spend(cast.use_case_a, this_month="7", currency="EUR")
+    _spend(cast.use_case_b, last_month="45.25")
+
+    # When finance opens the portfolio list
+    response = login(cast.finance).get(reverse("portfolio:use_case_list"))
+
+    # Then each row's actual figures are those of the selector the use case page reads
+    rows = {uc.key: uc for uc in response.context["page"]}
+    for use_case in (cast.use_case_a, cast.use_case_b):
+        summary = spend.use_case_spend_summary(use_case=use_case)
+        assert rows[use_case.key].actual == {
+            "month_to_date": summary["month_to_date"],
+            "last_month": summary["last_month"],
+        }
+    assert rows["support-summarizer"].actual["month_to_date"] == {
+        "USD": Decimal("120.50"),
+        "EUR": Decimal("7"),
+    }
+    body = response.content.decode()
+    assert "Actual this month" in body and "Actual last month" in body
+    assert "€7.00 + $120.50" in body and "$300.00" in body and "$45.25" in body
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("-actual_mtd", ["mid", "support-summarizer", "low", "campaign-writer"]),
+        ("actual_mtd", ["campaign-writer", "low", "support-summarizer", "mid"]),
+        ("-actual_last", ["campaign-writer", "low", "mid", "support-summarizer"]),
+    ],
+)
+def test_the_list_sorts_by_actual_spend(login, cast, sort, expected):
+    mid = UseCaseFactory(team=cast.team_a, key="mid", name="Mid")
+    low = UseCaseFactory(team=cast.team_a, key="low", name="Low")
+    _spend(mid, this_month="500")
+    _spend(cast.use_case_a, this_month="200")
+    _spend(low, this_month="10", last_month="70")
+    _spend(cast.use_case_b, last_month="900")
+
+    response = login(cast.finance).get(reverse("portfolio:use_case_list"), {"sort": sort})
+
+    assert [uc.key for uc in response.context["page"]] == expected
+    # and the column's header says so, and offers the other direction
+    body = response.content.decode()
+    assert 'aria-sort="descending"' in body if sort.startswith("-") else 'aria-sort="ascending"' in body
+
+
+def test_sorting_by_actual_spend_sorts_the_whole_list_not_one_page(login, cast):
+    UseCaseFactory.create_batch(30, team=cast.team_a)
+    top = UseCaseFactory(team=cast.team_a, key="zz-top", name="Zz top")
+    _spend(top, this_month="1")
+
+    first = login(cast.finance).get(reverse("portfolio:use_case_list"), {"sort": "-actual_mtd"})
+    last = login(cast.finance).get(reverse("portfolio:use_case_list"), {"sort": "actual_mtd", "page": 2})
+
+    assert next(iter(first.context["page"])).key == "zz-top"
+    assert list(last.context["page"])[-1].key == "zz-top"
+
+
+def test_every_column_sorts(login, cast):
+    client = login(cast.finance)
+
+    for key in ("name", "team", "stage", "risk", "autonomy", "cost", "actual_mtd", "actual_last"):
+        for sort in (key, f"-{key}"):
+            response = client.get(reverse("portfolio:use_case_list"), {"sort": sort})
+            assert response.status_code == 200, sort
+            assert (
+                f"sort={sort.lstrip('-') if sort.startswith('-') else '-' + key}" in response.content.decode()
+            )
+
+
+@pytest.mark.parametrize("sort", ["", "-actual_mtd", "actual_last"])
+def test_the_list_with_actual_spend_asks_the_database_as_often_with_many_rows(
+    login, cast, sort, django_assert_max_num_queries
+):
+    client = login(cast.finance)
+    _spend(cast.use_case_a, this_month="5")
+    client.get(reverse("portfolio:use_case_list"), {"sort": sort})
+    with CaptureQueriesContext(connection) as few:
+        client.get(reverse("portfolio:use_case_list"), {"sort": sort})
+    for use_case in UseCaseFactory.create_batch(40, team=cast.team_a):
+        _spend(use_case, this_month="3", last_month="4")
+
+    with django_assert_max_num_queries(len(few)):
+        response = client.get(reverse("portfolio:use_case_list"), {"sort": sort})
+
+    assert response.context["page"].paginator.count == 42
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "sort=actual_mtd%00",
+        "sort=%ED%A0%80",
+        "sort=" + "-" * 5000,
+        "sort=actual_mtd,bogus",
+        "sort=0",
+        "stage=nope",
+    ],
+)
+def test_a_sort_or_filter_the_list_does_not_know_is_refused_naming_the_field(login, cast, query):
+    response = login(cast.finance).get(reverse("portfolio:use_case_list") + "?" + query)
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert ("Sort by:" in body) if query.startswith("sort") else ("Stage:" in body)
+    assert "valid choice" in body

@@ -1,6 +1,7 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
+from django.urls import reverse
 
 from aifinops.core.roles import Role
 
@@ -94,3 +95,22 @@ def sub(amount, other):
     if amount is None or other is None:
         return None
     return Decimal(str(amount)) - Decimal(str(other))
+
+
+@register.inclusion_tag("includes/breadcrumbs.html")
+def breadcrumbs(*trail, print_hidden=False):
+    """The trail above a page, in the one markup every page uses:
+    `{% breadcrumbs "Showback" "showback:index" "Budgets" "showback:budget_list" budget.name %}`.
+
+    Pairs of a label and where it leads (a URL name without arguments, a URL, or "" for no link),
+    then the page's own label."""
+    if not trail or len(trail) % 2 != 1:
+        raise template.TemplateSyntaxError(
+            "breadcrumbs takes (label, URL name or URL) pairs, then the page's label."
+        )
+    crumbs = []
+    for label, target in zip(trail[:-1:2], trail[1:-1:2], strict=True):
+        target = str(target or "")
+        url = target if not target or target.startswith(("/", "?")) else reverse(target)
+        crumbs.append({"label": label, "url": url})
+    return {"crumbs": crumbs, "current": trail[-1], "print_hidden": print_hidden}

@@ -117,6 +117,7 @@ MATRIX = {
     "core:api_token_revoke":                  Row("L   405 405 405 405 405 405 405", pk="token_a",
                                              post="L   -   404 404 404 404 404 404"),
     "core:audit_log":                         Row("L   403 403 403 403 403 200 200"),
+    "core:favicon":                           Row("302 302 302 302 302 302 302 302"),
     "core:healthz":                           Row("200 200 200 200 200 200 200 200"),
     "core:login":                             Row("200 302 302 302 302 302 302 302"),
     "core:logout":                            Row("L   405 405 405 405 405 405 405",

@@ -21,9 +21,9 @@ def test_requester_logs_in_and_lands_on_their_dashboard(client, cast, password):
     assert response.redirect_chain[-1][0] == reverse("home")
     assert b"Your teams' use cases" in response.content
     assert b"Support summarizer" in response.content
-    # Only the sections a requester may open are in the navigation.
-    nav = [item["section"] for item in response.context["nav_items"]]
-    assert nav == ["intake", "portfolio", "dashboard", "showback"]
+    # The one navigation, without only what a requester may not open (Admin).
+    nav = [item["label"] for item in response.context["nav_items"]]
+    assert nav == ["Home", "Intake", "Portfolio", "Council", "Showback", "Dashboard"]
 
 
 def test_wrong_password_is_refused_with_a_message(client, cast):
