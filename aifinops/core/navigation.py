@@ -89,10 +89,23 @@ NAVIGATION = (
                 ("/showback/chargeback/", "/showback/reconciliation/"),
             ),
             Entry("Margins", "showback:margins", permissions.SEE_MARGINS, ("/showback/margins/",)),
+            Entry(
+                "Commitments",
+                "showback:commitment_list",
+                permissions.SEE_COMMITMENTS,
+                ("/showback/commitments/",),
+            ),
+            Entry(
+                "Exchange rates",
+                "showback:exchange_rate_list",
+                permissions.can_view_spend,
+                ("/showback/rates/",),
+            ),
         ),
     ),
     Entry("Dashboard", "dashboard:index", _section("dashboard"), ("/dashboard/",)),
-    Entry("Admin", "admin:index", _section("admin"), ("/admin/",)),
+    # Administration in the product's words; Django's own admin is linked from its landing page.
+    Entry("Admin", "admin_area:index", permissions.ADMINISTER, ("/administration/", "/admin/")),
 )
 
 

@@ -29,10 +29,17 @@ EVERYTHING = [
     "Showback / Forecast",
     "Showback / Chargeback",
     "Showback / Margins",
+    "Showback / Commitments",
+    "Showback / Exchange rates",
     "Dashboard",
     "Admin",
 ]
-FINANCE_ONLY = {"Showback / Import spend", "Showback / Attribution", "Showback / Margins"}
+FINANCE_ONLY = {
+    "Showback / Import spend",
+    "Showback / Attribution",
+    "Showback / Margins",
+    "Showback / Commitments",
+}
 EXPECTED = {
     "requester_a": [e for e in EVERYTHING if e not in FINANCE_ONLY | {"Admin"}],
     "requester_b": [e for e in EVERYTHING if e not in FINANCE_ONLY | {"Admin"}],
