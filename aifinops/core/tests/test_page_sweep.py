@@ -18,9 +18,11 @@ Pages a persona may not open are left out for that persona (the permission matri
 refusals); a page answers 200 to the test client before Chromium opens it.
 """
 
+import contextlib
+
 import pytest
-from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from django.contrib.auth import get_user_model
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from aifinops.core.tests.pages import PERSONAS, main_pages
 from aifinops.core.tests.test_accessibility import AXE, RUN_AXE, SERIOUS
@@ -83,10 +85,8 @@ def test_every_main_page_at_desktop_and_phone_width(username, demo, page, log_in
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             # Charts redraw at the new width a moment after the window's resize event.
-            try:
+            with contextlib.suppress(PlaywrightTimeout):
                 page.wait_for_function(FITS, timeout=3_000)
-            except PlaywrightTimeout:
-                pass
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             if overflow > 0:
                 problems.append(f"scrolls sideways by {overflow} px at {width} px")
