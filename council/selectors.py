@@ -13,6 +13,8 @@ from django.db.models import Case, Count, IntegerField, Prefetch, Q, Sum, Value,
 from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from aifinops.core import periods, permissions
 from portfolio import selectors as portfolio_selectors
@@ -156,20 +158,31 @@ def waiting_since(item_ids):
     ids = sorted({int(pk) for pk in item_ids})
     if not ids:
         return {}
-    # The table is named literally (council_agendaitem): nothing in this SQL comes from outside.
-    sql = """
+    # The table is named literally (council_agendaitem) and the ids are integers bound as
+    # parameters: nothing in this SQL comes from outside. `IN (...)` rather than PostgreSQL's
+    # `= ANY(array)`, so that `make run` on SQLite answers too.
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = f"""
         WITH RECURSIVE chain(start_id, id, carried_from_id, created_at, depth) AS (
-            SELECT id, id, carried_from_id, created_at, 0 FROM council_agendaitem WHERE id = ANY(%s)
+            SELECT id, id, carried_from_id, created_at, 0 FROM council_agendaitem WHERE id IN ({placeholders})
             UNION ALL
             SELECT chain.start_id, prev.id, prev.carried_from_id, prev.created_at, chain.depth + 1
             FROM chain JOIN council_agendaitem prev ON prev.id = chain.carried_from_id
             WHERE chain.depth < 1000
         )
         SELECT start_id, MIN(created_at) FROM chain GROUP BY start_id
-    """
+    """  # noqa: S608 (only "%s" placeholders are formatted in)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [ids])
-        return dict(cursor.fetchall())
+        cursor.execute(sql, ids)
+        rows = cursor.fetchall()
+    # SQLite hands MIN(created_at) back as text; PostgreSQL as an aware datetime.
+    return {start: _aware(moment) for start, moment in rows}
+
+
+def _aware(moment):
+    if isinstance(moment, str):
+        moment = parse_datetime(moment)
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment, datetime.UTC)
 
 
 def agenda_item_get(*, user, pk):

@@ -14,6 +14,8 @@ from aifinops.core import periods
 from ..models import AttributionRule, DailySpend, ImportBatch, SpendRecord
 from .engine import Attributor, Facts
 
+COST_STEP = Decimal("1e-10")  # showback.models.COST: ten decimal places
+
 WINDOW_DAYS = 90
 # The fields a rule can match, with the label shown for each source of unattributed spend.
 SOURCE_FIELDS = [("sub_account", "Sub account"), ("api_key", "API key or alias"), ("service_name", "Service")]
@@ -112,16 +114,34 @@ def shadow_ai(*, scope=None):
     )
 
 
-# Tag keys are compared as the engine compares them: lower-cased, stray spaces removed.
-_OBJECT = "jsonb_typeof(r.tags) = 'object'"
+# Tag keys are compared as the engine compares them: lower-cased, stray spaces removed. PostgreSQL
+# expands a record's tags with jsonb_each_text; SQLite (`make run`) with json_each, which also names
+# its columns key and value.
+_EACH_TAG = {
+    "postgresql": "CROSS JOIN LATERAL jsonb_each_text("
+    "CASE WHEN jsonb_typeof(r.tags) = 'object' THEN r.tags ELSE '{}'::jsonb END) k",
+    "sqlite": ", json_each(CASE WHEN json_type(r.tags) = 'object' THEN r.tags ELSE '{}' END) k",
+}
+
+
+def _trim(sql):
+    """PostgreSQL's btrim is SQLite's trim."""
+    return sql if connection.vendor == "postgresql" else sql.replace("btrim(", "trim(")
+
+
+def _money(total):
+    """A sum as Decimal at the ledger's precision: SQLite adds decimals as floating point."""
+    if total is None:
+        return Decimal("0")
+    return total if isinstance(total, Decimal) else Decimal(str(total)).quantize(COST_STEP)
 
 
 def _tag_sql(queryset, select, where="", group=""):
     sql, params = queryset.values("tags", "effective_cost", "currency").query.sql_with_params()
+    each = _EACH_TAG["postgresql" if connection.vendor == "postgresql" else "sqlite"]
     # The fragments are this module's constants; every value is a parameter.
-    query = (
-        f"SELECT {select} FROM ({sql}) r CROSS JOIN LATERAL jsonb_each_text("  # noqa: S608
-        f"CASE WHEN {_OBJECT} THEN r.tags ELSE '{{}}'::jsonb END) k "
+    query = _trim(
+        f"SELECT {select} FROM ({sql}) r {each} "  # noqa: S608
         f"WHERE k.value IS NOT NULL {where} {group}"
     )
     return query, list(params)
@@ -145,7 +165,7 @@ def unattributed_tag_keys(*, scope=None, limit=12):
             entry = keys.setdefault(key, {"key": key, "rows": 0, "values": 0, "totals": {}})
             entry["rows"] += rows
             entry["values"] = max(entry["values"], values)
-            entry["totals"][currency] = total or Decimal("0")
+            entry["totals"][currency] = _money(total)
     return sorted(keys.values(), key=lambda e: (-e["rows"], e["key"]))[:limit]
 
 
@@ -164,7 +184,7 @@ def unattributed_tag_values(*, key, scope=None, limit=200):
         for value, currency, rows, total in cursor.fetchall():
             entry = values.setdefault(value, {"value": value, "rows": 0, "totals": {}})
             entry["rows"] += rows
-            entry["totals"][currency] = total or Decimal("0")
+            entry["totals"][currency] = _money(total)
     ranked = sorted(values.values(), key=lambda e: (-sum(e["totals"].values()), e["value"]))
     return ranked[:limit]
 
@@ -172,9 +192,18 @@ def unattributed_tag_values(*, key, scope=None, limit=200):
 def records_with_tag_key(key):
     """Every spend record whose tags carry `key` (any casing or stray spaces): the only records a
     rule on that key can change."""
-    carries = RawSQL(
-        "jsonb_typeof(tags) = 'object' AND EXISTS (SELECT 1 FROM jsonb_object_keys(tags) t "
-        "WHERE lower(btrim(t)) = %s)",
+    if connection.vendor == "postgresql":
+        sql = (
+            "jsonb_typeof(tags) = 'object' AND EXISTS (SELECT 1 FROM jsonb_object_keys(tags) t "
+            "WHERE lower(btrim(t)) = %s)"
+        )
+    else:
+        sql = (
+            "json_type(tags) = 'object' AND EXISTS (SELECT 1 FROM json_each(tags) t "
+            "WHERE lower(trim(t.key)) = %s)"
+        )
+    carries = RawSQL(  # noqa: S611 (the SQL is this module's constant; the key a parameter)
+        sql,
         [key],
         output_field=BooleanField(),
     )
