@@ -1,6 +1,6 @@
 """Reads of the recorded exchange rates for the rates page and the API."""
 
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 
 from ..fx import plain_rate
 from ..models import ExchangeRate
@@ -17,7 +17,14 @@ def exchange_rate_pairs():
         .values("base", "quote")
         .annotate(first=Min("valid_from"), latest=Max("valid_from"), count=Count("id"))
     }
-    latest = ExchangeRate.objects.order_by("base", "quote", "-valid_from", "-pk").distinct("base", "quote")
+    if not counts:
+        return []
+    # Each pair's row on its latest date (one per date: exchangerate_once). An OR of the pairs
+    # rather than PostgreSQL's DISTINCT ON, so that `make run` on SQLite answers too.
+    on_latest = Q()
+    for (base, quote), r in counts.items():
+        on_latest |= Q(base=base, quote=quote, valid_from=r["latest"])
+    latest = ExchangeRate.objects.filter(on_latest).order_by("base", "quote")
     return [
         {
             "base": r.base,

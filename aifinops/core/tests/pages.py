@@ -38,15 +38,25 @@ MAIN_PAGES = (
     "core:profile",
     "core:notification_list",
     "core:audit_log",
+    "showback:commitment_list",
+    "showback:exchange_rate_list",
+    "admin_area:index",
+    "admin_area:person_list",
+    "admin_area:person_invite",
+    "admin_area:role_list",
+    "admin_area:team_list",
+    "admin_area:triage_rule_list",
 )
 
 
 def _detail_pages():
     """One detail page of each kind, on the first demo object of that kind."""
+    from django.contrib.auth import get_user_model
+
     from council.models import AgendaItem, Meeting
-    from intake.models import IntakeRequest
-    from portfolio.models import Team, UseCase
-    from showback.models import Budget, ImportBatch
+    from intake.models import IntakeRequest, TriageRule
+    from portfolio.models import AIModel, Team, UseCase
+    from showback.models import Budget, Commitment, ImportBatch
 
     pages = []
     first = {
@@ -57,6 +67,11 @@ def _detail_pages():
         "showback:import_detail": (ImportBatch, "pk"),
         "council:meeting_detail": (Meeting, "pk"),
         "council:item_detail": (AgendaItem, "pk"),
+        "portfolio:model_detail": (AIModel, "pk"),
+        "showback:commitment_detail": (Commitment, "pk"),
+        "admin_area:person_detail": (get_user_model(), "pk"),
+        "admin_area:team_detail": (Team, "slug"),
+        "admin_area:triage_rule_edit": (TriageRule, "code"),
     }
     for name, (model, field) in first.items():
         obj = model.objects.order_by("pk").first()
@@ -71,4 +86,4 @@ def _detail_pages():
 
 def main_pages():
     """The paths of the main pages and of one detail page of each kind."""
-    return [reverse(name) for name in MAIN_PAGES] + _detail_pages()
+    return [reverse(name) for name in MAIN_PAGES] + _detail_pages() + ["/search/?q=support"]
