@@ -29,7 +29,7 @@ def test_last_months_value_signal_meets_the_gate_item_without_a_reload(page, log
     # Given the owner on the use case's page: the pilot gate asks for last month's value signal,
     # and an earlier try to move is still shown at the top
     log_in("owner", password)
-    page.goto(mvp.get_absolute_url())
+    page.goto(mvp.get_tab_url("gates"))
     item = page.locator("#item-unit_economics_tracked")
     expect(item).to_contain_text("Record last month's value signals")
     page.get_by_role("button", name="Move to Pilot", exact=True).click()
@@ -63,7 +63,7 @@ def test_sunset_says_what_will_happen_and_needs_the_second_click(
         actor=cast.owner, use_case=use_case, code="sunset_criteria", evidence="Replaced by the new bot."
     )
     log_in("adm", password)
-    page.goto(use_case.get_absolute_url())
+    page.goto(use_case.get_tab_url("gates"))
 
     page.locator(".sunset-confirm summary").click()
     confirm = page.locator(".sunset-confirm")
