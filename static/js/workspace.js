@@ -15,17 +15,28 @@
     e.preventDefault();
     next.click();
   });
-  // After a swap the tab list is new: keep the keyboard on the selected tab if it was on the list.
-  document.addEventListener("htmx:oobAfterSwap", function (e) {
-    if (e.detail.target && e.detail.target.id === "uc-tabs" && window.__ucTabFocus) {
-      var selected = document.querySelector("#uc-tabs [aria-selected='true']");
-      if (selected) selected.focus();
-      window.__ucTabFocus = false;
-    }
-  });
+  // A tab opened from the tab list keeps the keyboard there: the list is new after the swap (it
+  // comes back out of band), so the focus goes to the tab now selected.
+  var keepFocus = false;
   document.addEventListener("click", function (e) {
     if (e.target.closest && e.target.closest("#uc-tabs [role='tab']")) {
-      window.__ucTabFocus = document.activeElement && document.activeElement.closest("#uc-tabs") !== null;
+      keepFocus = !!(document.activeElement && document.activeElement.closest("#uc-tabs"));
     }
   }, true);
+  // On a phone the tab list scrolls sideways: bring the selected tab into it.
+  function showSelected() {
+    var strip = document.getElementById("uc-tabs");
+    var selected = strip && strip.querySelector("[aria-selected='true']");
+    if (!selected) return null;
+    if (selected.offsetLeft + selected.offsetWidth > strip.scrollLeft + strip.clientWidth ||
+        selected.offsetLeft < strip.scrollLeft) {
+      strip.scrollLeft = Math.max(0, selected.offsetLeft - 12);
+    }
+    return selected;
+  }
+  document.addEventListener("DOMContentLoaded", showSelected);
+  document.addEventListener("htmx:afterSettle", function () {
+    var selected = showSelected();
+    if (keepFocus && selected) { keepFocus = false; selected.focus(); }
+  });
 })();
