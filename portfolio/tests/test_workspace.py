@@ -11,10 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from aifinops.core.audit import audit_record
+from aifinops.core.models import Notification
 from aifinops.core.periods import month_start, months_back, today
 from aifinops.core.tests.factories import UserFactory
 from portfolio.gates import rules as gates
 from portfolio.models import GateItemState, Milestone, OptimizationItem, ValueSignal
+from portfolio.tasks import mark_missed_milestones
 from portfolio.tests.factories import AIModelFactory
 from portfolio.workspace import OVERVIEW, TAB_NAMES
 from showback.tests.budget_factories import BudgetFactory
@@ -224,3 +226,18 @@ def test_each_tab_keeps_a_constant_number_of_queries_as_data_grows(login, cast, 
     # A tab alone costs less than the whole page on that tab: the header is not read again.
     for tab in TAB_NAMES:
         assert small[(tab, "htmx")] < small[(tab, "page")], tab
+
+
+def test_links_from_elsewhere_open_the_tab_that_holds_what_they_name(login, cast):
+    # Given an overdue milestone, and a backlog item on the portfolio's backlog page
+    uc = cast.use_case_a
+    Milestone.objects.create(use_case=uc, name="Pilot", due_date=today() - datetime.timedelta(days=1))
+    OptimizationItem.objects.create(use_case=uc, title="Cache the prompt", lever="caching", owner=cast.owner)
+
+    # When the nightly task marks it missed
+    assert mark_missed_milestones.delay().get() == 1
+
+    # Then the owner's notification opens the value tab, and the backlog page links to the backlog tab
+    assert Notification.objects.get(recipient=cast.owner).url == uc.get_tab_url("value")
+    backlog = login(cast.owner).get(reverse("portfolio:optimization_backlog")).content.decode()
+    assert f'href="{uc.get_tab_url("backlog")}"' in backlog
