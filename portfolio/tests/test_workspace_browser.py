@@ -15,8 +15,8 @@ from django.db import transaction
 from playwright.sync_api import expect
 
 from aifinops.core.audit import audit_record
-from aifinops.core.periods import today
-from portfolio.models import Milestone, OptimizationItem
+from aifinops.core.periods import month_start, months_back, today
+from portfolio.models import CostLine, Milestone, OptimizationItem
 from portfolio.tests.factories import AIModelFactory
 from portfolio.workspace import TABS
 from showback.tests.budget_factories import BudgetFactory
@@ -45,8 +45,9 @@ def _shot(page, name):
 
 @pytest.fixture
 def busy(cast, migration_data):
-    """Support summarizer with spend on a model with a long name, a budget, a milestone, a backlog
-    item and some history."""
+    """Support summarizer with spend on a model with a long name, a budget, a milestone, costs
+    beyond the model bill (their table's buttons have hidden labels), a backlog item and some
+    history."""
     uc = cast.use_case_a
     model = AIModelFactory(name="anthropic/claude-3-7-sonnet-20250219-extended-thinking-preview")
     for days in range(5):
@@ -62,6 +63,10 @@ def busy(cast, migration_data):
     milestone = Milestone.objects.create(
         use_case=uc, name="Pilot with 50 agents", due_date=today() + datetime.timedelta(days=30)
     )
+    for category in ("human_review", "observability", "evaluation"):
+        CostLine.objects.create(
+            use_case=uc, month=month_start(months_back(today(), 1)), category=category, amount=Decimal("1650")
+        )
     OptimizationItem.objects.create(
         use_case=uc, title="Cache the system prompt", lever="caching", owner=cast.owner
     )
