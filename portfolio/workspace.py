@@ -39,8 +39,10 @@ def header_context(*, use_case):
 
 
 def overview_tab(request, use_case, *, header=None):
-    # The build-versus-buy alert is on the overview, and the header already read it.
-    return {"build_vs_buy": (header or header_context(use_case=use_case))["build_vs_buy"]}
+    # The build-versus-buy alert is on the overview; on the whole page the header read it already.
+    if header is not None:
+        return {"build_vs_buy": header["build_vs_buy"]}
+    return {"build_vs_buy": build_vs_buy_for(use_case=use_case)}
 
 
 def gates_tab(request, use_case, **_):
@@ -52,7 +54,9 @@ def value_tab(request, use_case, **_):
 
 
 def spend_tab(request, use_case, *, header=None):
-    return {"spend": (header or {}).get("spend") or spend.use_case_spend_summary(use_case=use_case)}
+    if header is not None:
+        return {"spend": header["spend"]}
+    return {"spend": spend.use_case_spend_summary(use_case=use_case)}
 
 
 def agents_tab(request, use_case, **_):
