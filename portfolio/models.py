@@ -346,6 +346,12 @@ class UseCase(ConcurrentTransitionMixin, TimeStampedModel):
     def get_absolute_url(self):
         return reverse("portfolio:use_case_detail", args=[self.key])
 
+    def get_tab_url(self, tab):
+        """The URL of one tab of its page (portfolio.workspace.TABS); the overview is the page's own."""
+        if tab == "overview":
+            return self.get_absolute_url()
+        return reverse(f"portfolio:use_case_tab_{tab}", args=[self.key])
+
     @property
     def is_agentic(self):
         return self.autonomy_level in (AutonomyLevel.SUPERVISED_AGENT, AutonomyLevel.AUTONOMOUS_AGENT)

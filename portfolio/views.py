@@ -8,13 +8,10 @@ from aifinops.core.selectors import audit_events_for
 from aifinops.core.spreadsheet import csv_response, safe_text
 from aifinops.core.templatetags.afo import money
 
-from . import selectors, spend
+from . import selectors, spend, workspace
 from .catalog import routing_guidance_rows
 from .forms import AIModelEditForm, PriceAddForm
-from .gates import views as gate_views
 from .services import prices as price_services
-from .value import views as value_views
-from .value.build_vs_buy import build_vs_buy_for
 
 # The columns of the list a person can sort by, as the filter's sort names them.
 SORTABLE = ("name", "team", "stage", "risk", "autonomy", "cost", "actual_mtd", "actual_last")
@@ -37,24 +34,23 @@ def use_case_list(request):
     return render(request, template, context, status=400 if filterset.errors else 200)
 
 
-def use_case_detail(request, key):
+def use_case_detail(request, key, tab=workspace.OVERVIEW):
+    """The use case's workspace on one tab: the whole page, or for htmx the tab alone.
+
+    A history restore (back or forward past htmx's cache) asks for the whole page."""
     use_case = selectors.use_case_get(user=request.user, key=key)
-    value = value_views.value_context(request, use_case)
-    return render(
-        request,
-        "portfolio/use_case_detail.html",
-        {
-            "use_case": use_case,
-            "spend": spend.use_case_spend_summary(use_case=use_case),
-            "build_vs_buy": build_vs_buy_for(use_case=use_case),
-            "history": audit_events_for(use_case),
-            # The value section's unit economics also decide the margin item of the scale gate.
-            **gate_views.stage_context(
-                request, use_case, economics_viable=value["value"]["economics"].viable
-            ),
-            **value,
-        },
-    )
+    partial = request.htmx and not request.htmx.history_restore_request
+    header = None if partial else workspace.header_context(use_case=use_case)
+    context = {
+        "use_case": use_case,
+        "tab": tab,
+        "tab_template": f"portfolio/workspace/_tab_{tab}.html",
+        "tabs": workspace.tab_links(use_case, tab),
+        **(header or {}),
+        **workspace.tab_context(request, use_case, tab, header=header),
+    }
+    template = "portfolio/workspace/_tab.html" if partial else "portfolio/use_case_detail.html"
+    return render(request, template, context)
 
 
 CSV_COLUMNS = [

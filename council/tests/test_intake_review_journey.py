@@ -178,6 +178,7 @@ def test_an_intake_goes_through_the_council_to_a_funded_use_case(
 
     # Then the new use case has its funded first milestone and the condition as a milestone
     page.get_by_role("link", name="Refund agent").first.click()
+    page.get_by_role("tab", name="Value and economics").click()  # where its milestones are
     main = page.locator("main")
     expect(main).to_contain_text(decision.milestone.name)
     expect(main).to_contain_text(f"Council condition: {CONDITION}")

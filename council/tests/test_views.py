@@ -420,7 +420,7 @@ def test_the_decision_log_is_read_by_whoever_sees_the_use_case(cast, login, in_s
 
     response = login(cast.requester_a).get(url)
     use_case_page = _body(
-        login(cast.requester_a).get(reverse("portfolio:use_case_detail", args=["support-summarizer"]))
+        login(cast.requester_a).get(reverse("portfolio:use_case_tab_gates", args=["support-summarizer"]))
     )
 
     assert response.status_code == 200

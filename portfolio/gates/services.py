@@ -199,7 +199,7 @@ def stage_approval_record(
         recipients=[use_case.business_owner, use_case.technical_owner],
         subject=f"{use_case.name}: the move to {Stage(target_stage).label} is approved",
         body=approval.note,
-        url=use_case.get_absolute_url(),
+        url=use_case.get_tab_url("gates"),
     )
     return approval
 
@@ -233,7 +233,7 @@ def stage_move_request(*, actor, use_case, target_stage, note=""):
             recipients=list(chairs),
             subject=f"{use_case.name} asks to move to {Stage(target_stage).label}",
             body=request.note,
-            url=use_case.get_absolute_url(),
+            url=use_case.get_tab_url("gates"),
         )
     return request
 
@@ -327,6 +327,6 @@ def use_case_move(*, actor, use_case, target_stage, council_decision="", confirm
     notify(
         recipients=[use_case.business_owner, use_case.technical_owner],
         subject=f"{use_case.name} moved to {use_case.get_stage_display()}",
-        url=use_case.get_absolute_url(),
+        url=use_case.get_tab_url("gates"),
     )
     return use_case

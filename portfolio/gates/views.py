@@ -96,9 +96,10 @@ def _respond(request, use_case, *, success, stage=None, action, reload=False):
                     messages.error(request, e, extra_tags="stage-alert")
     else:
         messages.success(request, success)
+    # Back to the tab of the page the form was on.
     if request.htmx:
-        return HttpResponseClientRedirect(use_case.get_absolute_url())
-    return redirect(use_case.get_absolute_url())
+        return HttpResponseClientRedirect(use_case.get_tab_url("gates"))
+    return redirect(use_case.get_tab_url("gates"))
 
 
 @require_POST

@@ -75,7 +75,7 @@ def test_owner_completes_the_gates_to_pilot_and_the_chair_approves_and_moves_to_
 ):
     # Given the owner on the use case's page, at Concept
     log_in("owner", password)
-    page.goto(use_case.get_absolute_url())
+    page.goto(use_case.get_tab_url("gates"))
     _expect_stage(page, "Concept")
     expect(page.locator("#stage-section")).to_contain_text("Next: MVP.")
 
@@ -142,7 +142,7 @@ def test_owner_completes_the_gates_to_pilot_and_the_chair_approves_and_moves_to_
     page.get_by_role("button", name="Log out").click()
     log_in("chair-c", password)
     expect(page.get_by_role("link", name=re.compile("Notifications"))).to_contain_text("1")
-    page.goto(use_case.get_absolute_url())
+    page.goto(use_case.get_tab_url("gates"))
     expect(page.locator("#stage-section")).to_contain_text("requested by")
     page.get_by_role("button", name="Record approval for Launch").click()
     expect(page.locator("#stage-section")).to_contain_text("approved by")

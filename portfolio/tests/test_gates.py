@@ -670,7 +670,7 @@ def test_page_move_matrix_follows_the_same_rule(role, target, cast, movable, cli
 
     if expected == MOVED:
         assert response.status_code == 302
-        assert response.url == use_case.get_absolute_url()
+        assert response.url == use_case.get_tab_url("gates")  # back on the tab the form was on
         assert [str(m) for m in get_messages(response.wsgi_request)] == [f"Moved to {Stage(target).label}."]
         _assert_moved(use_case, target, approval)
     else:
@@ -1032,7 +1032,7 @@ def test_non_owners_cannot_request_a_move(role, status, cast, pilot, login):
 
 def test_the_owner_requests_on_the_page_and_the_section_shows_it(cast, pilot, login):
     client = login(cast.owner)
-    page = client.get(pilot.get_absolute_url()).content.decode()
+    page = client.get(pilot.get_tab_url("gates")).content.decode()
     assert "Request move to Launch" in page
     assert "Move to Launch" not in page.replace("Request move to Launch", "")
 

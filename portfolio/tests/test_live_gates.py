@@ -46,7 +46,7 @@ def _stage_oob(html):
 def test_recording_last_months_value_signal_refreshes_the_gate_that_asked_for_it(cast, login, mvp):
     # Given the page's stage section asks for last month's value signal
     client = login(cast.owner)
-    page = client.get(mvp.get_absolute_url()).content.decode()
+    page = client.get(mvp.get_tab_url("gates")).content.decode()
     assert "Record last month&#x27;s value signals" in _item(page, "unit_economics_tracked")
 
     # When the owner records it from the value card (htmx)
@@ -71,7 +71,7 @@ def test_adding_a_pending_milestone_refreshes_the_launch_gate(cast, login):
     # Given a pilot whose launch gate asks for a pending review milestone
     pilot = UseCaseFactory(key="pilot-uc", team=cast.team_a, business_owner=cast.owner, stage=Stage.PILOT)
     client = login(cast.owner)
-    page = client.get(pilot.get_absolute_url()).content.decode()
+    page = client.get(pilot.get_tab_url("gates")).content.decode()
     assert "Add a pending milestone for the review." in _item(page, "post_decision_review_scheduled")
 
     # When the owner adds one (htmx)
@@ -94,7 +94,7 @@ def test_a_refused_move_stays_on_the_page_until_the_section_is_re_rendered(cast,
     # Given a browser (no htmx) tried to move before the gate was complete
     client = login(cast.owner)
     client.post(reverse("portfolio:stage_move", args=[mvp.key]), {"target_stage": "pilot"})
-    page = client.get(mvp.get_absolute_url()).content.decode()
+    page = client.get(mvp.get_tab_url("gates")).content.decode()
     alerts = page.split('<div id="stage-alerts">', 1)[1].split("</div>\n    </div>", 1)[0]
     assert "Ticket triage cannot move to Pilot" in alerts
 
@@ -142,7 +142,7 @@ def retiring(cast):
 
 
 def test_the_page_says_what_sunset_does_before_it_does_it(cast, login, retiring):
-    page = login(cast.admin).get(retiring.get_absolute_url()).content.decode()
+    page = login(cast.admin).get(retiring.get_tab_url("gates")).content.decode()
 
     assert "Sunset Old bot?" in page
     assert "cannot move back to any stage" in page
@@ -166,7 +166,7 @@ def test_sunset_with_confirm_moves_it_audited_and_reloads_the_page(cast, login, 
         **HTMX,
     )
 
-    assert response.headers["HX-Redirect"] == retiring.get_absolute_url()
+    assert response.headers["HX-Redirect"] == retiring.get_tab_url("gates")
     assert UseCase.objects.get(pk=retiring.pk).stage == Stage.SUNSET
     event = AuditEvent.objects.get(action="use_case.move")
     assert event.after["stage"] == Stage.SUNSET

@@ -29,21 +29,24 @@ def test_last_months_value_signal_meets_the_gate_item_without_a_reload(page, log
     # Given the owner on the use case's page: the pilot gate asks for last month's value signal,
     # and an earlier try to move is still shown at the top
     log_in("owner", password)
-    page.goto(mvp.get_absolute_url())
+    page.goto(mvp.get_tab_url("gates"))
     item = page.locator("#item-unit_economics_tracked")
     expect(item).to_contain_text("Record last month's value signals")
     page.get_by_role("button", name="Move to Pilot", exact=True).click()
     expect(page.locator("#stage-section .alert")).to_contain_text("cannot move to Pilot")
     page.evaluate("window.__same_page = true")
 
-    # When they record last month's value signal in the value card
+    # When they record last month's value signal in the value card, on the value tab
+    page.get_by_role("tab", name="Value and economics").click()
     card = page.locator("#value-signals")
     card.get_by_label("Month *").fill(gates.recent_month_start().strftime("%Y-%m"))
     card.get_by_label("Outcomes *").fill("900")
     card.get_by_role("button", name="Record value signal").click()
 
-    # Then, on the same page, the gate item is met and the old refusal is gone
+    # Then the old refusal is gone, and back on the gates tab, without a reload, the item is met
     expect(card).to_contain_text("Value signal recorded.")
+    expect(page.locator("#stage-alerts .alert")).to_have_count(0)
+    page.get_by_role("tab", name="Stage and gates").click()
     expect(item).not_to_contain_text("Record last month's value signals")
     expect(item).to_contain_text("Met:")
     expect(page.locator("#stage-section .alert")).to_have_count(0)
@@ -63,7 +66,7 @@ def test_sunset_says_what_will_happen_and_needs_the_second_click(
         actor=cast.owner, use_case=use_case, code="sunset_criteria", evidence="Replaced by the new bot."
     )
     log_in("adm", password)
-    page.goto(use_case.get_absolute_url())
+    page.goto(use_case.get_tab_url("gates"))
 
     page.locator(".sunset-confirm summary").click()
     confirm = page.locator(".sunset-confirm")

@@ -471,8 +471,9 @@ def test_economics_history_reads_each_source_once_whatever_the_number_of_months(
 # The use-case page.
 
 
-def _detail(client, use_case):
-    return client.get(reverse("portfolio:use_case_detail", args=[use_case.key]))
+def _detail(client, use_case, tab="value"):
+    """The use-case page on one of its tabs: the value cards are on "value", the backlog on "backlog"."""
+    return client.get(use_case.get_tab_url(tab))
 
 
 def test_a_viewer_sees_the_value_section_without_forms(login, cast):
@@ -481,27 +482,30 @@ def test_a_viewer_sees_the_value_section_without_forms(login, cast):
     OptimizationItem.objects.create(use_case=uc, title="Cache the system prompt", lever="caching")
 
     response = _detail(login(cast.requester_a), uc)
+    backlog = _detail(login(cast.requester_a), uc, "backlog")
 
     assert response.status_code == 200
     body = response.content.decode()
     assert "Unit economics" in body
     assert "Viable: full cost per outcome $1.00 is below value per outcome $2.50." in _text(response)
     assert "Pilot with 50 agents" in body
-    assert "Cache the system prompt" in body
+    assert "Cache the system prompt" in backlog.content.decode()
     assert "Add a milestone" not in body
     assert "Record a month" not in body
-    assert "Propose an optimization" not in body
+    assert "Propose an optimization" not in backlog.content.decode()
     assert response.context["value"]["can_manage"] is False
+    assert backlog.context["value"]["can_manage"] is False
 
 
 def test_the_owner_sees_the_forms_and_which_figures_are_expected(login, cast):
-    response = _detail(login(cast.owner), cast.use_case_a)
+    client = login(cast.owner)
+    response = _detail(client, cast.use_case_a)
 
     body = response.content.decode()
     assert "Add a milestone" in body
     assert "Record a month" in body
     assert "Record a monthly cost" in body
-    assert "Propose an optimization" in body
+    assert "Propose an optimization" in _detail(client, cast.use_case_a, "backlog").content.decode()
     assert '<label class="form-label small mb-0" for="id_signal_outcomes">Outcomes' in body
     assert "no spend has been attributed to this use case yet" in body
     assert 'id="chart-unit-economics"' in body
@@ -531,7 +535,9 @@ def test_the_value_section_keeps_a_constant_number_of_queries(login, cast):
             value_context(request, uc)
         with CaptureQueriesContext(connection) as page:
             assert _detail(client, uc).status_code == 200
-        return len(section.captured_queries), len(page.captured_queries)
+        with CaptureQueriesContext(connection) as backlog:
+            assert _detail(client, uc, "backlog").status_code == 200
+        return len(section.captured_queries), len(page.captured_queries), len(backlog.captured_queries)
 
     few = count()
     for n in range(8):
@@ -607,7 +613,8 @@ def test_without_htmx_a_write_redirects_back_with_a_message(login, cast):
         follow=True,
     )
 
-    assert response.redirect_chain[-1][0].endswith(f"{cast.use_case_a.get_absolute_url()}#value-milestones")
+    # Back on the tab the form was on
+    assert response.redirect_chain[-1][0].endswith(f"{cast.use_case_a.get_tab_url('value')}#value-milestones")
     assert b"Milestone added." in response.content
     assert Milestone.objects.get().target_stage == "pilot"
 

@@ -56,7 +56,7 @@ def test_use_case_page_shows_its_history(login, cast):
             after=snapshot(cast.use_case_a),
         )
 
-    response = login(cast.requester_a).get(cast.use_case_a.get_absolute_url())
+    response = login(cast.requester_a).get(cast.use_case_a.get_tab_url("history"))
 
     assert b"History" in response.content
     # In plain words: the person's name and what they did, not the action's code
@@ -135,15 +135,24 @@ def test_a_scale_use_case_page_computes_its_unit_economics_once(login, cast, mon
     scaled = UseCaseFactory(
         team=cast.team_a, key="scaled", name="Scaled", stage="scale", business_owner=cast.owner
     )
+    calls = []
+    computed = economics.unit_economics
 
-    def not_again(**kwargs):
-        raise AssertionError("the gate check recomputed the economics the page already has")
+    def counted(**kwargs):
+        calls.append(kwargs)
+        return computed(**kwargs)
 
-    monkeypatch.setattr(economics, "unit_economics", not_again)
-    response = login(cast.owner).get(scaled.get_absolute_url())
+    monkeypatch.setattr(economics, "unit_economics", counted)
+    client = login(cast.owner)
+    overview = client.get(scaled.get_absolute_url())
+    assert overview.status_code == 200
+    assert calls == []  # the overview has no gate to check
+
+    response = client.get(scaled.get_tab_url("gates"))
 
     assert response.status_code == 200
     assert b"Scale gate" in response.content
+    assert len(calls) == 1, "the gate check computed the economics more than once"
 
 
 def _spend(use_case, *, this_month="0", last_month="0", currency="USD"):

@@ -192,7 +192,7 @@ def milestones_mark_overdue(*, today=None):
                 f"{'s' if count != 1 else ''} in a row; the council sees this count. Meet a milestone, "
                 "or agree new dates, to reset it."
             ),
-            url=use_case.get_absolute_url(),
+            url=use_case.get_tab_url("value"),
         )
     return len(overdue)
 

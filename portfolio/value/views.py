@@ -38,42 +38,47 @@ MOVES_ECONOMICS = ("signals", "costs")
 MOVES_GATES = ("milestones", "signals", "costs")
 
 
-def value_context(request, use_case, *, bound=None, notice=None):
-    """What the use-case page needs for templates/portfolio/partials/_value_section.html.
+def value_context(request, use_case, *, bound=None, notice=None, sections=("value", "backlog")):
+    """What the use-case page needs for the value cards (templates/portfolio/partials/_value_*.html).
 
     `bound` replaces an empty form by the one a person just sent, with its messages: keys are the
-    form names below, or ("milestone", pk) / ("optimization", pk) for a row's form.
+    form names below, or ("milestone", pk) / ("optimization", pk) for a row's form. `sections` says
+    which cards to read: "value" (unit economics, milestones, value signals, cost lines) and
+    "backlog" (the optimization backlog); each tab of the page reads only its own.
     """
     bound = bound or {}
     can_manage = permissions.can_manage_use_case(request.user, use_case)
-    overview = economics.economics_overview(use_case=use_case)
-    milestones = selectors.milestone_list(use_case=use_case)
-    optimizations = selectors.optimization_list(use_case=use_case)
-    people = selectors.people_for_choice() if can_manage else []
+    context = {"can_manage": can_manage, "notice": notice}
 
     def row_form(kind, obj, make):
         if not can_manage:
             return None
         return bound.get((kind, obj.pk)) or make(obj)
 
-    return {
-        "value": {
-            "can_manage": can_manage,
+    if "value" in sections:
+        overview = economics.economics_overview(use_case=use_case)
+        milestones = selectors.milestone_list(use_case=use_case)
+        context |= {
             "milestones": [(m, row_form("milestone", m, MilestoneForm.for_milestone)) for m in milestones],
             "missed_in_a_row": use_case.consecutive_missed_milestones,
             "signals": selectors.value_signal_list(use_case=use_case),
             "cost_lines": selectors.cost_line_list(use_case=use_case),
-            "optimizations": [
-                (item, row_form("optimization", item, lambda o: OptimizationForm.for_item(o, people=people)))
-                for item in optimizations
-            ],
-            "savings": selectors.savings_of(optimizations),
             "economics": overview.current,
             "history": overview.history,
             "chart": charts.unit_economics_chart(overview.history, currency=use_case.currency),
             "milestone_form": bound.get("milestone_form") or (MilestoneForm() if can_manage else None),
             "signal_form": bound.get("signal_form") or (ValueSignalForm() if can_manage else None),
             "cost_form": bound.get("cost_form") or (CostLineForm() if can_manage else None),
+        }
+    if "backlog" in sections:
+        optimizations = selectors.optimization_list(use_case=use_case)
+        people = selectors.people_for_choice() if can_manage else []
+        context |= {
+            "optimizations": [
+                (item, row_form("optimization", item, lambda o: OptimizationForm.for_item(o, people=people)))
+                for item in optimizations
+            ],
+            "savings": selectors.savings_of(optimizations),
             "optimization_form": bound.get("optimization_form")
             or (
                 OptimizationForm(
@@ -83,9 +88,8 @@ def value_context(request, use_case, *, bound=None, notice=None):
                 if can_manage
                 else None
             ),
-            "notice": notice,
         }
-    }
+    return {"value": context}
 
 
 def _parts_response(request, use_case, part, *, bound=None, notice=None):
@@ -93,7 +97,13 @@ def _parts_response(request, use_case, part, *, bound=None, notice=None):
     use_case = selectors.use_case_get(user=request.user, key=use_case.key)
     context = {
         "use_case": use_case,
-        **value_context(request, use_case, bound=bound, notice={**notice, "part": part} if notice else None),
+        **value_context(
+            request,
+            use_case,
+            bound=bound,
+            notice={**notice, "part": part} if notice else None,
+            sections=_sections_of(part),
+        ),
     }
     html = render_to_string(PARTS[part], context, request=request)
     if part in MOVES_ECONOMICS:
@@ -114,8 +124,15 @@ def _manageable_use_case(request, key):
     return use_case
 
 
+def _sections_of(part):
+    # The backlog has a tab of its own; the other cards are the value tab's.
+    return ("backlog",) if part == "backlog" else ("value",)
+
+
 def _back(use_case, part):
-    return redirect(f"{use_case.get_absolute_url()}#value-{part}")
+    """Back to the tab of the page that holds the card."""
+    tab = "backlog" if part == "backlog" else "value"
+    return redirect(f"{use_case.get_tab_url(tab)}#value-{part}")
 
 
 def _write(request, use_case, *, part, run, success, form=None, slot=None):

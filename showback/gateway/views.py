@@ -20,7 +20,7 @@ from .selectors import agent_policy_get
 
 
 def _back(use_case, anchor="h-gateway"):
-    return redirect(f"{use_case.get_absolute_url()}#{anchor}")
+    return redirect(f"{use_case.get_tab_url('agents')}#{anchor}")
 
 
 def _errors(request, error):

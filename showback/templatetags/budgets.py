@@ -32,3 +32,15 @@ def use_case_group_cap(use_case):
 @register.filter
 def any_capped(rows):
     return any(status is not None and status.capped for _, status in rows)
+
+
+# Worst first: the one word a page's header says about all of a use case's budgets.
+_STATE_RANK = {"capped": 0, "over": 1, "at_risk": 2, "on_track": 3}
+
+
+@register.filter
+def budget_state(rows):
+    """The worst state among a page's budget rows ("capped", "over", "at_risk", "on_track"), or ""
+    when none is active: the same states the budget table shows, row by row."""
+    states = [status.state for _, status in rows if status is not None]
+    return min(states, key=_STATE_RANK.__getitem__) if states else ""

@@ -7,6 +7,7 @@ from django import template
 
 from ..gateway.caps import cap_reconciliation_get
 from ..gateway.forms import AgentControlsForm, GatewayKeyForm, KillSwitchForm
+from ..gateway.selectors import agent_policy_get
 from ..gateway.selectors import use_case_gateway as gateway_context
 
 register = template.Library()
@@ -44,3 +45,9 @@ def cap_reconciliation(budget):
 def active_keys(keys):
     """The keys still in use: what a kill switch stops, or lets call again."""
     return [k for k in keys if k.is_active]
+
+
+@register.simple_tag
+def use_case_agent_policy(use_case):
+    """The use case's agent policy (its kill switch, its approval), for a page's header: one query."""
+    return agent_policy_get(use_case=use_case)

@@ -199,7 +199,7 @@ def test_the_page_shows_the_defaults_and_why(login, cast):
 
     body = (
         login(cast.owner)
-        .get(reverse("portfolio:use_case_detail", args=[cast.use_case_a.key]))
+        .get(reverse("portfolio:use_case_tab_agents", args=[cast.use_case_a.key]))
         .content.decode()
     )
 
@@ -211,7 +211,7 @@ def test_the_page_shows_the_defaults_and_why(login, cast):
 def test_the_page_says_an_assistive_tool_has_no_limits_by_default(login, cast):
     body = (
         login(cast.owner)
-        .get(reverse("portfolio:use_case_detail", args=[cast.use_case_a.key]))
+        .get(reverse("portfolio:use_case_tab_agents", args=[cast.use_case_a.key]))
         .content.decode()
     )
 

@@ -107,7 +107,9 @@ def test_finance_sees_every_budget_with_its_figures_in_the_api(cast, login, budg
 def test_the_use_case_and_team_pages_show_the_cap_and_the_budgets(cast, login, budgets):
     client = login(cast.requester_a)
 
-    use_case = client.get(reverse("portfolio:use_case_detail", args=["support-summarizer"])).content.decode()
+    # The spend tab: the header's cap badge and the budget table below it
+    spend_tab = reverse("portfolio:use_case_tab_spend", args=["support-summarizer"])
+    use_case = client.get(spend_tab).content.decode()
     team = client.get(reverse("portfolio:team_detail", args=["support"])).content.decode()
     other = (
         login(cast.finance)

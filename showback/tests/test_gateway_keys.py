@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def page(client, use_case):
-    return client.get(reverse("portfolio:use_case_detail", args=[use_case.key]))
+    return client.get(reverse("portfolio:use_case_tab_agents", args=[use_case.key]))
 
 
 def test_an_owner_creates_a_key_that_is_shown_once_and_stored_hashed(login, cast, redis_clean):

@@ -274,7 +274,7 @@ def test_runs_already_stored_are_looked_up_in_one_query_however_many_hours_a_bat
 def test_the_use_case_page_shows_the_telemetry(login, cast, gateway_key, redis_clean):
     post(bearer(gateway_key.raw), [event("a1", latency_ms=120, outcome="success", cost="0.25")])
 
-    page = login(cast.requester_a).get(reverse("portfolio:use_case_detail", args=[cast.use_case_a.key]))
+    page = login(cast.requester_a).get(reverse("portfolio:use_case_tab_agents", args=[cast.use_case_a.key]))
 
     body = page.content.decode()
     assert "Calls through the gateway (last 7 days)" in body
