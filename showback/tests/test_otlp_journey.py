@@ -55,7 +55,7 @@ def test_spans_from_the_sdk_exporter_show_on_the_use_case_and_the_unattributed_p
 
     # Then the owner sees eight calls, one error, the runs and their tool calls on the use case
     log_in(cast.owner.username, password)
-    page.goto(reverse("portfolio:use_case_detail", args=[cast.use_case_a.key]) + "#gateway")
+    page.goto(cast.use_case_a.get_tab_url("agents"))
     telemetry = page.locator("#gateway-telemetry")
     expect(telemetry).to_contain_text("Calls")
     expect(telemetry.locator(".col").first).to_contain_text("8")

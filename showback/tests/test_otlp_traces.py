@@ -87,8 +87,8 @@ def test_the_sdk_exporter_sends_chat_calls_and_an_agent_run_that_land_on_the_use
     spend = SpendRecord.objects.get(source="gateway", use_case=cast.use_case_a)
     assert (spend.effective_cost, spend.is_estimated, spend.requests) == (cost, True, 5)
 
-    # And the use case's page shows the telemetry: five calls, one tool call per run
-    page = login(cast.owner).get(reverse("portfolio:use_case_detail", args=[cast.use_case_a.key]))
+    # And the use case's agent controls tab shows the telemetry: five calls, one tool call per run
+    page = login(cast.owner).get(cast.use_case_a.get_tab_url("agents"))
     assert page.status_code == 200
     html = page.content.decode()
     telemetry = html[html.index('id="gateway-telemetry"') :][:3000]
