@@ -391,6 +391,10 @@ def spans_to_events(*, principal, message) -> Batch:
             continue
         use_case_key, facts = decided
         event = _event(span, attrs, trace, span_id, operation, models, agents, candidates)
+        tier_attribute = next((n for n in SERVICE_TIER_ATTRIBUTES if attrs.get(n) is not None), None)
+        if tier_attribute and service_tier_parse(attrs[tier_attribute]) is None:
+            batch.reject(label, tier_attribute, SERVICE_TIER_PROBLEM)
+            continue
         gateway = attribution.gateway
         if gateway is not None and gateway.agent and event["agent_id"] not in ("", None, gateway.agent):
             batch.reject(label, "gen_ai.agent.name", f"This key acts for the agent “{gateway.agent}” only.")
@@ -490,7 +494,7 @@ def _event(span, attrs, trace, span_id, operation, models, agents, candidates) -
     event["reasoning_tokens"] = reasoning
     tier = next((attrs[name] for name in SERVICE_TIER_ATTRIBUTES if attrs.get(name) is not None), None)
     if tier is not None:
-        event["service_tier"] = tier
+        event["service_tier"] = service_tier_parse(tier)
     return event
 
 
@@ -513,7 +517,6 @@ ATTRIBUTE_OF = {
     "input_tokens": "gen_ai.usage.input_tokens",
     "cached_tokens": "gen_ai.usage.cache_read.input_tokens",
     "cache_write_tokens": "gen_ai.usage.cache_creation.input_tokens",
-    "service_tier": "openai.response.service_tier",
     "output_tokens": "gen_ai.usage.output_tokens",
     "reasoning_tokens": "gen_ai.usage.reasoning.output_tokens",
     "model": "gen_ai.request.model",
@@ -613,10 +616,7 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
         if problem:
             refused.append((label, *problem))
             continue
-        tier = service_tier_parse(event.get("service_tier"))
-        if tier is None:
-            refused.append((label, ATTRIBUTE_OF["service_tier"], SERVICE_TIER_PROBLEM))
-            continue
+        tier = service_tier_parse(event.get("service_tier"))  # a tier no one knows is refused above
         # Priced as the usage pipeline prices an event: the price book's price in force that day.
         costed = (
             usage_cost(
