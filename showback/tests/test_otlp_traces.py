@@ -243,6 +243,32 @@ def test_spans_no_use_case_claims_go_to_unattributed_spend_for_finance_and_are_r
 
 
 @pytest.mark.django_db
+def test_a_span_no_use_case_claims_is_costed_at_its_tier_with_its_cache_writes(cast, catalog, redis_clean):
+    from .gateway_helpers import token_client
+
+    # Given a batch price in the book and a span of a service no use case claims
+    PriceBookEntry.objects.create(
+        model=catalog["ok"],
+        tier="batch",
+        effective_from=periods.today() - datetime.timedelta(days=3),
+        input_price_per_mtok=Decimal("1"),
+        output_price_per_mtok=Decimal("4"),
+        cache_write_price_per_mtok=Decimal("1.25"),
+    )
+    app = App(**{"service.name": "shadow-batch"})
+    app.chat(**{"gen_ai.usage.cache_creation.input_tokens": 300, "openai.response.service_tier": "batch"})
+
+    # When finance sends it
+    answer = token_client(cast.finance).generic("POST", URL, app.body(), content_type=PROTOBUF)
+
+    # Then its spend is costed at the batch price, cache writes at the cache-write price
+    assert answer.status_code == 200
+    record = SpendRecord.objects.get(source="otel")
+    assert record.effective_cost == (700 * 1 + 200 * 1 + 300 * Decimal("1.25") + 500 * 4) / MILLION
+    assert (record.input_tokens, record.cached_tokens, record.quantity) == (700, 500, 1700)
+
+
+@pytest.mark.django_db
 def test_a_gateway_key_cannot_put_spans_on_another_use_case(cast, catalog, redis_clean, client):
     key = GatewayKeyFactory(use_case=cast.use_case_a, created_by=cast.owner)
     app = App(**{"aifinops.use_case": cast.use_case_b.key})
