@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.db.models.fields.json import KT
 from django.shortcuts import get_object_or_404
 
@@ -21,7 +21,7 @@ from portfolio.models import UseCase
 
 from ..models import Commitment, DailySpend, SpendRecord
 from . import amortisation
-from .pricing import on_demand_cost
+from .pricing import list_prices_load, on_demand_cost
 
 ZERO = Decimal("0")
 
@@ -104,9 +104,6 @@ def _usage_rows(commitments):
             input_tokens=Sum("input_tokens"),
             cached_tokens=Sum("cached_tokens"),
             output_tokens=Sum("output_tokens"),
-            input_price=F("model__input_price_per_mtok"),
-            output_price=F("model__output_price_per_mtok"),
-            cached_price=F("model__cached_input_price_per_mtok"),
         )
         .order_by()
     )
@@ -138,7 +135,7 @@ def _linked_rows(commitments):
     )
 
 
-def _view(commitment, usage_rows, linked, use_cases):
+def _view(commitment, usage_rows, linked, use_cases, list_prices):
     usage = defaultdict(lambda: defaultdict(lambda: (ZERO, ZERO)))
     model_ids = {m.pk for m in commitment.models_covered.all()}
     for row in usage_rows:
@@ -148,7 +145,7 @@ def _view(commitment, usage_rows, linked, use_cases):
         effective, on_demand = usage[month][row["use_case_id"]]
         usage[month][row["use_case_id"]] = (
             effective + (row["effective"] or ZERO),
-            on_demand + on_demand_cost(row),
+            on_demand + on_demand_cost(row, list_prices=list_prices),
         )
     months = amortisation.months_of(
         commitment.schedule(), usage, draw_on_demand=commitment.category == "usage"
@@ -174,7 +171,8 @@ def _views(commitments):
     linked = _linked_rows(commitments)
     ids = {r["use_case_id"] for r in rows if r["use_case_id"]}
     use_cases = UseCase.objects.in_bulk(ids) if ids else {}
-    return [_view(c, rows, linked, use_cases) for c in commitments]
+    list_prices = list_prices_load({r["model_id"] for r in rows})
+    return [_view(c, rows, linked, use_cases, list_prices) for c in commitments]
 
 
 def _commitments():

@@ -341,7 +341,16 @@ USAGE_EVENT_FIELDS = {
     "provider": serializers.CharField(required=False),
     "model": serializers.CharField(required=False),
     "input_tokens": serializers.IntegerField(required=False, help_text="Uncached input tokens."),
-    "cached_tokens": serializers.IntegerField(required=False),
+    "cached_tokens": serializers.IntegerField(required=False, help_text="Input tokens read from the cache."),
+    "cache_write_tokens": serializers.IntegerField(
+        required=False,
+        help_text="Input tokens written to the cache (Anthropic's cache_creation_input_tokens).",
+    ),
+    "service_tier": serializers.CharField(
+        required=False,
+        help_text="standard (default), batch, priority or flex; OpenAI's default and auto are "
+        "standard, scale is priority.",
+    ),
     "output_tokens": serializers.IntegerField(required=False, help_text="Reasoning tokens included."),
     "reasoning_tokens": serializers.IntegerField(required=False),
     "latency_ms": serializers.IntegerField(required=False),

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from aifinops.core.models import HashedKey
+from portfolio.choices import PriceTier
 from portfolio.models import AIModel, UseCase
 
 # The same precision as SpendRecord's costs: per-call costs are fractions of a cent.
@@ -167,8 +168,17 @@ class UsageEvent(models.Model):
     model_name = models.CharField(max_length=150, blank=True)
     input_tokens = models.BigIntegerField(default=0)
     output_tokens = models.BigIntegerField(default=0)
-    cached_tokens = models.BigIntegerField(default=0)
+    cached_tokens = models.BigIntegerField(default=0, help_text="Input tokens read from the prompt cache.")
+    cache_write_tokens = models.BigIntegerField(
+        default=0, help_text="Input tokens written to the prompt cache (priced apart from input)."
+    )
     reasoning_tokens = models.BigIntegerField(default=0)
+    service_tier = models.CharField(
+        max_length=16,
+        choices=PriceTier.choices,
+        default=PriceTier.STANDARD,
+        help_text="The provider's service tier the call ran at: the price book's tier it is costed at.",
+    )
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     retries = models.PositiveSmallIntegerField(default=0)
     tool_calls = models.PositiveIntegerField(default=0)
@@ -232,6 +242,7 @@ class UsageHourly(models.Model):
     input_tokens = models.BigIntegerField(default=0)
     output_tokens = models.BigIntegerField(default=0)
     cached_tokens = models.BigIntegerField(default=0)
+    cache_write_tokens = models.BigIntegerField(default=0)
     reasoning_tokens = models.BigIntegerField(default=0)
     cost = models.DecimalField(**COST, default=Decimal("0"))
     latency_count = models.PositiveBigIntegerField(default=0)

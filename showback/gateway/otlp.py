@@ -43,7 +43,7 @@ from ..models import SpendRecord
 from .authorize import GatewayPrincipal
 from .tasks import unattributed_rollups
 from .usage import usage_events_ingest
-from .usage_checks import MAX_BATCH, NEWEST, OLDEST, _catalog
+from .usage_checks import MAX_BATCH, NEWEST, OLDEST, SERVICE_TIER_PROBLEM, _catalog, service_tier_parse
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -391,6 +391,10 @@ def spans_to_events(*, principal, message) -> Batch:
             continue
         use_case_key, facts = decided
         event = _event(span, attrs, trace, span_id, operation, models, agents, candidates)
+        tier_attribute = next((n for n in SERVICE_TIER_ATTRIBUTES if attrs.get(n) is not None), None)
+        if tier_attribute and service_tier_parse(attrs[tier_attribute]) is None:
+            batch.reject(label, tier_attribute, SERVICE_TIER_PROBLEM)
+            continue
         gateway = attribution.gateway
         if gateway is not None and gateway.agent and event["agent_id"] not in ("", None, gateway.agent):
             batch.reject(label, "gen_ai.agent.name", f"This key acts for the agent “{gateway.agent}” only.")
@@ -469,24 +473,50 @@ def _event(span, attrs, trace, span_id, operation, models, agents, candidates) -
     cache_read = _first_int(
         attrs, "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens"
     )
+    cache_write = _first_int(attrs, *CACHE_WRITE_ATTRIBUTES)
     output = _first_int(attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
     reasoning = _first_int(attrs, "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens")
-    # The conventions count cached tokens in the input tokens; the usage event counts uncached
-    # input apart from cached. Cache writes are priced as input: the catalog has no price of theirs.
+    # The conventions count cache reads and writes in the input tokens; the usage event counts
+    # uncached input apart from them, as each has its own price. An instrumentation whose cache
+    # counts exceed its input tokens counted them apart already (as Anthropic's API does).
     uncached = given
-    if isinstance(given, int) and isinstance(cache_read, int) and 0 <= cache_read <= given:
-        uncached = given - cache_read
+    cached = [c for c in (cache_read, cache_write) if c is not None]
+    if (
+        isinstance(given, int)
+        and all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in cached)
+        and sum(cached) <= given
+    ):
+        uncached = given - sum(cached)
     event["input_tokens"] = uncached
     event["cached_tokens"] = cache_read
+    event["cache_write_tokens"] = cache_write
     event["output_tokens"] = output
     event["reasoning_tokens"] = reasoning
+    tier = next((attrs[name] for name in SERVICE_TIER_ATTRIBUTES if attrs.get(name) is not None), None)
+    if tier is not None:
+        event["service_tier"] = service_tier_parse(tier)
     return event
+
+
+# Newest name first. The service tier the response ran at comes before the one requested (which
+# may be "auto"); the conventions moved these from gen_ai.openai.* to openai.*.
+CACHE_WRITE_ATTRIBUTES = (
+    "gen_ai.usage.cache_creation.input_tokens",
+    "gen_ai.usage.cache_creation_input_tokens",
+)
+SERVICE_TIER_ATTRIBUTES = (
+    "openai.response.service_tier",
+    "gen_ai.openai.response.service_tier",
+    "openai.request.service_tier",
+    "gen_ai.openai.request.service_tier",
+)
 
 
 # The usage event's field a refusal names, as the span's attribute that gave it.
 ATTRIBUTE_OF = {
     "input_tokens": "gen_ai.usage.input_tokens",
     "cached_tokens": "gen_ai.usage.cache_read.input_tokens",
+    "cache_write_tokens": "gen_ai.usage.cache_creation.input_tokens",
     "output_tokens": "gen_ai.usage.output_tokens",
     "reasoning_tokens": "gen_ai.usage.reasoning.output_tokens",
     "model": "gen_ai.request.model",
@@ -586,6 +616,7 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
         if problem:
             refused.append((label, *problem))
             continue
+        tier = service_tier_parse(event.get("service_tier"))  # a tier no one knows is refused above
         # Priced as the usage pipeline prices an event: the price book's price in force that day.
         costed = (
             usage_cost(
@@ -593,7 +624,9 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
                 on_date=when.date(),
                 input_tokens=event["input_tokens"] or 0,
                 cache_read_tokens=event["cached_tokens"] or 0,
+                cache_write_tokens=event["cache_write_tokens"] or 0,
                 output_tokens=event["output_tokens"] or 0,
+                tier=tier,
             )
             if model
             else None
@@ -624,10 +657,12 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
                 is_ai=True,
                 tags=dict(list(tags.items())[:40]),
                 input_tokens=event.get("input_tokens") or 0,
-                cached_tokens=event.get("cached_tokens") or 0,
+                # The ledger's cached tokens are the cache's reads and writes, as the bills' are.
+                cached_tokens=(event.get("cached_tokens") or 0) + (event.get("cache_write_tokens") or 0),
                 output_tokens=event.get("output_tokens") or 0,
                 quantity=(event.get("input_tokens") or 0)
                 + (event.get("cached_tokens") or 0)
+                + (event.get("cache_write_tokens") or 0)
                 + (event.get("output_tokens") or 0),
                 requests=1,
                 attributed_by="",
@@ -664,7 +699,7 @@ def _unattributed_rollups_enqueue(first, last):
 
 
 def _counts_problem(event):
-    for name in ("input_tokens", "cached_tokens", "output_tokens"):
+    for name in ("input_tokens", "cached_tokens", "cache_write_tokens", "output_tokens"):
         value = event.get(name)
         if value is None:
             continue

@@ -3,11 +3,12 @@
 A usage event that brought no cost of its own (`cost_computed`) was costed with the price in force
 on its day. When a price that takes effect on or before today is added or changed, portfolio sends
 `model_prices_changed` inside its transaction; `usage_recost` costs again, with the same
-`portfolio.pricing.usage_cost`, every computed event of the model from that day on, and carries the
-differences into the gateway's SpendRecords and the hourly telemetry with set-based UPDATEs, then
-rebuilds the daily rollups of the days and use cases touched. Running it twice changes nothing the
-second time. An event whose new price is in another currency than the one it was stored in is left
-as it is (its spend record is keyed by currency): the re-costing counts it as skipped.
+`portfolio.pricing.usage_cost` at each event's own service tier and cache-write tokens, every
+computed event of the model from that day on, and carries the differences into the gateway's
+SpendRecords and the hourly telemetry with set-based UPDATEs, then rebuilds the daily rollups of
+the days and use cases touched. Running it twice changes nothing the second time. An event whose
+new price is in another currency than the one it was stored in is left as it is (its spend record
+is keyed by currency): the re-costing counts it as skipped.
 
 Volume tiers are settled on the month's volume as it stands when re-costing, so a month costed
 event by event while its volume grew is re-costed at the tier the month reached.
@@ -56,7 +57,9 @@ def usage_recost(sender, *, model, since, **kwargs) -> dict:
             "use_case_id",
             "input_tokens",
             "cached_tokens",
+            "cache_write_tokens",
             "output_tokens",
+            "service_tier",
             "cost",
             "currency",
             "customer",
@@ -73,7 +76,9 @@ def usage_recost(sender, *, model, since, **kwargs) -> dict:
         use_case_id,
         tokens_in,
         tokens_cached,
+        tokens_written,
         tokens_out,
+        tier,
         cost,
         currency,
         customer,
@@ -85,7 +90,9 @@ def usage_recost(sender, *, model, since, **kwargs) -> dict:
             on_date=day,
             input_tokens=tokens_in,
             cache_read_tokens=tokens_cached,
+            cache_write_tokens=tokens_written,
             output_tokens=tokens_out,
+            tier=tier,
             monthly_volume=volumes.get((model.pk, periods.month_start(day)), 0),
             prices=prices,
         )

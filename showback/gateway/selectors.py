@@ -124,7 +124,7 @@ class Telemetry:
             "accepted",
         ):
             setattr(self, name, getattr(self, name) + getattr(row, name))
-        self.tokens += row.input_tokens + row.output_tokens + row.cached_tokens
+        self.tokens += row.input_tokens + row.output_tokens + row.cached_tokens + row.cache_write_tokens
         self.cost[row.currency] += row.cost
         self.hist = telemetry.add(self.hist, row.latency_hist or [])
 

@@ -209,7 +209,9 @@ def _usage_row(event, key_id, received_at) -> dict:
         "input_tokens": event["input_tokens"] or 0,
         "output_tokens": event["output_tokens"] or 0,
         "cached_tokens": event["cached_tokens"] or 0,
+        "cache_write_tokens": event["cache_write_tokens"] or 0,
         "reasoning_tokens": event["reasoning_tokens"] or 0,
+        "service_tier": event["service_tier"],
         "latency_ms": event["latency_ms"],
         "retries": event["retries"] or 0,
         "tool_calls": event["tool_calls"] or 0,
@@ -297,7 +299,8 @@ def _hourly_add(fresh, runs_before):
         row.successes += sum(e["outcome"] in SUCCESSFUL_OUTCOMES for e in events)
         row.human_reviews += sum(e["human_review"] for e in events)
         row.accepted += sum(e["outcome"] == UsageOutcome.ACCEPTED for e in events)
-        for name in ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens"):
+        tokens = ("input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens")
+        for name in tokens:
             setattr(row, name, getattr(row, name) + sum(e[name] or 0 for e in events))
         row.cost += sum((e["cost"] for e in events), Decimal("0"))
         for event in events:
@@ -311,7 +314,7 @@ def _hourly_add(fresh, runs_before):
         [
             "calls", "errors", "retried_calls", "retries", "cache_hits", "tool_calls", "runs", "tasks",
             "successes", "human_reviews", "accepted", "input_tokens", "output_tokens", "cached_tokens",
-            "reasoning_tokens", "cost", "latency_count", "latency_hist",
+            "cache_write_tokens", "reasoning_tokens", "cost", "latency_count", "latency_hist",
         ],
     )  # fmt: skip
 
@@ -338,7 +341,8 @@ def _gateway_spend_add(fresh) -> set:
         first = events[0]
         cost = sum((e["cost"] for e in events), Decimal("0"))
         tokens_in = sum(e["input_tokens"] or 0 for e in events)
-        tokens_cached = sum(e["cached_tokens"] or 0 for e in events)
+        # The ledger's cached tokens are the prompt cache's reads and writes, as the bills' are.
+        tokens_cached = sum((e["cached_tokens"] or 0) + (e["cache_write_tokens"] or 0) for e in events)
         tokens_out = sum(e["output_tokens"] or 0 for e in events)
         record = existing.get(key)
         if record is None:
@@ -409,6 +413,7 @@ def _settlement(event):
         "day": event["occurred_at"].date(),
         "tokens": (event["input_tokens"] or 0)
         + (event["cached_tokens"] or 0)
+        + (event["cache_write_tokens"] or 0)
         + (event["output_tokens"] or 0),
         "tool_calls": event["tool_calls"] or 0,
         "customer": event["customer"],

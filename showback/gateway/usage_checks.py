@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 from aifinops.core import periods, permissions
 from aifinops.core.api.parsers import text_problem
 from aifinops.core.exceptions import Unprocessable
+from portfolio.choices import PriceTier
 from portfolio.models import AIModel, PriceBookEntry, UseCase
 from portfolio.pricing import usage_cost
 
@@ -41,12 +42,25 @@ COUNT_FIELDS = {
     "input_tokens": 10**9,
     "output_tokens": 10**9,
     "cached_tokens": 10**9,
+    "cache_write_tokens": 10**9,
     "reasoning_tokens": 10**9,
     "latency_ms": 2**31 - 1,
     "retries": 32767,
     "tool_calls": 10**6,
 }
 STATUSES, OUTCOMES = frozenset(UsageStatus.values), frozenset(UsageOutcome.values)
+# The service tier a call ran at, as providers name it: OpenAI's "default" and "auto" (a call
+# answered "auto" ran at the project's default) are the standard tier, its "scale" tier the
+# priority one. Anything else is refused, not costed at a guess.
+SERVICE_TIERS = {
+    **{tier: tier for tier in PriceTier.values},
+    "default": PriceTier.STANDARD,
+    "auto": PriceTier.STANDARD,
+    "scale": PriceTier.PRIORITY,
+}
+SERVICE_TIER_PROBLEM = (
+    f"Must be one of: {', '.join(PriceTier.values)} (or OpenAI's default and auto, or scale)."
+)
 # Per event, for the same reason: a day's sum must fit the rollups' money columns.
 MAX_COST = Decimal("1e6")
 KNOWN_FIELDS = {
@@ -57,6 +71,7 @@ KNOWN_FIELDS = {
     "cache_hit",
     "human_review",
     "outcome",
+    "service_tier",
     "timestamp",
     "cost",
     "currency",
@@ -113,6 +128,24 @@ def _bool(value, index, name, problems):
     return value
 
 
+def service_tier_parse(value):
+    """The price book's tier of a provider's service tier name (case and spaces aside), or None
+    when it names no tier we know. No value is the standard tier."""
+    if value is None or value == "":
+        return PriceTier.STANDARD
+    if not isinstance(value, str):
+        return None
+    return SERVICE_TIERS.get(value.strip().lower())
+
+
+def _service_tier(value, index, problems):
+    tier = service_tier_parse(value)
+    if tier is None:
+        problems.add(index, "service_tier", SERVICE_TIER_PROBLEM)
+        return PriceTier.STANDARD
+    return tier
+
+
 def _event(raw, index, problems, now):
     """One event's fields, checked; problems are added to `problems`."""
     if not isinstance(raw, dict):
@@ -147,6 +180,7 @@ def _event(raw, index, problems, now):
     if outcome and outcome not in OUTCOMES:
         problems.add(index, "outcome", f"Must be empty or one of: {', '.join(UsageOutcome.values)}.")
     event["outcome"] = outcome
+    event["service_tier"] = _service_tier(raw.get("service_tier"), index, problems)
     event["cache_hit"] = _bool(raw.get("cache_hit"), index, "cache_hit", problems)
     event["human_review"] = _bool(raw.get("human_review"), index, "human_review", problems)
     event["tags"] = _tags(raw.get("tags"), index, problems)
@@ -371,7 +405,9 @@ def _costs_computed(events) -> None:
             on_date=day,
             input_tokens=event["input_tokens"] or 0,
             cache_read_tokens=event["cached_tokens"] or 0,
+            cache_write_tokens=event["cache_write_tokens"] or 0,
             output_tokens=event["output_tokens"] or 0,
+            tier=event["service_tier"],
             monthly_volume=volumes.get((model.pk, periods.month_start(day)), 0),
             prices=prices[model.pk],
         )

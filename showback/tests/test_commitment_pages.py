@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from aifinops.core import periods
 from aifinops.core.models import AuditEvent
+from portfolio.models import PriceBookEntry
 from portfolio.tests.factories import AIModelFactory, ProviderFactory
 from showback.models import Commitment, DailySpend, SpendRecord
 from showback.tests.factories import DailySpendFactory
@@ -131,6 +132,49 @@ def test_utilisation_coverage_saving_and_amortisation_match_an_independent_compu
     ]
     assert waste == D(600)
     assert sum(a for _, a in rows) + waste == D(1000)
+
+
+def test_on_demand_is_the_list_price_in_force_on_the_day_so_a_mid_term_change_moves_later_months_only(
+    world, cast
+):
+    from showback.commitments import selectors
+
+    # Given the book's list price of the covered model halves from the second month of the term,
+    # a negotiated price the company pays (not on-demand: ignored), and covered usage in both months
+    model = world.models_covered.get()
+    first, second = _month(2), _month(1)
+    for kind, since, inp, out in (
+        ("list", first, "2", "8"),
+        ("list", second, "1", "4"),
+        ("negotiated", first, "0.5", "1"),
+    ):
+        PriceBookEntry.objects.create(
+            model=model,
+            kind=kind,
+            effective_from=since,
+            input_price_per_mtok=D(inp),
+            output_price_per_mtok=D(out),
+        )
+    DailySpendFactory(
+        date=second + datetime.timedelta(days=2),
+        use_case=cast.use_case_a,
+        team=cast.use_case_a.team,
+        provider=world.provider,
+        model=model,
+        currency="USD",
+        effective_cost=D("90"),
+        list_cost=D("90"),
+        input_tokens=50_000_000,
+        output_tokens=25_000_000,
+    )
+
+    # When the commitment is read
+    m1, m2 = selectors.commitment_get(pk=world.pk).months
+
+    # Then the first month is worth 500 at the first list price (50M x 2 + 25M x 8 + 100M x 2)
+    # and the second 150 at the new one (50M x 1 + 25M x 4)
+    assert m1.on_demand == D(500)
+    assert m2.on_demand == D(150)
 
 
 def test_finance_sees_the_commitment_pages_with_their_figures_and_others_are_refused(world, cast, login):

@@ -107,6 +107,17 @@ def principal(key):
         ({"model": "openai/gpt-\ud800"}, "model"),
         ({"cost": "1e20"}, "cost"),
         ({"currency": "ÄÖÜ"}, "currency"),
+        ({"service_tier": "gold"}, "service_tier"),
+        ({"service_tier": "batch\x00"}, "service_tier"),
+        ({"service_tier": "\ud800"}, "service_tier"),
+        ({"service_tier": 2}, "service_tier"),
+        ({"service_tier": ["batch"]}, "service_tier"),
+        ({"service_tier": "x" * 100_000}, "service_tier"),
+        ({"cache_write_tokens": -1}, "cache_write_tokens"),
+        ({"cache_write_tokens": 2**62}, "cache_write_tokens"),
+        ({"cache_write_tokens": "1000"}, "cache_write_tokens"),
+        ({"cache_write_tokens": 1.5}, "cache_write_tokens"),
+        ({"cache_write_tokens": True}, "cache_write_tokens"),
     ],
 )
 def test_each_bad_usage_event_is_named_by_index_and_field(cast, gateway_key, redis_clean, fields, field):
@@ -126,6 +137,9 @@ def test_each_bad_usage_event_is_named_by_index_and_field(cast, gateway_key, red
     [
         ({"timestamp": "2026-02-30T10:00:00Z"}, "timestamp"),
         ({"input_tokens": 2**62}, "input_tokens"),
+        ({"service_tier": "platinum"}, "service_tier"),
+        ({"cache_write_tokens": -5}, "cache_write_tokens"),
+        ({"cache_write_tokens": 10**30}, "cache_write_tokens"),
     ],
 )
 def test_a_bad_usage_event_is_a_422_that_stores_nothing(cast, gateway_key, redis_clean, fields, field):
@@ -169,3 +183,15 @@ def test_the_error_page_renders_for_a_gateway_key_request(cast, gateway_key, red
     # Then the 500 page itself renders (the navigation asks a key for no notifications)
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.content.decode()
+
+
+def test_the_service_tier_refusal_names_the_tiers_accepted(cast, gateway_key, redis_clean):
+    response = bearer(gateway_key.raw).post(
+        USAGE, {"events": [event("ok"), event("bad", service_tier="gold")]}, format="json"
+    )
+
+    assert response.status_code == 422, response.content
+    [detail] = response.json()["error"]["details"]
+    assert (detail["index"], detail["field"]) == (1, "service_tier")
+    assert "standard, batch, priority, flex" in detail["message"]
+    assert not UsageEvent.objects.exists()

@@ -4,6 +4,7 @@ The end-to-end test sends with the real OTLP/HTTP exporter of the OpenTelemetry 
 aifinops; the others post the bodies that exporter makes (and broken ones) with the test client.
 """
 
+import datetime
 import gzip
 import json
 from decimal import Decimal
@@ -14,7 +15,9 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.sdk.trace.export import SpanExportResult
 
+from aifinops.core import periods
 from aifinops.core.audit import AuditEvent
+from portfolio.models import PriceBookEntry
 from portfolio.pricing import usage_cost
 from showback.models import AttributionRule, DailySpend, SpendRecord, UsageEvent, UsageHourly
 
@@ -22,6 +25,7 @@ from .gateway_helpers import GatewayKeyFactory
 from .otlp_helpers import URL, App
 
 PROTOBUF = "application/x-protobuf"
+MILLION = Decimal(1_000_000)
 
 
 def expected_cost(model, calls, *, input_tokens=1200, cache_read=200, output_tokens=500):
@@ -94,6 +98,59 @@ def test_the_sdk_exporter_sends_chat_calls_and_an_agent_run_that_land_on_the_use
     telemetry = html[html.index('id="gateway-telemetry"') :][:3000]
     assert '<div class="fw-semibold">5</div>' in telemetry
     assert "0.7" in telemetry  # 2 tool calls over 3 runs (the agent's run and the two calls)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(300)
+def test_the_sdk_exporter_sends_cache_writes_and_service_tiers_that_are_costed_with_them(
+    cast, catalog, migration_data, redis_clean, live_server
+):
+    # Given a book with standard and batch prices, cache reads and writes priced apart
+    model = catalog["ok"]
+    since = periods.today() - datetime.timedelta(days=30)
+    for tier, prices in (("standard", ("2", "8", "0.2", "2.5")), ("batch", ("1", "4", "0.1", "1.25"))):
+        PriceBookEntry.objects.create(
+            model=model,
+            tier=tier,
+            effective_from=since,
+            input_price_per_mtok=Decimal(prices[0]),
+            output_price_per_mtok=Decimal(prices[1]),
+            cache_read_price_per_mtok=Decimal(prices[2]),
+            cache_write_price_per_mtok=Decimal(prices[3]),
+        )
+    # and an application whose instrumentations report cache writes (in the input tokens, as the
+    # conventions count them) and OpenAI's service tier, in today's names and the older ones
+    key = GatewayKeyFactory(use_case=cast.use_case_a, created_by=cast.owner)
+    app = App()
+    writes = {"gen_ai.usage.cache_creation.input_tokens": 300}
+    app.chat(**writes, **{"openai.response.service_tier": "batch"})
+    app.chat(
+        **{"gen_ai.usage.cache_creation_input_tokens": 300, "gen_ai.openai.request.service_tier": "batch"}
+    )
+    app.chat(**writes, **{"openai.request.service_tier": "auto", "openai.response.service_tier": "default"})
+    app.chat(**writes, **{"openai.response.service_tier": "flex"})
+    exporter = OTLPSpanExporter(
+        endpoint=f"{live_server.url}{URL}", headers={"Authorization": f"Bearer {key.raw}"}, timeout=60
+    )
+
+    # When its exporter sends them
+    assert exporter.export(app.finished()) == SpanExportResult.SUCCESS
+
+    # Then each call's input is its uncached part (1200 - 200 read - 300 written), its writes kept
+    events = UsageEvent.objects.filter(use_case=cast.use_case_a).order_by("occurred_at")
+    rows = [(e.input_tokens, e.cached_tokens, e.cache_write_tokens, e.service_tier) for e in events]
+    assert rows == [
+        (700, 200, 300, "batch"),
+        (700, 200, 300, "batch"),
+        (700, 200, 300, "standard"),
+        (700, 200, 300, "flex"),
+    ]
+    # and each is costed at its tier, writes at the cache-write price (flex has none: standard)
+    batch = (700 * 1 + 200 * Decimal("0.1") + 300 * Decimal("1.25") + 500 * 4) / MILLION
+    standard = (700 * 2 + 200 * Decimal("0.2") + 300 * Decimal("2.5") + 500 * 8) / MILLION
+    assert [e.cost for e in events] == [batch, batch, standard, standard]
+    hourly = UsageHourly.objects.get(use_case=cast.use_case_a)
+    assert (hourly.input_tokens, hourly.cached_tokens, hourly.cache_write_tokens) == (2800, 800, 1200)
 
 
 @pytest.mark.django_db
@@ -183,6 +240,32 @@ def test_spans_no_use_case_claims_go_to_unattributed_spend_for_finance_and_are_r
     assert (shadow.effective_cost, shadow.estimated_cost) == (record.effective_cost, record.effective_cost)
     page = login(cast.finance).get(reverse("showback:unattributed"))
     assert page.status_code == 200 and "shadow-summarizer" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_span_no_use_case_claims_is_costed_at_its_tier_with_its_cache_writes(cast, catalog, redis_clean):
+    from .gateway_helpers import token_client
+
+    # Given a batch price in the book and a span of a service no use case claims
+    PriceBookEntry.objects.create(
+        model=catalog["ok"],
+        tier="batch",
+        effective_from=periods.today() - datetime.timedelta(days=3),
+        input_price_per_mtok=Decimal("1"),
+        output_price_per_mtok=Decimal("4"),
+        cache_write_price_per_mtok=Decimal("1.25"),
+    )
+    app = App(**{"service.name": "shadow-batch"})
+    app.chat(**{"gen_ai.usage.cache_creation.input_tokens": 300, "openai.response.service_tier": "batch"})
+
+    # When finance sends it
+    answer = token_client(cast.finance).generic("POST", URL, app.body(), content_type=PROTOBUF)
+
+    # Then its spend is costed at the batch price, cache writes at the cache-write price
+    assert answer.status_code == 200
+    record = SpendRecord.objects.get(source="otel")
+    assert record.effective_cost == (700 * 1 + 200 * 1 + 300 * Decimal("1.25") + 500 * 4) / MILLION
+    assert (record.input_tokens, record.cached_tokens, record.quantity) == (700, 500, 1700)
 
 
 @pytest.mark.django_db

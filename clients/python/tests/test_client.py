@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from aifinops_client import ApiError, Client, Denied, Guard, Unreachable, UsageBatcher, usage_tokens
-from aifinops_client.guard import money
+from aifinops_client.guard import money, service_tier
 
 
 class FakeAifinops:
@@ -207,6 +207,55 @@ def test_usage_tokens_reads_chat_and_responses_usage():
     assert usage_tokens(responses)["input_tokens"] == 50
     assert usage_tokens(responses)["output_tokens"] == 7
     assert usage_tokens(None)["output_tokens"] == 0
+
+
+def test_usage_tokens_counts_cache_writes_apart_from_the_prompt_tokens_that_include_them():
+    # LiteLLM's usage of an Anthropic call: prompt tokens = 1000 uncached + 200 read + 300 written
+    litellm_usage = SimpleNamespace(
+        prompt_tokens=1500,
+        completion_tokens=80,
+        prompt_tokens_details=SimpleNamespace(cached_tokens=200, cache_creation_tokens=300),
+        cache_creation_input_tokens=300,
+    )
+    responses = {"input_tokens": 900, "output_tokens": 5, "input_tokens_details": {"cached_tokens": 100,
+                 "cache_write_tokens": 300}}  # fmt: skip
+
+    assert usage_tokens(litellm_usage) == {
+        "input_tokens": 1000,
+        "cached_tokens": 200,
+        "cache_write_tokens": 300,
+        "output_tokens": 80,
+        "reasoning_tokens": 0,
+    }
+    assert (usage_tokens(responses)["input_tokens"], usage_tokens(responses)["cache_write_tokens"]) == (
+        500,
+        300,
+    )
+
+
+def test_the_service_tier_of_a_response_is_passed_when_aifinops_knows_it():
+    assert service_tier(SimpleNamespace(service_tier="flex", usage=None)) == {"service_tier": "flex"}
+    assert service_tier({"service_tier": "Default"}) == {"service_tier": "default"}
+    assert service_tier({"usage": {"service_tier": "batch"}}) == {"service_tier": "batch"}  # Anthropic's
+    assert service_tier({"service_tier": "turbo-9000"}) == {}  # unknown: left out, not refused
+    assert service_tier(SimpleNamespace(usage=None)) == {}
+
+
+def test_a_recorded_response_reports_its_tier_and_cache_writes(fake):
+    fake.answers[AUTHZ] = [(200, ALLOW)]
+    fake.answers[USAGE] = [(200, {"stored": 1})]
+    guard = guard_for(fake)
+    reply = SimpleNamespace(
+        service_tier="priority",
+        usage=SimpleNamespace(prompt_tokens=700, completion_tokens=20, cache_creation_input_tokens=600),
+    )
+
+    with guard.call("openai/gpt-4o-mini", input_tokens=700, output_tokens=20) as call:
+        call.record(reply)
+    guard.batcher.flush()
+
+    [sent] = fake.bodies(USAGE)[0]["events"]
+    assert (sent["service_tier"], sent["cache_write_tokens"], sent["input_tokens"]) == ("priority", 600, 100)
 
 
 def test_money_is_plain_decimal_text():

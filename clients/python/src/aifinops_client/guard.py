@@ -36,7 +36,9 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 
 def usage_tokens(usage: Any) -> dict[str, int]:
-    """Token figures of an OpenAI-style usage object (chat completions or responses API)."""
+    """Token figures of an OpenAI-style usage object (chat completions or responses API, or
+    LiteLLM's, which adds Anthropic's `cache_creation_input_tokens`). The prompt tokens include the
+    cache's reads and writes; the event counts them apart, as each has its own price."""
     prompt = _get(usage, "prompt_tokens")
     if prompt is None:
         prompt = _get(usage, "input_tokens", 0)
@@ -45,15 +47,38 @@ def usage_tokens(usage: Any) -> dict[str, int]:
         completion = _get(usage, "output_tokens", 0)
     in_details = _get(usage, "prompt_tokens_details") or _get(usage, "input_tokens_details")
     out_details = _get(usage, "completion_tokens_details") or _get(usage, "output_tokens_details")
-    cached = _get(in_details, "cached_tokens", 0) or 0
+    cached = int(_get(in_details, "cached_tokens", 0) or 0)
+    written = int(
+        _get(usage, "cache_creation_input_tokens")
+        or _get(in_details, "cache_creation_tokens")
+        or _get(in_details, "cache_write_tokens")
+        or 0
+    )
     reasoning = _get(out_details, "reasoning_tokens", 0) or 0
     prompt, completion = int(prompt or 0), int(completion or 0)
-    return {
-        "input_tokens": max(prompt - int(cached), 0),
-        "cached_tokens": int(cached),
+    tokens = {
+        "input_tokens": max(prompt - cached - written, 0),
+        "cached_tokens": cached,
         "output_tokens": completion,
         "reasoning_tokens": int(reasoning),
     }
+    if written:  # only when there are some: a server before cache writes refuses the field
+        tokens["cache_write_tokens"] = written
+    return tokens
+
+
+# The provider's service tier names aifinops prices (OpenAI's default/auto are standard, scale is
+# priority); any other is left out rather than have the event refused.
+SERVICE_TIERS = frozenset({"standard", "batch", "priority", "flex", "default", "auto", "scale"})
+
+
+def service_tier(response: Any) -> dict[str, str]:
+    """{"service_tier": ...} when the response (OpenAI's, or its usage, as Anthropic's) says which
+    tier served it, else {}."""
+    tier = _get(response, "service_tier") or _get(_get(response, "usage"), "service_tier")
+    if isinstance(tier, str) and tier.strip().lower() in SERVICE_TIERS:
+        return {"service_tier": tier.strip().lower()}
+    return {}
 
 
 def money(value: Any) -> str:
@@ -83,6 +108,7 @@ class Call:
         `outcome`, `tool_calls`, `retries`, `cache_hit`, `human_review`) by name."""
         if response is not None:
             self.usage.update(usage_tokens(_get(response, "usage")))
+            self.usage.update(service_tier(response))
         self.usage.update({k: v for k, v in usage.items() if v is not None})
 
     def event(self, status: str) -> dict:

@@ -31,7 +31,7 @@ from litellm.integrations.custom_logger import CustomLogger
 
 from .batcher import UsageBatcher
 from .client import AUTHORIZE_PATH, Client, denial_status, new_request_id
-from .guard import money, usage_tokens
+from .guard import money, service_tier, usage_tokens
 
 log = logging.getLogger("aifinops_client")
 
@@ -211,6 +211,7 @@ class AifinopsLogger(CustomLogger):
             "status": status,
             "cache_hit": bool(kwargs.get("cache_hit")),
             **tokens,
+            **service_tier(response_obj),
         }
         for name in ("run_id", "agent_id", "customer", "tags"):
             if metadata.get(name):
