@@ -1,8 +1,10 @@
 """Reads of commitments: each with its months (use, coverage, saving, amortisation), in a fixed
 number of queries however many commitments and days of spend there are.
 
-Covered usage is read from the DailySpend rollup: the spend on the commitment's provider, in its
-currency, on the days of its term, narrowed to its models and its service when it names them.
+Covered usage is read from the DailySpend rollup: the spend on the commitment's provider on the
+days of its term, narrowed to its models and its service when it names them, converted into the
+commitment's currency at each day's recorded rate (showback.fx); spend on a day with no rate is
+not counted and is named (`CommitmentView.missing`), never taken at 1.
 Bill rows that name the commitment (FOCUS CommitmentDiscountId, or ContractApplied in 1.3) are
 summed from the ledger's records as the spend the provider billed under it.
 """
@@ -19,6 +21,7 @@ from django.shortcuts import get_object_or_404
 from aifinops.core import periods
 from portfolio.models import UseCase
 
+from .. import fx
 from ..models import Commitment, DailySpend, SpendRecord
 from . import amortisation
 from .pricing import list_prices_load, on_demand_cost
@@ -32,6 +35,7 @@ class CommitmentView:
     months: list  # [amortisation.Month]
     totals: amortisation.Totals
     use_cases: dict  # {use_case_id: UseCase}
+    missing: list = None  # [fx.MissingRate]: covered spend on days with no rate into its currency
 
     @property
     def this_month(self):
@@ -75,7 +79,7 @@ class CommitmentView:
 
 
 def _covers(commitment, model_ids, row) -> bool:
-    if row["provider_id"] != commitment.provider_id or row["currency"] != commitment.currency:
+    if row["provider_id"] != commitment.provider_id:
         return False
     if not commitment.term_start <= row["date"] <= commitment.term_end:
         return False
@@ -92,7 +96,6 @@ def _usage_rows(commitments):
     return list(
         DailySpend.objects.filter(
             provider_id__in={c.provider_id for c in commitments},
-            currency__in={c.currency for c in commitments},
             is_ai=True,
             date__gte=start,
             date__lte=end,
@@ -135,18 +138,30 @@ def _linked_rows(commitments):
     )
 
 
-def _view(commitment, usage_rows, linked, use_cases, list_prices):
+def _view(commitment, usage_rows, linked, use_cases, list_prices, table):
     usage = defaultdict(lambda: defaultdict(lambda: (ZERO, ZERO)))
     model_ids = {m.pk for m in commitment.models_covered.all()}
+    covered = []
     for row in usage_rows:
         if not _covers(commitment, model_ids, row):
             continue
-        month = periods.month_start(row["date"])
-        effective, on_demand = usage[month][row["use_case_id"]]
-        usage[month][row["use_case_id"]] = (
-            effective + (row["effective"] or ZERO),
-            on_demand + on_demand_cost(row, list_prices=list_prices),
+        covered.append(
+            {
+                "currency": row["currency"],
+                "day": row["date"],
+                "amount": row["effective"] or ZERO,
+                "on_demand": on_demand_cost(row, list_prices=list_prices),
+                "use_case_id": row["use_case_id"],
+            }
         )
+    # Usage billed in another currency counts at the day's rate into the commitment's.
+    converted, whole = fx.convert_groups(covered, into=commitment.currency, table=table)
+    for group, value, rate in converted:
+        if value is None:
+            continue
+        month = periods.month_start(group["day"])
+        effective, on_demand = usage[month][group["use_case_id"]]
+        usage[month][group["use_case_id"]] = (effective + value, on_demand + group["on_demand"] * rate.rate)
     months = amortisation.months_of(
         commitment.schedule(), usage, draw_on_demand=commitment.category == "usage"
     )
@@ -163,7 +178,7 @@ def _view(commitment, usage_rows, linked, use_cases, list_prices):
                 and commitment.term_start <= day <= commitment.term_end
             ):
                 by_month[periods.month_start(day)].linked_billed += row["billed"] or ZERO
-    return CommitmentView(commitment, months, amortisation.totals(months), use_cases)
+    return CommitmentView(commitment, months, amortisation.totals(months), use_cases, whole.missing)
 
 
 def _views(commitments):
@@ -172,7 +187,11 @@ def _views(commitments):
     ids = {r["use_case_id"] for r in rows if r["use_case_id"]}
     use_cases = UseCase.objects.in_bulk(ids) if ids else {}
     list_prices = list_prices_load({r["model_id"] for r in rows})
-    return [_view(c, rows, linked, use_cases, list_prices) for c in commitments]
+    # One read of the rates per currency the commitments are in, whatever the days and rows.
+    through = max((r["date"] for r in rows), default=periods.today())
+    currencies = {r["currency"] for r in rows}
+    tables = {cur: fx.RateTable(currencies, cur, through) for cur in {c.currency for c in commitments}}
+    return [_view(c, rows, linked, use_cases, list_prices, tables[c.currency]) for c in commitments]
 
 
 def _commitments():

@@ -134,6 +134,48 @@ def test_utilisation_coverage_saving_and_amortisation_match_an_independent_compu
     assert sum(a for _, a in rows) + waste == D(1000)
 
 
+def test_covered_usage_billed_in_another_currency_counts_at_the_days_rate_and_a_day_without_one_is_named(
+    world, cast, login
+):
+    from showback.commitments import selectors
+    from showback.models import ExchangeRate
+
+    # Given the covered model also billed in EUR on two days of the first month, with a EUR->USD
+    # rate recorded from the second of those days on
+    model = world.models_covered.get()
+    first = _month(2)
+    early, late = first + datetime.timedelta(days=1), first + datetime.timedelta(days=10)
+    ExchangeRate.objects.create(base="EUR", quote="USD", rate=D("1.10"), valid_from=late, source="ECB")
+    for day, amount in ((early, "30"), (late, "100")):
+        DailySpendFactory(
+            date=day,
+            use_case=cast.use_case_b,
+            team=cast.use_case_b.team,
+            currency="EUR",
+            provider=world.provider,
+            model=model,
+            effective_cost=D(amount),
+            billed_cost=D(amount),
+            list_cost=D(amount),
+        )
+
+    view = selectors.commitment_get(pk=world.pk)
+
+    # Then the EUR 100 of the day with a rate counts as USD 110 of use case B's draw
+    m1 = view.months[0]
+    assert m1.draw == D(400) + D("110")
+    # and B's share of the month's cost is its 160 + 110 of the 510 drawn (the month costs less
+    # than was drawn, so all of it is amortised by share, to the cent)
+    share = m1.committed * D(270) / D(510)
+    assert abs(m1.amortised[cast.use_case_b.pk] - share) <= CENT
+    assert sum(m1.amortised.values()) == m1.committed
+    # and the EUR 30 of the day before any rate is named, never taken at 1
+    (missing,) = view.missing
+    assert (missing.currency, missing.amount, missing.first, missing.last) == ("EUR", D(30), early, early)
+    page = login(cast.finance).get(reverse("showback:commitment_detail", args=[world.pk]))
+    assert b'data-testid="missing-rate"' in page.content and "€30.00" in page.content.decode()
+
+
 def test_on_demand_is_the_list_price_in_force_on_the_day_so_a_mid_term_change_moves_later_months_only(
     world, cast
 ):
