@@ -298,6 +298,11 @@ SPECTACULAR_SETTINGS = {
         "RiskTierEnum": "portfolio.choices.RiskTier",
         "AgendaItemStatusEnum": "council.models.AgendaItemStatus",
         "FundingStatusEnum": "council.models.FundingStatus",
+        # The price book's kind and tier beside a provider's kind and a model's tier.
+        "PriceKindEnum": "portfolio.choices.PriceKind",
+        "PriceTierEnum": "portfolio.choices.PriceTier",
+        "ProviderKindEnum": "portfolio.choices.ProviderKind",
+        "ModelTierEnum": "portfolio.choices.ModelTier",
     },
 }
 

@@ -528,9 +528,10 @@ def test_the_meeting_page_reads_in_a_constant_number_of_queries(
     for n in range(6):
         AgendaItemFactory(meeting=in_session, use_case=UseCaseFactory(team=cast.team_a), position=3 + n)
 
-    # (20: the active seats are counted once, for the quorum rule; the chair's close step reads the
-    # waiting items, the next draft meeting and the latest meeting's date once each)
-    with django_assert_max_num_queries(20):
+    # (22: the active seats are counted once, for the quorum rule; the chair's close step reads the
+    # waiting items, the next draft meeting and the latest meeting's date once each; the spend
+    # converted into the reporting currency reads the setting and the sums by currency and day once)
+    with django_assert_max_num_queries(22):
         response = client.get(_url("meeting_detail", in_session.pk))
 
     assert len(response.context["rows"]) == 8

@@ -74,6 +74,11 @@ def pytest_runtest_makereport(item, call):
 def page(browser, live_server, migration_data, request):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1300, "height": 900})
     context.set_default_timeout(15_000)
+    # Web assertions wait as long as actions do (their own default is 5 s, which a loaded
+    # machine's htmx swap can exceed).
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
     page = context.new_page()
     yield page
     failed = getattr(request.node, "report_call", None)

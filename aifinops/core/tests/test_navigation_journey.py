@@ -70,7 +70,14 @@ def test_two_roles_follow_the_one_navigation_on_a_laptop_and_a_phone(page, log_i
     showback.click()
     menu = page.locator("details.nav-menu[open] .nav-submenu")
     expect(menu).to_be_visible()
-    assert menu.locator("a").all_inner_texts() == ["Spend", "Budgets", "Anomalies", "Forecast", "Chargeback"]
+    assert menu.locator("a").all_inner_texts() == [
+        "Spend",
+        "Budgets",
+        "Anomalies",
+        "Forecast",
+        "Chargeback",
+        "Exchange rates",
+    ]
     _shot(page, "1366-requester-showback-menu")
     menu.get_by_role("link", name="Budgets").click()
     page.wait_for_url(re.compile(r".*/showback/budgets/$"))
@@ -98,6 +105,8 @@ def test_two_roles_follow_the_one_navigation_on_a_laptop_and_a_phone(page, log_i
         "Forecast",
         "Chargeback",
         "Margins",
+        "Commitments",
+        "Exchange rates",
     ]
     _shot(page, "1366-finance-showback-menu")
     page.keyboard.press("Escape")
