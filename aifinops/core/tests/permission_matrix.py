@@ -432,6 +432,13 @@ MATRIX = {
     "api-daily-spend-list":                   Row("401 200 200 200 200 200 200 200"),
     "api-exchange-rates":                     Row("401 200 200 200 200 200 200 200",
                                              post="401 403 403 403 403 403 -   -"),
+    # Commitments: finance analysts and platform admins, as on the pages.
+    "api-commitment-list":                    Row("401 403 403 403 403 403 200 200",
+                                             post="401 403 403 403 403 403 -   -"),
+    "api-commitment-detail":                  Row("401 403 403 403 403 403 200 200", pk="commitment"),
+    "api-commitment-import":                  Row("401 405 405 405 405 405 405 405",
+                                             post="401 403 403 403 403 403 -   -",
+                                             data={"file": UPLOAD}),
     "api-customer-revenue":                   Row("401 403 403 403 403 403 200 200",
                                              post="401 403 403 403 403 403 -   -"),
     "api-authorize":                          Row("401 405 405 405 405 405 405 405",
