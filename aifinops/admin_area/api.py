@@ -138,6 +138,7 @@ class PersonListApi(AdminApi):
             OpenApiParameter("page_size", int),
         ],
         responses=PaginatedPersonSerializer,
+        operation_id="admin_people_list",
     )
     def get(self, request):
         filters = PersonFilterForm(request.query_params)
@@ -276,7 +277,7 @@ class MemberSerializer(serializers.Serializer):
     role = serializers.CharField()
 
 
-class TeamSummarySerializer(serializers.Serializer):
+class AdminTeamSummarySerializer(serializers.Serializer):
     slug = serializers.CharField()
     name = serializers.CharField()
     business_function = serializers.CharField()
@@ -286,7 +287,7 @@ class TeamSummarySerializer(serializers.Serializer):
     use_case_count = serializers.IntegerField()
 
 
-class TeamSerializer(serializers.Serializer):
+class AdminTeamSerializer(serializers.Serializer):
     slug = serializers.CharField()
     name = serializers.CharField()
     business_function = serializers.CharField()
@@ -306,7 +307,7 @@ MemberRoleSerializer = serializer_for_form(MemberRoleForm, name="MemberRole", re
 class TeamListApi(AdminApi):
     """Every team; POST creates one (its slug, the web address, comes from the name)."""
 
-    @extend_schema(responses=TeamSummarySerializer(many=True))
+    @extend_schema(responses=AdminTeamSummarySerializer(many=True))
     def get(self, request):
         return Response(
             [
@@ -319,7 +320,7 @@ class TeamListApi(AdminApi):
             ]
         )
 
-    @extend_schema(request=TeamWriteSerializer, responses={201: TeamSerializer})
+    @extend_schema(request=TeamWriteSerializer, responses={201: AdminTeamSerializer})
     def post(self, request):
         form = _valid(TeamForm, request)
         try:
@@ -336,11 +337,11 @@ class TeamDetailApi(AdminApi):
 
     http_method_names = ["get", "patch", "head", "options"]
 
-    @extend_schema(responses=TeamSerializer)
+    @extend_schema(responses=AdminTeamSerializer)
     def get(self, request, slug):
         return Response(team_json(portfolio_selectors.team_get(user=request.user, slug=slug)))
 
-    @extend_schema(request=TeamUpdateSerializer, responses=TeamSerializer)
+    @extend_schema(request=TeamUpdateSerializer, responses=AdminTeamSerializer)
     def patch(self, request, slug):
         team = portfolio_selectors.team_get(user=request.user, slug=slug)
         current = {f: getattr(team, f) for f in ("name", "business_function", "cost_center", "description")}

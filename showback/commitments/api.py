@@ -233,6 +233,7 @@ class CommitmentListApi(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
         responses=PaginatedCommitmentSerializer,
+        operation_id="commitments_list",
     )
     def get(self, request):
         permissions.require(request.user, permissions.SEE_COMMITMENTS)
