@@ -513,7 +513,13 @@ def _code(code):
 def _edit(request, code):
     """(code, proposed setting, form) of an edit of the rule, validated by the page's form."""
     code = _code(code)
-    form = _valid(TriageRuleForm, request, code=code)
+    data = form_data(_body(request), TriageRuleForm)
+    if "enabled" not in data:
+        # A form's unticked box means off; a body that does not mention it leaves the rule as it is.
+        data = {**{k: data[k] for k in data}, "enabled": triage_rule_settings()[code].enabled}
+    form = TriageRuleForm(data, code=code)
+    if not form.is_valid():
+        raise ValidationError(form_errors(form))
     data = form.cleaned_data
     proposed = RuleSetting(tier=data["tier"], threshold=data.get("threshold"), enabled=data["enabled"])
     return code, proposed, form

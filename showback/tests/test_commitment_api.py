@@ -141,11 +141,13 @@ def test_finance_records_a_commitment_through_the_pages_service_audited(cast, ap
         ({"provider": "no-such-provider"}, "provider"),
         ({"provider": {"slug": "aws-bedrock"}}, "provider"),
         ({"models_covered": ["nope", "nope"]}, "models_covered"),
+        ({"models_covered": ["someone-elses-model"]}, "models_covered"),
         ({"models_covered": [{"deep": [[[]]]}]}, "models_covered"),
     ],
 )
 def test_hand_entry_refuses_bad_input_naming_the_field_and_writes_nothing(cast, api, overrides, field):
     provider = ProviderFactory(name="AWS Bedrock", slug="aws-bedrock")
+    AIModelFactory(provider=ProviderFactory(name="Other", slug="other"), key="someone-elses-model")
 
     response = api(cast.finance).post(LIST, _body(provider, **overrides), content_type="application/json")
 

@@ -370,3 +370,26 @@ def test_the_people_list_asks_a_constant_number_of_queries(cast, api, django_ass
 
     with django_assert_max_num_queries(len(few)):
         client.get(f"{API}/people/")
+
+
+def test_an_edit_that_does_not_mention_enabled_leaves_the_rule_on(cast, api):
+    client = api(cast.admin)
+    url = f"{API}/triage-rules/personal_data"
+    preview = _post(client, f"{url}/preview/", {"tier": "high"}).json()
+
+    applied = _post(client, f"{url}/apply/", {"tier": "high", "fingerprint": preview["fingerprint"]})
+
+    assert preview["rule"]["enabled"] is True
+    assert applied.status_code == 200
+    assert TriageRule.objects.get(code="personal_data").enabled is True
+
+
+def test_a_rule_is_switched_off_with_enabled_false(cast, api):
+    client = api(cast.admin)
+    url = f"{API}/triage-rules/personal_data"
+    body = {"tier": "medium", "enabled": False}
+    body["fingerprint"] = _post(client, f"{url}/preview/", body).json()["fingerprint"]
+
+    assert _post(client, f"{url}/apply/", body).status_code == 200
+    assert TriageRule.objects.get(code="personal_data").enabled is False
+    assert _written().filter(action__startswith="triage_rule").count() == 1
