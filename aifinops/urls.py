@@ -20,6 +20,7 @@ api_v1 = [
     path("", include("showback.api")),
     path("", include("showback.analytics.api")),
     path("", include("council.api.urls")),
+    path("", include("aifinops.admin_area.api")),
     path("search/", SearchApi.as_view(), name="api-search"),
 ]
 

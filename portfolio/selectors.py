@@ -82,7 +82,7 @@ def use_case_filterset(*, user, filters=None):
     return filterset
 
 
-def _actual_spend_sort(filterset):
+def actual_spend_sort(filterset):
     """(period, descending) when the list is sorted by actual spend, else None."""
     if not filterset.is_valid():
         return None
@@ -94,6 +94,20 @@ def _actual_spend_sort(filterset):
     return None
 
 
+def use_case_ids_by_actual_spend(qs, *, sort):
+    """([use case id], totals): the filtered use cases sorted by actual spend, `sort` being
+    `actual_spend_sort`'s (period, descending); totals are `spend.use_case_spend_totals`' for them all.
+
+    Each use case counts the amount in its own currency (the one its expected cost is in; spend in
+    another currency is not converted), largest last unless descending, then by name."""
+    period, descending = sort
+    rows = list(qs.order_by("name").values_list("pk", "currency"))
+    totals = spend.use_case_spend_totals(use_case_ids=[pk for pk, _ in rows])
+    zero = Decimal("0")
+    rows.sort(key=lambda row: totals[row[0]][period].get(row[1], zero), reverse=descending)
+    return [pk for pk, _ in rows], totals
+
+
 def use_case_page(*, user, filters=None, page_number=None, per_page=25):
     """(filterset, page) of the portfolio list: each use case of the page carries `actual`, its spend
     this month and last month per currency, as the use case page shows it (`spend.use_case_spend_totals`).
@@ -103,19 +117,15 @@ def use_case_page(*, user, filters=None, page_number=None, per_page=25):
     converted), largest last unless descending, then by name. A constant number of queries."""
     filterset = use_case_filterset(user=user, filters=filters)
     qs = filterset.qs
-    sort = _actual_spend_sort(filterset)
+    sort = actual_spend_sort(filterset)
     if sort is None:
         qs = qs if (filters or {}).get("sort") else qs.order_by("name")
         page = Paginator(qs, per_page).get_page(page_number)
         page.object_list = list(page.object_list)
         totals = spend.use_case_spend_totals(use_case_ids=[uc.pk for uc in page.object_list])
     else:
-        period, descending = sort
-        rows = list(qs.order_by("name").values_list("pk", "currency"))
-        totals = spend.use_case_spend_totals(use_case_ids=[pk for pk, _ in rows])
-        zero = Decimal("0")
-        rows.sort(key=lambda row: totals[row[0]][period].get(row[1], zero), reverse=descending)
-        page = Paginator([pk for pk, _ in rows], per_page).get_page(page_number)
+        pks, totals = use_case_ids_by_actual_spend(qs, sort=sort)
+        page = Paginator(pks, per_page).get_page(page_number)
         found = use_case_queryset(user=user).in_bulk(page.object_list)
         page.object_list = [found[pk] for pk in page.object_list]
     for use_case in page.object_list:

@@ -231,4 +231,5 @@ urlpatterns = [
     path("", include("showback.ingest.api")),
     path("", include("showback.budgets.api")),
     path("", include("showback.rates.api")),
+    path("", include("showback.commitments.api")),
 ]

@@ -298,10 +298,13 @@ SPECTACULAR_SETTINGS = {
         "RiskTierEnum": "portfolio.choices.RiskTier",
         "AgendaItemStatusEnum": "council.models.AgendaItemStatus",
         "FundingStatusEnum": "council.models.FundingStatus",
-        # The price book's kind and tier beside a provider's kind and a model's tier.
+        # Fields named alike across the API: a price's kind and tier, a provider's kind, a model's
+        # tier, a cost line's category and a commitment's.
         "PriceKindEnum": "portfolio.choices.PriceKind",
         "PriceTierEnum": "portfolio.choices.PriceTier",
         "ProviderKindEnum": "portfolio.choices.ProviderKind",
+        "CommitmentCategoryEnum": "showback.models.CommitmentCategory",
+        "CostCategoryEnum": "portfolio.choices.CostCategory",
         "ModelTierEnum": "portfolio.choices.ModelTier",
     },
 }

@@ -1,7 +1,13 @@
+from decimal import Decimal
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .. import spend
 from ..choices import PriceKind, PriceTier
 from ..models import MONEY, AIModel, PriceBookEntry, Provider, Team, UseCase
+
+MICRO = Decimal("0.000001")
 
 
 class TeamSerializer(serializers.ModelSerializer):
@@ -103,6 +109,12 @@ class UseCaseSerializer(serializers.ModelSerializer):
     business_owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     technical_owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     ai_models = serializers.SerializerMethodField()
+    actual_mtd = serializers.SerializerMethodField(
+        help_text="Actual spend this month, {currency: amount}, as the portfolio list shows it."
+    )
+    actual_last = serializers.SerializerMethodField(
+        help_text="Actual spend last month, {currency: amount}, as the portfolio list shows it."
+    )
 
     class Meta:
         model = UseCase
@@ -133,6 +145,8 @@ class UseCaseSerializer(serializers.ModelSerializer):
             "value_per_outcome",
             "outcomes_per_month",
             "success_metric",
+            "actual_mtd",
+            "actual_last",
             "created_at",
             "updated_at",
         ]
@@ -140,6 +154,22 @@ class UseCaseSerializer(serializers.ModelSerializer):
 
     def get_ai_models(self, obj) -> list[str]:
         return [m.key for m in obj.ai_models.all()]
+
+    def _actual(self, obj, period):
+        # The list attaches every row's totals in one query; a single use case reads its own.
+        if not hasattr(obj, "actual"):
+            obj.actual = spend.use_case_spend_totals(use_case_ids=[obj.pk])[obj.pk]
+        return {
+            currency: str(amount.quantize(MICRO)) for currency, amount in sorted(obj.actual[period].items())
+        }
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_actual_mtd(self, obj):
+        return self._actual(obj, "month_to_date")
+
+    @extend_schema_field(serializers.DictField(child=serializers.CharField()))
+    def get_actual_last(self, obj):
+        return self._actual(obj, "last_month")
 
 
 class GateItemSerializer(serializers.Serializer):

@@ -5,7 +5,7 @@ from rest_framework.response import Response
 
 from aifinops.core import permissions
 
-from .. import selectors, services
+from .. import selectors, services, spend
 from ..choices import Stage
 from ..filters import AIModelFilter, TeamFilter, UseCaseFilter
 from ..models import AIModel, Provider
@@ -89,6 +89,24 @@ class UseCaseViewSet(viewsets.ReadOnlyModelViewSet):
         return (
             selectors.use_case_queryset(user=self.request.user).prefetch_related("ai_models").order_by("name")
         )
+
+    def list(self, request, *args, **kwargs):
+        """As the portfolio page lists them: `sort=actual_mtd` / `actual_last` (or `-` for largest
+        first) sorts the whole filtered list by actual spend, in each use case's own currency."""
+        qs = self.filter_queryset(self.get_queryset())
+        filterset = UseCaseFilter(request.query_params, queryset=qs, request=request)
+        sort = selectors.actual_spend_sort(filterset)
+        if sort is None:
+            rows = self.paginate_queryset(qs)
+            totals = spend.use_case_spend_totals(use_case_ids=[uc.pk for uc in rows])
+        else:
+            ids, totals = selectors.use_case_ids_by_actual_spend(qs, sort=sort)
+            ids = self.paginate_queryset(ids)
+            found = self.get_queryset().in_bulk(ids)
+            rows = [found[pk] for pk in ids]
+        for use_case in rows:
+            use_case.actual = totals[use_case.pk]
+        return self.get_paginated_response(self.get_serializer(rows, many=True).data)
 
     to_mvp = _transition_action(Stage.MVP, "to-mvp", "to_mvp")
     to_pilot = _transition_action(Stage.PILOT, "to-pilot", "to_pilot")
