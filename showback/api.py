@@ -158,6 +158,27 @@ class DailySpendViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             .order_by("-date", "id")
         )
 
+    @extend_schema(
+        description="Each row also gives `reporting_effective_cost` (its effective cost in the "
+        "reporting currency at the rate in force on its day, null without one) and the response a "
+        "`reporting` block: all matching rows' effective cost in the reporting currency, with the "
+        "rates used and the currencies and days that had none (left out, never counted at 1)."
+    )
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = page if page is not None else list(queryset)
+        data = self.get_serializer(rows, many=True).data
+        reporting = selectors.daily_spend_reporting(rows, queryset)
+        for row, item in zip(rows, data, strict=True):
+            converted = reporting.rows[row.pk]
+            item["reporting_effective_cost"] = None if converted is None else str(converted)
+        response = self.get_paginated_response(data) if page is not None else Response(data)
+        if page is None:
+            response.data = {"results": data}
+        response.data["reporting"] = reporting.total.as_json()
+        return response
+
 
 class SpendSummaryApi(APIView):
     """Spend totals by one dimension over a period (start inclusive, end exclusive, by charge

@@ -7,6 +7,7 @@ beside the per-currency totals, naming its rates and any currency and days witho
 
 import datetime
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, Sum
@@ -44,6 +45,35 @@ def spend_total_reporting(*, user, start, end, ai_only=True):
     """spend_total in the reporting currency, each day at its rate (a showback.fx.Converted)."""
     qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end)
     return fx.converted_sum(qs)
+
+
+@dataclass
+class RowsReporting:
+    """`rows`: {row id: effective cost in the reporting currency, or None without a rate on its
+    day}; `total`: the Converted sum of the whole queryset."""
+
+    rows: dict
+    total: fx.Converted
+
+
+def daily_spend_reporting(rows, qs) -> RowsReporting:
+    """The daily-spend API's reporting fields: each listed row at the rate in force on its day, and
+    the whole filtered queryset converted by (currency, day). Three queries: the reporting
+    currency, the sums per (currency, day), and the rates (one table for both)."""
+    into = fx.reporting_currency()
+    groups = [
+        {"currency": r["currency"], "day": r["date"], "amount": r["total"]}
+        for r in qs.order_by().values("currency", "date").annotate(total=Sum("effective_cost"))
+    ]
+    days = [g["day"] for g in groups] + [r.date for r in rows]
+    currencies = {g["currency"] for g in groups} | {r.currency for r in rows}
+    table = fx.RateTable(currencies, into, max(days, default=datetime.date.min))
+    total = fx.convert_groups(groups, into=into, table=table)[1]
+    converted = {}
+    for row in rows:
+        rate = table.rate(row.currency, row.date)
+        converted[row.pk] = None if rate is None else (row.effective_cost * rate.rate).quantize(fx.MICRO)
+    return RowsReporting(rows=converted, total=total)
 
 
 def spend_by(*, user, dimension, start, end, ai_only=True, limit=None):
