@@ -5,6 +5,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.urls import reverse
 
 from aifinops.core import periods
 from showback.models import ExchangeRate
@@ -108,3 +109,86 @@ def test_daily_spend_api_keeps_its_query_count_as_rows_and_rates_grow(
         body = client.get(URL).json()
     assert body["reporting"]["complete"] is True
     assert Decimal(body["reporting"]["amount"]) == Decimal("1.1") * 15 + Decimal("1.3") * 14
+
+
+# Forecasts: the history in the reporting currency, each day at its rate.
+
+THIS_MONTH = periods.month_start(TODAY)
+LAST_MONTH = periods.add_months(THIS_MONTH, -1)
+TWO_AGO = periods.add_months(THIS_MONTH, -2)
+
+
+def _three_currency_history(cast):
+    """Two complete months in USD, EUR (a rate that changes mid-history) and GBP (a rate only for
+    last month); returns {month: expected USD} computed row by row."""
+    rate("EUR", "USD", "1.10", TWO_AGO)
+    rate("EUR", "USD", "1.20", LAST_MONTH + datetime.timedelta(days=3))
+    rate("GBP", "USD", "1.30", LAST_MONTH)
+    in_force = {
+        "USD": lambda d: Decimal(1),
+        "EUR": lambda d: Decimal("1.20") if d >= LAST_MONTH + datetime.timedelta(days=3) else Decimal("1.10"),
+        "GBP": lambda d: Decimal("1.30") if d >= LAST_MONTH else None,
+    }
+    expected = {TWO_AGO: Decimal(0), LAST_MONTH: Decimal(0)}
+    for month in (TWO_AGO, LAST_MONTH):
+        for offset in (0, 5, 10):
+            day = month + datetime.timedelta(days=offset)
+            for currency, amount in (("USD", "100"), ("EUR", "50"), ("GBP", "20")):
+                spend(cast, currency, amount, day)
+                factor = in_force[currency](day)
+                if factor is not None:
+                    expected[month] += Decimal(amount) * factor
+    return expected
+
+
+def test_the_forecast_history_is_in_the_reporting_currency_at_each_days_rate(cast, login):
+    from showback.analytics import selectors as analytics
+
+    expected = _three_currency_history(cast)
+
+    view = analytics.forecast_get(user=cast.finance, months=6)
+
+    assert view.history.currency == "USD"
+    assert dict(view.history.actual_months) == expected
+    # GBP two months ago had no rate: named, left out, never at 1
+    assert [(m.currency, m.amount, m.first, m.last) for m in view.history.reporting.missing] == [
+        ("GBP", Decimal("60"), TWO_AGO, TWO_AGO + datetime.timedelta(days=10))
+    ]
+    assert view.history.other_currencies == ["GBP"]
+
+
+def test_the_forecast_page_and_api_name_the_rates_and_the_missing_rate(cast, login):
+    expected = _three_currency_history(cast)
+    client = login(cast.finance)
+
+    html = client.get(reverse("analytics:forecast_portfolio")).content.decode()
+    body = client.get("/api/v1/forecasts/portfolio/").json()
+
+    assert "effective cost in USD" in html
+    assert "1 EUR = 1.20 USD (ECB, " in html and "1 GBP = 1.30 USD (ECB, " in html
+    assert "Missing exchange rates" in html and "Not in this chart: £60.00" in html
+    assert {h["month"]: Decimal(h["amount"]) for h in body["history"]} == {
+        m.isoformat()[:7]: v for m, v in expected.items()
+    }
+    assert body["reporting"]["currency"] == "USD" and body["reporting"]["complete"] is False
+    assert body["reporting"]["missing"][0]["currency"] == "GBP"
+
+
+def test_the_forecast_page_keeps_its_query_count_as_days_and_currencies_grow(
+    cast, login, django_assert_max_num_queries
+):
+    client = login(cast.finance)
+    rate("EUR", "USD", "1.1", TWO_AGO)
+    spend(cast, "EUR", "1", TWO_AGO)
+    client.get(reverse("analytics:forecast_portfolio"))
+    with django_assert_max_num_queries(40) as few:
+        client.get(reverse("analytics:forecast_portfolio"))
+    for n in range(1, 40):
+        day = TWO_AGO + datetime.timedelta(days=n)
+        rate("EUR", "USD", "1.1", day)
+        rate("GBP", "USD", "1.3", day)
+        spend(cast, "GBP", "1", day)
+        spend(cast, "USD", "1", day)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = client.get(reverse("analytics:forecast_portfolio")).content.decode()
+    assert "Missing exchange rates" not in html
