@@ -5,6 +5,8 @@ a chart draws the main one and says what it leaves out), plus a few headline num
 live in spend.py (where the money goes) and portfolio.py (the portfolio itself).
 """
 
+from decimal import Decimal
+
 from ..common import Dataset, _growth, _share
 from ..data import PREMIUM_TIERS, ZERO, DashboardData
 from .portfolio import (
@@ -55,10 +57,14 @@ def figures_all(data: DashboardData) -> dict[str, Dataset]:
 
 
 def headline(data: DashboardData) -> dict:
-    """The figures across the top of the page, in the main currency."""
+    """The figures across the top of the page: AI spend in the reporting currency (each day at its
+    rate, as the trend and the top use cases), the shares in the main currency."""
+    reporting = data.reporting
+    cents = Decimal("0.01")
+    total = reporting.amount.quantize(cents)
+    before = data.reporting_before.amount.quantize(cents)
     currency = data.currency
-    total = data.totals.get(currency, ZERO)
-    before = data.totals_before.get(currency, ZERO)
+    main_total = data.totals.get(currency, ZERO)
     premium = sum(
         (
             r["spend"]
@@ -71,11 +77,13 @@ def headline(data: DashboardData) -> dict:
         (r["spend"] for r in data.period_rows if r["currency"] == currency and r["use_case_id"] is None), ZERO
     )
     return {
-        "currency": currency,
+        "currency": reporting.currency,
         "total": total,
         "before": before,
         "growth": _growth(total, before),
-        "premium_share": _share(premium, total),
-        "unattributed_share": _share(unattributed, total),
-        "other_currencies": {c: data.totals[c] for c in data.other_currencies},
+        "reporting": reporting,
+        "share_currency": currency,
+        "premium_share": _share(premium, main_total),
+        "unattributed_share": _share(unattributed, main_total),
+        "other_currencies": {c: v for c, v in sorted(data.totals.items()) if c != reporting.currency and v},
     }

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import Q
 
 from aifinops.core import periods
+from aifinops.core.templatetags.afo import money
 from portfolio.choices import ModelTier
 from showback.analytics import selectors as analytics
 from showback.budgets import selectors as budget_selectors
@@ -84,22 +85,37 @@ def budget_figure(data: DashboardData) -> Dataset:
 # The monthly trend and the forecast band.
 
 
+def _rates_notes(conv) -> list[str]:
+    """The notes under a chart in the reporting currency: the rates used and the spend left out."""
+    notes = []
+    if conv.rates:
+        notes.append(
+            f"In {conv.currency}: other currencies at each day's rate (latest: "
+            + "; ".join(str(r) for r in conv.rates)
+            + ")."
+        )
+    for m in conv.missing:
+        notes.append(f"Not in this chart: {money(m.amount, m.currency)}, {m}.")
+    return notes
+
+
 def trend_figure(data: DashboardData) -> Dataset:
-    currency = data.currency
-    by_month = {r["month"]: r for r in data.monthly_rows if r["currency"] == currency}
+    """In the reporting currency: each currency's spend counted at each day's rate."""
+    currency = data.reporting_currency
+    by_month, missing, conv = data.trend_reporting
     this_month = periods.month_start(data.today)
     rows = []
     for month in data.trend_months:
-        r = by_month.get(month)
         rows.append(
             {
                 "month": month,
                 "kind": "to date" if month == this_month else "actual",
-                "actual": r["total"] if r else ZERO,
+                "actual": by_month.get(month, ZERO).quantize(Decimal("0.01")),
                 "forecast": None,
                 "lower": None,
                 "upper": None,
                 "currency": currency,
+                "not_converted": _amounts(missing.get(month, {})),
             }
         )
     ds = Dataset(
@@ -113,10 +129,11 @@ def trend_figure(data: DashboardData) -> Dataset:
             ("lower", "forecast low (80 %)"),
             ("upper", "forecast high (80 %)"),
             ("currency", "currency"),
+            ("not_converted", "left out: no exchange rate"),
         ],
         rows,
         currency=currency,
-        notes=_left_out(data),
+        notes=_rates_notes(conv),
     )
     shows_now = periods.month_start(data.filters.end) >= periods.months_back(this_month, 1)
     if not shows_now:
@@ -129,7 +146,7 @@ def trend_figure(data: DashboardData) -> Dataset:
         as_of=data.today,
         spend_q=f.spend_q() if f.narrowed else None,
         use_case_q=f.use_case_q(prefix="use_case__") if f.narrowed else None,
-        currency=currency,
+        currency=currency,  # the reporting currency: the forecast page's own
         with_backtest=False,
     )
     if not view.history.months:
@@ -237,12 +254,26 @@ def overlap_figure(data: DashboardData) -> Dataset:
 # The use cases that cost most, and that grew most.
 
 
+def _amounts(by_currency: dict) -> str:
+    """{currency: amount} as one line of text, largest first ("300.00 USD + 70.00 EUR"); "" when
+    empty."""
+    return " + ".join(
+        f"{amount:.2f} {currency}"
+        for currency, amount in sorted(by_currency.items(), key=lambda kv: (-kv[1], kv[0]))
+        if amount
+    )
+
+
 def _use_case_rows(data: DashboardData):
+    """One row per use case in the reporting currency (each day at its rate), with its spend as
+    billed and what of it had no rate, named, never counted at 1."""
     rows = []
-    for (uc_id, currency), (now, before) in data.spend_by_use_case.items():
-        if uc_id is None or (not now and not before):
+    currency = data.reporting_currency
+    for uc_id, e in data.reporting_by_use_case.items():
+        if uc_id is None or (not e["spend"] and not e["before"] and not e["missing"]):
             continue
         uc = data.use_cases.get(uc_id)
+        now, before = e["spend"].quantize(Decimal("0.01")), e["before"].quantize(Decimal("0.01"))
         rows.append(
             {
                 "use_case": uc.name if uc else "A use case you cannot see",
@@ -255,6 +286,8 @@ def _use_case_rows(data: DashboardData):
                 "change": now - before,
                 "growth": _growth(now, before),
                 "currency": currency,
+                "as_billed": _amounts(e["original"]),
+                "not_converted": _amounts(e["missing"]),
             }
         )
     return rows
@@ -270,34 +303,36 @@ USE_CASE_COLUMNS = [
     ("change", "change"),
     ("growth", "growth"),
     ("currency", "currency"),
+    ("as_billed", "spend in period as billed"),
+    ("not_converted", "left out: no exchange rate"),
 ]
 
 
 def top_cost_figure(data: DashboardData) -> Dataset:
-    rows = sorted(_use_case_rows(data), key=lambda r: (r["currency"] != data.currency, -r["spend"]))
+    rows = sorted(_use_case_rows(data), key=lambda r: (-r["spend"], r["use_case"]))
     return Dataset(
         "top_cost",
         "Top use cases by cost",
         USE_CASE_COLUMNS,
         rows[:TOP_N] if len(rows) > TOP_N else rows,
-        currency=data.currency,
-        notes=_left_out(data),
+        currency=data.reporting_currency,
+        notes=_rates_notes(data.reporting),
     )
 
 
 def top_growth_figure(data: DashboardData) -> Dataset:
     """By the amount added, not the percentage: a use case going from $5 to $50 is not news."""
     rows = [r for r in _use_case_rows(data) if r["change"] > 0]
-    rows.sort(key=lambda r: (r["currency"] != data.currency, -r["change"]))
+    rows.sort(key=lambda r: (-r["change"], r["use_case"]))
     start, end = data.filters.previous
     return Dataset(
         "top_growth",
         "Top use cases by growth",
         USE_CASE_COLUMNS,
         rows[:TOP_N],
-        currency=data.currency,
+        currency=data.reporting_currency,
         headline={"before_start": start, "before_end": end},
-        notes=[f"Against {start:%-d %b %Y} to {end:%-d %b %Y}."],
+        notes=[f"Against {start:%-d %b %Y} to {end:%-d %b %Y}.", *_rates_notes(data.reporting)],
     )
 
 

@@ -18,6 +18,7 @@ from aifinops.core.templatetags.afo import money
 from portfolio.catalog import ROUTING_GUIDANCE
 from portfolio.choices import BusinessFunction, ModelTier, TaskKind
 from showback.budgets import selectors as budget_selectors
+from showback.fx import plain_rate
 
 from .. import figures
 from ..data import PREMIUM_TIERS, ZERO, DashboardData
@@ -61,8 +62,11 @@ class _Writer:
     # Where the company spends.
 
     def spends(self):
+        """In the reporting currency, as the dashboard's AI spend, trend and top use cases: other
+        currencies at each day's rate, the rates named, spend without a rate named and left out."""
         d, h = self.data, self.head
-        if not h["total"]:
+        cur = h["currency"]
+        if not h["total"] and not h["reporting"].missing:
             return [
                 Sentence("No AI spend was recorded in the period.", [self.board("trend", "Monthly trend")])
             ]
@@ -77,27 +81,35 @@ class _Writer:
             if growth is None
             else f"{'up' if growth > 0 else 'down'} {_pct(abs(growth))} on the period before"
         )
-        text = f"In {span} the company spent {self.m(h['total'])} on AI, {change}."
+        spent = f"{self.m(h['total'], cur)} on AI{_converted(h['reporting'])}"
+        text = f"In {span} the company spent {spent}, {change}."
+        missing = h["reporting"].missing
+        if missing:
+            text += (
+                " Not counted for want of an exchange rate: "
+                + _names((self.m(m.amount, m.currency) for m in missing), 4)
+                + "."
+            )
         by_function = defaultdict(Decimal)
-        for r in d.period_rows:
-            if r["currency"] != self.currency or not r["spend"]:
+        for g, value, _rate in d.period_converted[0]:
+            if value is None or not value:
                 continue
-            uc = d.use_cases.get(r["use_case_id"])
-            team = d.teams.get(r["team_id"])
+            uc = d.use_cases.get(g["use_case_id"])
+            team = d.teams.get(g["team_id"])
             function = uc.business_function if uc else (team.business_function if team else "")
-            by_function[function] += r["spend"]
-        if by_function:
+            by_function[function] += value
+        if by_function and h["total"]:
             top_function, amount = max(by_function.items(), key=lambda kv: kv[1])
             label = dict(BusinessFunction.choices).get(top_function, "Spend with no function")
             text += f" {label} took the largest share, {_pct(amount / h['total'])}."
-        top = self.f["top_cost"].in_currency()[:3]
-        if top:
+        top = self.f["top_cost"].rows[:3]
+        if top and h["total"]:
             share = sum((r["spend"] for r in top), ZERO) / h["total"]
-            names = _names(f"{r['use_case']} ({self.m(r['spend'])})" for r in top)
+            names = _names(f"{r['use_case']} ({self.m(r['spend'], cur)})" for r in top)
             text += f" The {len(top)} largest use cases, {names}, were {_pct(share)} of it."
         forecast = self.f["trend"].headline
         if forecast.get("next_month") is not None:
-            text += f" The forecast for next month is {self.m(forecast['next_month'])}."
+            text += f" The forecast for next month is {self.m(forecast['next_month'], cur)}."
         evidence = [
             self.board("top_cost", "Top use cases by cost"),
             self.board("trend", "Monthly trend and forecast"),
@@ -263,6 +275,20 @@ class _Writer:
                 )
             )
         return out
+
+
+def _converted(conv) -> str:
+    """ " (EUR and GBP converted at ECB rates of 1 EUR = 1.08 USD and 1 GBP = 1.27 USD, the
+    latest of the period)", or "" when nothing was converted."""
+    if not conv.rates:
+        return ""
+    sources = sorted({r.source for r in conv.rates})
+    rates = _names((f"1 {r.currency} = {plain_rate(r.rate)} {r.into}" for r in conv.rates), 4)
+    latest = max(r.valid_from for r in conv.rates)
+    return (
+        f" ({_names(r.currency for r in conv.rates)} converted at each day's "
+        f"{' and '.join(sources)} rate, the latest {rates} on {latest:%-d %b %Y})"
+    )
 
 
 def figures_months(data):
