@@ -192,3 +192,120 @@ def test_the_forecast_page_keeps_its_query_count_as_days_and_currencies_grow(
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = client.get(reverse("analytics:forecast_portfolio")).content.decode()
     assert "Missing exchange rates" not in html
+
+
+# The showback page: trend, vendor overlap and cost per outcome in the reporting currency.
+
+LAST_END = periods.month_end(LAST_MONTH)
+
+
+def _showback_world(cast, *, gbp_rate_from):
+    """Support pays two providers for small models in USD, EUR and GBP last month; the use case
+    reported 10 outcomes. Returns the expected USD total, row x rate in force, and the GBP left
+    out."""
+    from portfolio.models import ValueSignal
+    from portfolio.tests.factories import ProviderFactory
+
+    one, two = ProviderFactory(name="OpenAI", slug="openai"), ProviderFactory(name="Mistral", slug="mistral")
+    rate("EUR", "USD", "1.10", LAST_MONTH)
+    rate("GBP", "USD", "1.25", gbp_rate_from)
+    rows = [
+        ("USD", "100", LAST_MONTH + datetime.timedelta(days=1), one),
+        ("EUR", "50", LAST_MONTH + datetime.timedelta(days=1), two),
+        ("GBP", "40", LAST_MONTH, one),
+        ("GBP", "40", LAST_MONTH + datetime.timedelta(days=2), one),
+    ]
+    factors = {"USD": Decimal(1), "EUR": Decimal("1.10"), "GBP": Decimal("1.25")}
+    expected, left_out = Decimal(0), Decimal(0)
+    for currency, amount, day, provider in rows:
+        DailySpendFactory(
+            currency=currency,
+            effective_cost=Decimal(amount),
+            date=day,
+            team=cast.team_a,
+            use_case=cast.use_case_a,
+            provider=provider,
+            model_tier="small",
+        )
+        if currency == "GBP" and day < gbp_rate_from:
+            left_out += Decimal(amount)
+        else:
+            expected += Decimal(amount) * factors[currency]
+    ValueSignal.objects.create(
+        use_case=cast.use_case_a, month=LAST_MONTH, outcomes=10, value_per_outcome=Decimal("9")
+    )
+    return expected, left_out
+
+
+def test_the_showback_trend_overlap_and_cost_per_outcome_are_in_the_reporting_currency(cast):
+    from showback import selectors
+
+    expected, left_out = _showback_world(cast, gbp_rate_from=LAST_MONTH + datetime.timedelta(days=1))
+
+    b = selectors.spend_breakdown(user=cast.finance, dimension="team", start=LAST_MONTH, end=LAST_END)
+
+    assert expected == Decimal("205") and left_out == Decimal("40")
+    trend = b["trend"]
+    assert trend["currency"] == "USD"
+    assert dict(trend["series"])["Support"][0] == expected
+    assert [(m.currency, m.amount) for m in trend["conversion"].missing] == [("GBP", left_out)]
+    (overlap,) = b["overlap"]
+    assert overlap["total"].amount == expected and overlap["total"].missing[0].amount == left_out
+    assert sorted(overlap["providers"]) == [
+        ("Mistral", "EUR", Decimal("50")),
+        ("OpenAI", "GBP", Decimal("80")),
+        ("OpenAI", "USD", Decimal("100")),
+    ]
+    (outcome,) = b["outcomes"]
+    assert (outcome["currency"], outcome["amount"]) == ("USD", expected)
+    assert outcome["spend"] == {"USD": Decimal("100"), "GBP": Decimal("80"), "EUR": Decimal("50")}
+    # Some of its spend had no rate: no cost per outcome is guessed
+    assert outcome["missing"] == {"GBP": left_out}
+    assert outcome["cost_per_outcome"] is None
+
+
+def test_with_every_rate_the_cost_per_outcome_is_in_the_reporting_currency(cast):
+    from showback import selectors
+
+    expected, left_out = _showback_world(cast, gbp_rate_from=LAST_MONTH)
+
+    (outcome,) = selectors.spend_breakdown(
+        user=cast.finance, dimension="team", start=LAST_MONTH, end=LAST_END
+    )["outcomes"]
+
+    assert left_out == 0 and expected == Decimal("255")
+    assert outcome["cost_per_outcome"] == Decimal("25.5")
+
+
+def test_the_showback_page_names_the_rates_and_the_missing_rate_under_its_charts(cast, login):
+    _showback_world(cast, gbp_rate_from=LAST_MONTH + datetime.timedelta(days=1))
+
+    html = (
+        login(cast.finance)
+        .get(reverse("showback:index"), {"start": LAST_MONTH.isoformat(), "end": LAST_END.isoformat()})
+        .content.decode()
+    )
+
+    assert "In USD: other currencies at each day's rate (latest: 1 EUR = 1.10 USD" in html
+    assert "Not in this chart: £40.00, no GBP→USD rate for" in html
+    assert "= $205.00" in html  # vendor overlap's total
+    assert "£40.00 not counted: no GBP→USD rate" in html  # cost per outcome
+
+
+def test_the_showback_page_keeps_its_query_count_as_currencies_and_days_grow(
+    cast, login, django_assert_max_num_queries
+):
+    client = login(cast.finance)
+    params = {"start": LAST_MONTH.isoformat(), "end": LAST_END.isoformat()}
+    _showback_world(cast, gbp_rate_from=LAST_MONTH)
+    client.get(reverse("showback:index"), params)
+    with django_assert_max_num_queries(40) as few:
+        client.get(reverse("showback:index"), params)
+    for n in range(3, 25):
+        day = LAST_MONTH + datetime.timedelta(days=n)
+        rate("CHF", "USD", "1.05", day)
+        for currency in ("CHF", "EUR", "GBP"):
+            spend(cast, currency, "3", day)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = client.get(reverse("showback:index"), params).content.decode()
+    assert "1 CHF = 1.05 USD" in html
