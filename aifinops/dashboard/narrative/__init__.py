@@ -286,8 +286,8 @@ def _converted(conv) -> str:
     rates = _names((f"1 {r.currency} = {plain_rate(r.rate)} {r.into}" for r in conv.rates), 4)
     latest = max(r.valid_from for r in conv.rates)
     return (
-        f" ({_names(r.currency for r in conv.rates)} converted at each day's "
-        f"{' and '.join(sources)} rate, the latest {rates} on {latest:%-d %b %Y})"
+        f" ({_names(r.currency for r in conv.rates)} converted at each day's rate from "
+        f"{' and '.join(sources)}, the latest {rates} on {latest:%-d %b %Y})"
     )
 
 

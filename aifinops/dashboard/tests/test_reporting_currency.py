@@ -126,7 +126,7 @@ def test_the_narrative_speaks_in_the_reporting_currency_and_names_the_rates(cast
     spend = next(s for s in story.sections if s.key == "spend").sentences[0].text
 
     assert spend.startswith(f"In {world['last']:%B %Y} the company spent $1,438 on AI (EUR and GBP converted")
-    assert "at each day's ECB rate, the latest 1 EUR = 1.20 USD and 1 GBP = 1.25 USD on" in spend
+    assert "at each day's rate from ECB, the latest 1 EUR = 1.20 USD and 1 GBP = 1.25 USD on" in spend
     assert "Not counted for want of an exchange rate: £20." in spend
     assert "The 3 largest use cases, Reply drafter ($836), Ad writer ($427) and Ticket router ($125)" in spend
 
