@@ -309,3 +309,96 @@ def test_the_showback_page_keeps_its_query_count_as_currencies_and_days_grow(
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = client.get(reverse("showback:index"), params).content.decode()
     assert "1 CHF = 1.05 USD" in html
+
+
+# Margins: cost to serve in the customer's revenue currency, each day at its rate.
+
+
+def _customer_cost(customer, currency, amount, day):
+    from showback.models import CustomerDailySpend
+
+    CustomerDailySpend.objects.create(
+        date=day, customer=customer, effective_cost=Decimal(amount), currency=currency, feature="chat"
+    )
+
+
+def test_margins_count_cost_in_other_currencies_at_each_days_rate_and_name_the_missing(cast, login):
+    from showback.margins import selectors as margins
+    from showback.models import CustomerRevenue
+
+    # Given acme with USD revenue and cost in USD, EUR (a rate) and GBP (a rate only from the 5th)
+    CustomerRevenue.objects.create(month=LAST_MONTH, customer="acme", segment="Ent", revenue=Decimal("1000"))
+    rate("EUR", "USD", "1.10", TWO_AGO)
+    rate("GBP", "USD", "1.25", LAST_MONTH + datetime.timedelta(days=4))
+    rows = [
+        ("USD", "100", LAST_MONTH + datetime.timedelta(days=1)),
+        ("EUR", "50", LAST_MONTH + datetime.timedelta(days=2)),
+        ("GBP", "40", LAST_MONTH + datetime.timedelta(days=3)),  # before its rate
+        ("GBP", "40", LAST_MONTH + datetime.timedelta(days=6)),
+    ]
+    for currency, amount, day in rows:
+        _customer_cost("acme", currency, amount, day)
+    factors = {"USD": Decimal(1), "EUR": Decimal("1.10"), "GBP": Decimal("1.25")}
+    expected = sum(
+        Decimal(a) * factors[c]
+        for c, a, d in rows
+        if not (c == "GBP" and d < LAST_MONTH + datetime.timedelta(days=4))
+    )
+
+    # When finance reads the margins
+    m = margins.margins_get(months=3)
+    html = login(cast.finance).get(reverse("showback:margins") + "?months=3").content.decode()
+
+    # Then the cost counts every currency with a rate, and the GBP day without one stays apart
+    (acme,) = m.customers
+    assert acme.currency == "USD"
+    assert acme.cost == expected == Decimal("205")
+    assert acme.margin == Decimal("795")
+    assert acme.converted_cost == {"EUR": Decimal("50"), "GBP": Decimal("40")}
+    assert acme.other_currency_cost == {"GBP": Decimal("40")}
+    assert "1 EUR = 1.10 USD" in html and "1 GBP = 1.25 USD" in html
+    assert "Not counted: £40.00, no GBP→USD rate for" in html
+    assert "£40.00 not counted: no GBP→USD rate" in html
+
+
+def test_the_margins_page_keeps_its_query_count_as_customers_days_and_currencies_grow(
+    cast, login, django_assert_max_num_queries
+):
+    from showback.models import CustomerRevenue
+
+    client = login(cast.finance)
+    url = reverse("showback:margins") + "?months=3"
+    CustomerRevenue.objects.create(month=LAST_MONTH, customer="acme", revenue=Decimal("1000"))
+    rate("EUR", "USD", "1.1", TWO_AGO)
+    _customer_cost("acme", "EUR", "1", LAST_MONTH)
+    client.get(url)
+    with django_assert_max_num_queries(30) as few:
+        client.get(url)
+    for n in range(20):
+        day = LAST_MONTH + datetime.timedelta(days=n)
+        rate("GBP", "USD", "1.3", day)
+        for customer in ("acme", "globex", f"c{n}"):
+            _customer_cost(customer, "GBP", "2", day)
+            _customer_cost(customer, "EUR", "2", day)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = client.get(url).content.decode()
+    assert "1 GBP = 1.30 USD" in html
+
+
+def test_the_margins_csv_names_the_converted_cost_and_the_cost_without_a_rate(cast, login):
+    import csv
+    import io
+
+    from showback.models import CustomerRevenue
+
+    CustomerRevenue.objects.create(month=LAST_MONTH, customer="acme", revenue=Decimal("1000"))
+    rate("EUR", "USD", "2", LAST_MONTH)
+    _customer_cost("acme", "EUR", "10", LAST_MONTH)
+    _customer_cost("acme", "GBP", "3", LAST_MONTH)
+
+    response = login(cast.finance).get(reverse("showback:margins_csv") + "?months=3")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    assert rows[0]["ai_cost_to_serve"] == "20"
+    assert rows[0]["ai_cost_converted_as_billed"] == "10 EUR"
+    assert rows[0]["ai_cost_without_rate_not_counted"] == "3 GBP"
