@@ -402,3 +402,77 @@ def test_the_margins_csv_names_the_converted_cost_and_the_cost_without_a_rate(ca
     assert rows[0]["ai_cost_to_serve"] == "20"
     assert rows[0]["ai_cost_converted_as_billed"] == "10 EUR"
     assert rows[0]["ai_cost_without_rate_not_counted"] == "3 GBP"
+
+
+# Reconciliation: estimated and billed totals in the reporting currency.
+
+
+def test_the_reconciliation_totals_are_in_the_reporting_currency_and_name_the_missing_rate(cast, login):
+    from showback.chargeback.selectors import reconciliation_reporting
+
+    rate("EUR", "USD", "1.10", TWO_AGO)
+    rate("EUR", "USD", "1.20", LAST_MONTH + datetime.timedelta(days=5))
+    rows = [  # (currency, amount, day, estimated?)
+        ("USD", "100", LAST_MONTH + datetime.timedelta(days=1), True),
+        ("EUR", "50", LAST_MONTH + datetime.timedelta(days=1), True),
+        ("EUR", "50", LAST_MONTH + datetime.timedelta(days=6), False),
+        ("USD", "90", LAST_MONTH + datetime.timedelta(days=6), False),
+        ("GBP", "30", LAST_MONTH + datetime.timedelta(days=6), False),  # no GBP rate at all
+    ]
+    for currency, amount, day, estimated in rows:
+        DailySpendFactory(
+            currency=currency,
+            effective_cost=Decimal(amount),
+            billed_cost=Decimal(amount),
+            date=day,
+            is_estimated=estimated,
+            team=cast.team_a,
+            use_case=cast.use_case_a,
+        )
+
+    def in_force(currency, day):
+        if currency == "USD":
+            return Decimal(1)
+        if currency == "EUR":
+            return Decimal("1.20") if day >= LAST_MONTH + datetime.timedelta(days=5) else Decimal("1.10")
+        return None
+
+    expected = {True: Decimal(0), False: Decimal(0)}
+    for currency, amount, day, estimated in rows:
+        if in_force(currency, day) is not None:
+            expected[estimated] += Decimal(amount) * in_force(currency, day)
+
+    got = reconciliation_reporting(user=cast.finance, start_month=TWO_AGO, months=3)
+    html = (
+        login(cast.finance)
+        .get(reverse("showback:reconciliation"), {"start": TWO_AGO.isoformat()[:7]})
+        .content.decode()
+    )
+
+    assert got["estimated"].amount == expected[True] == Decimal("155")
+    assert got["billed"].amount == expected[False] == Decimal("150")
+    assert [(m.currency, m.amount) for m in got["billed"].missing] == [("GBP", Decimal("30"))]
+    assert got["difference"] is None  # some billed spend had no rate: no difference is guessed
+    assert "Total in USD" in html and "$155.00" in html and "$150.00" in html
+    assert "Not in the billed total: £30.00, no GBP→USD rate for" in html
+    assert "1 EUR = 1.20 USD" in html
+
+
+def test_the_reconciliation_page_keeps_its_query_count_as_days_and_currencies_grow(
+    cast, login, django_assert_max_num_queries
+):
+    client = login(cast.finance)
+    params = {"start": TWO_AGO.isoformat()[:7]}
+    rate("EUR", "USD", "1.1", TWO_AGO)
+    spend(cast, "EUR", "1", LAST_MONTH)
+    client.get(reverse("showback:reconciliation"), params)
+    with django_assert_max_num_queries(30) as few:
+        client.get(reverse("showback:reconciliation"), params)
+    for n in range(1, 25):
+        day = LAST_MONTH + datetime.timedelta(days=n)
+        rate("GBP", "USD", "1.3", day)
+        for currency in ("GBP", "EUR", "USD"):
+            spend(cast, currency, "2", day)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        html = client.get(reverse("showback:reconciliation"), params).content.decode()
+    assert "1 GBP = 1.30 USD" in html
