@@ -152,20 +152,22 @@ class DashboardData:
 
     @cached_property
     def period_day_rows(self) -> list[dict]:
-        """AI spend of the period and of the period before per use case, team, currency and day,
-        from the daily rollup: [{use_case_id, team_id, currency, day, amount}]."""
+        """AI spend of the period and of the period before per use case, team, model tier,
+        currency and day, from the daily rollup: [{use_case_id, team_id, model_tier, currency, day,
+        amount}]."""
         before_start, _ = self.filters.previous
         rows = (
             self.spend_qs()
             .filter(date__gte=before_start, date__lte=self.filters.end)
             .order_by()
-            .values("use_case_id", "team_id", "currency", "date")
+            .values("use_case_id", "team_id", "model_tier", "currency", "date")
             .annotate(total=Sum("effective_cost"))
         )
         return [
             {
                 "use_case_id": r["use_case_id"],
                 "team_id": r["team_id"],
+                "model_tier": r["model_tier"],
                 "currency": r["currency"],
                 "day": r["date"],
                 "amount": r["total"] or ZERO,
@@ -218,6 +220,15 @@ class DashboardData:
             if value is not None:
                 entry(g["use_case_id"])["before"] += value
         return out
+
+    def reporting_sum(self, key, where=lambda g: True) -> dict:
+        """{key(group): the period's AI spend in the reporting currency} over the period's groups
+        that had a rate and satisfy `where` (the Converted in `reporting` names the others)."""
+        out = defaultdict(Decimal)
+        for g, value, _rate in self.period_converted[0]:
+            if value is not None and where(g):
+                out[key(g)] += value
+        return dict(out)
 
     @cached_property
     def trend_reporting(self):

@@ -156,3 +156,34 @@ def test_the_dashboard_keeps_its_query_count_as_currencies_days_and_rates_grow(
     with django_assert_max_num_queries(len(small.captured_queries)):
         html = client.get(URL).content.decode()
     assert "1 CHF = 0.90 USD" in html
+
+
+def test_the_maturity_scorecard_counts_spend_in_the_reporting_currency(cast, login, world):
+    from aifinops.dashboard.maturity import scorecard_get
+
+    f = default_filters()
+    by_use_case, total, _missing = _expected(f.start, f.end)
+    premium = sum(
+        (
+            row.effective_cost * _in_force(row.currency, row.date)
+            for row in DailySpend.objects.filter(
+                is_ai=True, date__gte=f.start, date__lte=f.end, model_tier__in=("frontier", "reasoning")
+            )
+            if _in_force(row.currency, row.date) is not None
+        ),
+        Decimal(0),
+    )
+
+    scores = {s.key: s for s in scorecard_get(user=cast.finance)}
+    html = login(cast.finance).get(reverse("dashboard:maturity")).content.decode()
+
+    attributed = scores["attributed"]
+    assert attributed.value == (total - by_use_case[None]) / total
+    assert attributed.numerator == (
+        f"{total - by_use_case[None]:,.0f} of {total:,.0f} USD last month "
+        "(not counted for want of a rate: 20.00 GBP)"
+    )
+    assert scores["premium"].numerator.endswith(
+        f"of {premium:,.0f} USD of premium spend last month (not counted for want of a rate: 20.00 GBP)"
+    )
+    assert "not counted for want of a rate: 20.00 GBP" in html
