@@ -4,7 +4,7 @@ feature but the gateway, whose usage events route is here)."""
 
 from django.urls import include, path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -22,6 +22,10 @@ class DailySpendSerializer(serializers.ModelSerializer):
     use_case = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
     provider = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     model = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
+    reporting_effective_cost = serializers.SerializerMethodField(
+        help_text="The effective cost in the reporting currency at the rate in force on the row's day; "
+        "null without one (named in the response's reporting.missing)."
+    )
 
     class Meta:
         model = DailySpend
@@ -41,8 +45,14 @@ class DailySpendSerializer(serializers.ModelSerializer):
             "input_tokens",
             "output_tokens",
             "record_count",
+            "reporting_effective_cost",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_reporting_effective_cost(self, row):
+        converted = self.context["reporting"].rows.get(row.pk) if "reporting" in self.context else None
+        return None if converted is None else str(converted)
 
 
 class SpendSummaryQuerySerializer(serializers.Serializer):
@@ -168,11 +178,10 @@ class DailySpendViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         rows = page if page is not None else list(queryset)
-        data = self.get_serializer(rows, many=True).data
         reporting = selectors.daily_spend_reporting(rows, queryset)
-        for row, item in zip(rows, data, strict=True):
-            converted = reporting.rows[row.pk]
-            item["reporting_effective_cost"] = None if converted is None else str(converted)
+        data = self.get_serializer(
+            rows, many=True, context={**self.get_serializer_context(), "reporting": reporting}
+        ).data
         response = self.get_paginated_response(data) if page is not None else Response(data)
         if page is None:
             response.data = {"results": data}
