@@ -7,13 +7,12 @@ from decimal import Decimal
 from django.db.models import Q
 
 from aifinops.core import periods
-from aifinops.core.templatetags.afo import money
 from portfolio.choices import ModelTier
 from showback.analytics import selectors as analytics
 from showback.budgets import selectors as budget_selectors
 from showback.models import BudgetScope
 
-from ..common import Dataset, _growth, _left_out, _share
+from ..common import Dataset, _growth, _left_out, _rates_notes, _share
 from ..data import FORECAST_MONTHS, ZERO, DashboardData, main_currency
 
 TOP_N = 10
@@ -83,20 +82,6 @@ def budget_figure(data: DashboardData) -> Dataset:
 
 
 # The monthly trend and the forecast band.
-
-
-def _rates_notes(conv) -> list[str]:
-    """The notes under a chart in the reporting currency: the rates used and the spend left out."""
-    notes = []
-    if conv.rates:
-        notes.append(
-            f"In {conv.currency}: other currencies at each day's rate (latest: "
-            + "; ".join(str(r) for r in conv.rates)
-            + ")."
-        )
-    for m in conv.missing:
-        notes.append(f"Not in this chart: {money(m.amount, m.currency)}, {m}.")
-    return notes
 
 
 def trend_figure(data: DashboardData) -> Dataset:

@@ -186,15 +186,16 @@ class _Writer:
         if not rk.rows:
             return [Sentence("No spend on use cases to weigh for risk.", [])]
         heavy = max(rk.in_currency(), key=lambda r: r["spend"], default=None)
+        cur = rk.currency
         text = (
-            f"{_pct(h['high_share'])} of use-case spend ({self.m(h['high'])}) runs in high- and "
+            f"{_pct(h['high_share'])} of use-case spend ({self.m(h['high'], cur)}) runs in high- and "
             "critical-risk use "
             f"cases, and {_pct(h['agentic_share'])} in agents that act with some autonomy."
         )
         if heavy and heavy["spend"]:
             text += (
                 f" The heaviest concentration is {heavy['risk_tier'].lower()} risk, "
-                f"{heavy['autonomy_level'].lower()}: {self.m(heavy['spend'])} across "
+                f"{heavy['autonomy_level'].lower()}: {self.m(heavy['spend'], cur)} across "
                 f"{heavy['use_cases']} use case{'s' if heavy['use_cases'] != 1 else ''}."
             )
         evidence = [self.board("risk", "Spend by risk and autonomy")]

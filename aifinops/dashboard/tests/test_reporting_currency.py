@@ -187,3 +187,19 @@ def test_the_maturity_scorecard_counts_spend_in_the_reporting_currency(cast, log
         f"of {premium:,.0f} USD of premium spend last month (not counted for want of a rate: 20.00 GBP)"
     )
     assert "not counted for want of a rate: 20.00 GBP" in html
+
+
+def test_the_funnel_and_risk_figures_are_in_the_reporting_currency(cast, world):
+    f = default_filters()
+    by_use_case, _total, _missing = _expected(f.start, f.end)
+    data = DashboardData(user=cast.finance, filters=f)
+
+    funnel = {r["stage"]: r["spend"] for r in figures.funnel_figure(data).rows}
+    risk = figures.risk_figure(data)
+
+    assert (funnel["Scale"], funnel["Pilot"], funnel["Launch"]) == tuple(
+        by_use_case[world[k].pk].quantize(CENT) for k in ("drafter", "writer", "router")
+    )
+    assert risk.currency == "USD"
+    assert risk.headline["high"] == by_use_case[world["drafter"].pk].quantize(CENT)
+    assert any(n.startswith("Not in this chart: £20.00") for n in risk.notes)
