@@ -57,8 +57,9 @@ def figures_all(data: DashboardData) -> dict[str, Dataset]:
 
 
 def headline(data: DashboardData) -> dict:
-    """The figures across the top of the page: AI spend in the reporting currency (each day at its
-    rate, as the trend and the top use cases), the shares in the main currency."""
+    """The figures across the top of the page: AI spend and its unattributed share in the reporting
+    currency (each day at its rate, as the trend, the top use cases and unattributed spend); the
+    premium share in the main currency, as the premium chart."""
     reporting = data.reporting
     cents = Decimal("0.01")
     total = reporting.amount.quantize(cents)
@@ -74,8 +75,8 @@ def headline(data: DashboardData) -> dict:
         ZERO,
     )
     unattributed = sum(
-        (r["spend"] for r in data.period_rows if r["currency"] == currency and r["use_case_id"] is None), ZERO
-    )
+        data.reporting_sum(lambda g: None, where=lambda g: g["use_case_id"] is None).values(), ZERO
+    ).quantize(cents)
     return {
         "currency": reporting.currency,
         "total": total,
@@ -84,6 +85,6 @@ def headline(data: DashboardData) -> dict:
         "reporting": reporting,
         "share_currency": currency,
         "premium_share": _share(premium, main_total),
-        "unattributed_share": _share(unattributed, main_total),
+        "unattributed_share": _share(unattributed, total),
         "other_currencies": {c: v for c, v in sorted(data.totals.items()) if c != reporting.currency and v},
     }

@@ -325,12 +325,14 @@ def top_growth_figure(data: DashboardData) -> Dataset:
 
 
 def unowned_figure(data: DashboardData) -> Dataset:
+    """In the reporting currency, each day at its rate, as the AI spend it is a share of."""
+    currency = data.reporting_currency
+    cent = Decimal("0.01")
     rows = []
-    unattributed = defaultdict(Decimal)
-    for r in data.period_rows:
-        if r["use_case_id"] is None and r["spend"]:
-            unattributed[r["team_id"], r["currency"]] += r["spend"]
-    for (team_id, currency), amount in unattributed.items():
+    unattributed = data.reporting_sum(lambda g: g["team_id"], where=lambda g: g["use_case_id"] is None)
+    for team_id, amount in unattributed.items():
+        if not amount:
+            continue
         team = data.teams.get(team_id)
         rows.append(
             {
@@ -338,13 +340,13 @@ def unowned_figure(data: DashboardData) -> Dataset:
                 "what": f"{team.name} (no use case)" if team else "No team, no use case",
                 "url": "",
                 "missing": "use case",
-                "spend": amount,
+                "spend": amount.quantize(cent),
                 "currency": currency,
             }
         )
-    for (uc_id, currency), (now, _) in data.spend_by_use_case.items():
+    for uc_id, e in data.reporting_by_use_case.items():
         uc = data.use_cases.get(uc_id) if uc_id else None
-        if uc is None or not now:
+        if uc is None or not e["spend"]:
             continue
         missing = [
             label
@@ -361,15 +363,14 @@ def unowned_figure(data: DashboardData) -> Dataset:
                     "what": uc.name,
                     "url": data.use_case_url(uc),
                     "missing": " and ".join(missing),
-                    "spend": now,
+                    "spend": e["spend"].quantize(cent),
                     "currency": currency,
                 }
             )
-    rows.sort(key=lambda r: (r["currency"] != data.currency, -r["spend"]))
-    in_currency = [r for r in rows if r["currency"] == data.currency]
-    total = data.totals.get(data.currency, ZERO)
-    unattr = sum((r["spend"] for r in in_currency if r["kind"] == "Unattributed"), ZERO)
-    unowned = sum((r["spend"] for r in in_currency if r["kind"] == "Unowned"), ZERO)
+    rows.sort(key=lambda r: -r["spend"])
+    total = data.reporting.amount
+    unattr = sum((r["spend"] for r in rows if r["kind"] == "Unattributed"), ZERO)
+    unowned = sum((r["spend"] for r in rows if r["kind"] == "Unowned"), ZERO)
     return Dataset(
         "unowned",
         "Unattributed and unowned spend",
@@ -381,7 +382,8 @@ def unowned_figure(data: DashboardData) -> Dataset:
             ("currency", "currency"),
         ],
         rows,
-        currency=data.currency,
+        currency=currency,
+        notes=_rates_notes(data.reporting),
         headline={
             "unattributed": unattr,
             "unowned": unowned,

@@ -203,3 +203,18 @@ def test_the_funnel_and_risk_figures_are_in_the_reporting_currency(cast, world):
     assert risk.currency == "USD"
     assert risk.headline["high"] == by_use_case[world["drafter"].pk].quantize(CENT)
     assert any(n.startswith("Not in this chart: £20.00") for n in risk.notes)
+
+
+def test_unattributed_and_unowned_spend_is_in_the_reporting_currency(cast, world):
+    f = default_filters()
+    by_use_case, total, _missing = _expected(f.start, f.end)
+    data = DashboardData(user=cast.finance, filters=f)
+
+    unowned = figures.unowned_figure(data)
+    head = figures.headline(data)
+
+    assert [(r["kind"], r["what"], r["spend"]) for r in unowned.rows] == [
+        ("Unowned", "Ad writer", by_use_case[world["writer"].pk].quantize(CENT)),
+        ("Unattributed", "Support (no use case)", by_use_case[None].quantize(CENT)),
+    ]
+    assert unowned.headline["unattributed_share"] == head["unattributed_share"] == by_use_case[None] / total
