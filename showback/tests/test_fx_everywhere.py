@@ -476,3 +476,21 @@ def test_the_reconciliation_page_keeps_its_query_count_as_days_and_currencies_gr
     with django_assert_max_num_queries(len(few.captured_queries)):
         html = client.get(reverse("showback:reconciliation"), params).content.decode()
     assert "1 GBP = 1.30 USD" in html
+
+
+def test_a_use_cases_forecast_reads_its_history_in_the_reporting_currency(cast, login):
+    expected = _three_currency_history(cast)
+
+    body = login(cast.finance).get(f"/api/v1/forecasts/use-cases/{cast.use_case_a.key}/").json()
+    html = (
+        login(cast.finance)
+        .get(reverse("analytics:forecast_use_case", args=[cast.use_case_a.key]))
+        .content.decode()
+    )
+
+    assert body["currency"] == "USD"
+    assert {h["month"]: Decimal(h["amount"]) for h in body["history"]} == {
+        m.isoformat()[:7]: v for m, v in expected.items()
+    }
+    assert [m["currency"] for m in body["reporting"]["missing"]] == ["GBP"]
+    assert "Not in this chart: £60.00" in html

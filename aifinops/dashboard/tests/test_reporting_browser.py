@@ -46,7 +46,15 @@ def test_finance_reads_the_dashboard_forecast_and_narrative_in_the_reporting_cur
     expect(page.locator("#trend")).to_contain_text("In USD: other currencies at each day's rate")
     expect(page.locator("#top_cost")).to_contain_text("In USD: other currencies at each day's rate")
     expect(page.locator("#trend")).not_to_contain_text("Not in this chart")
-    _shot(page, f"dashboard-{width}", total, page.locator("#trend"), page.locator("#top_cost"))
+    _shot(
+        page,
+        f"dashboard-{width}",
+        total,
+        page.locator("#trend"),
+        page.locator("#top_cost"),
+        page.locator("#funnel"),
+        page.locator("#unowned"),
+    )
 
     # And the forecast reads its history in USD, naming the rates under the chart
     page.goto(reverse("analytics:forecast_portfolio"))
