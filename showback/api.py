@@ -49,7 +49,7 @@ class DailySpendSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True))
     def get_reporting_effective_cost(self, row):
         converted = self.context["reporting"].rows.get(row.pk) if "reporting" in self.context else None
         return None if converted is None else str(converted)
