@@ -233,27 +233,42 @@ class DashboardData:
     @cached_property
     def trend_reporting(self):
         """({month: AI spend in the reporting currency}, {month: {currency: amount without a
-        rate}}, Converted of the trend's months): the trend's months from the daily rollup, each
-        day at its rate."""
+        rate}}, Converted of the trend's months, {month: premium spend in the reporting currency}):
+        the trend's months from the daily rollup, each day at its rate."""
         this_month = periods.month_start(self.today)
         last = periods.month_end(max(periods.month_start(self.filters.end), this_month))
-        rows = (
+        rows = list(
             self.spend_qs()
             .filter(date__gte=self.trend_months[0], date__lte=last)
             .order_by()
             .values("currency", "date")
-            .annotate(total=Sum("effective_cost"))
+            .annotate(
+                total=Sum("effective_cost"),
+                premium=Sum("effective_cost", filter=Q(model_tier__in=PREMIUM_TIERS)),
+            )
+        )
+        into = self.reporting_currency
+        table = fx.RateTable(
+            {r["currency"] for r in rows}, into, max((r["date"] for r in rows), default=last)
         )
         groups = [{"currency": r["currency"], "day": r["date"], "amount": r["total"] or ZERO} for r in rows]
-        converted, whole = fx.convert_groups(groups, into=self.reporting_currency)
-        by_month, missing = defaultdict(Decimal), defaultdict(dict)
+        converted, whole = fx.convert_groups(groups, into=into, table=table)
+        by_month, missing, premium = defaultdict(Decimal), defaultdict(dict), defaultdict(Decimal)
         for g, value, _rate in converted:
             month = periods.month_start(g["day"])
             if value is None:
                 missing[month][g["currency"]] = missing[month].get(g["currency"], ZERO) + g["amount"]
             else:
                 by_month[month] += value
-        return dict(by_month), dict(missing), whole
+        premium_groups = [
+            {"currency": r["currency"], "day": r["date"], "amount": r["premium"]}
+            for r in rows
+            if r["premium"]
+        ]
+        for g, value, _rate in fx.convert_groups(premium_groups, into=into, table=table)[0]:
+            if value is not None:
+                premium[periods.month_start(g["day"])] += value
+        return dict(by_month), dict(missing), whole, dict(premium)
 
     @cached_property
     def teams(self) -> dict[int, Team]:

@@ -57,23 +57,15 @@ def figures_all(data: DashboardData) -> dict[str, Dataset]:
 
 
 def headline(data: DashboardData) -> dict:
-    """The figures across the top of the page: AI spend and its unattributed share in the reporting
-    currency (each day at its rate, as the trend, the top use cases and unattributed spend); the
-    premium share in the main currency, as the premium chart."""
+    """The figures across the top of the page, in the reporting currency (each day at its rate, as
+    the trend, the top use cases, the premium share and unattributed spend)."""
     reporting = data.reporting
     cents = Decimal("0.01")
     total = reporting.amount.quantize(cents)
     before = data.reporting_before.amount.quantize(cents)
-    currency = data.currency
-    main_total = data.totals.get(currency, ZERO)
     premium = sum(
-        (
-            r["spend"]
-            for r in data.period_rows
-            if r["currency"] == currency and r["model_tier"] in PREMIUM_TIERS
-        ),
-        ZERO,
-    )
+        data.reporting_sum(lambda g: None, where=lambda g: g["model_tier"] in PREMIUM_TIERS).values(), ZERO
+    ).quantize(cents)
     unattributed = sum(
         data.reporting_sum(lambda g: None, where=lambda g: g["use_case_id"] is None).values(), ZERO
     ).quantize(cents)
@@ -83,8 +75,8 @@ def headline(data: DashboardData) -> dict:
         "before": before,
         "growth": _growth(total, before),
         "reporting": reporting,
-        "share_currency": currency,
-        "premium_share": _share(premium, main_total),
+        "share_currency": data.currency,
+        "premium_share": _share(premium, total),
         "unattributed_share": _share(unattributed, total),
         "other_currencies": {c: v for c, v in sorted(data.totals.items()) if c != reporting.currency and v},
     }

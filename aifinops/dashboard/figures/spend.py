@@ -12,7 +12,7 @@ from showback.analytics import selectors as analytics
 from showback.budgets import selectors as budget_selectors
 from showback.models import BudgetScope
 
-from ..common import Dataset, _growth, _left_out, _rates_notes, _share
+from ..common import Dataset, _growth, _rates_notes, _share
 from ..data import FORECAST_MONTHS, ZERO, DashboardData, main_currency
 
 TOP_N = 10
@@ -87,7 +87,7 @@ def budget_figure(data: DashboardData) -> Dataset:
 def trend_figure(data: DashboardData) -> Dataset:
     """In the reporting currency: each currency's spend counted at each day's rate."""
     currency = data.reporting_currency
-    by_month, missing, conv = data.trend_reporting
+    by_month, missing, conv, _premium = data.trend_reporting
     this_month = periods.month_start(data.today)
     rows = []
     for month in data.trend_months:
@@ -162,13 +162,14 @@ def trend_figure(data: DashboardData) -> Dataset:
 
 
 def premium_figure(data: DashboardData) -> Dataset:
-    currency = data.currency
-    by_month = {r["month"]: r for r in data.monthly_rows if r["currency"] == currency}
+    """In the reporting currency, each day at its rate, as the trend."""
+    currency = data.reporting_currency
+    by_month, missing, conv, premium_by_month = data.trend_reporting
+    cent = Decimal("0.01")
     rows = []
     for month in data.trend_months:
-        r = by_month.get(month)
-        total = r["total"] if r else ZERO
-        premium = r["premium"] if r else ZERO
+        total = by_month.get(month, ZERO).quantize(cent)
+        premium = premium_by_month.get(month, ZERO).quantize(cent)
         rows.append(
             {
                 "month": month,
@@ -176,6 +177,7 @@ def premium_figure(data: DashboardData) -> Dataset:
                 "total": total,
                 "share": _share(premium, total),
                 "currency": currency,
+                "not_converted": _amounts(missing.get(month, {})),
             }
         )
     return Dataset(
@@ -187,10 +189,11 @@ def premium_figure(data: DashboardData) -> Dataset:
             ("total", "all AI spend"),
             ("share", "premium share"),
             ("currency", "currency"),
+            ("not_converted", "left out: no exchange rate"),
         ],
         rows,
         currency=currency,
-        notes=_left_out(data),
+        notes=_rates_notes(conv),
     )
 
 

@@ -215,10 +215,10 @@ class _Writer:
 
     def premium(self):
         d = self.data
-        per_use_case = defaultdict(Decimal)
-        for r in d.period_rows:
-            if r["currency"] == self.currency and r["model_tier"] in PREMIUM_TIERS and r["use_case_id"]:
-                per_use_case[r["use_case_id"]] += r["spend"]
+        cur = self.head["currency"]
+        per_use_case = d.reporting_sum(
+            lambda g: g["use_case_id"], where=lambda g: g["model_tier"] in PREMIUM_TIERS and g["use_case_id"]
+        )
         total = self.head["total"]
         premium_total = (self.head["premium_share"] or ZERO) * total
         if not premium_total:
@@ -240,7 +240,7 @@ class _Writer:
                 review.append(entry)
         text = (
             f"Frontier and reasoning models took {_pct(self.head['premium_share'])} of AI spend "
-            f"({self.m(premium_total)})."
+            f"({self.m(premium_total, cur)})."
         )
         out = []
         if justified:
@@ -254,9 +254,9 @@ class _Writer:
             amount = sum((a for _, a, _ in review), ZERO)
             out.append(
                 Sentence(
-                    f"They are worth reviewing for {self.m(amount)} of spend in "
+                    f"They are worth reviewing for {self.m(amount, cur)} of spend in "
                     + _names(
-                        f"{uc.name} ({self.m(a)}: {TaskKind(uc.task_kind).label.lower()} needs "
+                        f"{uc.name} ({self.m(a, cur)}: {TaskKind(uc.task_kind).label.lower()} needs "
                         f"{ModelTier(needs).label.lower()} models"
                         + (", and outcomes cost more than they earn" if needs in PREMIUM_TIERS else "")
                         + ")"

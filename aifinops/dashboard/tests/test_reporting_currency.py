@@ -218,3 +218,28 @@ def test_unattributed_and_unowned_spend_is_in_the_reporting_currency(cast, world
         ("Unattributed", "Support (no use case)", by_use_case[None].quantize(CENT)),
     ]
     assert unowned.headline["unattributed_share"] == head["unattributed_share"] == by_use_case[None] / total
+
+
+def test_the_premium_share_over_time_is_in_the_reporting_currency(cast, world):
+    f = default_filters()
+    _by_use_case, total, _missing = _expected(f.start, f.end)
+    premium = sum(
+        (
+            row.effective_cost * _in_force(row.currency, row.date)
+            for row in DailySpend.objects.filter(
+                is_ai=True, date__gte=f.start, date__lte=f.end, model_tier__in=("frontier", "reasoning")
+            )
+            if _in_force(row.currency, row.date) is not None
+        ),
+        Decimal(0),
+    )
+    data = DashboardData(user=cast.finance, filters=f)
+
+    rows = {r["month"]: r for r in figures.premium_figure(data).rows}
+
+    assert (rows[world["last"]]["premium"], rows[world["last"]]["total"]) == (
+        premium.quantize(CENT),
+        total.quantize(CENT),
+    )
+    assert rows[world["last"]]["not_converted"] == "20.00 GBP"
+    assert figures.headline(data)["premium_share"] == premium.quantize(CENT) / total.quantize(CENT)
