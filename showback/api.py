@@ -4,7 +4,7 @@ feature but the gateway, whose usage events route is here)."""
 
 from django.urls import include, path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
@@ -22,6 +22,10 @@ class DailySpendSerializer(serializers.ModelSerializer):
     use_case = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
     provider = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
     model = serializers.SlugRelatedField(slug_field="key", read_only=True, allow_null=True)
+    reporting_effective_cost = serializers.SerializerMethodField(
+        help_text="The effective cost in the reporting currency at the rate in force on the row's day; "
+        "null without one (named in the response's reporting.missing)."
+    )
 
     class Meta:
         model = DailySpend
@@ -41,8 +45,14 @@ class DailySpendSerializer(serializers.ModelSerializer):
             "input_tokens",
             "output_tokens",
             "record_count",
+            "reporting_effective_cost",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True))
+    def get_reporting_effective_cost(self, row):
+        converted = self.context["reporting"].rows.get(row.pk) if "reporting" in self.context else None
+        return None if converted is None else str(converted)
 
 
 class SpendSummaryQuerySerializer(serializers.Serializer):
@@ -157,6 +167,26 @@ class DailySpendViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             .select_related("team", "use_case", "provider", "model")
             .order_by("-date", "id")
         )
+
+    @extend_schema(
+        description="Each row also gives `reporting_effective_cost` (its effective cost in the "
+        "reporting currency at the rate in force on its day, null without one) and the response a "
+        "`reporting` block: all matching rows' effective cost in the reporting currency, with the "
+        "rates used and the currencies and days that had none (left out, never counted at 1)."
+    )
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        rows = page if page is not None else list(queryset)
+        reporting = selectors.daily_spend_reporting(rows, queryset)
+        data = self.get_serializer(
+            rows, many=True, context={**self.get_serializer_context(), "reporting": reporting}
+        ).data
+        response = self.get_paginated_response(data) if page is not None else Response(data)
+        if page is None:
+            response.data = {"results": data}
+        response.data["reporting"] = reporting.total.as_json()
+        return response
 
 
 class SpendSummaryApi(APIView):

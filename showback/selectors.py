@@ -7,6 +7,7 @@ beside the per-currency totals, naming its rates and any currency and days witho
 
 import datetime
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, Sum
@@ -44,6 +45,35 @@ def spend_total_reporting(*, user, start, end, ai_only=True):
     """spend_total in the reporting currency, each day at its rate (a showback.fx.Converted)."""
     qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end)
     return fx.converted_sum(qs)
+
+
+@dataclass
+class RowsReporting:
+    """`rows`: {row id: effective cost in the reporting currency, or None without a rate on its
+    day}; `total`: the Converted sum of the whole queryset."""
+
+    rows: dict
+    total: fx.Converted
+
+
+def daily_spend_reporting(rows, qs) -> RowsReporting:
+    """The daily-spend API's reporting fields: each listed row at the rate in force on its day, and
+    the whole filtered queryset converted by (currency, day). Three queries: the reporting
+    currency, the sums per (currency, day), and the rates (one table for both)."""
+    into = fx.reporting_currency()
+    groups = [
+        {"currency": r["currency"], "day": r["date"], "amount": r["total"]}
+        for r in qs.order_by().values("currency", "date").annotate(total=Sum("effective_cost"))
+    ]
+    days = [g["day"] for g in groups] + [r.date for r in rows]
+    currencies = {g["currency"] for g in groups} | {r.currency for r in rows}
+    table = fx.RateTable(currencies, into, max(days, default=datetime.date.min))
+    total = fx.convert_groups(groups, into=into, table=table)[1]
+    converted = {}
+    for row in rows:
+        rate = table.rate(row.currency, row.date)
+        converted[row.pk] = None if rate is None else (row.effective_cost * rate.rate).quantize(fx.MICRO)
+    return RowsReporting(rows=converted, total=total)
 
 
 def spend_by(*, user, dimension, start, end, ai_only=True, limit=None):
@@ -397,6 +427,7 @@ def spend_breakdown(*, user, dimension, start, end, ai_only=True, filters=None, 
     dimension_label, (key_field, name_field) = BREAKDOWNS[dimension]
     qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end).order_by()
     qs = filter_spend(qs, filters=filters, import_id=import_id)
+    into = fx.reporting_currency()
     name_fields = (key_field,) if name_field == key_field else (key_field, name_field)
     grouped = (
         qs.values(*name_fields, "currency")
@@ -477,81 +508,108 @@ def spend_breakdown(*, user, dimension, start, end, ai_only=True, filters=None, 
         "dimension_label": dimension_label,
         "rows": rows,
         "totals": dict(sorted(totals.items(), key=lambda kv: -kv[1]["spend"])),
-        "reporting": fx.converted_sum(qs),
-        "trend": _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end),
-        "overlap": _vendor_overlap(qs),
-        "outcomes": _cost_per_outcome(qs, user=user, start=start, end=end),
+        "reporting": fx.converted_sum(qs, into=into),
+        "trend": _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end, into=into),
+        "overlap": _vendor_overlap(qs, into=into),
+        "outcomes": _cost_per_outcome(qs, user=user, start=start, end=end, into=into),
         "explanation": _explain(qs, totals, own=not permissions.sees_all_teams(user)),
     }
 
 
-def _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end):
-    """{currency, months, series: [(label, [amount per month])]} for the main currency: the top
-    series by spend over the period and one "Other" for the rest."""
+def _by_currency_text(amounts: dict) -> dict:
+    return {c: v for c, v in sorted(amounts.items(), key=lambda kv: (-kv[1], kv[0])) if v}
+
+
+def _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end, *, into):
+    """{currency, months, series: [(label, [amount per month])], conversion} in the reporting
+    currency: each (key, currency, day) at that day's rate by showback.fx, the top series by
+    converted spend over the period and one "Other" for the rest; `conversion` (a Converted) names
+    the rates and the spend left out for want of one."""
     if not rows:
         return None
-    currency = max(
-        {r["currency"] for r in rows}, key=lambda c: sum(r["spend"] for r in rows if r["currency"] == c)
-    )
-    ranked = [r for r in rows if r["currency"] == currency]
-    top = {r["key"]: r["label"] for r in ranked[:TREND_SERIES]}
+    labels = {r["key"]: r["label"] for r in rows}
     months = periods.month_list(start, end)
-    series = {key: [Decimal("0")] * len(months) for key in top}
-    other = [Decimal("0")] * len(months)
     index = {m: i for i, m in enumerate(months)}
-    monthly = (
-        qs.filter(currency=currency)
-        .annotate(month=TruncMonth("date"))
-        .values("month", key_field)
-        .annotate(spend=Sum("effective_cost"))
-        .order_by()
-    )
-    for r in monthly:
-        month = r["month"]
-        if isinstance(month, datetime.datetime):
-            month = month.date()
-        i = index.get(month)
-        if i is None:
+    daily = qs.values(key_field, "currency", "date").annotate(spend=Sum("effective_cost")).order_by()
+    groups = [
+        {
+            "key": r[key_field],
+            "currency": r["currency"],
+            "day": r["date"],
+            "amount": r["spend"] or Decimal("0"),
+        }
+        for r in daily
+    ]
+    converted, whole = fx.convert_groups(groups, into=into)
+    by_key = defaultdict(lambda: [Decimal("0")] * len(months))
+    totals = defaultdict(Decimal)
+    for g, value, _rate in converted:
+        i = index.get(periods.month_start(g["day"]))
+        if value is None or i is None:
             continue
-        target = series.get(r[key_field], other) if r[key_field] in top else other
-        target[i] += r["spend"] or Decimal("0")
-    named = [(top[key], values) for key, values in series.items()]
+        by_key[g["key"]][i] += value
+        totals[g["key"]] += value
+    ranked = sorted(totals, key=lambda k: (-totals[k], str(labels.get(k, k))))
+    top = ranked[:TREND_SERIES]
+    other = [Decimal("0")] * len(months)
+    for key in ranked[TREND_SERIES:]:
+        other = [a + b for a, b in zip(other, by_key[key], strict=True)]
+    named = [(labels.get(key, key), by_key[key]) for key in top]
     if len(ranked) > TREND_SERIES:
         named.append(("Other", other))
-    return {"currency": currency, "months": months, "series": named}
+    return {"currency": whole.currency, "months": months, "series": named, "conversion": whole}
 
 
-def _vendor_overlap(qs):
+def _vendor_overlap(qs, *, into):
     """Teams paying more than one provider for the same model tier: [{team, tier, providers: [(name,
-    currency, spend)]}]."""
+    currency, spend)], total (a Converted: the team and tier's spend in the reporting currency,
+    each day at its rate)}]."""
     rows = (
         qs.exclude(team__isnull=True)
         .exclude(model_tier="")
         .exclude(provider__isnull=True)
-        .values("team__slug", "team__name", "model_tier", "provider__name", "currency")
+        .values("team__slug", "team__name", "model_tier", "provider__name", "currency", "date")
         .annotate(spend=Sum("effective_cost"))
-        .order_by("team__name", "model_tier", "-spend")
+        .order_by()
     )
     groups = defaultdict(list)
     for r in rows:
         groups[(r["team__slug"], r["team__name"], r["model_tier"])].append(
-            (r["provider__name"], r["currency"], r["spend"])
+            {
+                "provider": r["provider__name"],
+                "currency": r["currency"],
+                "day": r["date"],
+                "amount": r["spend"] or Decimal("0"),
+            }
         )
-    return [
-        {
-            "team_key": slug,
-            "team": name,
-            "tier": _label("model_tier", tier, None),
-            "providers": providers,
-        }
-        for (slug, name, tier), providers in groups.items()
-        if len({p[0] for p in providers}) > 1
-    ]
+    overlapping = {k: v for k, v in groups.items() if len({g["provider"] for g in v}) > 1}
+    if not overlapping:
+        return []
+    every = [g for v in overlapping.values() for g in v]
+    table = fx.RateTable({g["currency"] for g in every}, into, max(g["day"] for g in every))
+    out = []
+    for (slug, name, tier), days in sorted(overlapping.items(), key=lambda kv: (kv[0][1], kv[0][2])):
+        per_provider = defaultdict(Decimal)
+        for g in days:
+            per_provider[(g["provider"], g["currency"])] += g["amount"]
+        providers = sorted(((p, c, v) for (p, c), v in per_provider.items()), key=lambda t: -t[2])
+        out.append(
+            {
+                "team_key": slug,
+                "team": name,
+                "tier": _label("model_tier", tier, None),
+                "providers": providers,
+                "total": fx.convert_groups(days, into=table.into, table=table)[1],
+            }
+        )
+    return out
 
 
-def _cost_per_outcome(qs, *, user, start, end):
-    """For use cases with value signals in the period: spend in the months that have a signal, the
-    outcomes and active users reported, cost per outcome and per active user."""
+def _cost_per_outcome(qs, *, user, start, end, into):
+    """For use cases with value signals in the period: spend in the months that have a signal (as
+    billed per currency, and in the reporting currency each day at its rate), the outcomes and
+    active users reported, cost per outcome and per active user in the reporting currency (none
+    when some of the spend has no rate: never guessed)."""
     signals = list(
         ValueSignal.objects.filter(
             permissions.use_case_scope(user, prefix="use_case__"),
@@ -568,16 +626,30 @@ def _cost_per_outcome(qs, *, user, start, end):
         months_by_uc[s.use_case_id].add(s.month)
     spend_rows = (
         qs.filter(use_case_id__in=months_by_uc)
-        .annotate(month=TruncMonth("date"))
-        .values("use_case_id", "month", "currency")
+        .values("use_case_id", "currency", "date")
         .annotate(spend=Sum("effective_cost"))
         .order_by()
     )
+    groups = [
+        {
+            "use_case_id": r["use_case_id"],
+            "currency": r["currency"],
+            "day": r["date"],
+            "amount": r["spend"] or Decimal("0"),
+        }
+        for r in spend_rows
+        if periods.month_start(r["date"]) in months_by_uc[r["use_case_id"]]
+    ]
+    converted, whole = fx.convert_groups(groups, into=into)
     spend = defaultdict(lambda: defaultdict(Decimal))
-    for r in spend_rows:
-        month = r["month"].date() if isinstance(r["month"], datetime.datetime) else r["month"]
-        if month in months_by_uc[r["use_case_id"]]:
-            spend[r["use_case_id"]][r["currency"]] += r["spend"] or Decimal("0")
+    amount = defaultdict(Decimal)
+    missing = defaultdict(lambda: defaultdict(Decimal))
+    for g, value, _rate in converted:
+        spend[g["use_case_id"]][g["currency"]] += g["amount"]
+        if value is None:
+            missing[g["use_case_id"]][g["currency"]] += g["amount"]
+        else:
+            amount[g["use_case_id"]] += value
     result = {}
     for s in signals:
         entry = result.setdefault(
@@ -589,13 +661,14 @@ def _cost_per_outcome(qs, *, user, start, end):
         entry["active_users"] += s.active_users or 0
     out = []
     for uc_id, entry in result.items():
-        entry["spend"] = dict(spend[uc_id])
-        currency, amount = max(entry["spend"].items(), key=lambda kv: kv[1], default=("USD", Decimal("0")))
-        entry["currency"] = currency
-        entry["amount"] = amount
-        entry["cost_per_outcome"] = _ratio(amount, entry["outcomes"])
+        entry["spend"] = _by_currency_text(spend[uc_id])
+        entry["missing"] = _by_currency_text(missing[uc_id])
+        entry["currency"] = whole.currency
+        entry["amount"] = amount[uc_id].quantize(fx.MICRO)
+        complete = not entry["missing"]
+        entry["cost_per_outcome"] = _ratio(entry["amount"], entry["outcomes"]) if complete else None
         # Active users are reported per month, so the cost per active user is per user-month.
-        entry["cost_per_active_user"] = _ratio(amount, entry["active_users"])
+        entry["cost_per_active_user"] = _ratio(entry["amount"], entry["active_users"]) if complete else None
         out.append(entry)
     return out
 

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass, field
 
+from aifinops.core.templatetags.afo import money
+
 from .data import DashboardData
 
 
@@ -38,3 +40,17 @@ def _left_out(data: DashboardData):
 
 
 # Spend against budget, by function and team: each budget's own current period.
+
+
+def _rates_notes(conv) -> list[str]:
+    """The notes under a chart in the reporting currency: the rates used and the spend left out."""
+    notes = []
+    if conv.rates:
+        notes.append(
+            f"In {conv.currency}: other currencies at each day's rate (latest: "
+            + "; ".join(str(r) for r in conv.rates)
+            + ")."
+        )
+    for m in conv.missing:
+        notes.append(f"Not in this chart: {money(m.amount, m.currency)}, {m}.")
+    return notes

@@ -3,7 +3,9 @@
 `DashboardData` runs each read at most once, when a figure first needs it, so the page asks the
 database a constant number of times however much spend there is, and a CSV download of one chart
 runs only the reads that chart needs. Amounts are summed per currency and never added across
-currencies. Aggregates group by ids, not names: the rollup is the big table, and names come from
+currencies, but through showback.fx: the totals in the reporting currency (`reporting`, the top use
+cases, the trend) sum the daily rollup per (currency, day) and count each day at its rate, naming
+the spend without one. Aggregates group by ids, not names: the rollup is the big table, and names come from
 the small tables in queries of their own.
 """
 
@@ -18,6 +20,7 @@ from django.utils import timezone
 
 from aifinops.core import periods, permissions
 from portfolio.models import CostLine, Provider, Team, UseCase, ValueSignal
+from showback import fx
 from showback import selectors as spend
 from showback.budgets import selectors as budget_selectors
 from showback.models import DailySpend, MonthlySpend
@@ -140,6 +143,132 @@ class DashboardData:
             }
             for r in rows
         ]
+
+    # The same spend in the reporting currency, each day at its rate.
+
+    @cached_property
+    def reporting_currency(self) -> str:
+        return fx.reporting_currency()
+
+    @cached_property
+    def period_day_rows(self) -> list[dict]:
+        """AI spend of the period and of the period before per use case, team, model tier,
+        currency and day, from the daily rollup: [{use_case_id, team_id, model_tier, currency, day,
+        amount}]."""
+        before_start, _ = self.filters.previous
+        rows = (
+            self.spend_qs()
+            .filter(date__gte=before_start, date__lte=self.filters.end)
+            .order_by()
+            .values("use_case_id", "team_id", "model_tier", "currency", "date")
+            .annotate(total=Sum("effective_cost"))
+        )
+        return [
+            {
+                "use_case_id": r["use_case_id"],
+                "team_id": r["team_id"],
+                "model_tier": r["model_tier"],
+                "currency": r["currency"],
+                "day": r["date"],
+                "amount": r["total"] or ZERO,
+            }
+            for r in rows
+        ]
+
+    @cached_property
+    def period_converted(self):
+        """(converted groups of the period, Converted of the period, Converted of the period
+        before), read with one rate query."""
+        rows = self.period_day_rows
+        through = max((r["day"] for r in rows), default=self.filters.end)
+        table = fx.RateTable({r["currency"] for r in rows}, self.reporting_currency, through)
+        start = self.filters.start
+        now, total = fx.convert_groups([r for r in rows if r["day"] >= start], into=table.into, table=table)
+        before, total_before = fx.convert_groups(
+            [r for r in rows if r["day"] < start], into=table.into, table=table
+        )
+        return now, before, total, total_before
+
+    @cached_property
+    def reporting(self) -> fx.Converted:
+        """The period's AI spend in the reporting currency, with its rates and missing days."""
+        return self.period_converted[2]
+
+    @cached_property
+    def reporting_before(self) -> fx.Converted:
+        return self.period_converted[3]
+
+    @cached_property
+    def reporting_by_use_case(self) -> dict:
+        """{use case id or None: {spend, before, original: {currency: amount}, missing: {currency:
+        amount}}}: the period's and the period before's spend in the reporting currency (what had a
+        rate), the period's spend as billed and what of it had no rate."""
+        now, before = self.period_converted[:2]
+        out = {}
+
+        def entry(uc_id):
+            return out.setdefault(uc_id, {"spend": ZERO, "before": ZERO, "original": {}, "missing": {}})
+
+        for g, value, _rate in now:
+            e = entry(g["use_case_id"])
+            e["original"][g["currency"]] = e["original"].get(g["currency"], ZERO) + g["amount"]
+            if value is None:
+                e["missing"][g["currency"]] = e["missing"].get(g["currency"], ZERO) + g["amount"]
+            else:
+                e["spend"] += value
+        for g, value, _rate in before:
+            if value is not None:
+                entry(g["use_case_id"])["before"] += value
+        return out
+
+    def reporting_sum(self, key, where=lambda g: True) -> dict:
+        """{key(group): the period's AI spend in the reporting currency} over the period's groups
+        that had a rate and satisfy `where` (the Converted in `reporting` names the others)."""
+        out = defaultdict(Decimal)
+        for g, value, _rate in self.period_converted[0]:
+            if value is not None and where(g):
+                out[key(g)] += value
+        return dict(out)
+
+    @cached_property
+    def trend_reporting(self):
+        """({month: AI spend in the reporting currency}, {month: {currency: amount without a
+        rate}}, Converted of the trend's months, {month: premium spend in the reporting currency}):
+        the trend's months from the daily rollup, each day at its rate."""
+        this_month = periods.month_start(self.today)
+        last = periods.month_end(max(periods.month_start(self.filters.end), this_month))
+        rows = list(
+            self.spend_qs()
+            .filter(date__gte=self.trend_months[0], date__lte=last)
+            .order_by()
+            .values("currency", "date")
+            .annotate(
+                total=Sum("effective_cost"),
+                premium=Sum("effective_cost", filter=Q(model_tier__in=PREMIUM_TIERS)),
+            )
+        )
+        into = self.reporting_currency
+        table = fx.RateTable(
+            {r["currency"] for r in rows}, into, max((r["date"] for r in rows), default=last)
+        )
+        groups = [{"currency": r["currency"], "day": r["date"], "amount": r["total"] or ZERO} for r in rows]
+        converted, whole = fx.convert_groups(groups, into=into, table=table)
+        by_month, missing, premium = defaultdict(Decimal), defaultdict(dict), defaultdict(Decimal)
+        for g, value, _rate in converted:
+            month = periods.month_start(g["day"])
+            if value is None:
+                missing[month][g["currency"]] = missing[month].get(g["currency"], ZERO) + g["amount"]
+            else:
+                by_month[month] += value
+        premium_groups = [
+            {"currency": r["currency"], "day": r["date"], "amount": r["premium"]}
+            for r in rows
+            if r["premium"]
+        ]
+        for g, value, _rate in fx.convert_groups(premium_groups, into=into, table=table)[0]:
+            if value is not None:
+                premium[periods.month_start(g["day"])] += value
+        return dict(by_month), dict(missing), whole, dict(premium)
 
     @cached_property
     def teams(self) -> dict[int, Team]:

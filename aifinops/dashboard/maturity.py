@@ -76,15 +76,29 @@ def _listed(items):
     return items[:MAX_LISTED], len(items)
 
 
+def _not_counted(data: DashboardData) -> str:
+    """ " (not counted, no rate: €70 in EUR ...)" for the spend without a rate, or ""."""
+    missing = data.reporting.missing
+    if not missing:
+        return ""
+    return (
+        " (not counted for want of a rate: "
+        + ", ".join(f"{m.amount:,.2f} {m.currency}" for m in missing)
+        + ")"
+    )
+
+
 def _attributed(data: DashboardData):
-    cur = data.currency
-    total = data.totals.get(cur, ZERO)
+    """In the reporting currency, each day at its rate, as the dashboard's AI spend."""
+    cur = data.reporting_currency
+    total = data.reporting.amount
+    by_team = data.reporting_sum(lambda g: g["team_id"], where=lambda g: g["use_case_id"] is None)
     gaps = {}
-    for r in data.period_rows:
-        if r["currency"] == cur and r["use_case_id"] is None and r["spend"]:
-            team = data.teams.get(r["team_id"])
+    for team_id, amount in by_team.items():
+        if amount:
+            team = data.teams.get(team_id)
             key = team.name if team else "No team"
-            gaps[key] = gaps.get(key, ZERO) + r["spend"]
+            gaps[key] = gaps.get(key, ZERO) + amount
     unattributed = sum(gaps.values(), ZERO)
     missing, n = _listed(
         [
@@ -97,8 +111,8 @@ def _attributed(data: DashboardData):
         "AI spend attributed",
         "Begin with a spend map",
         _share(total - unattributed, total),
-        f"{total - unattributed:,.0f} of {total:,.0f} {cur} last month",
-        "Last month's AI spend attributed to a use case.",
+        f"{total - unattributed:,.0f} of {total:,.0f} {cur} last month{_not_counted(data)}",
+        "Last month's AI spend attributed to a use case, other currencies at each day's rate.",
         missing,
         n,
         ("Attribute it", reverse("showback:unattributed")),
@@ -122,11 +136,10 @@ def _use_case_score(key, label, step, population, has, definition, why_missing, 
 
 
 def _premium(data: DashboardData):
-    cur = data.currency
-    per_use_case = {}
-    for r in data.period_rows:
-        if r["currency"] == cur and r["model_tier"] in PREMIUM_TIERS and r["use_case_id"] and r["spend"]:
-            per_use_case[r["use_case_id"]] = per_use_case.get(r["use_case_id"], ZERO) + r["spend"]
+    cur = data.reporting_currency
+    per_use_case = data.reporting_sum(
+        lambda g: g["use_case_id"], where=lambda g: g["model_tier"] in PREMIUM_TIERS and g["use_case_id"]
+    )
     total = sum(per_use_case.values(), ZERO)
     unreviewed = [
         (data.use_cases[i], amount)
@@ -145,8 +158,9 @@ def _premium(data: DashboardData):
         "Premium usage reviewed",
         "Review premium model usage",
         _share(reviewed, total),
-        f"{reviewed:,.0f} of {total:,.0f} {cur} of premium spend last month",
-        "Frontier and reasoning spend in use cases that record a model routing policy.",
+        f"{reviewed:,.0f} of {total:,.0f} {cur} of premium spend last month{_not_counted(data)}",
+        "Frontier and reasoning spend in use cases that record a model routing policy, other "
+        "currencies at each day's rate.",
         missing,
         n,
         ("Premium share on the dashboard", reverse("dashboard:index") + "#premium"),

@@ -123,6 +123,7 @@ def forecast_body(view):
         "use_case": view.use_case.key if view.use_case else None,
         "currency": view.history.currency,
         "other_currencies": view.history.other_currencies,
+        "reporting": view.history.reporting.as_json() if view.history.reporting else None,
         "method": view.forecast.method,
         "method_label": view.forecast.method_label,
         "band_level_pct": 80,

@@ -242,6 +242,34 @@ def _prices_used(rows, *, base):
         row["prices"].append({"model": u["model__name"], "prices": used})
 
 
+def reconciliation_reporting(*, user, start_month, months):
+    """The reconciliation's totals in the reporting currency, each day at its rate: {estimated,
+    billed (Converted each, naming rates and missing days), difference (None when some spend had
+    no rate)}. Two queries: the sums per (currency, day) and the rates."""
+    start = periods.month_start(start_month)
+    end = periods.months_back(start, -months)
+    rows = list(
+        spend.daily_spend_queryset(user=user)
+        .filter(date__gte=start, date__lt=end)
+        .order_by()
+        .values("currency", "date")
+        .annotate(
+            estimated=Sum("effective_cost", filter=Q(is_estimated=True)),
+            billed=Sum("billed_cost", filter=Q(is_estimated=False)),
+        )
+    )
+    into = fx.reporting_currency()
+    table = fx.RateTable({r["currency"] for r in rows}, into, max((r["date"] for r in rows), default=start))
+    out = {}
+    for name in ("estimated", "billed"):
+        groups = [{"currency": r["currency"], "day": r["date"], "amount": r[name]} for r in rows if r[name]]
+        out[name] = fx.convert_groups(groups, into=into, table=table)[1]
+    complete = out["estimated"].complete and out["billed"].complete
+    out["difference"] = out["estimated"].amount - out["billed"].amount if complete else None
+    out["foreign"] = out["estimated"].foreign or out["billed"].foreign
+    return out
+
+
 def reconciliation_totals(rows):
     """{currency: {estimated, billed, difference}} over reconciliation rows."""
     totals = defaultdict(lambda: {"estimated": ZERO, "billed": ZERO, "difference": ZERO})

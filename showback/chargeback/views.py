@@ -82,6 +82,9 @@ def reconciliation(request):
         {
             "rows": rows,
             "totals": selectors.reconciliation_totals(rows),
+            "reporting": selectors.reconciliation_reporting(
+                user=request.user, start_month=start, months=months
+            ),
             "start": start,
             "end": periods.months_back(start, -(months - 1)),
             "months": months,

@@ -1,8 +1,9 @@
 """Reads of product margins: revenue per customer set against the AI cost to serve them.
 
 Cost to serve is the AI spend of the records that name a customer (the CustomerDailySpend rollup);
-revenue is what finance loaded per customer and month. Both are compared month by month and only
-in the same currency; spend in another currency than the customer's revenue is counted apart.
+revenue is what finance loaded per customer and month. Both are compared month by month in the
+customer's revenue currency: spend in another currency counts at each day's rate (showback.fx), and
+spend on a day without a rate is counted apart and named, never at 1.
 
 Margin erosion compares the later half of the window with the earlier half: a customer erodes
 when their AI cost grows faster than their revenue (by growth rate), and the cost grew.
@@ -15,10 +16,10 @@ from decimal import Decimal
 from functools import cached_property
 
 from django.db.models import Sum
-from django.db.models.functions import TruncMonth
 
 from aifinops.core import periods
 
+from .. import fx
 from ..models import CustomerDailySpend, CustomerRevenue
 
 ZERO = Decimal("0")
@@ -44,7 +45,8 @@ class CustomerMargin:
     currency: str = "USD"
     revenue: Decimal = ZERO
     cost: Decimal = ZERO
-    other_currency_cost: dict = field(default_factory=dict)
+    other_currency_cost: dict = field(default_factory=dict)  # {currency: cost without a rate}
+    converted_cost: dict = field(default_factory=dict)  # {currency: cost as billed, counted in `cost`}
     earlier_revenue: Decimal = ZERO
     later_revenue: Decimal = ZERO
     earlier_cost: Decimal = ZERO
@@ -110,6 +112,7 @@ class Margins:
     features: list  # [{feature, currency, cost, customers}]
     has_revenue: bool
     has_cost: bool
+    conversions: list = field(default_factory=list)  # [fx.Converted] per target currency, when foreign
 
 
 def window(months: int, today=None) -> list[datetime.date]:
@@ -119,8 +122,9 @@ def window(months: int, today=None) -> list[datetime.date]:
 
 
 def margins_get(*, months=DEFAULT_MONTHS, today=None) -> Margins:
-    """Margins over the last `months` complete months, in four queries. The caller checked that the
-    user may see margins (finance and admins: revenue is commercially sensitive)."""
+    """Margins over the last `months` complete months, in four queries and one more per currency
+    cost is counted in (its rates). The caller checked that the user may see margins (finance and
+    admins: revenue is commercially sensitive)."""
     span = window(months, today)
     first, last = span[0], span[-1]
     end = periods.months_back(last, -1) - datetime.timedelta(days=1)
@@ -132,13 +136,11 @@ def margins_get(*, months=DEFAULT_MONTHS, today=None) -> Margins:
         .order_by("month")
         .values_list("customer", "month", "plan", "segment", "revenue", "currency", named=True)
     )
-    cost_rows = (
+    cost_rows = list(
         CustomerDailySpend.objects.filter(date__gte=first, date__lte=end)
-        .annotate(month=TruncMonth("date"))
         .order_by()
-        .values("customer", "month", "currency")
+        .values("customer", "currency", "date")
         .annotate(total=Sum("effective_cost"))
-        .values_list("customer", "month", "currency", "total")
     )
     revenue_of = {(r.customer, r.month): r for r in revenue_rows}
     by_customer: dict[str, CustomerMargin] = {}
@@ -166,28 +168,54 @@ def margins_get(*, months=DEFAULT_MONTHS, today=None) -> Margins:
         seg = segment_totals[r.segment or NO_SEGMENT, r.currency]
         seg["revenue"] += r.revenue
         seg["customers"].add(r.customer)
-    unmatched = defaultdict(Decimal)
-    for customer, month, currency, total in cost_rows:
-        month, total = _month(month), total or ZERO
-        e = entry(customer)
+    # Cost to serve counts in the customer's revenue currency (the reporting currency for a
+    # customer with no revenue loaded): other currencies at each day's rate by showback.fx, one
+    # rate query per target currency; a day without a rate stays apart, named, never at 1.
+    reporting = fx.reporting_currency()
+    by_target = defaultdict(list)
+    for r in cost_rows:
+        e = entry(r["customer"])
+        target = e.currency if e.months_with_revenue else reporting
         if not e.months_with_revenue:
-            e.currency = currency
-        if currency != e.currency:
-            e.other_currency_cost[currency] = e.other_currency_cost.get(currency, ZERO) + total
-            continue
-        e.cost += total
-        if month in earlier:
-            e.earlier_cost += total
-        if month in later:
-            e.later_cost += total
-        loaded = revenue_of.get((customer, month))
-        if loaded is None:
-            unmatched[customer, currency] += total
-            seg = segment_totals[NO_REVENUE, currency]
-        else:
-            seg = segment_totals[loaded.segment or NO_SEGMENT, currency]
-        seg["cost"] += total
-        seg["customers"].add(customer)
+            e.currency = reporting
+        by_target[target].append(
+            {
+                "customer": r["customer"],
+                "currency": r["currency"],
+                "day": r["date"],
+                "amount": r["total"] or ZERO,
+            }
+        )
+    conversions = []
+    unmatched = defaultdict(Decimal)
+    for target, groups in sorted(by_target.items()):
+        table = fx.RateTable({g["currency"] for g in groups}, target, end)
+        converted, whole = fx.convert_groups(groups, into=target, table=table)
+        if whole.foreign:
+            conversions.append(whole)
+        for g, total, _rate in converted:
+            customer, currency, month = g["customer"], g["currency"], periods.month_start(g["day"])
+            e = by_customer[customer]
+            if total is None:
+                e.other_currency_cost[currency] = e.other_currency_cost.get(currency, ZERO) + g["amount"]
+                continue
+            if currency != target:
+                e.converted_cost[currency] = e.converted_cost.get(currency, ZERO) + g["amount"]
+            e.cost += total
+            if month in earlier:
+                e.earlier_cost += total
+            if month in later:
+                e.later_cost += total
+            loaded = revenue_of.get((customer, month))
+            if loaded is None:
+                unmatched[customer, target] += total
+                seg = segment_totals[NO_REVENUE, target]
+            else:
+                seg = segment_totals[loaded.segment or NO_SEGMENT, target]
+            seg["cost"] += total
+            seg["customers"].add(customer)
+    for e in by_customer.values():
+        e.cost = e.cost.quantize(fx.MICRO)
 
     customers = sorted(by_customer.values(), key=lambda e: (-e.cost, e.customer))
     segments = sorted(
@@ -222,6 +250,7 @@ def margins_get(*, months=DEFAULT_MONTHS, today=None) -> Margins:
         ],
         has_revenue=bool(revenue_rows),
         has_cost=any(e.cost or e.other_currency_cost for e in customers),
+        conversions=conversions,
     )
 
 

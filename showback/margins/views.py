@@ -98,10 +98,15 @@ def margins_csv(request):
         "revenue_growth",
         "ai_cost_growth",
         "eroding",
+        "ai_cost_converted_as_billed",
+        "ai_cost_without_rate_not_counted",
     ]
 
     def fmt(value):
         return "" if value is None else format(value.quantize(MICRO).normalize(), "f")
+
+    def amounts(by_currency):
+        return "; ".join(f"{fmt(v)} {cur}" for cur, v in sorted(by_currency.items()))
 
     rows = (
         [
@@ -116,6 +121,8 @@ def margins_csv(request):
             fmt(c.revenue_growth),
             fmt(c.cost_growth),
             "yes" if c.eroding else "no",
+            amounts(c.converted_cost),
+            amounts(c.other_currency_cost),
         ]
         for c in found.customers
     )

@@ -5,6 +5,8 @@ a chart draws the main one and says what it leaves out), plus a few headline num
 live in spend.py (where the money goes) and portfolio.py (the portfolio itself).
 """
 
+from decimal import Decimal
+
 from ..common import Dataset, _growth, _share
 from ..data import PREMIUM_TIERS, ZERO, DashboardData
 from .portfolio import (
@@ -55,27 +57,26 @@ def figures_all(data: DashboardData) -> dict[str, Dataset]:
 
 
 def headline(data: DashboardData) -> dict:
-    """The figures across the top of the page, in the main currency."""
-    currency = data.currency
-    total = data.totals.get(currency, ZERO)
-    before = data.totals_before.get(currency, ZERO)
+    """The figures across the top of the page, in the reporting currency (each day at its rate, as
+    the trend, the top use cases, the premium share and unattributed spend)."""
+    reporting = data.reporting
+    cents = Decimal("0.01")
+    total = reporting.amount.quantize(cents)
+    before = data.reporting_before.amount.quantize(cents)
     premium = sum(
-        (
-            r["spend"]
-            for r in data.period_rows
-            if r["currency"] == currency and r["model_tier"] in PREMIUM_TIERS
-        ),
-        ZERO,
-    )
+        data.reporting_sum(lambda g: None, where=lambda g: g["model_tier"] in PREMIUM_TIERS).values(), ZERO
+    ).quantize(cents)
     unattributed = sum(
-        (r["spend"] for r in data.period_rows if r["currency"] == currency and r["use_case_id"] is None), ZERO
-    )
+        data.reporting_sum(lambda g: None, where=lambda g: g["use_case_id"] is None).values(), ZERO
+    ).quantize(cents)
     return {
-        "currency": currency,
+        "currency": reporting.currency,
         "total": total,
         "before": before,
         "growth": _growth(total, before),
+        "reporting": reporting,
+        "share_currency": data.currency,
         "premium_share": _share(premium, total),
         "unattributed_share": _share(unattributed, total),
-        "other_currencies": {c: data.totals[c] for c in data.other_currencies},
+        "other_currencies": {c: v for c, v in sorted(data.totals.items()) if c != reporting.currency and v},
     }

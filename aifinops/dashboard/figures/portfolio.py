@@ -14,21 +14,21 @@ from portfolio.models import OptimizationItem
 from portfolio.value.build_vs_buy import build_vs_buy_rows
 
 from .. import waiting
-from ..common import Dataset, _left_out, _share
+from ..common import Dataset, _rates_notes, _share
 from ..data import ZERO, DashboardData, main_currency
 
 FUNNEL = [Stage.CONCEPT, Stage.MVP, Stage.PILOT, Stage.LAUNCH, Stage.SCALE]
 
 
-def _spend_per_use_case(data: DashboardData, currency):
-    return {
-        uc_id: amounts[0] for (uc_id, c), amounts in data.spend_by_use_case.items() if c == currency and uc_id
-    }
+def _spend_per_use_case(data: DashboardData):
+    """{use case id: the period's spend in the reporting currency}, each day at its rate."""
+    cent = Decimal("0.01")
+    return {uc_id: e["spend"].quantize(cent) for uc_id, e in data.reporting_by_use_case.items() if uc_id}
 
 
 def funnel_figure(data: DashboardData) -> Dataset:
-    currency = data.currency
-    per_use_case = _spend_per_use_case(data, currency)
+    currency = data.reporting_currency
+    per_use_case = _spend_per_use_case(data)
     counts, spent = defaultdict(int), defaultdict(Decimal)
     for uc in data.use_cases.values():
         if data.in_slice(uc):
@@ -54,13 +54,13 @@ def funnel_figure(data: DashboardData) -> Dataset:
         ],
         rows,
         currency=currency,
-        notes=_left_out(data),
+        notes=_rates_notes(data.reporting),
     )
 
 
 def risk_figure(data: DashboardData) -> Dataset:
-    currency = data.currency
-    per_use_case = _spend_per_use_case(data, currency)
+    currency = data.reporting_currency
+    per_use_case = _spend_per_use_case(data)
     cells = defaultdict(lambda: [0, ZERO])
     for uc in data.use_cases.values():
         cell = cells[uc.risk_tier, uc.autonomy_level]
@@ -96,7 +96,7 @@ def risk_figure(data: DashboardData) -> Dataset:
         rows,
         currency=currency,
         headline={"high_share": _share(high, total), "agentic_share": _share(agentic, total), "high": high},
-        notes=_left_out(data),
+        notes=_rates_notes(data.reporting),
     )
 
 

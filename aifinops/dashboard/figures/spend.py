@@ -12,7 +12,7 @@ from showback.analytics import selectors as analytics
 from showback.budgets import selectors as budget_selectors
 from showback.models import BudgetScope
 
-from ..common import Dataset, _growth, _left_out, _share
+from ..common import Dataset, _growth, _rates_notes, _share
 from ..data import FORECAST_MONTHS, ZERO, DashboardData, main_currency
 
 TOP_N = 10
@@ -85,21 +85,22 @@ def budget_figure(data: DashboardData) -> Dataset:
 
 
 def trend_figure(data: DashboardData) -> Dataset:
-    currency = data.currency
-    by_month = {r["month"]: r for r in data.monthly_rows if r["currency"] == currency}
+    """In the reporting currency: each currency's spend counted at each day's rate."""
+    currency = data.reporting_currency
+    by_month, missing, conv, _premium = data.trend_reporting
     this_month = periods.month_start(data.today)
     rows = []
     for month in data.trend_months:
-        r = by_month.get(month)
         rows.append(
             {
                 "month": month,
                 "kind": "to date" if month == this_month else "actual",
-                "actual": r["total"] if r else ZERO,
+                "actual": by_month.get(month, ZERO).quantize(Decimal("0.01")),
                 "forecast": None,
                 "lower": None,
                 "upper": None,
                 "currency": currency,
+                "not_converted": _amounts(missing.get(month, {})),
             }
         )
     ds = Dataset(
@@ -113,10 +114,11 @@ def trend_figure(data: DashboardData) -> Dataset:
             ("lower", "forecast low (80 %)"),
             ("upper", "forecast high (80 %)"),
             ("currency", "currency"),
+            ("not_converted", "left out: no exchange rate"),
         ],
         rows,
         currency=currency,
-        notes=_left_out(data),
+        notes=_rates_notes(conv),
     )
     shows_now = periods.month_start(data.filters.end) >= periods.months_back(this_month, 1)
     if not shows_now:
@@ -129,7 +131,7 @@ def trend_figure(data: DashboardData) -> Dataset:
         as_of=data.today,
         spend_q=f.spend_q() if f.narrowed else None,
         use_case_q=f.use_case_q(prefix="use_case__") if f.narrowed else None,
-        currency=currency,
+        currency=currency,  # the reporting currency: the forecast page's own
         with_backtest=False,
     )
     if not view.history.months:
@@ -160,13 +162,14 @@ def trend_figure(data: DashboardData) -> Dataset:
 
 
 def premium_figure(data: DashboardData) -> Dataset:
-    currency = data.currency
-    by_month = {r["month"]: r for r in data.monthly_rows if r["currency"] == currency}
+    """In the reporting currency, each day at its rate, as the trend."""
+    currency = data.reporting_currency
+    by_month, missing, conv, premium_by_month = data.trend_reporting
+    cent = Decimal("0.01")
     rows = []
     for month in data.trend_months:
-        r = by_month.get(month)
-        total = r["total"] if r else ZERO
-        premium = r["premium"] if r else ZERO
+        total = by_month.get(month, ZERO).quantize(cent)
+        premium = premium_by_month.get(month, ZERO).quantize(cent)
         rows.append(
             {
                 "month": month,
@@ -174,6 +177,7 @@ def premium_figure(data: DashboardData) -> Dataset:
                 "total": total,
                 "share": _share(premium, total),
                 "currency": currency,
+                "not_converted": _amounts(missing.get(month, {})),
             }
         )
     return Dataset(
@@ -185,10 +189,11 @@ def premium_figure(data: DashboardData) -> Dataset:
             ("total", "all AI spend"),
             ("share", "premium share"),
             ("currency", "currency"),
+            ("not_converted", "left out: no exchange rate"),
         ],
         rows,
         currency=currency,
-        notes=_left_out(data),
+        notes=_rates_notes(conv),
     )
 
 
@@ -237,12 +242,26 @@ def overlap_figure(data: DashboardData) -> Dataset:
 # The use cases that cost most, and that grew most.
 
 
+def _amounts(by_currency: dict) -> str:
+    """{currency: amount} as one line of text, largest first ("300.00 USD + 70.00 EUR"); "" when
+    empty."""
+    return " + ".join(
+        f"{amount:.2f} {currency}"
+        for currency, amount in sorted(by_currency.items(), key=lambda kv: (-kv[1], kv[0]))
+        if amount
+    )
+
+
 def _use_case_rows(data: DashboardData):
+    """One row per use case in the reporting currency (each day at its rate), with its spend as
+    billed and what of it had no rate, named, never counted at 1."""
     rows = []
-    for (uc_id, currency), (now, before) in data.spend_by_use_case.items():
-        if uc_id is None or (not now and not before):
+    currency = data.reporting_currency
+    for uc_id, e in data.reporting_by_use_case.items():
+        if uc_id is None or (not e["spend"] and not e["before"] and not e["missing"]):
             continue
         uc = data.use_cases.get(uc_id)
+        now, before = e["spend"].quantize(Decimal("0.01")), e["before"].quantize(Decimal("0.01"))
         rows.append(
             {
                 "use_case": uc.name if uc else "A use case you cannot see",
@@ -255,6 +274,8 @@ def _use_case_rows(data: DashboardData):
                 "change": now - before,
                 "growth": _growth(now, before),
                 "currency": currency,
+                "as_billed": _amounts(e["original"]),
+                "not_converted": _amounts(e["missing"]),
             }
         )
     return rows
@@ -270,34 +291,36 @@ USE_CASE_COLUMNS = [
     ("change", "change"),
     ("growth", "growth"),
     ("currency", "currency"),
+    ("as_billed", "spend in period as billed"),
+    ("not_converted", "left out: no exchange rate"),
 ]
 
 
 def top_cost_figure(data: DashboardData) -> Dataset:
-    rows = sorted(_use_case_rows(data), key=lambda r: (r["currency"] != data.currency, -r["spend"]))
+    rows = sorted(_use_case_rows(data), key=lambda r: (-r["spend"], r["use_case"]))
     return Dataset(
         "top_cost",
         "Top use cases by cost",
         USE_CASE_COLUMNS,
         rows[:TOP_N] if len(rows) > TOP_N else rows,
-        currency=data.currency,
-        notes=_left_out(data),
+        currency=data.reporting_currency,
+        notes=_rates_notes(data.reporting),
     )
 
 
 def top_growth_figure(data: DashboardData) -> Dataset:
     """By the amount added, not the percentage: a use case going from $5 to $50 is not news."""
     rows = [r for r in _use_case_rows(data) if r["change"] > 0]
-    rows.sort(key=lambda r: (r["currency"] != data.currency, -r["change"]))
+    rows.sort(key=lambda r: (-r["change"], r["use_case"]))
     start, end = data.filters.previous
     return Dataset(
         "top_growth",
         "Top use cases by growth",
         USE_CASE_COLUMNS,
         rows[:TOP_N],
-        currency=data.currency,
+        currency=data.reporting_currency,
         headline={"before_start": start, "before_end": end},
-        notes=[f"Against {start:%-d %b %Y} to {end:%-d %b %Y}."],
+        notes=[f"Against {start:%-d %b %Y} to {end:%-d %b %Y}.", *_rates_notes(data.reporting)],
     )
 
 
@@ -305,12 +328,14 @@ def top_growth_figure(data: DashboardData) -> Dataset:
 
 
 def unowned_figure(data: DashboardData) -> Dataset:
+    """In the reporting currency, each day at its rate, as the AI spend it is a share of."""
+    currency = data.reporting_currency
+    cent = Decimal("0.01")
     rows = []
-    unattributed = defaultdict(Decimal)
-    for r in data.period_rows:
-        if r["use_case_id"] is None and r["spend"]:
-            unattributed[r["team_id"], r["currency"]] += r["spend"]
-    for (team_id, currency), amount in unattributed.items():
+    unattributed = data.reporting_sum(lambda g: g["team_id"], where=lambda g: g["use_case_id"] is None)
+    for team_id, amount in unattributed.items():
+        if not amount:
+            continue
         team = data.teams.get(team_id)
         rows.append(
             {
@@ -318,13 +343,13 @@ def unowned_figure(data: DashboardData) -> Dataset:
                 "what": f"{team.name} (no use case)" if team else "No team, no use case",
                 "url": "",
                 "missing": "use case",
-                "spend": amount,
+                "spend": amount.quantize(cent),
                 "currency": currency,
             }
         )
-    for (uc_id, currency), (now, _) in data.spend_by_use_case.items():
+    for uc_id, e in data.reporting_by_use_case.items():
         uc = data.use_cases.get(uc_id) if uc_id else None
-        if uc is None or not now:
+        if uc is None or not e["spend"]:
             continue
         missing = [
             label
@@ -341,15 +366,14 @@ def unowned_figure(data: DashboardData) -> Dataset:
                     "what": uc.name,
                     "url": data.use_case_url(uc),
                     "missing": " and ".join(missing),
-                    "spend": now,
+                    "spend": e["spend"].quantize(cent),
                     "currency": currency,
                 }
             )
-    rows.sort(key=lambda r: (r["currency"] != data.currency, -r["spend"]))
-    in_currency = [r for r in rows if r["currency"] == data.currency]
-    total = data.totals.get(data.currency, ZERO)
-    unattr = sum((r["spend"] for r in in_currency if r["kind"] == "Unattributed"), ZERO)
-    unowned = sum((r["spend"] for r in in_currency if r["kind"] == "Unowned"), ZERO)
+    rows.sort(key=lambda r: -r["spend"])
+    total = data.reporting.amount
+    unattr = sum((r["spend"] for r in rows if r["kind"] == "Unattributed"), ZERO)
+    unowned = sum((r["spend"] for r in rows if r["kind"] == "Unowned"), ZERO)
     return Dataset(
         "unowned",
         "Unattributed and unowned spend",
@@ -361,7 +385,8 @@ def unowned_figure(data: DashboardData) -> Dataset:
             ("currency", "currency"),
         ],
         rows,
-        currency=data.currency,
+        currency=currency,
+        notes=_rates_notes(data.reporting),
         headline={
             "unattributed": unattr,
             "unowned": unowned,

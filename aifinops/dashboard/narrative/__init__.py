@@ -18,6 +18,7 @@ from aifinops.core.templatetags.afo import money
 from portfolio.catalog import ROUTING_GUIDANCE
 from portfolio.choices import BusinessFunction, ModelTier, TaskKind
 from showback.budgets import selectors as budget_selectors
+from showback.fx import plain_rate
 
 from .. import figures
 from ..data import PREMIUM_TIERS, ZERO, DashboardData
@@ -61,8 +62,11 @@ class _Writer:
     # Where the company spends.
 
     def spends(self):
+        """In the reporting currency, as the dashboard's AI spend, trend and top use cases: other
+        currencies at each day's rate, the rates named, spend without a rate named and left out."""
         d, h = self.data, self.head
-        if not h["total"]:
+        cur = h["currency"]
+        if not h["total"] and not h["reporting"].missing:
             return [
                 Sentence("No AI spend was recorded in the period.", [self.board("trend", "Monthly trend")])
             ]
@@ -77,27 +81,35 @@ class _Writer:
             if growth is None
             else f"{'up' if growth > 0 else 'down'} {_pct(abs(growth))} on the period before"
         )
-        text = f"In {span} the company spent {self.m(h['total'])} on AI, {change}."
+        spent = f"{self.m(h['total'], cur)} on AI{_converted(h['reporting'])}"
+        text = f"In {span} the company spent {spent}, {change}."
+        missing = h["reporting"].missing
+        if missing:
+            text += (
+                " Not counted for want of an exchange rate: "
+                + _names((self.m(m.amount, m.currency) for m in missing), 4)
+                + "."
+            )
         by_function = defaultdict(Decimal)
-        for r in d.period_rows:
-            if r["currency"] != self.currency or not r["spend"]:
+        for g, value, _rate in d.period_converted[0]:
+            if value is None or not value:
                 continue
-            uc = d.use_cases.get(r["use_case_id"])
-            team = d.teams.get(r["team_id"])
+            uc = d.use_cases.get(g["use_case_id"])
+            team = d.teams.get(g["team_id"])
             function = uc.business_function if uc else (team.business_function if team else "")
-            by_function[function] += r["spend"]
-        if by_function:
+            by_function[function] += value
+        if by_function and h["total"]:
             top_function, amount = max(by_function.items(), key=lambda kv: kv[1])
             label = dict(BusinessFunction.choices).get(top_function, "Spend with no function")
             text += f" {label} took the largest share, {_pct(amount / h['total'])}."
-        top = self.f["top_cost"].in_currency()[:3]
-        if top:
+        top = self.f["top_cost"].rows[:3]
+        if top and h["total"]:
             share = sum((r["spend"] for r in top), ZERO) / h["total"]
-            names = _names(f"{r['use_case']} ({self.m(r['spend'])})" for r in top)
+            names = _names(f"{r['use_case']} ({self.m(r['spend'], cur)})" for r in top)
             text += f" The {len(top)} largest use cases, {names}, were {_pct(share)} of it."
         forecast = self.f["trend"].headline
         if forecast.get("next_month") is not None:
-            text += f" The forecast for next month is {self.m(forecast['next_month'])}."
+            text += f" The forecast for next month is {self.m(forecast['next_month'], cur)}."
         evidence = [
             self.board("top_cost", "Top use cases by cost"),
             self.board("trend", "Monthly trend and forecast"),
@@ -174,15 +186,16 @@ class _Writer:
         if not rk.rows:
             return [Sentence("No spend on use cases to weigh for risk.", [])]
         heavy = max(rk.in_currency(), key=lambda r: r["spend"], default=None)
+        cur = rk.currency
         text = (
-            f"{_pct(h['high_share'])} of use-case spend ({self.m(h['high'])}) runs in high- and "
+            f"{_pct(h['high_share'])} of use-case spend ({self.m(h['high'], cur)}) runs in high- and "
             "critical-risk use "
             f"cases, and {_pct(h['agentic_share'])} in agents that act with some autonomy."
         )
         if heavy and heavy["spend"]:
             text += (
                 f" The heaviest concentration is {heavy['risk_tier'].lower()} risk, "
-                f"{heavy['autonomy_level'].lower()}: {self.m(heavy['spend'])} across "
+                f"{heavy['autonomy_level'].lower()}: {self.m(heavy['spend'], cur)} across "
                 f"{heavy['use_cases']} use case{'s' if heavy['use_cases'] != 1 else ''}."
             )
         evidence = [self.board("risk", "Spend by risk and autonomy")]
@@ -202,10 +215,10 @@ class _Writer:
 
     def premium(self):
         d = self.data
-        per_use_case = defaultdict(Decimal)
-        for r in d.period_rows:
-            if r["currency"] == self.currency and r["model_tier"] in PREMIUM_TIERS and r["use_case_id"]:
-                per_use_case[r["use_case_id"]] += r["spend"]
+        cur = self.head["currency"]
+        per_use_case = d.reporting_sum(
+            lambda g: g["use_case_id"], where=lambda g: g["model_tier"] in PREMIUM_TIERS and g["use_case_id"]
+        )
         total = self.head["total"]
         premium_total = (self.head["premium_share"] or ZERO) * total
         if not premium_total:
@@ -227,7 +240,7 @@ class _Writer:
                 review.append(entry)
         text = (
             f"Frontier and reasoning models took {_pct(self.head['premium_share'])} of AI spend "
-            f"({self.m(premium_total)})."
+            f"({self.m(premium_total, cur)})."
         )
         out = []
         if justified:
@@ -241,9 +254,9 @@ class _Writer:
             amount = sum((a for _, a, _ in review), ZERO)
             out.append(
                 Sentence(
-                    f"They are worth reviewing for {self.m(amount)} of spend in "
+                    f"They are worth reviewing for {self.m(amount, cur)} of spend in "
                     + _names(
-                        f"{uc.name} ({self.m(a)}: {TaskKind(uc.task_kind).label.lower()} needs "
+                        f"{uc.name} ({self.m(a, cur)}: {TaskKind(uc.task_kind).label.lower()} needs "
                         f"{ModelTier(needs).label.lower()} models"
                         + (", and outcomes cost more than they earn" if needs in PREMIUM_TIERS else "")
                         + ")"
@@ -263,6 +276,20 @@ class _Writer:
                 )
             )
         return out
+
+
+def _converted(conv) -> str:
+    """ " (EUR and GBP converted at ECB rates of 1 EUR = 1.08 USD and 1 GBP = 1.27 USD, the
+    latest of the period)", or "" when nothing was converted."""
+    if not conv.rates:
+        return ""
+    sources = sorted({r.source for r in conv.rates})
+    rates = _names((f"1 {r.currency} = {plain_rate(r.rate)} {r.into}" for r in conv.rates), 4)
+    latest = max(r.valid_from for r in conv.rates)
+    return (
+        f" ({_names(r.currency for r in conv.rates)} converted at each day's rate from "
+        f"{' and '.join(sources)}, the latest {rates} on {latest:%-d %b %Y})"
+    )
 
 
 def figures_months(data):

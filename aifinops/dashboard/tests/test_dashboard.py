@@ -193,7 +193,10 @@ def test_a_team_member_sees_only_their_teams_spend(cast, login, world):
     assert "$300.00" in body and "Ad writer" in body
     assert "Reply drafter" not in body and "$1,275.00" not in body
     rows = _csv_rows(login(cast.requester_b).get(CSV + "?chart=top_cost"))
-    assert [r[0] for r in rows[1:]] == ["Ad writer", "Ad writer"]  # USD and EUR
+    # One row in the reporting currency; the EUR, without a rate, stays as billed and is named
+    assert [(r[0], r[4], r[8], r[9], r[10]) for r in rows[1:]] == [
+        ("Ad writer", "300", "USD", "300.00 USD + 70.00 EUR", "70.00 EUR")
+    ]
 
 
 def test_htmx_refresh_renders_the_body_only(cast, login, world):
@@ -219,7 +222,19 @@ def test_the_csv_holds_exact_amounts_and_escapes_formulas(cast, login, world):
     world["writer"].name = "=HYPERLINK(evil)"
     world["writer"].save()
     rows = _csv_rows(login(cast.finance).get(CSV + "?chart=top_cost"))
-    assert rows[1] == ["Reply drafter", "drafter", "Support", "Scale", "800", "400", "400", "1", "USD"]
+    assert rows[1] == [
+        "Reply drafter",
+        "drafter",
+        "Support",
+        "Scale",
+        "800",
+        "400",
+        "400",
+        "1",
+        "USD",
+        "800.00 USD",
+        "",
+    ]
     assert rows[2][0] == "'=HYPERLINK(evil)"
 
 
@@ -233,7 +248,9 @@ def test_an_unknown_chart_is_not_found(cast, login):
 def test_the_dashboard_keeps_a_constant_number_of_queries(cast, login, world, django_assert_max_num_queries):
     client = login(cast.finance)
     client.get(URL)
-    with django_assert_max_num_queries(30) as small:
+    # The reporting currency adds a constant five: its code, the period's and the trend's sums per
+    # day, and their rates.
+    with django_assert_max_num_queries(36) as small:
         assert client.get(URL).status_code == 200
     dashboard_world.grow(world, cast, 8)
     with django_assert_max_num_queries(len(small.captured_queries)):
@@ -245,7 +262,7 @@ def test_a_team_members_dashboard_keeps_a_constant_number_of_queries(
 ):
     client = login(cast.requester_a)
     client.get(URL)
-    with django_assert_max_num_queries(30) as small:
+    with django_assert_max_num_queries(36) as small:
         client.get(URL + "?stage=scale&risk_tier=high")
     dashboard_world.grow(world, cast, 8)
     with django_assert_max_num_queries(len(small.captured_queries)):

@@ -35,7 +35,8 @@ def test_the_narrative_says_where_the_money_and_the_value_are(cast, world):
     month = f"{world['last']:%B %Y}"
 
     assert _sentences(story, "spend") == [
-        f"In {month} the company spent $1,275 on AI, up 155 % on the period before. Customer support took "
+        f"In {month} the company spent $1,275 on AI, up 155 % on the period before. Not counted for want "
+        "of an exchange rate: €70. Customer support took "
         "the largest share, 76 %. The 3 largest use cases, Reply drafter ($800), Ad writer ($300) and Ticket "
         "router ($125), were 96 % of it. The forecast for next month is $1,275."
     ]

@@ -1,8 +1,9 @@
 """Reads of planning: forecasts with their backtest and assumptions, and commitment suggestions,
 scoped to what the user may see.
 
-Forecasts read monthly sums of the DailySpend rollup in one currency (the one with the most spend);
-spend in other currencies is named on the page, never added.
+Forecasts read monthly sums of the DailySpend rollup in the reporting currency: each currency's
+spend counted at each day's rate by showback.fx, the rates named, and spend on days without a rate
+left out and named on the page, never counted at 1.
 """
 
 import datetime
@@ -10,13 +11,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Min, Sum
+from django.db.models import Sum
 from django.db.models.functions import TruncMonth
 
 from aifinops.core import periods, permissions
 from portfolio.models import PriceBookEntry, UseCase
 from portfolio.pricing import price_pick
 
+from ... import fx
 from ...models import AssumptionKind, Commitment, CommitmentSource, DailySpend, ForecastAssumption
 from .. import assumptions, commitments, forecasting
 
@@ -37,51 +39,59 @@ def _dense(by_month, first, last):
     return out
 
 
-def _main_currency(totals):
-    return max(totals, key=lambda c: totals[c]) if totals else None
-
-
 @dataclass
 class History:
     months: list  # [(month, Decimal)] of complete months, oldest first, in `currency`, to fit
     actual_months: list  # the same as spent: the first month may have begun part-way
     scaled_first_month: bool  # ... and is then scaled up to a whole month in `months`
     currency: str
-    other_currencies: list
+    other_currencies: list  # the currencies of spend left out for want of a rate
     month_to_date: Decimal
     first_forecast_month: datetime.date
+    reporting: fx.Converted | None = None  # the whole history converted: rates used, missing
+
+
+def _converted_by_month(groups, *, into):
+    """({month: amount in `into`}, {month: first day with converted spend}, Converted) of groups
+    [{currency, day, amount, ...}]: each day at its rate by showback.fx; days without one are left
+    out and named in the Converted."""
+    converted, whole = fx.convert_groups(groups, into=into)
+    by_month, first_days = defaultdict(lambda: ZERO), {}
+    for g, value, _rate in converted:
+        if value is None:
+            continue
+        month = periods.month_start(g["day"])
+        by_month[month] += value
+        first_days[month] = min(first_days.get(month, g["day"]), g["day"])
+    return {m: v.quantize(fx.MICRO) for m, v in by_month.items()}, first_days, whole
 
 
 def _history(qs, *, as_of, months=HISTORY_MONTHS, currency=None):
+    """The monthly history in `currency` (the reporting currency by default): every currency's
+    spend counted at each day's rate, summed per (currency, day) in the database."""
     this_month = periods.month_start(as_of)
     start = periods.add_months(this_month, -months)
-    rows = (
-        qs.filter(is_ai=True, date__gte=start, date__lte=as_of)
-        .annotate(month=TruncMonth("date"))
+    currency = currency or fx.reporting_currency()
+    groups = [
+        {"currency": r["currency"], "day": r["date"], "amount": r["total"]}
+        for r in qs.filter(is_ai=True, date__gte=start, date__lte=as_of)
         .order_by()
-        .values("month", "currency")
-        .annotate(total=Sum("effective_cost"), first_day=Min("date"))
-    )
-    by_currency = defaultdict(dict)
-    first_days = defaultdict(dict)
-    totals = defaultdict(Decimal)
-    for r in rows:
-        by_currency[r["currency"]][_month(r["month"])] = r["total"] or ZERO
-        first_days[r["currency"]][_month(r["month"])] = r["first_day"]
-        totals[r["currency"]] += r["total"] or ZERO
-    currency = currency or _main_currency(totals) or "USD"
-    by_month = by_currency.get(currency, {})
+        .values("currency", "date")
+        .annotate(total=Sum("effective_cost"))
+    ]
+    by_month, first_days, whole = _converted_by_month(groups, into=currency)
     last = periods.add_months(this_month, -1)
     months = forecasting.trim_leading_zeros(_dense(by_month, start, last))
-    first_day = first_days[currency].get(months[0][0]) if months else None
+    first_day = first_days.get(months[0][0]) if months else None
     return History(
         months=forecasting.whole_first_month(months, first_day),
         actual_months=months,
         scaled_first_month=bool(months) and first_day is not None and first_day.day != 1,
         currency=currency,
-        other_currencies=sorted(c for c in totals if c != currency),
+        other_currencies=sorted({m.currency for m in whole.missing}),
         month_to_date=by_month.get(this_month, ZERO),
         first_forecast_month=this_month,
+        reporting=whole,
     )
 
 
@@ -242,8 +252,8 @@ def forecast_get(
     narrative all read it, so a month's figure is the same wherever it is shown. The dashboard
     narrows it to its slice with `spend_q` (a filter of DailySpend) and `use_case_q` (the same
     filter of use cases, for their assumptions): a slice carries its use cases' own assumptions but
-    not the portfolio's, which speak for the whole company. `currency` forces the currency (the
-    dashboard draws its own main currency); by default it is the one with the most spend.
+    not the portfolio's, which speak for the whole company. `currency` is the currency the history is
+    converted into, each day at its rate; by default the reporting currency, as the dashboard's.
 
     The portfolio forecast applies the portfolio's own assumptions and adds what each use case's
     assumptions change in that use case's forecast. A constant number of queries.
@@ -322,20 +332,26 @@ def _use_case_deltas(view, *, user, months, as_of, use_case_q=None):
         DailySpend.objects.filter(
             use_case_id__in=ids,
             is_ai=True,
-            currency=view.history.currency,
             date__gte=periods.add_months(periods.month_start(as_of), -HISTORY_MONTHS),
             date__lt=periods.month_start(as_of),
         )
-        .annotate(month=TruncMonth("date"))
         .order_by()
-        .values("use_case_id", "month")
-        .annotate(total=Sum("effective_cost"), first_day=Min("date"))
+        .values("use_case_id", "currency", "date")
+        .annotate(total=Sum("effective_cost"))
     )
-    by_use_case = defaultdict(dict)
+    groups = [
+        {"use_case_id": r["use_case_id"], "currency": r["currency"], "day": r["date"], "amount": r["total"]}
+        for r in rows
+    ]
+    by_use_case = defaultdict(lambda: defaultdict(lambda: ZERO))
     first_days = defaultdict(dict)
-    for r in rows:
-        by_use_case[r["use_case_id"]][_month(r["month"])] = r["total"] or ZERO
-        first_days[r["use_case_id"]][_month(r["month"])] = r["first_day"]
+    for g, value, _rate in fx.convert_groups(groups, into=view.history.currency)[0]:
+        if value is None:
+            continue
+        month = periods.month_start(g["day"])
+        by_use_case[g["use_case_id"]][month] += value
+        seen = first_days[g["use_case_id"]].get(month)
+        first_days[g["use_case_id"]][month] = g["day"] if seen is None else min(seen, g["day"])
     needs_mix = any(a.kind == AssumptionKind.MODEL_SWITCH for a in theirs)
     mix = _mix_rows(as_of=as_of, use_case_ids=ids) if needs_mix else []
     start = view.history.first_forecast_month
