@@ -297,3 +297,19 @@ def test_a_sort_or_filter_the_list_does_not_know_is_refused_naming_the_field(log
     body = response.content.decode()
     assert ("Sort by:" in body) if query.startswith("sort") else ("Stage:" in body)
     assert "valid choice" in body
+
+
+def test_the_sort_dropdown_says_which_end_comes_first_in_short_labels(login, cast):
+    body = (
+        login(cast.finance).get(reverse("portfolio:use_case_list"), {"sort": "-actual_mtd"}).content.decode()
+    )
+
+    select = body[
+        body.index('<select name="sort"') : body.index("</select>", body.index('<select name="sort"'))
+    ]
+    labels = re.findall(r"<option[^>]*>([^<]+)</option>", select)
+    # One label per sort and direction, none repeated, none cut at 1366 or 390 px
+    assert len(labels) == len(set(labels)) == 18
+    assert max(len(label) for label in labels) <= 28
+    assert '<option value="-actual_mtd" selected>Actual this month (highest)</option>' in select
+    assert '<option value="name">Name (A to Z)</option>' in select
