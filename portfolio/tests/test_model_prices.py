@@ -49,7 +49,7 @@ def test_an_admin_adds_a_negotiated_price_and_sees_it_in_the_history(cast, login
 
     assert answer.status_code == 200
     text = answer.content.decode()
-    assert f"Price added: negotiated standard from {TODAY:%Y-%m-%d}." in text
+    assert f"Price added: negotiated price, standard tier, from {TODAY:%-d %b %Y}." in text
     assert "Enterprise agreement 2026" in text
     price = PriceBookEntry.objects.get(model=model)
     assert (price.kind, price.input_price_per_mtok, price.created_by) == (
