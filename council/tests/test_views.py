@@ -240,7 +240,7 @@ def test_a_member_votes_with_htmx_and_sees_the_tally_and_the_quorum(cast, login,
     assert response.templates[0].name == "council/partials/_voting.html"
     body = _body(response)
     assert "Your vote is recorded." in body
-    assert "Approve: 1" in body and "1 of 3 votes needed, 2 more to go" in body
+    assert "Approve: 1" in body and "1 of the 3 votes needed, 2 more to go" in body
     assert "Change vote" in body and "“Worth it.”" in body
 
 
