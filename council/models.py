@@ -7,6 +7,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from aifinops.core.models import TimeStampedModel
+from aifinops.core.templatetags.afo import money
 from portfolio.choices import Stage
 
 
@@ -307,7 +308,8 @@ class FundingRequest(TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"{self.use_case} → {self.target_stage}: {self.amount} {self.currency}"
+        # Read by people in the audit log and the admin: the stage's name and the amount as money.
+        return f"{self.use_case} → {self.get_target_stage_display()}: {money(self.amount, self.currency)}"
 
     @property
     def period_months(self):

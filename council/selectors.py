@@ -389,6 +389,10 @@ def _anomalies(user):
             for severity in ("high", "medium", "low")
         },
         "acknowledged": sum(n for (status, _), n in counts.items() if status == "acknowledged"),
+        # The size of the list `top` is the first of (for its "See all").
+        "high_unresolved": sum(
+            n for (status, sev), n in counts.items() if sev == "high" and status in ("open", "acknowledged")
+        ),
         "top": list(unresolved.filter(severity="high").order_by("-date", "-id")[:TOP_ANOMALIES]),
     }
 

@@ -39,12 +39,20 @@ class CatalogModelChoiceField(forms.ModelMultipleChoiceField):
 class IntakeForm(forms.ModelForm):
     """Validates an intake. With mode="submit" it also checks what submission needs."""
 
-    team = forms.ModelChoiceField(queryset=Team.objects.none(), to_field_name="slug")
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), to_field_name="slug", empty_label="Choose a team"
+    )
     business_owner = PersonChoiceField(
-        queryset=get_user_model().objects.none(), to_field_name="username", required=False
+        queryset=get_user_model().objects.none(),
+        to_field_name="username",
+        required=False,
+        empty_label="Not named yet",
     )
     technical_owner = PersonChoiceField(
-        queryset=get_user_model().objects.none(), to_field_name="username", required=False
+        queryset=get_user_model().objects.none(),
+        to_field_name="username",
+        required=False,
+        empty_label="Not named yet",
     )
     ai_models = CatalogModelChoiceField(
         queryset=AIModel.objects.none(),
@@ -122,6 +130,8 @@ class IntakeForm(forms.ModelForm):
         self.fields["technical_owner"].queryset = people
         self.fields["ai_models"].queryset = catalog_models_for_choice()
         self.fields["ai_models"].widget.attrs["size"] = 8
+        # The model's blank choice reads "---------"; say what leaving it means.
+        self.fields["task_kind"].choices = [("", "Not sure yet"), *self.fields["task_kind"].choices[1:]]
         existing_tags = self.instance.tags if self.instance.pk else {}
         for tag_key in self.tag_keys:
             name = f"tag_{tag_key.key}"

@@ -56,14 +56,25 @@ class UseCaseFilter(django_filters.FilterSet):
             *((param, param) for param in ACTUAL_SPEND_SORTS),
             ("created_at", "created"),
         ),
-        field_labels={
-            "cost": "Expected cost",
-            "actual_mtd": "Actual this month",
-            "actual_last": "Actual last month",
-            "created": "Registered",
-        },
+        # Short enough for the dropdown at any width, each saying which end comes first.
+        choices=[
+            (f"{sign}{param}", f"{label} ({end})")
+            for param, label, ends in (
+                ("name", "Name", ("A to Z", "Z to A")),
+                ("team", "Team", ("A to Z", "Z to A")),
+                ("stage", "Stage", ("A to Z", "Z to A")),
+                ("risk", "Risk", ("A to Z", "Z to A")),
+                ("autonomy", "Autonomy", ("A to Z", "Z to A")),
+                ("cost", "Expected cost", ("lowest", "highest")),
+                ("actual_mtd", "Actual this month", ("lowest", "highest")),
+                ("actual_last", "Actual last month", ("lowest", "highest")),
+                ("created", "Registered", ("oldest", "newest")),
+            )
+            for sign, end in zip(("", "-"), ends, strict=True)
+        ],
         label="Sort by",
-        empty_label="Name",
+        # No empty choice: the list's own order is by name, the first choice.
+        empty_label=None,
     )
 
     class Meta:

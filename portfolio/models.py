@@ -183,10 +183,15 @@ class PriceBookEntry(TimeStampedModel):
 
     @property
     def label(self):
-        """How the reconciliation page names the price: "negotiated standard from 2026-11-01"."""
+        """How pages name the price: "negotiated price, standard tier, from 1 Nov 2026"."""
         volume = f", from {self.volume_threshold:,} tokens a month" if self.volume_threshold else ""
         kind, tier = self.get_kind_display().lower(), self.get_tier_display().lower()
-        return f"{kind} {tier} from {self.effective_from:%Y-%m-%d}{volume}"
+        since = (
+            "since the catalog was loaded"
+            if self.effective_from <= PRICE_BOOK_EPOCH
+            else f"from {self.effective_from:%-d %b %Y}"
+        )
+        return f"{kind} price, {tier} tier, {since}{volume}"
 
 
 class TagAppliesTo(models.TextChoices):

@@ -9,8 +9,10 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     IntegerField,
+    OuterRef,
     Prefetch,
     Q,
+    Subquery,
     Sum,
     Value,
     When,
@@ -146,15 +148,36 @@ def stage_counts(*, user):
 
 
 def ai_model_list():
-    """The whole model catalog, for everyone signed in: by provider, then tier from small up, then name."""
+    """The whole model catalog, for everyone signed in: by provider, then tier from small up, then name;
+    each model with its negotiated prices in force today (`negotiated_*`, None where it has none)."""
     tier_order = Case(
         *(When(tier=tier, then=Value(rank)) for rank, tier in enumerate(ModelTier.values)),
         default=Value(len(ModelTier.values)),
         output_field=IntegerField(),
     )
+    # The standard negotiated price in force today at any volume, as `price_in_force` picks it
+    # (negotiated before list, then the latest date): the list shows it beside the list price.
+    negotiated = PriceBookEntry.objects.filter(
+        model=OuterRef("pk"),
+        kind=PriceKind.NEGOTIATED,
+        tier=PriceTier.STANDARD,
+        effective_from__lte=periods.today(),
+        volume_threshold=0,
+    ).order_by("-effective_from")
     return list(
         AIModel.objects.select_related("provider")
-        .annotate(tier_order=tier_order)
+        .annotate(
+            tier_order=tier_order,
+            **{
+                f"negotiated_{field}": Subquery(negotiated.values(field)[:1])
+                for field in (
+                    "input_price_per_mtok",
+                    "output_price_per_mtok",
+                    "cache_read_price_per_mtok",
+                    "currency",
+                )
+            },
+        )
         .order_by("provider__name", "tier_order", "name")
     )
 

@@ -16,6 +16,9 @@ class Dataset:
     currency: str = "USD"
     headline: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    # The page listing every row the card shows the first of, and how many there are ("See all (N)").
+    see_all: str = ""
+    total: int | None = None
 
     def csv_rows(self):
         for row in self.rows:

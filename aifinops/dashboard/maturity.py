@@ -180,11 +180,11 @@ def _backlog(user, now):
 
     def detail(item):
         days = (now - item.updated_at).days
-        return (
-            f"proposed, not started; stalled, untouched for {days} days"
-            if days >= STALLED_DAYS
-            else (f"proposed, not started ({days} day{'s' if days != 1 else ''} ago)")
-        )
+        if days >= STALLED_DAYS:
+            return f"proposed, not started; stalled, untouched for {days} days"
+        if days == 0:
+            return "proposed today, not started"
+        return f"proposed {days} day{'s' if days != 1 else ''} ago, not started"
 
     missing, n = _listed(
         [Missing(f"{i.title} ({i.use_case.name})", i.use_case.get_absolute_url(), detail(i)) for i in waiting]

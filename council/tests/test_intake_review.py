@@ -222,10 +222,10 @@ def test_the_quorum_reads_against_the_votes_and_the_seats(board, high_risk_intak
     response = login(board.chair).get(f"/council/items/{item.pk}/")
     assert response.status_code == 200, response
     body = response.content.decode()
-    assert "2 of 3 votes needed, 1 more to go" in body
+    assert "2 of the 3 votes needed, 1 more to go" in body
     assert "The council has 4 active members." in body
     body = login(board.chair).get(f"/council/meetings/{item.meeting.pk}/").content.decode()
-    assert "2 of 3 votes needed" in body
+    assert "2 of the 3 votes needed" in body
     assert "quorum: 3 of the 4 active members" in body
 
 

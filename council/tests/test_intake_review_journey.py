@@ -100,7 +100,7 @@ def test_an_intake_goes_through_the_council_to_a_funded_use_case(
     row = agenda.locator(f"[data-intake='{intake.reference}']")
     expect(row).to_contain_text("Refund agent (intake)")
     expect(row).to_contain_text("New intake waiting for the council's review")
-    expect(row).to_contain_text("0 of 3 votes needed")
+    expect(row).to_contain_text("0 of the 3 votes needed")
     meeting_url = page.url
     _shot(page, "2-chair-agenda")
 
@@ -150,7 +150,7 @@ def test_an_intake_goes_through_the_council_to_a_funded_use_case(
     _as(page, log_in, cast.chair, password)
     page.goto(item_url)
     card = page.locator("[id^=voting-]")
-    expect(card.locator("[data-quorum]")).to_contain_text("Quorum met: 3 of 3 votes needed.")
+    expect(card.locator("[data-quorum]")).to_contain_text("Quorum met: 3 of the 3 votes needed.")
     decide = card.locator("form[action$='/decide/']")
     decide.get_by_label("Decision", exact=True).select_option(VoteChoice.APPROVE_WITH_CONDITIONS)
     decide.get_by_role("textbox", name="Conditions").fill(CONDITION)

@@ -105,7 +105,7 @@ def test_a_meeting_runs_from_agenda_to_approved_spend_list(page, log_in, cast, b
     _as(page, log_in, cast.chair, password)
     page.goto(summarizer_url)
     card = page.locator("[id^=voting-]")
-    expect(card).to_contain_text("Quorum met: 3 of 3 votes needed.")
+    expect(card).to_contain_text("Quorum met: 3 of the 3 votes needed.")
     expect(card).to_contain_text("Approve: 3")
     expect(page.get_by_text("Frozen")).to_be_visible()
     expect(page.locator("[data-amount-asked]")).to_have_text("$9,000.00")

@@ -1,9 +1,11 @@
+from decimal import Decimal
+
 import pytest
 from django.db import IntegrityError, transaction
 from django_fsm import TransitionNotAllowed
 
 from council.models import Meeting, MeetingState
-from council.tests.factories import CouncilFactory
+from council.tests.factories import CouncilFactory, FundingRequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,3 +26,11 @@ def test_meeting_moves_only_forward_through_its_states():
         meeting.publish()
     with pytest.raises(IntegrityError), transaction.atomic():
         Meeting.objects.filter(pk=meeting.pk).update(scheduled_for=None)
+
+
+def test_a_funding_request_reads_as_people_read_it_in_the_audit_log(cast):
+    request = FundingRequestFactory(
+        use_case=cast.use_case_a, target_stage="mvp", amount=Decimal("3600"), currency="USD"
+    )
+
+    assert str(request) == f"{cast.use_case_a.name} → MVP: $3,600.00"

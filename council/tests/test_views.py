@@ -23,6 +23,8 @@ from council.tests.page_fixtures import (  # noqa: F401 (fixtures)
 )
 from portfolio.choices import Stage
 from portfolio.tests.factories import UseCaseFactory
+from showback.models import AnomalyStatus, Severity
+from showback.tests.analytics_factories import AnomalyFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -238,7 +240,7 @@ def test_a_member_votes_with_htmx_and_sees_the_tally_and_the_quorum(cast, login,
     assert response.templates[0].name == "council/partials/_voting.html"
     body = _body(response)
     assert "Your vote is recorded." in body
-    assert "Approve: 1" in body and "1 of 3 votes needed, 2 more to go" in body
+    assert "Approve: 1" in body and "1 of the 3 votes needed, 2 more to go" in body
     assert "Change vote" in body and "“Worth it.”" in body
 
 
@@ -570,6 +572,33 @@ def test_the_standing_sections_follow_the_meeting_kind(cast, login, board):
     assert "Standing sections: quarterly review" in q and "Commitments and renewals" in q
     assert "Portfolio allocation" in q and "Oct 2025 \u2013 Dec 2025" in q
     assert "Standing sections" not in e
+
+
+def test_the_standing_anomalies_link_to_all_the_unresolved_high_ones(cast, login, board):
+    # Given seven high anomalies not resolved (one acknowledged), more than the section lists,
+    # and others it does not count: a resolved high one and an open low one
+    use_case = UseCaseFactory(team=cast.team_a)
+    for n in range(7):
+        AnomalyFactory(use_case=use_case, status=AnomalyStatus.ACKNOWLEDGED if n == 0 else AnomalyStatus.OPEN)
+    AnomalyFactory(use_case=use_case, status=AnomalyStatus.RESOLVED)
+    AnomalyFactory(use_case=use_case, severity=Severity.LOW)
+    monthly = Meeting.objects.create(
+        council=board,
+        kind="monthly_operating_review",
+        scheduled_for=datetime.datetime(2026, 1, 15, 15, tzinfo=datetime.UTC),
+    )
+    client = login(cast.council)
+
+    # When a member opens the meeting
+    body = _body(client.get(_url("meeting_detail", monthly.pk)))
+
+    # Then the anomalies it lists lead to the whole list, which has as many as it says
+    found = re.search(r'High, not resolved: <a href="([^"]+)" class="small">See all \((\d+)\)</a>', body)
+    assert found, "the standing anomalies link to the anomaly list"
+    assert found.group(2) == "7"
+    listed = client.get(found.group(1).replace("&amp;", "&"))
+    assert listed.status_code == 200
+    assert listed.context["page"].paginator.count == 7
 
 
 def test_the_council_home_sees_all_of_its_meetings(cast, login, in_session):

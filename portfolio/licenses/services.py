@@ -8,6 +8,7 @@ renewal is announced 90, 60 and 30 days ahead to the subscription's owner and th
 import csv
 import datetime
 import io
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -203,9 +204,11 @@ def seat_proposal_refresh(*, subscription):
         return item
     if found.unused == 0 and item is None:
         return None
+    # A product may be named for its seats already ("ChatGPT Enterprise seats"): say "seats" once.
+    product = re.sub(r"\s+seats?$", "", subscription.product.strip(), flags=re.IGNORECASE)
     title = (
-        f"Drop {found.unused} unused {subscription.product} seat{'s' if found.unused != 1 else ''} "
-        f"at the {subscription.renewal_date:%d %b %Y} renewal"
+        f"Drop {found.unused} unused {product} seat{'s' if found.unused != 1 else ''} "
+        f"at the {subscription.renewal_date:%-d %b %Y} renewal"
     )[:150]
     savings = (found.unused * subscription.monthly_price_per_seat).quantize(Decimal("0.01"))
     if item is None:

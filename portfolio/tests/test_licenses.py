@@ -71,6 +71,22 @@ def test_seat_activity_gives_seats_in_use_cost_per_active_user_and_a_backlog_pro
     assert AuditEvent.objects.filter(action="subscription.seat_activity_import").count() == 1
 
 
+def test_a_product_named_for_its_seats_says_seats_once_in_the_proposal(cast):
+    # Given a tool whose product name already says "seats"
+    subscription = _subscription(cast, product="ChatGPT Enterprise seats")
+
+    # When its seat activity shows 9 of 10 seats unused
+    services.seat_activity_import(
+        actor=cast.owner, subscription=subscription, uploaded_file=_csv(f"a@x.com,{_days_ago(1)}")
+    )
+
+    # Then the backlog item reads as a person would write it
+    renewal = subscription.renewal_date
+    assert ToolSubscription.objects.get().seat_proposal.title == (
+        f"Drop 9 unused ChatGPT Enterprise seats at the {renewal.day} {renewal:%b %Y} renewal"
+    )
+
+
 def test_a_new_export_updates_a_proposed_saving_but_leaves_an_accepted_one_alone(cast):
     subscription = _subscription(cast, billing_cycle=BillingCycle.ANNUAL, price_per_seat=Decimal("240"))
     services.seat_activity_import(

@@ -3,6 +3,7 @@ and old refusals at the top of the page go when the stage section is re-rendered
 confirmation the service requires, on the page and through the API alike."""
 
 import datetime
+import re
 
 import pytest
 from django.urls import reverse
@@ -43,28 +44,45 @@ def _stage_oob(html):
     return html[start : html.index("</section>", start)]
 
 
-def test_recording_last_months_value_signal_refreshes_the_gate_that_asked_for_it(cast, login, mvp):
-    # Given the page's stage section asks for last month's value signal
+def test_recording_last_months_value_signal_meets_the_gate_that_asked_for_it(cast, login, mvp):
+    # Given the gates tab asks for last month's value signal
     client = login(cast.owner)
     page = client.get(mvp.get_tab_url("gates")).content.decode()
     assert "Record last month&#x27;s value signals" in _item(page, "unit_economics_tracked")
 
-    # When the owner records it from the value card (htmx)
+    # When the owner records it from the value tab's card (htmx)
     response = client.post(
         reverse("portfolio:value_signal_record", args=[mvp.key]),
         {"month": gates.recent_month_start().strftime("%Y-%m"), "outcomes": "900"},
+        HTTP_HX_CURRENT_URL=f"http://testserver{mvp.get_tab_url('value')}",
         **HTMX,
     )
 
-    # Then the answer carries the stage section out of band, the item now met
+    # Then the answer is the card, without the stage section the value tab does not hold (htmx would
+    # find no target for it), but with the old alerts at the top of the page cleared
     body = response.content.decode()
     assert 'id="value-signals"' in body
-    section = _stage_oob(body)
-    assert 'hx-swap-oob="true"' in section.split(">", 1)[0]
-    item = _item(section, "unit_economics_tracked")
-    assert "Met:" in item and "Record last month" not in item
-    # ... and the old alerts at the top of the page are cleared too
+    assert 'id="stage-section"' not in body
     assert '<div id="stage-alerts" hx-swap-oob="true"></div>' in body
+    # ... and the gates tab, opened next, has the item met
+    item = _item(client.get(mvp.get_tab_url("gates")).content.decode(), "unit_economics_tracked")
+    assert "Met:" in item and "Record last month" not in item
+
+
+def test_a_value_change_sent_from_the_gates_tab_refreshes_its_stage_section(cast, login, mvp):
+    # Given a page holding the stage section sends a value signal (its HX-Current-URL)
+    client = login(cast.owner)
+    response = client.post(
+        reverse("portfolio:value_signal_record", args=[mvp.key]),
+        {"month": gates.recent_month_start().strftime("%Y-%m"), "outcomes": "900"},
+        HTTP_HX_CURRENT_URL=f"http://testserver{mvp.get_tab_url('gates')}",
+        **HTMX,
+    )
+
+    # Then the stage section travels along out of band, the item met
+    section = _stage_oob(response.content.decode())
+    assert 'hx-swap-oob="true"' in section.split(">", 1)[0]
+    assert "Met:" in _item(section, "unit_economics_tracked")
 
 
 def test_adding_a_pending_milestone_refreshes_the_launch_gate(cast, login):
@@ -85,9 +103,10 @@ def test_adding_a_pending_milestone_refreshes_the_launch_gate(cast, login):
         **HTMX,
     )
 
-    # Then the stage section comes back with the item met
-    item = _item(_stage_oob(response.content.decode()), "post_decision_review_scheduled")
-    assert "Met:" in item
+    # Then the gates tab has the item met
+    assert 'id="value-milestones"' in response.content.decode()
+    page = client.get(pilot.get_tab_url("gates")).content.decode()
+    assert "Met:" in _item(page, "post_decision_review_scheduled")
 
 
 def test_a_refused_move_stays_on_the_page_until_the_section_is_re_rendered(cast, login, mvp):
@@ -213,3 +232,56 @@ def test_the_api_sunset_with_confirm_true_moves_it(cast, client, retiring):
     assert response.status_code == 200
     assert response.json()["stage"] == "sunset"
     assert AuditEvent.objects.filter(action="use_case.move").count() == 1
+
+
+def _ids(html):
+    return set(re.findall(r'\sid="([^"]+)"', html))
+
+
+def _oob_targets(html):
+    """The ids of the elements an htmx answer swaps out of band."""
+    return {
+        re.search(r'\sid="([^"]+)"', tag).group(1)
+        for tag in re.findall(r"<[a-z]+\s[^>]*hx-swap-oob[^>]*>", html)
+    }
+
+
+@pytest.mark.parametrize(
+    ("url_name", "data"),
+    [
+        ("value_signal_record", {"month": "{month}", "outcomes": "900"}),
+        ("value_signal_record", {"month": "not a month", "outcomes": "900"}),
+        ("milestone_create", {"name": "Review", "due_date": "{due}", "target_stage": "pilot"}),
+        ("milestone_create", {"name": "", "due_date": "{due}"}),
+        ("cost_line_record", {"month": "{month}", "category": "evaluation", "amount": "120"}),
+        ("cost_line_record", {"month": "{month}", "category": "evaluation", "amount": "-5"}),
+    ],
+)
+def test_a_value_tab_form_answers_no_out_of_band_element_missing_from_the_tab(
+    cast, login, mvp, url_name, data
+):
+    # Given the owner has the value tab open (the whole page: base.html's #stage-alerts is on it)
+    client = login(cast.owner)
+    value_tab = mvp.get_tab_url("value")
+    on_page = _ids(client.get(value_tab).content.decode())
+    filled = {
+        key: value.format(
+            month=gates.recent_month_start().strftime("%Y-%m"),
+            due=(periods.today() + datetime.timedelta(days=30)).isoformat(),
+        )
+        for key, value in data.items()
+    }
+
+    # When a card's form is sent from it (htmx), valid or not
+    response = client.post(
+        reverse(f"portfolio:{url_name}", args=[mvp.key]),
+        filled,
+        HTTP_HX_CURRENT_URL=f"http://testserver{value_tab}",
+        **HTMX,
+    )
+
+    # Then every element swapped out of band has its target on the value tab
+    assert response.status_code == 200
+    targets = _oob_targets(response.content.decode())
+    assert targets, "the answer carries the cleared stage alerts at least"
+    assert targets <= on_page, targets - on_page

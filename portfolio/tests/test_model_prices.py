@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 from aifinops.core import periods
 from aifinops.core.models import AuditEvent
+from portfolio import selectors
 from portfolio.models import AIModel, PriceBookEntry
 
 from .factories import AIModelFactory
@@ -48,7 +49,7 @@ def test_an_admin_adds_a_negotiated_price_and_sees_it_in_the_history(cast, login
 
     assert answer.status_code == 200
     text = answer.content.decode()
-    assert f"Price added: negotiated standard from {TODAY:%Y-%m-%d}." in text
+    assert f"Price added: negotiated price, standard tier, from {TODAY:%-d %b %Y}." in text
     assert "Enterprise agreement 2026" in text
     price = PriceBookEntry.objects.get(model=model)
     assert (price.kind, price.input_price_per_mtok, price.created_by) == (
@@ -207,3 +208,48 @@ def test_the_model_page_keeps_a_constant_number_of_queries(cast, login, django_a
 
     assert answer.status_code == 200
     assert answer.content.decode().count('<span class="badge text-bg-primary">Negotiated</span>') == 20
+
+
+def _catalog_row(body, model):
+    start = body.index(f'href="{reverse("portfolio:model_detail", args=[model.pk])}"')
+    return body[start : body.index("</tr>", start)]
+
+
+def test_the_catalog_shows_the_negotiated_price_in_force_today(cast, login, django_assert_max_num_queries):
+    # Given one model with a negotiated price in force (and an older one, and one from tomorrow),
+    # one with a negotiated price only above a monthly volume, and one with list prices alone
+    negotiated, tiered, listed = AIModelFactory(), AIModelFactory(), AIModelFactory()
+    for days, price in ((30, "2.00"), (5, "1.25"), (-1, "0.50")):
+        PriceBookEntry.objects.create(
+            model=negotiated,
+            kind="negotiated",
+            effective_from=TODAY - datetime.timedelta(days=days),
+            input_price_per_mtok=Decimal(price),
+            output_price_per_mtok=Decimal("4"),
+        )
+    PriceBookEntry.objects.create(
+        model=tiered,
+        kind="negotiated",
+        effective_from=TODAY,
+        volume_threshold=1_000_000_000,
+        input_price_per_mtok=Decimal("0.10"),
+        output_price_per_mtok=Decimal("0.40"),
+    )
+    client = login(cast.requester_a)
+    client.get(reverse("portfolio:model_catalog"))
+
+    # When anyone opens the catalog (in the same number of queries, however many models)
+    with django_assert_max_num_queries(12) as counted:
+        body = client.get(reverse("portfolio:model_catalog")).content.decode()
+
+    # Then the model priced by negotiation today shows that price, as the costing rule picks it
+    in_force = selectors.price_in_force(negotiated, TODAY)
+    assert in_force.kind == "negotiated" and in_force.input_price_per_mtok == Decimal("1.25")
+    row = _catalog_row(body, negotiated)
+    assert "$1.25 negotiated" in row and "$4.00 negotiated" in row
+    # ... and the others show none
+    assert "negotiated" not in _catalog_row(body, tiered)
+    assert "negotiated" not in _catalog_row(body, listed)
+    AIModelFactory.create_batch(5)
+    with django_assert_max_num_queries(len(counted.captured_queries)):
+        client.get(reverse("portfolio:model_catalog"))

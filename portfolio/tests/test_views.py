@@ -1,3 +1,4 @@
+import re
 from decimal import Decimal
 
 import pytest
@@ -43,6 +44,25 @@ def test_team_detail_keeps_a_constant_number_of_queries(login, cast, django_asse
         response = client.get(reverse("portfolio:team_detail", args=["support"]))
 
     assert response.status_code == 200
+
+
+def test_the_team_page_links_its_use_cases_to_the_portfolio_list_of_the_team(login, cast):
+    # Given a team with more use cases than the portfolio list shows on one page
+    UseCaseFactory.create_batch(30, team=cast.team_a)
+    client = login(cast.finance)
+
+    # When the finance analyst follows the team page's "See all"
+    body = client.get(reverse("portfolio:team_detail", args=["support"])).content.decode()
+    found = re.search(
+        r'<span id="h-ucs">Use cases</span><a href="([^"]+)" class="small">See all \((\d+)\)</a>', body
+    )
+    assert found, "the team's use cases link to the portfolio list"
+    listed = client.get(found.group(1))
+
+    # Then the list is the team's use cases, as many as the link said
+    assert listed.status_code == 200
+    assert listed.context["page"].paginator.count == int(found.group(2)) == 31
+    assert {uc.team_id for uc in listed.context["page"].object_list} == {cast.team_a.pk}
 
 
 def test_use_case_page_shows_its_history(login, cast):
@@ -277,3 +297,19 @@ def test_a_sort_or_filter_the_list_does_not_know_is_refused_naming_the_field(log
     body = response.content.decode()
     assert ("Sort by:" in body) if query.startswith("sort") else ("Stage:" in body)
     assert "valid choice" in body
+
+
+def test_the_sort_dropdown_says_which_end_comes_first_in_short_labels(login, cast):
+    body = (
+        login(cast.finance).get(reverse("portfolio:use_case_list"), {"sort": "-actual_mtd"}).content.decode()
+    )
+
+    select = body[
+        body.index('<select name="sort"') : body.index("</select>", body.index('<select name="sort"'))
+    ]
+    labels = re.findall(r"<option[^>]*>([^<]+)</option>", select)
+    # One label per sort and direction, none repeated, none cut at 1366 or 390 px
+    assert len(labels) == len(set(labels)) == 18
+    assert max(len(label) for label in labels) <= 28
+    assert '<option value="-actual_mtd" selected>Actual this month (highest)</option>' in select
+    assert '<option value="name">Name (A to Z)</option>' in select

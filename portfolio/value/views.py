@@ -1,8 +1,8 @@
 """Pages and htmx fragments for milestones, value signals, cost lines and the optimization backlog.
 
 Every write is a POST that calls one service. With htmx the answer is the card that changed (plus
-the economics card, out of band, when costs or outcomes changed, and the stage section when a gate
-reads what changed), showing the form again with its
+the economics card, out of band, when costs or outcomes changed, and, when a gate reads what
+changed, the stage section if the page that asked shows it), showing the form again with its
 messages when the input was wrong; without htmx it is a redirect back to the use-case page.
 """
 
@@ -12,7 +12,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.urls import path
+from django.urls import Resolver404, path, resolve
 from django.views.decorators.http import require_POST
 
 from aifinops.core import permissions
@@ -36,6 +36,9 @@ MOVES_ECONOMICS = ("signals", "costs")
 # Cards whose change a stage gate reads (last month's value signal, a pending review milestone, the
 # margin at scale, missed milestones for sunset): the stage section travels along too, re-rendered.
 MOVES_GATES = ("milestones", "signals", "costs")
+# The tabs of the use-case page that hold the stage section (templates/portfolio/workspace/).
+STAGE_SECTION_TABS = ("portfolio:use_case_tab_gates",)
+STAGE_ALERTS_CLEARED = '<div id="stage-alerts" hx-swap-oob="true"></div>'
 
 
 def value_context(request, use_case, *, bound=None, notice=None, sections=("value", "backlog")):
@@ -109,13 +112,32 @@ def _parts_response(request, use_case, part, *, bound=None, notice=None):
     if part in MOVES_ECONOMICS:
         html += render_to_string(PARTS["economics"], {**context, "oob": True}, request=request)
     if part in MOVES_GATES:
-        stage = stage_context(request, use_case, economics_viable=context["value"]["economics"].viable)
-        html += render_to_string(
-            "portfolio/partials/_stage_section.html",
-            {"use_case": use_case, **stage, "stage_oob": True},
-            request=request,
-        )
+        if _page_shows_stage_section(request, use_case):
+            stage = stage_context(request, use_case, economics_viable=context["value"]["economics"].viable)
+            html += render_to_string(
+                "portfolio/partials/_stage_section.html",
+                {"use_case": use_case, **stage, "stage_oob": True},
+                request=request,
+            )
+        else:
+            # The gates tab reads afresh when opened; old refusals at the top of the page (base.html's
+            # #stage-alerts, on every page) may name what just changed, so they go all the same.
+            html += STAGE_ALERTS_CLEARED
     return HttpResponse(html)
+
+
+def _page_shows_stage_section(request, use_case):
+    """Whether the page that sent this htmx request (its HX-Current-URL) holds the stage section.
+
+    Sent out of band to a page without it, the section finds no target and htmx logs an error."""
+    current = request.htmx.current_url_abs_path if request.htmx else None
+    if not current:
+        return False
+    try:
+        match = resolve(current.split("?", 1)[0].split("#", 1)[0])
+    except Resolver404:
+        return False
+    return match.view_name in STAGE_SECTION_TABS and match.kwargs.get("key") == use_case.key
 
 
 def _manageable_use_case(request, key):

@@ -410,9 +410,14 @@ def alert_queryset(*, user):
 
 
 def open_alert_list(*, user, limit=20):
+    """The newest open alerts of the budgets the user may see (all of them with `limit=None`)."""
     return list(
         alert_queryset(user=user).filter(status=BudgetAlertStatus.OPEN).order_by("-created_at")[:limit]
     )
+
+
+def open_alert_count(*, user):
+    return alert_queryset(user=user).filter(status=BudgetAlertStatus.OPEN).count()
 
 
 def budget_alerts(*, budget, limit=50):
@@ -431,11 +436,16 @@ def increase_request_queryset(*, user):
 
 
 def open_increase_requests(*, user, limit=20):
+    """The newest increase requests waiting for a decision (all of them with `limit=None`)."""
     return list(
         increase_request_queryset(user=user)
         .filter(status=IncreaseRequestStatus.OPEN)
         .order_by("-created_at")[:limit]
     )
+
+
+def open_increase_request_count(*, user):
+    return increase_request_queryset(user=user).filter(status=IncreaseRequestStatus.OPEN).count()
 
 
 def budget_increase_requests(*, budget, limit=20):

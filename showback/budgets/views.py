@@ -28,18 +28,25 @@ def _require_manager(request):
     permissions.require(request.user, permissions.SET_BUDGETS)
 
 
+OPEN_SHOWN = 20
+
+
 def budget_list(request):
     """The budgets the user may see, each with its spend to date, what is left and its state."""
     filterset = BudgetFilter(request.GET or None, queryset=selectors.budget_queryset(user=request.user))
     rows = selectors.budget_list(user=request.user, filterset_class=BudgetFilter, filters=request.GET)
+    # The cards list the newest open alerts and requests; ?open=all (their "See all") every one.
+    limit = None if request.GET.get("open") == "all" else OPEN_SHOWN
     return render(
         request,
         "showback/budgets/list.html",
         {
             "filter": filterset,
             "rows": rows,
-            "alerts": selectors.open_alert_list(user=request.user),
-            "requests": selectors.open_increase_requests(user=request.user),
+            "alerts": selectors.open_alert_list(user=request.user, limit=limit),
+            "alerts_total": selectors.open_alert_count(user=request.user),
+            "requests": selectors.open_increase_requests(user=request.user, limit=limit),
+            "requests_total": selectors.open_increase_request_count(user=request.user),
             "can_manage": permissions.can_manage_budgets(request.user),
             "min_days": selectors.MIN_DAYS_FOR_PROJECTION,
         },

@@ -209,7 +209,7 @@ def reconciliation(*, user, start_month, months):
 def _prices_used(rows, *, base):
     """Give each reconciliation row with an estimate the prices of the book its estimate was
     costed with: per model, the standard-tier rows in force on some day of the month (at the
-    month's estimated volume), so "negotiated standard from 2026-11-01" explains a gap. Two
+    month's estimated volume), so "negotiated price, standard tier, from 1 Nov 2026" explains a gap. Two
     queries, however many rows."""
     wanted = {(r["month"], r["provider"], r["currency"]): r for r in rows if r["has_estimate"]}
     if not wanted:

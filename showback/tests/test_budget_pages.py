@@ -2,11 +2,13 @@
 figures a team reads, htmx actions on alerts and increase requests, and constant query counts."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
 from django.urls import reverse
 
+from aifinops.core import periods
 from aifinops.core.models import AuditEvent
 from aifinops.core.tests.factories import UserFactory
 from portfolio.choices import AutonomyLevel
@@ -452,3 +454,60 @@ def test_the_budget_api_keeps_a_constant_number_of_queries(cast, login, django_a
         response = client.get(API)
 
     assert response.json()["count"] == 23
+
+
+def _open_alerts(budget, n):
+    start = periods.month_start(periods.today())
+    for threshold in range(1, n + 1):
+        BudgetAlert.objects.create(
+            budget=budget,
+            period_start=start,
+            kind="threshold",
+            threshold=threshold,
+            actual=Decimal("1"),
+            projected=Decimal("1"),
+            amount=Decimal("100"),
+        )
+
+
+def test_the_open_alerts_beyond_the_card_link_to_all_of_them(cast, login, django_assert_max_num_queries):
+    # Given 25 open alerts and 21 increase requests waiting, more than the cards list (20 each)
+    budget = BudgetFactory(scope=BudgetScope.TEAM, team=cast.team_a, owner=cast.finance)
+    _open_alerts(budget, 25)
+    for n in range(21):
+        BudgetIncreaseRequest.objects.create(
+            budget=BudgetFactory(scope=BudgetScope.TEAM, team=cast.team_a, owner=cast.finance),
+            period_start=periods.month_start(periods.today()),
+            current_amount=Decimal("100"),
+            requested_amount=Decimal(200 + n),
+        )
+    client = login(cast.finance)
+    body = client.get(LIST).content.decode()
+    alerts = re.search(
+        r'<span id="h-alerts">Open alerts</span><a href="([^"]+)" class="small">See all \((\d+)\)</a>', body
+    )
+    requests = re.search(
+        r'<span id="h-requests">Budget increases waiting for a decision</span>'
+        r'<a href="([^"]+)" class="small">See all \((\d+)\)</a>',
+        body,
+    )
+    assert alerts and requests, "both cards link to all they list the first of"
+    assert (alerts.group(2), requests.group(2)) == ("25", "21")
+
+    # When the analyst follows "See all" (in the same number of queries)
+    with django_assert_max_num_queries(20):
+        everything = client.get(LIST + alerts.group(1).split("#")[0])
+
+    # Then every open alert and every waiting request is listed, and no "See all" is left
+    assert len(everything.context["alerts"]) == 25 and len(everything.context["requests"]) == 21
+    assert "See all" not in everything.content.decode().split('id="h-alerts"', 1)[1]
+
+
+@pytest.mark.parametrize("value", ["", "ALL", "all%00", "%ED%A0%80", "9" * 5000, "-1", "0"])
+def test_a_strange_open_parameter_lists_the_newest_twenty(cast, login, value):
+    _open_alerts(BudgetFactory(scope=BudgetScope.TEAM, team=cast.team_a, owner=cast.finance), 25)
+
+    response = login(cast.finance).get(f"{LIST}?open={value}")
+
+    assert response.status_code == 200
+    assert len(response.context["alerts"]) == 20

@@ -89,7 +89,8 @@ def test_an_admin_adds_a_negotiated_price_and_the_estimate_is_recosted(
     page.goto("/showback/reconciliation/")
     expect(page.get_by_role("row", name=re.compile("OpenAI")).first).to_contain_text("$4.00")
     expect(page.get_by_role("row", name=re.compile("Estimate priced at"))).to_contain_text(
-        f"GPT mini: negotiated standard from {month_start:%Y-%m-%d} ($1.00 / $4.00 per 1M tokens)"
+        f"GPT mini: negotiated price, standard tier, from {month_start:%-d %b %Y} "
+        "($1.00 / $4.00 per 1M tokens)"
     )
     _shots(page, "3-reconciliation")
 

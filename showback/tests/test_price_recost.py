@@ -157,7 +157,7 @@ def test_the_reconciliation_names_the_price_that_costed_each_estimate(cast, usag
 
     assert page.status_code == 200
     text = page.content.decode()
-    assert f"negotiated standard from {periods.today():%Y-%m-%d}" in text
+    assert f"negotiated price, standard tier, from {periods.today():%-d %b %Y}" in text
     assert "GPT mini" in text
 
 

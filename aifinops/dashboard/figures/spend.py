@@ -5,6 +5,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from django.db.models import Q
+from django.urls import reverse
 
 from aifinops.core import periods
 from portfolio.choices import ModelTier
@@ -296,6 +297,11 @@ USE_CASE_COLUMNS = [
 ]
 
 
+def _use_case_spend_list(data: DashboardData):
+    """Showback's spend by use case for the same period: the list the top use cases are the first of."""
+    return f"{reverse('showback:index')}?by=use_case&start={data.filters.start}&end={data.filters.end}"
+
+
 def top_cost_figure(data: DashboardData) -> Dataset:
     rows = sorted(_use_case_rows(data), key=lambda r: (-r["spend"], r["use_case"]))
     return Dataset(
@@ -305,12 +311,15 @@ def top_cost_figure(data: DashboardData) -> Dataset:
         rows[:TOP_N] if len(rows) > TOP_N else rows,
         currency=data.reporting_currency,
         notes=_rates_notes(data.reporting),
+        see_all=_use_case_spend_list(data),
+        total=len({r["key"] for r in rows}),
     )
 
 
 def top_growth_figure(data: DashboardData) -> Dataset:
     """By the amount added, not the percentage: a use case going from $5 to $50 is not news."""
-    rows = [r for r in _use_case_rows(data) if r["change"] > 0]
+    every = _use_case_rows(data)
+    rows = [r for r in every if r["change"] > 0]
     rows.sort(key=lambda r: (-r["change"], r["use_case"]))
     start, end = data.filters.previous
     return Dataset(
@@ -321,6 +330,8 @@ def top_growth_figure(data: DashboardData) -> Dataset:
         currency=data.reporting_currency,
         headline={"before_start": start, "before_end": end},
         notes=[f"Against {start:%-d %b %Y} to {end:%-d %b %Y}.", *_rates_notes(data.reporting)],
+        see_all=_use_case_spend_list(data),
+        total=len({r["key"] for r in every}),
     )
 
 

@@ -4,6 +4,7 @@ and a constant number of queries as the data grows."""
 import csv
 import datetime
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -75,6 +76,47 @@ def test_headline_and_top_use_cases(cast, world):
         ("writer", Decimal("300")),
         ("router", Decimal("25")),
     ]
+
+
+@pytest.mark.parametrize("card", ["top_cost", "top_growth"])
+def test_the_top_use_cases_link_to_every_use_case_spend_of_the_period(cast, world, login, card):
+    # Given the finance analyst on the dashboard (last month by default)
+    client = login(cast.finance)
+    body = client.get(URL).content.decode()
+
+    # When they follow the card's "See all"
+    section = body[body.index(f'id="{card}"') :]
+    found = re.search(
+        r'<a href="([^"]+)" class="small">See all \((\d+)\)</a>', section[: section.index("</section>")]
+    )
+    assert found, f"the {card} card links to its full list"
+    listed = client.get(found.group(1).replace("&amp;", "&"))
+
+    # Then showback lists spend by use case for the same period, as many use cases as the link said
+    assert listed.status_code == 200
+    breakdown = listed.context["breakdown"]
+    assert breakdown["dimension"] == "use_case"
+    assert f"start={default_filters().start.isoformat()}" in found.group(1)
+    use_cases = {r["key"] for r in breakdown["rows"] if not r["is_unattributed"]}
+    assert len(use_cases) == int(found.group(2)) >= 3
+
+
+def test_decisions_waiting_beyond_the_first_ten_link_to_all_of_them(cast, world, login):
+    # Given thirteen decisions waiting: the card lists ten
+    dashboard_world.grow(world, cast, 3)
+    client = login(cast.finance)
+    body = client.get(URL).content.decode()
+
+    # When the finance analyst follows its "See all"
+    section = body[body.index('id="decisions"') :]
+    section = section[: section.index("</section>")]
+    assert section.count("<tr>") == 11  # the header and ten rows
+    found = re.search(r'<a href="([^"]+)" class="small">See all \((\d+)\)</a>\s+in the CSV', section)
+    assert found, "the decisions card links to the whole list"
+
+    # Then the CSV has every one of them
+    rows = _csv_rows(client.get(found.group(1).replace("&amp;", "&")))
+    assert len(rows) - 1 == int(found.group(2)) == 13
 
 
 def test_funnel_risk_and_premium(cast, world):

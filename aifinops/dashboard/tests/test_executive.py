@@ -141,7 +141,7 @@ def test_the_scorecard_counts_what_the_programme_has_and_lists_what_is_missing(c
     assert scores["premium"].value == Decimal("1")
     assert scores["backlog"].value == Decimal("0.5")
     assert [(m.label, m.detail) for m in scores["backlog"].missing] == [
-        ("Route short replies (Reply drafter)", "proposed, not started (0 days ago)")
+        ("Route short replies (Reply drafter)", "proposed today, not started")
     ]
     assert scores["cadence"].value is None  # no council set up
 
