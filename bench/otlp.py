@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import datetime
 import json
-import multiprocessing
 import os
 import secrets
 import signal
@@ -37,6 +36,7 @@ from bench.authorize import (  # noqa: E402
     tree_seconds,
     wait_ready,
 )
+from bench.usage import drive as usage_drive  # noqa: E402
 from bench.usage import seed  # noqa: E402
 
 BATCH = 512
@@ -154,37 +154,9 @@ async def _connection(port, key, model, kind, tag, conn, stop_at, out):
     writer.close()
 
 
-def _drive(port, key, model, kind, seconds, connections, queue):
-    tag = secrets.token_hex(4)
-    out = {"latencies": [], "errors": 0, "stored": 0, "samples": []}
-
-    async def main():
-        stop_at = time.perf_counter() + seconds
-        await asyncio.gather(
-            *(_connection(port, key, model, kind, tag, i, stop_at, out) for i in range(connections))
-        )
-
-    started = time.perf_counter()
-    asyncio.run(main())
-    out["wall"] = time.perf_counter() - started
-    out["cpu"] = sum(os.times()[:2])
-    queue.put(out)
-
-
 def drive(port, key, model, kind, seconds, connections):
-    queue = multiprocessing.Queue()
-    process = multiprocessing.Process(
-        target=_drive, args=(port, key, model, kind, seconds, connections, queue)
-    )
-    process.start()
-    out = queue.get()
-    process.join()
-    lat = sorted(out.pop("latencies"))
-    out["n"] = len(lat)
-    out["per_s"] = out["stored"] / out["wall"]
-    out["p50"] = lat[len(lat) // 2] * 1000 if lat else float("nan")
-    out["p99"] = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000 if lat else float("nan")
-    return out
+    """bench/usage.py's load generator, each connection sending this module's requests."""
+    return usage_drive(port, key, model, kind, seconds, connections, connection=_connection)
 
 
 def measured(port, key, model, kind, seconds, connections, gunicorn):

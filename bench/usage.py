@@ -123,14 +123,14 @@ async def _connection(port, key, model, kind, tag, conn, stop_at, out):
     writer.close()
 
 
-def _drive(port, key, model, kind, seconds, connections, queue):
+def _drive(port, key, model, kind, seconds, connections, queue, connection):
     tag = secrets.token_hex(4)
     out = {"latencies": [], "errors": 0, "stored": 0, "samples": []}
 
     async def main():
         stop_at = time.perf_counter() + seconds
         await asyncio.gather(
-            *(_connection(port, key, model, kind, tag, i, stop_at, out) for i in range(connections))
+            *(connection(port, key, model, kind, tag, i, stop_at, out) for i in range(connections))
         )
 
     started = time.perf_counter()
@@ -140,10 +140,12 @@ def _drive(port, key, model, kind, seconds, connections, queue):
     queue.put(out)
 
 
-def drive(port, key, model, kind, seconds, connections):
+def drive(port, key, model, kind, seconds, connections, connection=None):
+    """Drive `connections` keep-alive connections for `seconds` from a second process, each running
+    `connection` (this module's usage-event batches by default; bench/otlp.py passes its own)."""
     queue = multiprocessing.Queue()
     process = multiprocessing.Process(
-        target=_drive, args=(port, key, model, kind, seconds, connections, queue)
+        target=_drive, args=(port, key, model, kind, seconds, connections, queue, connection or _connection)
     )
     process.start()
     out = queue.get()
