@@ -44,6 +44,8 @@ NAVIGATION = (
         ("/portfolio/",),
         children=(
             Entry("Use cases", "portfolio:use_case_list", _section("portfolio"), ("/portfolio/",)),
+            Entry("Teams", "portfolio:team_list", _section("portfolio"), ("/portfolio/teams/",)),
+            Entry("Model catalog", "portfolio:model_catalog", _section("portfolio"), ("/portfolio/models/",)),
             Entry("AI tools", "portfolio:subscription_list", _section("portfolio"), ("/portfolio/tools/",)),
         ),
     ),
