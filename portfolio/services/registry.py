@@ -6,6 +6,7 @@ from django.utils.text import slugify
 
 from aifinops.core import permissions
 from aifinops.core.audit import audit_record, snapshot
+from aifinops.core.services import audited_save
 
 from ..choices import MembershipRole, Stage
 from ..models import Membership, Team, UseCase
@@ -46,17 +47,18 @@ def team_create(*, actor, name, business_function, cost_center, description="", 
         permissions.require(actor, permissions.CREATE_TEAM)
     slug = slug or slugify(name)
     _check_team_name(name, slug=slug)
-    team = Team(
-        name=name.strip(),
-        slug=slug,
-        business_function=business_function,
-        cost_center=cost_center,
-        description=description,
+    return audited_save(
+        Team(slug=slug),
+        actor=actor,
+        values={
+            "name": name.strip(),
+            "business_function": business_function,
+            "cost_center": cost_center,
+            "description": description,
+        },
+        action="team.create",
+        validate=_full_clean,
     )
-    _full_clean(team)
-    team.save()
-    audit_record(actor=actor, action="team.create", obj=team, after=snapshot(team))
-    return team
 
 
 @transaction.atomic
@@ -102,17 +104,7 @@ def membership_set_role(*, actor, membership, role):
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     if membership.role == role:
         return membership
-    before = snapshot(membership)
-    membership.role = role
-    membership.save(update_fields=["role", "updated_at"])
-    audit_record(
-        actor=actor,
-        action="membership.change_role",
-        obj=membership,
-        before=before,
-        after=snapshot(membership),
-    )
-    return membership
+    return audited_save(membership, actor=actor, values={"role": role}, action="membership.change_role")
 
 
 @transaction.atomic
