@@ -50,9 +50,12 @@ $(LITELLM_STAMP): requirements-litellm.txt clients/python/pyproject.toml
 	$(LITELLM_VENV)/bin/python -m pip install --quiet -r requirements-litellm.txt -e ./clients/python
 	touch $@
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each with its own test database and Redis
+# database; the tests on the demo data share one of them. TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP) $(VALIDATOR_STAMP) $(LITELLM_STAMP)
 	FOCUS_VALIDATOR_PYTHON=$(CURDIR)/$(VALIDATOR)/bin/python LITELLM_BIN=$(CURDIR)/$(LITELLM_VENV)/bin/litellm \
-		scripts/with-services $(BIN)/python -m pytest $(PYTEST_ARGS)
+		scripts/with-services $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Benchmarks print their figures and the ratio to a baseline run in the same invocation, and
 # append them to bench/results.md. `make bench` runs the five; each also runs on its own.

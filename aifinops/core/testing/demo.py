@@ -107,3 +107,11 @@ def demo(demo_database, transactional_db, django_db_blocker, settings, tmp_path)
         with django_db_blocker.unblock():
             _use_database(test_database)
             _drop_database(name)
+
+
+def pytest_collection_modifyitems(items):
+    """Under pytest-xdist (`--dist loadgroup`) the tests on the demo data share one worker, so
+    seed_demo runs once per run, not once per worker."""
+    for item in items:
+        if "demo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("demo"))
