@@ -23,8 +23,9 @@ READS = (
     "use_case_monthly_spend",  # (*, use_case, start, end) -> {month: {currency: total}}
     "use_case_spend_summary",  # (*, use_case) -> {"month_to_date", "last_month", "by_model"}
     "use_case_spend_totals",  # (*, use_case_ids) -> {id: {"month_to_date", "last_month"}}
-    "team_spend_summary",  # (*, user, team) -> {"month_to_date", "last_month", "trend"}
-    "monthly_trend_chart",  # (trend, *, title) -> chart JSON
+    # (*, user, team) -> {"month_to_date", "last_month", their "_reporting" Converted, "trend"}
+    "team_spend_summary",
+    "monthly_trend_chart",  # (trend in the reporting currency, *, title) -> chart JSON
     "spend_data_through",  # (*, today) -> the latest day with imported spend, or None
 )
 
@@ -72,7 +73,8 @@ def use_case_spend_totals(*, use_case_ids):
 
 
 def team_spend_summary(*, user, team):
-    """A team's spend this month and last month and its monthly trend, as the user may see it."""
+    """A team's spend this month and last month (per currency and in the reporting currency) and
+    its monthly trend in the reporting currency, each day at its rate, as the user may see it."""
     return _read("team_spend_summary")(user=user, team=team)
 
 

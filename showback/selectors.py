@@ -76,37 +76,70 @@ def daily_spend_reporting(rows, qs) -> RowsReporting:
     return RowsReporting(rows=converted, total=total)
 
 
-def spend_by(*, user, dimension, start, end, ai_only=True, limit=None):
-    """Rows of {label, key, currency, total} grouped by team, use_case, provider or model."""
-    fields = {
+def spend_by_reporting(*, user, dimension, start, end, ai_only=True, limit=None, into=None):
+    """spend_by in the reporting currency: {"rows": [{key, label, amount, currency, original:
+    {currency: amount as billed}, missing: {currency: amount without a rate}}], "total": the
+    Converted of all of them}, largest first. Each (currency, day) counts at that day's rate;
+    `amount` adds what had a rate, `missing` names the rest, never counted at 1. Three queries:
+    the sums per (row, currency, day), the rates and, unless given, the reporting currency."""
+    key_field, name_field = {
         "team": ("team__slug", "team__name"),
         "use_case": ("use_case__key", "use_case__name"),
         "provider": ("provider__slug", "provider__name"),
         "model": ("model__key", "model__name"),
     }[dimension]
-    rows = (
+    into = into or fx.reporting_currency()
+    sums = (
         daily_spend_queryset(user=user, ai_only=ai_only)
         .filter(date__gte=start, date__lte=end)
         .order_by()
-        .values(*fields, "currency")
+        .values(key_field, name_field, "currency", "date")
         .annotate(total=Sum("effective_cost"))
-        .order_by("-total")
     )
-    if limit:
-        rows = rows[:limit]
-    return [
+    groups = [
         {
-            "key": r[fields[0]],
-            "label": r[fields[1]] or "Unattributed",
+            "key": r[key_field],
+            "label": r[name_field] or "Unattributed",
             "currency": r["currency"],
-            "total": r["total"],
+            "day": r["date"],
+            "amount": r["total"] or Decimal("0"),
         }
-        for r in rows
+        for r in sums
     ]
+    converted, total = fx.convert_groups(groups, into=into)
+    rows = {}
+    for g, value, _rate in converted:
+        row = rows.setdefault(
+            g["key"],
+            {
+                "key": g["key"],
+                "label": g["label"],
+                "currency": into,
+                "amount": Decimal("0"),
+                "original": {},
+                "missing": {},
+            },
+        )
+        row["original"][g["currency"]] = row["original"].get(g["currency"], Decimal("0")) + g["amount"]
+        if value is None:
+            row["missing"][g["currency"]] = row["missing"].get(g["currency"], Decimal("0")) + g["amount"]
+        else:
+            row["amount"] += value
+    listed = sorted(rows.values(), key=lambda r: (-r["amount"], str(r["label"])))
+    for row in listed:
+        row["amount"] = row["amount"].quantize(fx.MICRO)
+        row["original"] = _by_currency_text(row["original"])
+        row["missing"] = _by_currency_text(row["missing"])
+        # The original beside the reporting figure wherever another currency was billed.
+        row["foreign"] = any(c != into for c in row["original"]) or bool(row["missing"])
+    return {"rows": listed[:limit] if limit else listed, "total": total}
 
 
-def monthly_trend(*, user, months=12, ai_only=True, team=None, use_case=None):
-    """[(month, {currency: total})] for the last `months` months including the current one."""
+def monthly_trend(*, user, months=12, ai_only=True, team=None, use_case=None, into=None):
+    """The last `months` months of AI spend, the current one included, in the reporting currency:
+    {"currency", "months": [(month, amount)], "missing": {month: {currency: amount without a
+    rate}}, "conversion": the Converted of the whole}. Each (currency, day) counts at that day's
+    rate, the spend without one is named, never counted at 1."""
     end = periods.today()
     start = periods.months_back(end, months - 1)
     qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end)
@@ -114,30 +147,42 @@ def monthly_trend(*, user, months=12, ai_only=True, team=None, use_case=None):
         qs = qs.filter(team=team)
     if use_case is not None:
         qs = qs.filter(use_case=use_case)
-    rows = (
-        qs.annotate(month=TruncMonth("date"))
-        .order_by()
-        .values("month", "currency")
-        .annotate(total=Sum("effective_cost"))
-    )
-    by_month = defaultdict(dict)
-    for r in rows:
-        by_month[r["month"]][r["currency"]] = r["total"]
-    return [
-        (periods.months_back(end, n), by_month.get(periods.months_back(end, n), {}))
-        for n in range(months - 1, -1, -1)
+    groups = [
+        {"currency": r["currency"], "day": r["date"], "amount": r["total"] or Decimal("0")}
+        for r in qs.order_by().values("currency", "date").annotate(total=Sum("effective_cost"))
     ]
+    converted, whole = fx.convert_groups(groups, into=into or fx.reporting_currency())
+    by_month, missing = defaultdict(Decimal), defaultdict(dict)
+    for g, value, _rate in converted:
+        month = periods.month_start(g["day"])
+        if value is None:
+            missing[month][g["currency"]] = missing[month].get(g["currency"], Decimal("0")) + g["amount"]
+        else:
+            by_month[month] += value
+    return {
+        "currency": whole.currency,
+        "months": [
+            (periods.months_back(end, n), by_month.get(periods.months_back(end, n), Decimal("0")))
+            for n in range(months - 1, -1, -1)
+        ],
+        "missing": dict(missing),
+        "conversion": whole,
+    }
 
 
 def team_spend_summary(*, user, team):
     day = periods.today()
     start = periods.month_start(day)
+    into = fx.reporting_currency()
     qs = daily_spend_queryset(user=user).filter(team=team)
+    this_month = qs.filter(date__gte=start, date__lte=day)
+    last_month = qs.filter(date__gte=periods.months_back(day, 1), date__lt=start)
     return {
-        "month_to_date": _totals(qs.filter(date__gte=start, date__lte=day)),
-        "month_to_date_reporting": fx.converted_sum(qs.filter(date__gte=start, date__lte=day)),
-        "last_month": _totals(qs.filter(date__gte=periods.months_back(day, 1), date__lt=start)),
-        "trend": monthly_trend(user=user, team=team),
+        "month_to_date": _totals(this_month),
+        "month_to_date_reporting": fx.converted_sum(this_month, into=into),
+        "last_month": _totals(last_month),
+        "last_month_reporting": fx.converted_sum(last_month, into=into),
+        "trend": monthly_trend(user=user, team=team, into=into),
     }
 
 
@@ -179,10 +224,13 @@ def use_case_spend_summary(*, use_case):
         .annotate(total=Sum("effective_cost"))
         .order_by("-total")
     )
+    into = fx.reporting_currency()
+    start = periods.month_start(day)
     return {
         **use_case_spend_totals(use_case_ids=[use_case.pk])[use_case.pk],
-        "month_to_date_reporting": fx.converted_sum(
-            qs.filter(date__gte=periods.month_start(day), date__lte=day)
+        "month_to_date_reporting": fx.converted_sum(qs.filter(date__gte=start, date__lte=day), into=into),
+        "last_month_reporting": fx.converted_sum(
+            qs.filter(date__gte=periods.months_back(day, 1), date__lt=start), into=into
         ),
         "by_model": list(by_model),
     }
