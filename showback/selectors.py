@@ -136,20 +136,33 @@ def spend_by_reporting(*, user, dimension, start, end, ai_only=True, limit=None,
 
 
 def monthly_trend(*, user, months=12, ai_only=True, team=None, use_case=None, into=None):
-    """The last `months` months of AI spend, the current one included, in the reporting currency:
-    {"currency", "months": [(month, amount)], "missing": {month: {currency: amount without a
-    rate}}, "conversion": the Converted of the whole}. Each (currency, day) counts at that day's
-    rate, the spend without one is named, never counted at 1."""
-    end = periods.today()
-    start = periods.months_back(end, months - 1)
-    qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end)
+    """The last `months` months of AI spend the user may see, the current one included, in the
+    reporting currency: {"currency", "months": [(month, amount)], "missing": {month: {currency:
+    amount without a rate}}, "conversion": the Converted of the whole}. Each (currency, day) counts
+    at that day's rate, the spend without one is named, never counted at 1."""
+    qs = daily_spend_queryset(user=user, ai_only=ai_only)
     if team is not None:
         qs = qs.filter(team=team)
     if use_case is not None:
         qs = qs.filter(use_case=use_case)
+    return _trend(qs, months=months, into=into)
+
+
+def use_case_spend_trend(*, use_case, months=12):
+    """monthly_trend of one use case's AI spend; the caller has already checked that the user may
+    see the use case."""
+    return _trend(DailySpend.objects.filter(use_case=use_case, is_ai=True), months=months)
+
+
+def _trend(qs, *, months, into=None):
+    end = periods.today()
+    start = periods.months_back(end, months - 1)
     groups = [
         {"currency": r["currency"], "day": r["date"], "amount": r["total"] or Decimal("0")}
-        for r in qs.order_by().values("currency", "date").annotate(total=Sum("effective_cost"))
+        for r in qs.filter(date__gte=start, date__lte=end)
+        .order_by()
+        .values("currency", "date")
+        .annotate(total=Sum("effective_cost"))
     ]
     converted, whole = fx.convert_groups(groups, into=into or fx.reporting_currency())
     by_month, missing = defaultdict(Decimal), defaultdict(dict)

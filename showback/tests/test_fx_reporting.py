@@ -292,9 +292,7 @@ def test_the_team_and_use_case_pages_give_the_trend_and_last_month_in_the_report
     client = login(cast.owner)
 
     team = client.get(reverse("portfolio:team_detail", args=[cast.team_a.slug]))
-    use_case = client.get(
-        reverse("portfolio:use_case_tab_spend", args=[cast.use_case_a.key])
-    ).content.decode()
+    tab = client.get(reverse("portfolio:use_case_tab_spend", args=[cast.use_case_a.key]))
 
     trend = team.context["spend"]["trend"]
     assert dict(trend["months"])[LAST] == Decimal("70")
@@ -303,18 +301,28 @@ def test_the_team_and_use_case_pages_give_the_trend_and_last_month_in_the_report
     assert "Not in this chart: £5.00, no GBP→USD rate for" in html
     assert f"Not in this chart: JPY 100.00, no JPY→USD rate for {MONTH_START}" in html
     assert "1 GBP = 2.00 USD (ECB," in html
+    # The use case's own trend: its own spend only, the same rates
+    assert dict(tab.context["trend"]["months"])[LAST] == Decimal("70")
+    assert dict(tab.context["trend"]["months"])[MONTH_START] == Decimal("13")
+    use_case = tab.content.decode()
+    assert "1 EUR = 3.00 USD (ECB," in use_case
+    assert f"Not in this chart: £5.00, no GBP→USD rate for {LAST + datetime.timedelta(days=2)}" in use_case
     # Last month: $70.00 with the GBP day named, on both pages
     for page in (html, use_case):
         assert "= <strong>$70.00</strong> in USD" in page
         assert f"Not counted: £5.00, no GBP→USD rate for {LAST + datetime.timedelta(days=2)}" in page
 
 
-def test_the_home_and_team_pages_keep_their_query_count_as_days_currencies_and_rates_grow(
+def test_the_home_team_and_use_case_pages_keep_their_query_count_as_days_currencies_and_rates_grow(
     cast, login, django_assert_max_num_queries
 ):
     _two_currencies(cast)
     client = login(cast.admin)
-    pages = [reverse("home"), reverse("portfolio:team_detail", args=[cast.team_a.slug])]
+    pages = [
+        reverse("home"),
+        reverse("portfolio:team_detail", args=[cast.team_a.slug]),
+        reverse("portfolio:use_case_tab_spend", args=[cast.use_case_b.key]),
+    ]
     counts = []
     for url in pages:
         client.get(url)
