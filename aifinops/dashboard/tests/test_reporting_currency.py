@@ -386,3 +386,19 @@ def test_the_dashboard_downloads_and_the_showback_page_show_the_same_overlap_and
     drafter = next(r for r in board("unit_economics") if r["key"] == "drafter")
     assert drafter["AI spend per outcome"] == "2.09"  # 836 USD for 400 outcomes
     assert '<td class="text-end">$2.09</td>' in showback
+
+
+def test_the_narrative_weighs_value_only_where_every_amount_had_a_rate_and_names_the_rest(cast, world):
+    _signals_in_other_currencies(world)
+
+    story = narrative_get(user=cast.finance)
+    value = next(s for s in story.sections if s.key == "value").sentences[0].text
+
+    # The drafter: 836 of AI spend (30 EUR at 1.20) and 200 of other costs, for 400 x 5 of value
+    assert value.startswith(
+        f"1 use case reported their outcomes for {world['last']:%b %Y}: outcomes worth $2,000 for $1,036 "
+    )
+    assert (
+        "Not weighed for want of an exchange rate: Ad writer (120.00 GBP) and Ticket router (20.00 GBP)."
+        in value
+    )
