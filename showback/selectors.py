@@ -77,9 +77,10 @@ def daily_spend_reporting(rows, qs) -> RowsReporting:
 
 
 def spend_by_reporting(*, user, dimension, start, end, ai_only=True, limit=None, into=None):
-    """spend_by in the reporting currency: {"rows": [{key, label, amount, currency, original:
-    {currency: amount as billed}, missing: {currency: amount without a rate}}], "total": the
-    Converted of all of them}, largest first. Each (currency, day) counts at that day's rate;
+    """Spend (AI only unless ai_only=False) by team, use case, provider or model, start..end
+    inclusive, in the reporting currency: {"rows": [{key, label, amount, currency, original:
+    {currency: amount as billed}, missing: {currency: amount without a rate}, foreign}], "total":
+    the Converted of all of them}, largest first. Each (currency, day) counts at that day's rate;
     `amount` adds what had a rate, `missing` names the rest, never counted at 1. Three queries:
     the sums per (row, currency, day), the rates and, unless given, the reporting currency."""
     key_field, name_field = {
