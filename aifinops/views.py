@@ -54,10 +54,14 @@ def home(request):
         )
         context["scaling_use_cases_total"] = sum(counts.get(stage, 0) for stage in scaling)
     if Role.FINANCE_ANALYST in roles or Role.PLATFORM_ADMIN in roles:
-        context["top_use_cases"] = spend_selectors.spend_by(
-            user=user, dimension="use_case", start=start, end=day, limit=HOME_ROWS
+        # In the reporting currency, each day at its rate, as the month's total above.
+        into = context["month_to_date_reporting"].currency
+        top = spend_selectors.spend_by_reporting(
+            user=user, dimension="use_case", start=start, end=day, limit=HOME_ROWS, into=into
         )
-        context["trend_chart"] = charts.monthly_trend_chart(spend_selectors.monthly_trend(user=user))
+        context["top_use_cases"], context["top_use_cases_conversion"] = top["rows"], top["total"]
+        trend = spend_selectors.monthly_trend(user=user, into=into)
+        context["trend"], context["trend_chart"] = trend, charts.monthly_trend_chart(trend)
     if Role.PLATFORM_ADMIN in roles:
         context["recent_events"] = list(audit_event_list()[:HOME_ROWS])
     return render(request, "home.html", context)

@@ -2,10 +2,10 @@
 
 Portfolio sits below showback in the dependency order (`council > intake | showback > portfolio >
 aifinops.core`, checked by import-linter), yet a few portfolio pages and rules read spend: whether a
-use case had spend lately (a gate fact), its monthly spend (unit economics), its spend summary and
-build-versus-buy run rate (the use case page), the actual spend beside the expected in the portfolio
-list, a team's spend summary and trend chart (the team page). Every other portfolio module reads
-spend only through the functions below.
+use case had spend lately (a gate fact), its monthly spend (unit economics), its spend summary,
+trend and build-versus-buy run rate (the use case page), the actual spend beside the expected in
+the portfolio list, a team's spend summary and trend chart (the team page). Every other portfolio
+module reads spend only through the functions below.
 
 The door is filled from above, never reached from below: portfolio names the reads it needs, and
 showback registers its own selectors for them when the app registry is ready
@@ -23,8 +23,10 @@ READS = (
     "use_case_monthly_spend",  # (*, use_case, start, end) -> {month: {currency: total}}
     "use_case_spend_summary",  # (*, use_case) -> {"month_to_date", "last_month", "by_model"}
     "use_case_spend_totals",  # (*, use_case_ids) -> {id: {"month_to_date", "last_month"}}
-    "team_spend_summary",  # (*, user, team) -> {"month_to_date", "last_month", "trend"}
-    "monthly_trend_chart",  # (trend, *, title) -> chart JSON
+    # (*, user, team) -> {"month_to_date", "last_month", their "_reporting" Converted, "trend"}
+    "team_spend_summary",
+    "use_case_spend_trend",  # (*, use_case) -> its monthly trend in the reporting currency
+    "monthly_trend_chart",  # (trend in the reporting currency, *, title) -> chart JSON
     "spend_data_through",  # (*, today) -> the latest day with imported spend, or None
 )
 
@@ -72,8 +74,16 @@ def use_case_spend_totals(*, use_case_ids):
 
 
 def team_spend_summary(*, user, team):
-    """A team's spend this month and last month and its monthly trend, as the user may see it."""
+    """A team's spend this month and last month (per currency and in the reporting currency) and
+    its monthly trend in the reporting currency, each day at its rate, as the user may see it."""
     return _read("team_spend_summary")(user=user, team=team)
+
+
+def use_case_spend_trend(*, use_case):
+    """One use case's AI spend per month over the last twelve, in the reporting currency, each day
+    at its rate (as `team_spend_summary`'s trend); the caller has already checked that the user
+    may see it."""
+    return _read("use_case_spend_trend")(use_case=use_case)
 
 
 def monthly_trend_chart(trend, *, title):

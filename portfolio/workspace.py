@@ -54,9 +54,13 @@ def value_tab(request, use_case, **_):
 
 
 def spend_tab(request, use_case, *, header=None):
-    if header is not None:
-        return {"spend": header["spend"]}
-    return {"spend": spend.use_case_spend_summary(use_case=use_case)}
+    summary = header["spend"] if header is not None else spend.use_case_spend_summary(use_case=use_case)
+    trend = spend.use_case_spend_trend(use_case=use_case)
+    return {
+        "spend": summary,
+        "trend": trend,
+        "trend_chart": spend.monthly_trend_chart(trend, title=f"{use_case.name}: AI spend per month"),
+    }
 
 
 def agents_tab(request, use_case, **_):

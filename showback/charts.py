@@ -6,21 +6,22 @@ from aifinops.core import plotting
 
 
 def monthly_trend_chart(trend, *, title="AI spend per month"):
-    currencies = sorted({c for _, totals in trend for c in totals}) or ["USD"]
+    """The bars of a monthly trend in the reporting currency (as selectors.monthly_trend gives it);
+    the page names its rates and the spend without one under it."""
+    currency = trend["currency"]
     fig = go.Figure()
-    for currency in currencies:
-        fig.add_bar(
-            x=[m.strftime("%b %Y") for m, _ in trend],
-            y=[float(totals.get(currency, 0)) for _, totals in trend],
-            name=currency,
-            hovertemplate="%{x}: %{y:,.0f} " + currency + "<extra></extra>",
-        )
+    fig.add_bar(
+        x=[m.strftime("%b %Y") for m, _ in trend["months"]],
+        y=[float(amount) for _, amount in trend["months"]],
+        name=currency,
+        hovertemplate="%{x}: %{y:,.0f} " + currency + "<extra></extra>",
+    )
     fig.update_layout(
-        title=title,
+        title=f"{title} ({currency})",
         margin={"l": 50, "r": 20, "t": 50, "b": 40},
         height=320,
-        yaxis={"title": "Effective cost", "tickformat": ",.0f"},
-        showlegend=len(currencies) > 1,
+        yaxis={"title": f"Effective cost ({currency})", "tickformat": ",.0f"},
+        showlegend=False,
         template="plotly_white",
     )
     return plotting.figure_json(fig)

@@ -15,7 +15,7 @@ from django.db.models.functions import TruncMonth
 
 from aifinops.core import periods, permissions
 from portfolio.choices import Environment, ModelTier
-from portfolio.models import ValueSignal
+from portfolio.models import CostLine, ValueSignal
 
 from . import fx
 from .models import DailySpend, ImportBatch
@@ -76,68 +76,127 @@ def daily_spend_reporting(rows, qs) -> RowsReporting:
     return RowsReporting(rows=converted, total=total)
 
 
-def spend_by(*, user, dimension, start, end, ai_only=True, limit=None):
-    """Rows of {label, key, currency, total} grouped by team, use_case, provider or model."""
-    fields = {
+def spend_by_reporting(*, user, dimension, start, end, ai_only=True, limit=None, into=None):
+    """Spend (AI only unless ai_only=False) by team, use case, provider or model, start..end
+    inclusive, in the reporting currency: {"rows": [{key, label, amount, currency, original:
+    {currency: amount as billed}, missing: {currency: amount without a rate}, foreign}], "total":
+    the Converted of all of them}, largest first. Each (currency, day) counts at that day's rate;
+    `amount` adds what had a rate, `missing` names the rest, never counted at 1. Three queries:
+    the sums per (row, currency, day), the rates and, unless given, the reporting currency."""
+    key_field, name_field = {
         "team": ("team__slug", "team__name"),
         "use_case": ("use_case__key", "use_case__name"),
         "provider": ("provider__slug", "provider__name"),
         "model": ("model__key", "model__name"),
     }[dimension]
-    rows = (
+    into = into or fx.reporting_currency()
+    sums = (
         daily_spend_queryset(user=user, ai_only=ai_only)
         .filter(date__gte=start, date__lte=end)
         .order_by()
-        .values(*fields, "currency")
+        .values(key_field, name_field, "currency", "date")
         .annotate(total=Sum("effective_cost"))
-        .order_by("-total")
     )
-    if limit:
-        rows = rows[:limit]
-    return [
+    groups = [
         {
-            "key": r[fields[0]],
-            "label": r[fields[1]] or "Unattributed",
+            "key": r[key_field],
+            "label": r[name_field] or "Unattributed",
             "currency": r["currency"],
-            "total": r["total"],
+            "day": r["date"],
+            "amount": r["total"] or Decimal("0"),
         }
-        for r in rows
+        for r in sums
     ]
+    converted, total = fx.convert_groups(groups, into=into)
+    rows = {}
+    for g, value, _rate in converted:
+        row = rows.setdefault(
+            g["key"],
+            {
+                "key": g["key"],
+                "label": g["label"],
+                "currency": into,
+                "amount": Decimal("0"),
+                "original": {},
+                "missing": {},
+            },
+        )
+        row["original"][g["currency"]] = row["original"].get(g["currency"], Decimal("0")) + g["amount"]
+        if value is None:
+            row["missing"][g["currency"]] = row["missing"].get(g["currency"], Decimal("0")) + g["amount"]
+        else:
+            row["amount"] += value
+    listed = sorted(rows.values(), key=lambda r: (-r["amount"], str(r["label"])))
+    for row in listed:
+        row["amount"] = row["amount"].quantize(fx.MICRO)
+        row["original"] = _by_currency_text(row["original"])
+        row["missing"] = _by_currency_text(row["missing"])
+        # The original beside the reporting figure wherever another currency was billed.
+        row["foreign"] = any(c != into for c in row["original"]) or bool(row["missing"])
+    return {"rows": listed[:limit] if limit else listed, "total": total}
 
 
-def monthly_trend(*, user, months=12, ai_only=True, team=None, use_case=None):
-    """[(month, {currency: total})] for the last `months` months including the current one."""
-    end = periods.today()
-    start = periods.months_back(end, months - 1)
-    qs = daily_spend_queryset(user=user, ai_only=ai_only).filter(date__gte=start, date__lte=end)
+def monthly_trend(*, user, months=12, ai_only=True, team=None, use_case=None, into=None):
+    """The last `months` months of AI spend the user may see, the current one included, in the
+    reporting currency: {"currency", "months": [(month, amount)], "missing": {month: {currency:
+    amount without a rate}}, "conversion": the Converted of the whole}. Each (currency, day) counts
+    at that day's rate, the spend without one is named, never counted at 1."""
+    qs = daily_spend_queryset(user=user, ai_only=ai_only)
     if team is not None:
         qs = qs.filter(team=team)
     if use_case is not None:
         qs = qs.filter(use_case=use_case)
-    rows = (
-        qs.annotate(month=TruncMonth("date"))
+    return _trend(qs, months=months, into=into)
+
+
+def use_case_spend_trend(*, use_case, months=12):
+    """monthly_trend of one use case's AI spend; the caller has already checked that the user may
+    see the use case."""
+    return _trend(DailySpend.objects.filter(use_case=use_case, is_ai=True), months=months)
+
+
+def _trend(qs, *, months, into=None):
+    end = periods.today()
+    start = periods.months_back(end, months - 1)
+    groups = [
+        {"currency": r["currency"], "day": r["date"], "amount": r["total"] or Decimal("0")}
+        for r in qs.filter(date__gte=start, date__lte=end)
         .order_by()
-        .values("month", "currency")
+        .values("currency", "date")
         .annotate(total=Sum("effective_cost"))
-    )
-    by_month = defaultdict(dict)
-    for r in rows:
-        by_month[r["month"]][r["currency"]] = r["total"]
-    return [
-        (periods.months_back(end, n), by_month.get(periods.months_back(end, n), {}))
-        for n in range(months - 1, -1, -1)
     ]
+    converted, whole = fx.convert_groups(groups, into=into or fx.reporting_currency())
+    by_month, missing = defaultdict(Decimal), defaultdict(dict)
+    for g, value, _rate in converted:
+        month = periods.month_start(g["day"])
+        if value is None:
+            missing[month][g["currency"]] = missing[month].get(g["currency"], Decimal("0")) + g["amount"]
+        else:
+            by_month[month] += value
+    return {
+        "currency": whole.currency,
+        "months": [
+            (periods.months_back(end, n), by_month.get(periods.months_back(end, n), Decimal("0")))
+            for n in range(months - 1, -1, -1)
+        ],
+        "missing": dict(missing),
+        "conversion": whole,
+    }
 
 
 def team_spend_summary(*, user, team):
     day = periods.today()
     start = periods.month_start(day)
+    into = fx.reporting_currency()
     qs = daily_spend_queryset(user=user).filter(team=team)
+    this_month = qs.filter(date__gte=start, date__lte=day)
+    last_month = qs.filter(date__gte=periods.months_back(day, 1), date__lt=start)
     return {
-        "month_to_date": _totals(qs.filter(date__gte=start, date__lte=day)),
-        "month_to_date_reporting": fx.converted_sum(qs.filter(date__gte=start, date__lte=day)),
-        "last_month": _totals(qs.filter(date__gte=periods.months_back(day, 1), date__lt=start)),
-        "trend": monthly_trend(user=user, team=team),
+        "month_to_date": _totals(this_month),
+        "month_to_date_reporting": fx.converted_sum(this_month, into=into),
+        "last_month": _totals(last_month),
+        "last_month_reporting": fx.converted_sum(last_month, into=into),
+        "trend": monthly_trend(user=user, team=team, into=into),
     }
 
 
@@ -179,10 +238,13 @@ def use_case_spend_summary(*, use_case):
         .annotate(total=Sum("effective_cost"))
         .order_by("-total")
     )
+    into = fx.reporting_currency()
+    start = periods.month_start(day)
     return {
         **use_case_spend_totals(use_case_ids=[use_case.pk])[use_case.pk],
-        "month_to_date_reporting": fx.converted_sum(
-            qs.filter(date__gte=periods.month_start(day), date__lte=day)
+        "month_to_date_reporting": fx.converted_sum(qs.filter(date__gte=start, date__lte=day), into=into),
+        "last_month_reporting": fx.converted_sum(
+            qs.filter(date__gte=periods.months_back(day, 1), date__lt=start), into=into
         ),
         "by_model": list(by_model),
     }
@@ -510,8 +572,8 @@ def spend_breakdown(*, user, dimension, start, end, ai_only=True, filters=None, 
         "totals": dict(sorted(totals.items(), key=lambda kv: -kv[1]["spend"])),
         "reporting": fx.converted_sum(qs, into=into),
         "trend": _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end, into=into),
-        "overlap": _vendor_overlap(qs, into=into),
-        "outcomes": _cost_per_outcome(qs, user=user, start=start, end=end, into=into),
+        "overlap": vendor_overlap_list(qs, into=into),
+        "outcomes": unit_economics_list(qs, user=user, start=start, end=end, into=into).rows,
         "explanation": _explain(qs, totals, own=not permissions.sees_all_teams(user)),
     }
 
@@ -560,10 +622,13 @@ def _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end, *, 
     return {"currency": whole.currency, "months": months, "series": named, "conversion": whole}
 
 
-def _vendor_overlap(qs, *, into):
-    """Teams paying more than one provider for the same model tier: [{team, tier, providers: [(name,
-    currency, spend)], total (a Converted: the team and tier's spend in the reporting currency,
-    each day at its rate)}]."""
+def vendor_overlap_list(qs, *, into):
+    """Teams paying more than one provider for the same model tier, over the spend rollups `qs`
+    (already scoped to what the user may see and to the period): [{team_key, team, tier,
+    providers: [(name, currency, spend as billed)], providers_reporting: {name: spend in `into`, or
+    None when a day of it has no rate}, providers_missing: {name: {currency: spend without a
+    rate}}, total (a Converted: the team and tier's spend in `into`, each day at its rate)}]. The
+    one reading of vendor overlap: the showback page, the council's pack and the dashboard call it."""
     rows = (
         qs.exclude(team__isnull=True)
         .exclude(model_tier="")
@@ -593,34 +658,61 @@ def _vendor_overlap(qs, *, into):
         for g in days:
             per_provider[(g["provider"], g["currency"])] += g["amount"]
         providers = sorted(((p, c, v) for (p, c), v in per_provider.items()), key=lambda t: -t[2])
+        converted, total = fx.convert_groups(days, into=table.into, table=table)
+        reporting, missing = {}, defaultdict(dict)
+        for g, value, _rate in converted:
+            known = reporting.get(g["provider"], Decimal("0"))
+            reporting[g["provider"]] = None if value is None or known is None else known + value
+            if value is None:
+                left = missing[g["provider"]]
+                left[g["currency"]] = left.get(g["currency"], Decimal("0")) + g["amount"]
         out.append(
             {
                 "team_key": slug,
                 "team": name,
                 "tier": _label("model_tier", tier, None),
                 "providers": providers,
-                "total": fx.convert_groups(days, into=table.into, table=table)[1],
+                "providers_reporting": reporting,
+                "providers_missing": dict(missing),
+                "total": total,
             }
         )
     return out
 
 
-def _cost_per_outcome(qs, *, user, start, end, into):
-    """For use cases with value signals in the period: spend in the months that have a signal (as
-    billed per currency, and in the reporting currency each day at its rate), the outcomes and
-    active users reported, cost per outcome and per active user in the reporting currency (none
-    when some of the spend has no rate: never guessed)."""
-    signals = list(
-        ValueSignal.objects.filter(
-            permissions.use_case_scope(user, prefix="use_case__"),
-            month__gte=periods.month_start(start),
-            month__lte=end,
-        )
-        .select_related("use_case")
-        .order_by("use_case__name", "month")
+@dataclass
+class UnitEconomics:
+    """`rows`: one entry per use case with value signals (see unit_economics_list); `conversion`:
+    every amount of them converted (AI spend, other recorded costs, value), naming the rates used
+    and the amounts without one."""
+
+    rows: list
+    conversion: fx.Converted
+
+
+def unit_economics_list(qs, *, user, start, end, into, use_case_q=None) -> UnitEconomics:
+    """Cost and value per outcome of the use cases with value signals in start..end, over the spend
+    rollups `qs` (scoped to the user and the period): the one reading of unit economics, for the
+    showback page's cost per outcome and the dashboard's unit economics alike.
+
+    Per use case: the months with a signal, their outcomes and active users; its AI spend in those
+    months as billed per currency (`spend`) and in `into` each day at its rate (`amount`); the
+    other costs recorded for those months (`other_costs`) and the value delivered (outcomes x value
+    per outcome, `value`) in `into` at the rate in force on the first day of their month. Whatever
+    has no rate is named per currency (`missing`, `other_costs_missing`, `value_missing`) and never
+    counted at 1; a ratio it would change is None, never guessed. `cost_per_outcome` is AI spend per
+    outcome; `all_in_cost_per_outcome` adds the other recorded costs; `viable` compares that with
+    the value per outcome."""
+    signals = ValueSignal.objects.filter(
+        permissions.use_case_scope(user, prefix="use_case__"),
+        month__gte=periods.month_start(start),
+        month__lte=end,
     )
+    if use_case_q is not None:
+        signals = signals.filter(use_case_q)
+    signals = list(signals.select_related("use_case").order_by("use_case__name", "month"))
     if not signals:
-        return []
+        return UnitEconomics(rows=[], conversion=fx.Converted(currency=into))
     months_by_uc = defaultdict(set)
     for s in signals:
         months_by_uc[s.use_case_id].add(s.month)
@@ -630,7 +722,7 @@ def _cost_per_outcome(qs, *, user, start, end, into):
         .annotate(spend=Sum("effective_cost"))
         .order_by()
     )
-    groups = [
+    spend_groups = [
         {
             "use_case_id": r["use_case_id"],
             "currency": r["currency"],
@@ -640,37 +732,81 @@ def _cost_per_outcome(qs, *, user, start, end, into):
         for r in spend_rows
         if periods.month_start(r["date"]) in months_by_uc[r["use_case_id"]]
     ]
-    converted, whole = fx.convert_groups(groups, into=into)
-    spend = defaultdict(lambda: defaultdict(Decimal))
-    amount = defaultdict(Decimal)
-    missing = defaultdict(lambda: defaultdict(Decimal))
-    for g, value, _rate in converted:
-        spend[g["use_case_id"]][g["currency"]] += g["amount"]
-        if value is None:
-            missing[g["use_case_id"]][g["currency"]] += g["amount"]
-        else:
-            amount[g["use_case_id"]] += value
+    cost_rows = (
+        CostLine.objects.filter(
+            use_case_id__in=months_by_uc, month__gte=periods.month_start(start), month__lte=end
+        )
+        .order_by()
+        .values("use_case_id", "month", "currency")
+        .annotate(total=Sum("amount"))
+    )
+    cost_groups = [
+        {"use_case_id": r["use_case_id"], "currency": r["currency"], "day": r["month"], "amount": r["total"]}
+        for r in cost_rows
+        if r["month"] in months_by_uc[r["use_case_id"]]
+    ]
+    value_groups = [
+        {
+            "use_case_id": s.use_case_id,
+            "currency": s.currency,
+            "day": s.month,
+            "amount": s.value_per_outcome * s.outcomes,
+        }
+        for s in signals
+    ]
+    every = spend_groups + cost_groups + value_groups
+    table = fx.RateTable({g["currency"] for g in every}, into, max(g["day"] for g in every))
+    whole = fx.convert_groups(every, into=into, table=table)[1]
+
+    def by_use_case(groups):
+        amounts, billed, missing = defaultdict(Decimal), defaultdict(dict), defaultdict(dict)
+        for g, value, _rate in fx.convert_groups(groups, into=into, table=table)[0]:
+            uc, currency = g["use_case_id"], g["currency"]
+            billed[uc][currency] = billed[uc].get(currency, Decimal("0")) + g["amount"]
+            if value is None:
+                missing[uc][currency] = missing[uc].get(currency, Decimal("0")) + g["amount"]
+            else:
+                amounts[uc] += value
+        return amounts, billed, missing
+
+    spend, spend_billed, spend_missing = by_use_case(spend_groups)
+    other, _other_billed, other_missing = by_use_case(cost_groups)
+    value, _value_billed, value_missing = by_use_case(value_groups)
     result = {}
     for s in signals:
         entry = result.setdefault(
             s.use_case_id,
-            {"use_case": s.use_case, "months": 0, "outcomes": 0, "active_users": 0, "spend": {}},
+            {"use_case": s.use_case, "months": 0, "outcomes": 0, "active_users": 0},
         )
         entry["months"] += 1
         entry["outcomes"] += s.outcomes
         entry["active_users"] += s.active_users or 0
     out = []
     for uc_id, entry in result.items():
-        entry["spend"] = _by_currency_text(spend[uc_id])
-        entry["missing"] = _by_currency_text(missing[uc_id])
-        entry["currency"] = whole.currency
-        entry["amount"] = amount[uc_id].quantize(fx.MICRO)
+        entry["spend"] = _by_currency_text(spend_billed[uc_id])
+        entry["missing"] = _by_currency_text(spend_missing[uc_id])
+        entry["currency"] = into
+        entry["amount"] = spend[uc_id].quantize(fx.MICRO)
+        entry["other_costs"] = other[uc_id].quantize(fx.MICRO)
+        entry["other_costs_missing"] = _by_currency_text(other_missing[uc_id])
+        entry["value"] = value[uc_id].quantize(fx.MICRO)
+        entry["value_missing"] = _by_currency_text(value_missing[uc_id])
         complete = not entry["missing"]
         entry["cost_per_outcome"] = _ratio(entry["amount"], entry["outcomes"]) if complete else None
         # Active users are reported per month, so the cost per active user is per user-month.
         entry["cost_per_active_user"] = _ratio(entry["amount"], entry["active_users"]) if complete else None
+        entry["all_in_cost_per_outcome"] = (
+            _ratio(entry["amount"] + entry["other_costs"], entry["outcomes"])
+            if complete and not entry["other_costs_missing"]
+            else None
+        )
+        entry["value_per_outcome"] = (
+            _ratio(entry["value"], entry["outcomes"]) if not entry["value_missing"] else None
+        )
+        cost_per, value_per = entry["all_in_cost_per_outcome"], entry["value_per_outcome"]
+        entry["viable"] = None if cost_per is None or value_per is None else cost_per < value_per
         out.append(entry)
-    return out
+    return UnitEconomics(rows=out, conversion=whole)
 
 
 def _explain(qs, totals, *, own):

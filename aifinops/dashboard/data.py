@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aifinops.core import periods, permissions
-from portfolio.models import CostLine, Provider, Team, UseCase, ValueSignal
+from portfolio.models import Provider, Team, UseCase
 from showback import fx
 from showback import selectors as spend
 from showback.budgets import selectors as budget_selectors
@@ -338,69 +338,26 @@ class DashboardData:
         return months
 
     @cached_property
-    def signals(self) -> list:
-        """[(use_case_id, month, outcomes, value_per_outcome, currency)] of the economics months:
-        named tuples, not models (a large portfolio has thousands)."""
+    def unit_economics(self) -> spend.UnitEconomics:
+        """Showback's one unit-economics selector over the economics months of the slice: AI
+        spend, other recorded costs and value in the reporting currency, what has no rate named."""
         months = self.economics_months
-        return list(
-            ValueSignal.objects.filter(
-                permissions.use_case_scope(self.user, prefix="use_case__"),
-                self.filters.use_case_q(prefix="use_case__"),
-                month__gte=months[0],
-                month__lte=months[-1],
-            )
-            .order_by("use_case_id", "month")
-            .values_list("use_case_id", "month", "outcomes", "value_per_outcome", "currency", named=True)
+        start, end = months[0], periods.month_end(months[-1])
+        return spend.unit_economics_list(
+            self.spend_qs().filter(date__gte=start, date__lte=end).order_by(),
+            user=self.user,
+            start=start,
+            end=end,
+            into=self.reporting_currency,
+            use_case_q=self.filters.use_case_q(prefix="use_case__"),
         )
 
-    @cached_property
-    def economics_spend(self) -> dict:
-        """{(use case id, currency): AI spend} over the economics months of the use cases that
-        reported value, summed over the months they reported."""
-        if not self.signals:
-            return {}
-        months = self.economics_months
-        reported = defaultdict(set)
-        for s in self.signals:
-            reported[s.use_case_id].add(s.month)
-        rows = (
-            MonthlySpend.objects.filter(
-                permissions.spend_scope(self.user),
-                is_ai=True,
-                use_case_id__in=reported,
-                month__gte=months[0],
-                month__lte=months[-1],
-            )
-            .order_by()
-            .values("use_case_id", "month", "currency")
-            .annotate(total=Sum("effective_cost"))
-        )
-        out = defaultdict(Decimal)
-        for r in rows:
-            if as_date(r["month"]) in reported[r["use_case_id"]]:
-                out[r["use_case_id"], r["currency"]] += r["total"] or ZERO
-        return dict(out)
+    # Vendor overlap: showback's one selector over the period of the slice.
 
     @cached_property
-    def economics_other_costs(self) -> dict:
-        """{(use case id, currency): recorded costs beyond the model bill} in the months reported."""
-        if not self.signals:
-            return {}
-        reported = defaultdict(set)
-        for s in self.signals:
-            reported[s.use_case_id].add(s.month)
-        months = self.economics_months
-        rows = (
-            CostLine.objects.filter(use_case_id__in=reported, month__gte=months[0], month__lte=months[-1])
-            .order_by()
-            .values("use_case_id", "month", "currency")
-            .annotate(total=Sum("amount"))
-        )
-        out = defaultdict(Decimal)
-        for r in rows:
-            if r["month"] in reported[r["use_case_id"]]:
-                out[r["use_case_id"], r["currency"]] += r["total"] or ZERO
-        return dict(out)
+    def vendor_overlap(self) -> list[dict]:
+        qs = self.spend_qs().filter(date__gte=self.filters.start, date__lte=self.filters.end).order_by()
+        return spend.vendor_overlap_list(qs, into=self.reporting_currency)
 
     # Build versus buy: the run rate of the last 30 days of data.
 

@@ -15,7 +15,7 @@ from aifinops.core import periods
 from aifinops.core.models import AuditEvent
 from showback import fx
 from showback.budgets.selectors import budget_daily_spend, budget_status
-from showback.models import BudgetScope, ExchangeRate
+from showback.models import BudgetScope, DailySpend, ExchangeRate
 
 from .budget_factories import BudgetFactory
 from .factories import DailySpendFactory
@@ -206,6 +206,138 @@ def test_home_team_and_use_case_pages_give_this_months_spend_in_the_reporting_cu
         html = client.get(url).content.decode()
         assert "= <strong>$21.00</strong> in USD" in html, url
         assert "1 EUR = 2.00 USD (ECB," in html, url
+
+
+# The home page's top use cases and trend, and the team's and use case's trend and last month.
+
+LAST = periods.months_back(TODAY, 1)
+
+
+def _two_currencies(cast):
+    """Last month: USD, EUR at two rates (2 until the 5th, 3 from the 6th), GBP with a rate (only
+    the inverse is recorded) from the 11th, and GBP on the 3rd without one. This month: support
+    in USD and EUR, marketing in EUR only, and JPY with no rate at all, on no use case."""
+    rate("EUR", "USD", "2", LAST - datetime.timedelta(days=10), source="ECB")
+    rate("EUR", "USD", "3", LAST + datetime.timedelta(days=5), source="ECB")
+    rate("USD", "GBP", "0.5", LAST + datetime.timedelta(days=10), source="ECB")
+    for currency, amount, day in (
+        ("USD", "10", 0),
+        ("EUR", "10", 1),
+        ("EUR", "10", 6),
+        ("GBP", "5", 2),
+        ("GBP", "5", 11),
+    ):
+        spend(cast, currency, amount, LAST + datetime.timedelta(days=day))
+    spend(cast, "USD", "1", MONTH_START)
+    spend(cast, "EUR", "4", MONTH_START)
+    spend(cast, "EUR", "5", MONTH_START, team=cast.team_b, use_case=cast.use_case_b)
+    spend(cast, "JPY", "100", MONTH_START, use_case=None)
+
+
+def _in_force(currency, day):
+    """The rate _two_currencies recorded, looked up by hand: None where there is none."""
+    if currency == "USD":
+        return Decimal(1)
+    if currency == "EUR":
+        return Decimal(3) if day >= LAST + datetime.timedelta(days=5) else Decimal(2)
+    if currency == "GBP" and day >= LAST + datetime.timedelta(days=10):
+        return Decimal(1) / Decimal("0.5")
+    return None
+
+
+def _by_hand(rows):
+    """(USD of the rows that had a rate, {currency: amount of those that had none})."""
+    total, missing = Decimal(0), {}
+    for row in rows:
+        factor = _in_force(row.currency, row.date)
+        if factor is None:
+            missing[row.currency] = missing.get(row.currency, Decimal(0)) + row.effective_cost
+        else:
+            total += row.effective_cost * factor
+    return total, missing
+
+
+def test_the_homes_top_use_cases_and_trend_count_each_day_at_its_rate(cast, login):
+    _two_currencies(cast)
+
+    response = login(cast.finance).get(reverse("home"))
+
+    this_month = DailySpend.objects.filter(date__gte=MONTH_START, date__lte=TODAY)
+    top = {r["key"]: r for r in response.context["top_use_cases"]}
+    for use_case in (cast.use_case_a, cast.use_case_b):
+        amount, missing = _by_hand(this_month.filter(use_case=use_case))
+        assert (top[use_case.key]["amount"], top[use_case.key]["missing"]) == (amount, missing)
+    assert top[cast.use_case_a.key]["amount"] == Decimal("13")  # 1 USD + 4 EUR at 3
+    assert top[None]["missing"] == {"JPY": Decimal("100")}  # never counted at 1
+    trend = dict(response.context["trend"]["months"])
+    assert trend[LAST] == _by_hand(DailySpend.objects.filter(date__gte=LAST, date__lt=MONTH_START))[0]
+    assert trend[LAST] == Decimal("70")  # 10 + 10 x 2 + 10 x 3 + 5 GBP x 2; 5 GBP without a rate
+    assert trend[MONTH_START] == _by_hand(this_month)[0] == Decimal("28")
+    assert response.context["trend"]["missing"] == {
+        LAST: {"GBP": Decimal("5")},
+        MONTH_START: {"JPY": Decimal("100")},
+    }
+
+    html = response.content.decode()
+    # A use case billed in one other currency shows the reporting figure with the original beside it
+    assert '$15.00<div class="small text-muted">€5.00 as billed</div>' in html
+    assert "JPY 100.00 not counted: no JPY→USD rate" in html
+    assert f"1 EUR = 3.00 USD (ECB, {LAST + datetime.timedelta(days=5)})" in html
+    assert f"Not in this chart: £5.00, no GBP→USD rate for {LAST + datetime.timedelta(days=2)}" in html
+    assert f"Not in this list: JPY 100.00, no JPY→USD rate for {MONTH_START}" in html
+
+
+def test_the_team_and_use_case_pages_give_the_trend_and_last_month_in_the_reporting_currency(cast, login):
+    _two_currencies(cast)
+    client = login(cast.owner)
+
+    team = client.get(reverse("portfolio:team_detail", args=[cast.team_a.slug]))
+    tab = client.get(reverse("portfolio:use_case_tab_spend", args=[cast.use_case_a.key]))
+
+    trend = team.context["spend"]["trend"]
+    assert dict(trend["months"])[LAST] == Decimal("70")
+    assert dict(trend["months"])[MONTH_START] == Decimal("13")  # the JPY has no rate: left out, named
+    html = team.content.decode()
+    assert "Not in this chart: £5.00, no GBP→USD rate for" in html
+    assert f"Not in this chart: JPY 100.00, no JPY→USD rate for {MONTH_START}" in html
+    assert "1 GBP = 2.00 USD (ECB," in html
+    # The use case's own trend: its own spend only, the same rates
+    assert dict(tab.context["trend"]["months"])[LAST] == Decimal("70")
+    assert dict(tab.context["trend"]["months"])[MONTH_START] == Decimal("13")
+    use_case = tab.content.decode()
+    assert "1 EUR = 3.00 USD (ECB," in use_case
+    assert f"Not in this chart: £5.00, no GBP→USD rate for {LAST + datetime.timedelta(days=2)}" in use_case
+    # Last month: $70.00 with the GBP day named, on both pages
+    for page in (html, use_case):
+        assert "= <strong>$70.00</strong> in USD" in page
+        assert f"Not counted: £5.00, no GBP→USD rate for {LAST + datetime.timedelta(days=2)}" in page
+
+
+def test_the_home_team_and_use_case_pages_keep_their_query_count_as_days_currencies_and_rates_grow(
+    cast, login, django_assert_max_num_queries
+):
+    _two_currencies(cast)
+    client = login(cast.admin)
+    pages = [
+        reverse("home"),
+        reverse("portfolio:team_detail", args=[cast.team_a.slug]),
+        reverse("portfolio:use_case_tab_spend", args=[cast.use_case_b.key]),
+    ]
+    counts = []
+    for url in pages:
+        client.get(url)
+        with django_assert_max_num_queries(60) as few:
+            client.get(url)
+        counts.append(len(few.captured_queries))
+    for n in range(1, 15):
+        day = LAST + datetime.timedelta(days=n)
+        rate("CHF", "USD", "1.05", day)
+        for currency in ("CHF", "EUR", "GBP", "SEK"):
+            spend(cast, currency, "3", day)
+            spend(cast, currency, "2", MONTH_START, use_case=cast.use_case_b, team=cast.team_b)
+    for url, count in zip(pages, counts, strict=True):
+        with django_assert_max_num_queries(count):
+            assert "1 CHF = 1.05 USD" in client.get(url).content.decode()
 
 
 # The spend API.

@@ -100,46 +100,46 @@ def risk_figure(data: DashboardData) -> Dataset:
     )
 
 
+def _amounts(by_currency: dict) -> str:
+    return " + ".join(f"{amount:.2f} {currency}" for currency, amount in by_currency.items() if amount)
+
+
 def unit_economics_figure(data: DashboardData) -> Dataset:
-    per_use_case = defaultdict(lambda: {"outcomes": 0, "value": ZERO, "months": 0, "users": 0})
-    for s in data.signals:
-        uc = data.use_cases.get(s.use_case_id)
-        if uc is None or s.currency != uc.currency:
-            continue
-        e = per_use_case[s.use_case_id]
-        e["outcomes"] += s.outcomes
-        e["value"] += s.value_per_outcome * s.outcomes
-        e["months"] += 1
+    """Showback's one unit-economics selector (the showback page's cost per outcome is the same
+    figure): AI spend and other recorded costs against the value delivered, in the reporting
+    currency; what has no rate is named, and a ratio it would change is left out."""
+    currency = data.reporting_currency
+    ue = data.unit_economics
     rows = []
-    for uc_id, e in per_use_case.items():
-        uc = data.use_cases[uc_id]
-        model_cost = data.economics_spend.get((uc_id, uc.currency), ZERO)
-        other = data.economics_other_costs.get((uc_id, uc.currency), ZERO)
-        cost = model_cost + other
-        outcomes = e["outcomes"]
-        cost_per = cost / outcomes if outcomes else None
-        value_per = e["value"] / outcomes if outcomes else None
+    for e in ue.rows:
+        uc = e["use_case"]
+        not_converted = {}
+        for left in (e["missing"], e["other_costs_missing"], e["value_missing"]):
+            for c, v in left.items():
+                not_converted[c] = not_converted.get(c, ZERO) + v
         rows.append(
             {
                 "use_case": uc.name,
                 "key": uc.key,
                 "url": data.use_case_url(uc),
                 "months": e["months"],
-                "outcomes": outcomes,
-                "model_cost": model_cost,
-                "other_costs": other,
-                "cost_per_outcome": cost_per,
-                "value_per_outcome": value_per,
+                "outcomes": e["outcomes"],
+                "model_cost": e["amount"],
+                "other_costs": e["other_costs"],
+                "ai_cost_per_outcome": e["cost_per_outcome"],
+                "cost_per_outcome": e["all_in_cost_per_outcome"],
+                "value_per_outcome": e["value_per_outcome"],
                 "value": e["value"],
-                "viable": None if cost_per is None else cost_per < value_per,
-                "currency": uc.currency,
+                "viable": e["viable"],
+                "currency": currency,
+                "as_billed": _amounts(e["spend"]),
+                "not_converted": _amounts(not_converted),
             }
         )
     rows.sort(key=lambda r: -(r["model_cost"] + r["other_costs"]))
+    reported = {e["use_case"].pk for e in ue.rows}
     with_spend = {uc_id for (uc_id, c), (now, _) in data.spend_by_use_case.items() if uc_id and now}
-    silent = sorted(
-        data.use_cases[uc_id].name for uc_id in with_spend - set(per_use_case) if uc_id in data.use_cases
-    )
+    silent = sorted(data.use_cases[uc_id].name for uc_id in with_spend - reported if uc_id in data.use_cases)
     months = data.economics_months
     span = f"{months[0]:%b %Y}" if len(months) == 1 else f"{months[0]:%b %Y} to {months[-1]:%b %Y}"
     ds = Dataset(
@@ -152,17 +152,24 @@ def unit_economics_figure(data: DashboardData) -> Dataset:
             ("outcomes", "outcomes"),
             ("model_cost", "AI spend"),
             ("other_costs", "other recorded costs"),
+            ("ai_cost_per_outcome", "AI spend per outcome"),
             ("cost_per_outcome", "cost per outcome"),
             ("value_per_outcome", "value per outcome"),
             ("value", "value delivered"),
             ("viable", "cost below value"),
             ("currency", "currency"),
+            ("as_billed", "AI spend as billed"),
+            ("not_converted", "left out: no exchange rate"),
         ],
         rows,
-        currency=data.currency,
+        currency=currency,
         headline={"span": span, "silent": silent},
     )
-    ds.notes.append(f"Months with a value signal, {span}; cost is AI spend plus the other costs recorded.")
+    ds.notes.append(
+        f"Months with a value signal, {span}; cost is AI spend plus the other costs recorded. "
+        "AI spend per outcome is the showback page's cost per outcome."
+    )
+    ds.notes.extend(_rates_notes(ue.conversion))
     return ds
 
 

@@ -8,7 +8,6 @@ from django.db.models import Q
 from django.urls import reverse
 
 from aifinops.core import periods
-from portfolio.choices import ModelTier
 from showback.analytics import selectors as analytics
 from showback.budgets import selectors as budget_selectors
 from showback.models import BudgetScope
@@ -199,31 +198,35 @@ def premium_figure(data: DashboardData) -> Dataset:
 
 
 def overlap_figure(data: DashboardData) -> Dataset:
-    """Teams paying more than one provider for the same model tier, in the period."""
-    spent = defaultdict(Decimal)
-    for r in data.period_rows:
-        if r["team_id"] and r["provider_id"] and r["model_tier"] and r["spend"]:
-            spent[r["team_id"], r["model_tier"], r["provider_id"], r["currency"]] += r["spend"]
-    providers = defaultdict(set)
-    for team_id, tier, provider_id, _ in spent:
-        providers[team_id, tier].add(provider_id)
-    rows = []
-    for (team_id, tier, provider_id, currency), amount in spent.items():
-        if len(providers[team_id, tier]) > 1:
-            team = data.teams[team_id]
+    """Teams paying more than one provider for the same model tier, in the period: showback's one
+    vendor-overlap selector over the dashboard's slice, each provider's spend in the reporting
+    currency (each day at its rate) with its spend as billed beside it."""
+    currency = data.reporting_currency
+    cent = Decimal("0.01")
+    rows, notes = [], []
+    for o in data.vendor_overlap:
+        billed = defaultdict(dict)
+        for provider, billed_in, amount in o["providers"]:
+            billed[provider][billed_in] = amount
+        for provider, amount in o["providers_reporting"].items():
             rows.append(
                 {
-                    "team": team.name,
-                    "team_url": team.get_absolute_url(),
-                    "tier": dict(ModelTier.choices).get(tier, tier),
-                    "provider": data.providers[provider_id].name
-                    if provider_id in data.providers
-                    else "Unknown",
-                    "spend": amount,
+                    "team": o["team"],
+                    "team_url": reverse("portfolio:team_detail", args=[o["team_key"]]),
+                    "tier": o["tier"],
+                    "provider": provider,
+                    "spend": None if amount is None else amount.quantize(cent),
+                    "team_tier_total": o["total"].amount.quantize(cent),
                     "currency": currency,
+                    "as_billed": _amounts(billed[provider]),
+                    "not_converted": _amounts(o["providers_missing"].get(provider, {})),
                 }
             )
-    rows.sort(key=lambda r: (r["team"], r["tier"], -r["spend"]))
+        notes.extend(f"Not in this chart: {o['team']} · {o['tier']}: {m}." for m in o["total"].missing)
+    rows.sort(key=lambda r: (r["team"], r["tier"], -(r["spend"] or ZERO)))
+    rates = sorted({str(r) for o in data.vendor_overlap for r in o["total"].rates})
+    if rates:
+        notes.insert(0, f"In {currency}: other currencies at each day's rate (latest: {'; '.join(rates)}).")
     return Dataset(
         "overlap",
         "Vendor overlap: teams paying several providers for one model tier",
@@ -232,11 +235,15 @@ def overlap_figure(data: DashboardData) -> Dataset:
             ("tier", "model tier"),
             ("provider", "provider"),
             ("spend", "spend in period"),
+            ("team_tier_total", "team and tier total"),
             ("currency", "currency"),
+            ("as_billed", "spend in period as billed"),
+            ("not_converted", "left out: no exchange rate"),
         ],
         rows,
-        currency=data.currency,
-        headline={"pairs": len({(r["team"], r["tier"]) for r in rows})},
+        currency=currency,
+        headline={"pairs": len(data.vendor_overlap)},
+        notes=notes,
     )
 
 

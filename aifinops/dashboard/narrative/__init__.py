@@ -119,9 +119,12 @@ class _Writer:
     # Where value shows up.
 
     def value(self):
-        rows = [r for r in self.f["unit_economics"].in_currency() if r["outcomes"]]
+        reported = [r for r in self.f["unit_economics"].in_currency() if r["outcomes"]]
+        # A use case with spend, costs or value without an exchange rate is named, not added up.
+        rows = [r for r in reported if not r["not_converted"]]
+        unconverted = [r for r in reported if r["not_converted"]]
         ue = self.f["unit_economics"]
-        if not rows:
+        if not reported:
             return [
                 Sentence(
                     f"No use case reported value in {ue.headline['span']}: value signals are missing.",
@@ -133,10 +136,19 @@ class _Writer:
         ranked = sorted(rows, key=lambda r: -(r["value"] - r["model_cost"] - r["other_costs"]))
         best = [r for r in ranked if r["viable"]][:3]
         text = (
-            f"{len(rows)} use cases reported their outcomes for {ue.headline['span']}: outcomes worth "
+            f"{len(rows)} use case{'s' if len(rows) != 1 else ''} reported their outcomes for "
+            f"{ue.headline['span']}: outcomes worth "
             f"{self.m(value)} for {self.m(cost)} of AI and other recorded cost"
             + (f", {value / cost:.1f} times what they cost." if cost else ".")
+            if rows
+            else f"No use case that reported its outcomes for {ue.headline['span']} can be weighed."
         )
+        if unconverted:
+            text += (
+                " Not weighed for want of an exchange rate: "
+                + _names(f"{r['use_case']} ({r['not_converted']})" for r in unconverted)
+                + "."
+            )
         if best:
             text += (
                 " Value shows up most in "

@@ -1,9 +1,12 @@
 """The dashboard and the executive narrative in the reporting currency (issue 19.1): the AI spend,
 the trend and the top use cases count every currency at the rate in force on each day, checked
 against an independent sum of row x rate over the factory rows; a day without a rate is named and
-never counted at 1; the page keeps its query count as days, currencies and rates grow."""
+never counted at 1; the page keeps its query count as days, currencies and rates grow. Vendor
+overlap and unit economics are showback's figures, equal on both pages."""
 
+import csv
 import datetime
+import io
 from collections import defaultdict
 from decimal import Decimal
 
@@ -16,8 +19,10 @@ from aifinops.dashboard.data import DashboardData
 from aifinops.dashboard.filters import default_filters
 from aifinops.dashboard.narrative import narrative_get
 from aifinops.dashboard.tests import dashboard_world
+from portfolio.models import ValueSignal
 from showback.models import DailySpend, ExchangeRate
 from showback.rollups import monthly_spend_rebuild
+from showback.selectors import spend_breakdown
 
 pytestmark = pytest.mark.django_db
 
@@ -243,3 +248,157 @@ def test_the_premium_share_over_time_is_in_the_reporting_currency(cast, world):
     )
     assert rows[world["last"]]["not_converted"] == "20.00 GBP"
     assert figures.headline(data)["premium_share"] == premium.quantize(CENT) / total.quantize(CENT)
+
+
+# One number per question: the dashboard's vendor overlap and unit economics are showback's.
+
+
+def _overlap_world(world):
+    """Support's small models: OpenAI in USD (the world's), Anthropic in USD, EUR at two rates
+    and GBP on a day with no rate."""
+    last, support = world["last"], world["router"].team
+    anthropic, haiku = world["providers"]["anthropic"], world["models"]["haiku"]
+    for amount, currency, day in (("10", "EUR", 1), ("10", "EUR", 15), ("8", "GBP", 2)):
+        dashboard_world.cost(
+            amount,
+            date=last + datetime.timedelta(days=day),
+            currency=currency,
+            team=support,
+            provider=anthropic,
+            model=haiku,
+            model_tier="small",
+        )
+    monthly_spend_rebuild(start=last, end=last + datetime.timedelta(days=15))
+
+
+def _expected_overlap(start, end):
+    """{(team name, tier): (USD of what had a rate, {currency: amount without one})} over the
+    team-and-tier pairs with more than one provider, by hand from the rows."""
+    groups = defaultdict(list)
+    for row in DailySpend.objects.filter(
+        is_ai=True, date__gte=start, date__lte=end, team__isnull=False, provider__isnull=False
+    ).exclude(model_tier=""):
+        groups[row.team.name, row.model_tier].append(row)
+    out = {}
+    for (team, tier), rows in groups.items():
+        if len({r.provider_id for r in rows}) < 2:
+            continue
+        total, missing = Decimal(0), defaultdict(Decimal)
+        for r in rows:
+            factor = _in_force(r.currency, r.date)
+            if factor is None:
+                missing[r.currency] += r.effective_cost
+            else:
+                total += r.effective_cost * factor
+        out[team, tier.title()] = (total, dict(missing))
+    return out
+
+
+def test_the_dashboards_vendor_overlap_is_showbacks_figure_at_each_days_rate(cast, world):
+    _overlap_world(world)
+    f = default_filters()
+
+    board = figures.overlap_figure(DashboardData(user=cast.finance, filters=f))
+    showback = spend_breakdown(user=cast.finance, dimension="team", start=f.start, end=f.end)["overlap"]
+
+    expected = _expected_overlap(f.start, f.end)
+    assert expected == {("Support", "Small"): (Decimal("198.00"), {"GBP": Decimal("8")})}  # 150+25+11+12
+    assert {
+        (o["team"], o["tier"]): (o["total"].amount, {m.currency: m.amount for m in o["total"].missing})
+        for o in showback
+    } == expected
+    assert {(r["team"], r["tier"]): r["team_tier_total"] for r in board.rows} == {
+        k: total.quantize(CENT) for k, (total, _) in expected.items()
+    }
+    rows = {r["provider"]: r for r in board.rows}
+    assert (rows["OpenAI"]["spend"], rows["OpenAI"]["currency"]) == (Decimal("150.00"), "USD")
+    # Anthropic's GBP day has no rate: its spend is not guessed, and what is left out is named
+    assert rows["Anthropic"]["spend"] is None
+    assert rows["Anthropic"]["not_converted"] == "8.00 GBP"
+    assert rows["Anthropic"]["as_billed"] == "25.00 USD + 20.00 EUR + 8.00 GBP"
+    assert any(n.startswith("Not in this chart: Support · Small: no GBP→USD rate for") for n in board.notes)
+
+
+def _signals_in_other_currencies(world):
+    """The router's value is recorded in EUR (1 EUR = 1.10 USD on the first of last month), the
+    writer's in GBP (no rate before the 11th): 30 outcomes at 4."""
+    ValueSignal.objects.filter(use_case=world["router"]).update(currency="EUR")
+    ValueSignal.objects.create(
+        use_case=world["writer"],
+        month=world["last"],
+        outcomes=30,
+        value_per_outcome=Decimal("4"),
+        currency="GBP",
+    )
+
+
+def test_unit_economics_are_showbacks_and_convert_value_recorded_in_another_currency(cast, world):
+    _signals_in_other_currencies(world)
+    f = default_filters()
+    by_use_case, _total, _missing = _expected(f.start, f.end)
+
+    board = {
+        r["key"]: r for r in figures.unit_economics_figure(DashboardData(user=cast.finance, filters=f)).rows
+    }
+    showback = {
+        o["use_case"].key: o
+        for o in spend_breakdown(user=cast.finance, dimension="team", start=f.start, end=f.end)["outcomes"]
+    }
+
+    # The AI spend of each use case, row x its day's rate, is the same on both pages
+    drafter, router, writer = board["drafter"], board["router"], board["writer"]
+    assert drafter["model_cost"] == showback["drafter"]["amount"] == by_use_case[world["drafter"].pk]
+    assert drafter["model_cost"] == Decimal("836")  # 800 USD + 30 EUR at 1.20
+    assert drafter["ai_cost_per_outcome"] == showback["drafter"]["cost_per_outcome"] == Decimal("836") / 400
+    assert drafter["cost_per_outcome"] == (Decimal("836") + 200) / 400  # and the other recorded costs
+    # The router's GBP day has no rate: no cost per outcome is guessed, on either page
+    assert router["ai_cost_per_outcome"] is None and showback["router"]["cost_per_outcome"] is None
+    assert showback["router"]["missing"] == {"GBP": Decimal("20")}
+    # Its EUR value counts at the rate in force on the first of the month, never at 1
+    assert router["value"] == Decimal("55.00") and router["value_per_outcome"] == Decimal("1.1")
+    assert router["viable"] is None
+    assert router["not_converted"] == "20.00 GBP"
+    # The writer's GBP value has no rate: named, not added
+    assert writer["value"] == 0 and writer["value_per_outcome"] is None and writer["viable"] is None
+    assert writer["not_converted"] == "120.00 GBP"
+    assert writer["model_cost"] == by_use_case[world["writer"].pk] == Decimal("427")  # 300 + 70 EUR + 40 GBP
+
+
+def test_the_dashboard_downloads_and_the_showback_page_show_the_same_overlap_and_cost_per_outcome(
+    cast, login, world
+):
+    _overlap_world(world)
+    f = default_filters()
+    client = login(cast.finance)
+
+    showback = client.get(
+        reverse("showback:index"), {"start": f.start.isoformat(), "end": f.end.isoformat()}
+    ).content.decode()
+
+    def board(chart):
+        response = client.get(reverse("dashboard:chart_csv"), {"chart": chart})
+        header, *rows = csv.reader(io.StringIO(b"".join(response.streaming_content).decode()))
+        return [dict(zip(header, row, strict=True)) for row in rows]
+
+    (pair,) = {r["team and tier total"] for r in board("overlap")}
+    assert pair == "198"
+    assert "= $198.00" in showback
+    drafter = next(r for r in board("unit_economics") if r["key"] == "drafter")
+    assert drafter["AI spend per outcome"] == "2.09"  # 836 USD for 400 outcomes
+    assert '<td class="text-end">$2.09</td>' in showback
+
+
+def test_the_narrative_weighs_value_only_where_every_amount_had_a_rate_and_names_the_rest(cast, world):
+    _signals_in_other_currencies(world)
+
+    story = narrative_get(user=cast.finance)
+    value = next(s for s in story.sections if s.key == "value").sentences[0].text
+
+    # The drafter: 836 of AI spend (30 EUR at 1.20) and 200 of other costs, for 400 x 5 of value
+    assert value.startswith(
+        f"1 use case reported their outcomes for {world['last']:%b %Y}: outcomes worth $2,000 for $1,036 "
+    )
+    assert (
+        "Not weighed for want of an exchange rate: Ad writer (120.00 GBP) and Ticket router (20.00 GBP)."
+        in value
+    )
