@@ -486,9 +486,19 @@ def convert_groups(groups, *, into: str, table: RateTable | None = None):
     total.original = dict(sorted(total.original.items(), key=lambda kv: (kv[0] != into, -kv[1], kv[0])))
     total.rates = [latest[c] for c in sorted(latest)]
     total.rates_counted = {c: len(days) for c, days in used.items()}
+    total.missing = missing_rates(gaps, into=into)
+    return out, total
+
+
+def missing_rates(gaps, *, into: str) -> list[MissingRate]:
+    """[MissingRate] by currency from gaps {currency: [(day, original amount)]} of spend that had
+    no rate into `into`: how much, from which day to which, on how many days."""
+    found = []
     for currency in sorted(gaps):
+        if not gaps[currency]:
+            continue
         days = [d for d, _ in gaps[currency]]
-        total.missing.append(
+        found.append(
             MissingRate(
                 currency=currency,
                 into=into,
@@ -498,7 +508,7 @@ def convert_groups(groups, *, into: str, table: RateTable | None = None):
                 days=len(set(days)),
             )
         )
-    return out, total
+    return found
 
 
 def converted_sum(qs, *, into: str | None = None, amount="effective_cost", day_field="date") -> Converted:
