@@ -92,25 +92,25 @@ class CustomerMarginSerializer(serializers.Serializer):
     segment = serializers.CharField()
     plan = serializers.CharField()
     currency = serializers.CharField(help_text="The customer's revenue currency: revenue, cost, margin.")
-    revenue = serializers.DecimalField(max_digits=24, decimal_places=6)
+    revenue = serializers.DecimalField(max_digits=36, decimal_places=6)
     cost = serializers.DecimalField(
-        max_digits=24,
+        max_digits=36,
         decimal_places=6,
         help_text="Other currencies at each day's rate: see cost_without_rate.",
     )
-    margin = serializers.DecimalField(max_digits=24, decimal_places=6)
-    cost_share = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True)
-    revenue_growth = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True)
-    cost_growth = serializers.DecimalField(max_digits=24, decimal_places=6, allow_null=True)
+    margin = serializers.DecimalField(max_digits=36, decimal_places=6)
+    cost_share = serializers.DecimalField(max_digits=36, decimal_places=6, allow_null=True)
+    revenue_growth = serializers.DecimalField(max_digits=36, decimal_places=6, allow_null=True)
+    cost_growth = serializers.DecimalField(max_digits=36, decimal_places=6, allow_null=True)
     eroding = serializers.BooleanField()
     months_with_revenue = serializers.IntegerField()
     converted_cost = serializers.DictField(
-        child=serializers.DecimalField(max_digits=24, decimal_places=6),
+        child=serializers.DecimalField(max_digits=36, decimal_places=6),
         help_text="{currency: cost as billed} counted in `cost` at each day's rate.",
     )
     cost_without_rate = serializers.DictField(
         source="other_currency_cost",
-        child=serializers.DecimalField(max_digits=24, decimal_places=6),
+        child=serializers.DecimalField(max_digits=36, decimal_places=6),
         help_text="{currency: cost as billed} left out of `cost`: no rate into the customer's currency.",
     )
     reporting = serializers.SerializerMethodField()
