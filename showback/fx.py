@@ -353,6 +353,15 @@ class MissingRate:
             day = (day + datetime.timedelta(days=32)).replace(day=1)
         return months
 
+    def as_json(self):
+        return {
+            "currency": self.currency,
+            "amount": str(self.amount),
+            "first_day": self.first.isoformat(),
+            "last_day": self.last.isoformat(),
+            "days": self.days,
+        }
+
     def __str__(self):
         when = self.first.isoformat() if self.first == self.last else f"{self.first} to {self.last}"
         return (
@@ -402,16 +411,7 @@ class Converted:
                 }
                 for r in self.rates
             ],
-            "missing": [
-                {
-                    "currency": m.currency,
-                    "amount": str(m.amount),
-                    "first_day": m.first.isoformat(),
-                    "last_day": m.last.isoformat(),
-                    "days": m.days,
-                }
-                for m in self.missing
-            ],
+            "missing": [m.as_json() for m in self.missing],
         }
 
 
@@ -486,9 +486,19 @@ def convert_groups(groups, *, into: str, table: RateTable | None = None):
     total.original = dict(sorted(total.original.items(), key=lambda kv: (kv[0] != into, -kv[1], kv[0])))
     total.rates = [latest[c] for c in sorted(latest)]
     total.rates_counted = {c: len(days) for c, days in used.items()}
+    total.missing = missing_rates(gaps, into=into)
+    return out, total
+
+
+def missing_rates(gaps, *, into: str) -> list[MissingRate]:
+    """[MissingRate] by currency from gaps {currency: [(day, original amount)]} of spend that had
+    no rate into `into`: how much, from which day to which, on how many days."""
+    found = []
     for currency in sorted(gaps):
+        if not gaps[currency]:
+            continue
         days = [d for d, _ in gaps[currency]]
-        total.missing.append(
+        found.append(
             MissingRate(
                 currency=currency,
                 into=into,
@@ -498,7 +508,7 @@ def convert_groups(groups, *, into: str, table: RateTable | None = None):
                 days=len(set(days)),
             )
         )
-    return out, total
+    return found
 
 
 def converted_sum(qs, *, into: str | None = None, amount="effective_cost", day_field="date") -> Converted:
@@ -513,13 +523,14 @@ def converted_sum(qs, *, into: str | None = None, amount="effective_cost", day_f
 
 
 def converted_lines(groups, *, key, into: str | None = None, table: RateTable | None = None):
-    """{key(group): {amount, rate, rate_date}} over groups [{..., currency, day, amount}] summed per
-    day: a line's amount in `into` (None when a day of it has no rate), its effective rate (amount
-    in `into` / original amount, the spend-weighted average of its days' rates) and the latest rate
-    date it used; and the Converted whole."""
+    """{key(group): {amount, rate, rate_date, missing, missing_rates}} over groups [{..., currency,
+    day, amount}] summed per day: a line's amount in `into` (None when a day of it has no rate), its
+    effective rate (amount in `into` / original amount, the spend-weighted average of its days'
+    rates), the latest rate date it used and the rates it lacks ([MissingRate]); and the
+    Converted whole."""
     into = table.into if table else (into or reporting_currency())
     converted, total = convert_groups(groups, into=into, table=table)
-    lines = {}
+    lines, gaps = {}, defaultdict(lambda: defaultdict(list))
     for g, value, rate in converted:
         line = lines.setdefault(
             key(g), {"original": Decimal("0"), "amount": Decimal("0"), "rate_date": None, "missing": False}
@@ -527,11 +538,13 @@ def converted_lines(groups, *, key, into: str | None = None, table: RateTable | 
         line["original"] += g["amount"] or Decimal("0")
         if value is None:
             line["missing"] = True
+            gaps[key(g)][g["currency"]].append((g["day"], g["amount"] or Decimal("0")))
             continue
         line["amount"] += value
         if line["rate_date"] is None or rate.valid_from > line["rate_date"]:
             line["rate_date"] = rate.valid_from if rate.source != "same currency" else None
-    for line in lines.values():
+    for name, line in lines.items():
+        line["missing_rates"] = missing_rates(gaps.get(name, {}), into=into)
         if line["missing"]:
             line["amount"] = line["rate"] = None
         else:

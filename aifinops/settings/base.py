@@ -306,6 +306,9 @@ SPECTACULAR_SETTINGS = {
         "CommitmentCategoryEnum": "showback.models.CommitmentCategory",
         "CostCategoryEnum": "portfolio.choices.CostCategory",
         "ModelTierEnum": "portfolio.choices.ModelTier",
+        # A budget may be in any ISO 4217 currency; estimates and values in the five common ones.
+        "BudgetCurrencyEnum": "showback.budgets.forms.BUDGET_CURRENCIES",
+        "CurrencyEnum": "portfolio.value.forms.CURRENCIES",
     },
 }
 

@@ -39,6 +39,17 @@ class BudgetStatusSerializer(serializers.Serializer):
     used_pct = serializers.DecimalField(max_digits=8, decimal_places=1)
     state = serializers.ChoiceField(choices=["capped", "over", "at_risk", "on_track"])
     capped = serializers.BooleanField()
+    complete = serializers.BooleanField(
+        help_text="False when spend in another currency had no rate into the budget's on some days: "
+        "the figures leave it out (never count it at 1) and `missing_rates` names it."
+    )
+    missing_rates = serializers.SerializerMethodField(
+        help_text="[{currency, amount (as billed), first_day, last_day, days}] without a rate."
+    )
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_missing_rates(self, status):
+        return [m.as_json() for m in status.missing]
 
 
 class BudgetSerializer(serializers.ModelSerializer):

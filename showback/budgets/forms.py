@@ -11,9 +11,12 @@ from django.core.exceptions import ValidationError
 from aifinops.core.widgets import style_fields
 from portfolio.choices import BusinessFunction
 from portfolio.models import AIModel, Provider, Team, UseCase
-from portfolio.value.forms import CURRENCIES
 
+from ..currencies import ISO_4217
 from ..models import BudgetMode, BudgetPeriod, BudgetScope
+
+# A budget may be in any currency: the spend counted against it is converted day by day.
+BUDGET_CURRENCIES = [(code, code) for code in sorted(ISO_4217)]
 
 
 def add_service_errors(form, exc: ValidationError):
@@ -73,7 +76,11 @@ class BudgetForm(forms.Form):
         widget=forms.NumberInput(attrs={"min": "0.01", "step": "0.01"}),
         help_text="Per period.",
     )
-    currency = forms.ChoiceField(choices=CURRENCIES, initial="USD")
+    currency = forms.ChoiceField(
+        choices=BUDGET_CURRENCIES,
+        initial="USD",
+        help_text="Any ISO 4217 currency: spend in others counts at each day's rate into it.",
+    )
     mode = forms.ChoiceField(choices=BudgetMode.choices, initial=BudgetMode.ALERT)
     thresholds = forms.CharField(
         max_length=100,

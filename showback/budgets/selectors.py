@@ -80,8 +80,19 @@ class BudgetStatus:
     burn_rate: Decimal  # per day
     projected: Decimal
     capped: bool
-    # Spend in other currencies with no rate into the budget's on some days: left out of `actual`.
-    missing_rates: tuple = ()
+    # Spend in other currencies with no rate into the budget's on some days: left out of `actual`,
+    # named by currency, days and amount as billed (fx.MissingRate).
+    missing: tuple = ()
+
+    @property
+    def complete(self) -> bool:
+        """False when some spend had no rate: `actual` then leaves it out, never counts it at 1."""
+        return not self.missing
+
+    @property
+    def missing_rates(self) -> tuple:
+        """("USD Nov 2026", …): the currencies and months without a rate, for a short line."""
+        return tuple(f"{m.currency} {month}" for m in self.missing for month in m.months)
 
     @property
     def remaining(self) -> Decimal:
@@ -189,7 +200,7 @@ def budget_statuses(budgets, *, today=None) -> dict[int, BudgetStatus]:
                 start=start,
                 end=end,
                 as_of=as_of,
-                missing_rates=call_missing.get(budget.pk, ()),
+                missing=call_missing.get(budget.pk, ()),
             )
         if not members:
             continue
@@ -223,18 +234,19 @@ def budget_statuses(budgets, *, today=None) -> dict[int, BudgetStatus]:
                 start=start,
                 end=end,
                 as_of=as_of,
-                missing_rates=tuple(sorted(missing.get((*key, budget.currency), ()))),
+                missing=fx.missing_rates(missing.get((*key, budget.currency), {}), into=budget.currency),
             )
     return statuses
 
 
 def _converted_totals(scoped, members, rows, *, start, as_of):
     """({(scope, target, budget currency): spend in other currencies converted into it}, {same key:
-    {missing-rate descriptions}}). Read only when the window holds spend in a currency some budget
-    is not in: then one query for that spend per day and, per budget currency, one for the rates."""
+    {currency: [(day, amount)] without a rate}}). Read only when the window holds spend in a
+    currency some budget is not in: then one query for that spend per day and, per budget
+    currency, one for the rates."""
     budget_currencies = {b.currency for b in members}
     foreign = {r["currency"] for r in rows if budget_currencies - {r["currency"]}}
-    converted, missing = defaultdict(Decimal), defaultdict(set)
+    converted, missing = defaultdict(Decimal), defaultdict(lambda: defaultdict(list))
     if not foreign:
         return converted, missing
     day_rows = list(
@@ -262,13 +274,14 @@ def _converted_totals(scoped, members, rows, *, start, as_of):
             ]
             for scope, target in targets:
                 if value is None:
-                    missing[scope, target, into].add(f"{g['currency']} {g['day']:%b %Y}")
+                    gap = (g["day"], g["amount"] or Decimal("0"))
+                    missing[scope, target, into][g["currency"]].append(gap)
                 else:
                     converted[scope, target, into] += value
     return converted, missing
 
 
-def _status(budget, actual, *, start, end, as_of, missing_rates=()) -> BudgetStatus:
+def _status(budget, actual, *, start, end, as_of, missing=()) -> BudgetStatus:
     days_elapsed = (as_of - start).days + 1
     days_in_period = (end - start).days + 1
     burn = actual / days_elapsed if days_elapsed > 0 else Decimal("0")
@@ -289,7 +302,7 @@ def _status(budget, actual, *, start, end, as_of, missing_rates=()) -> BudgetSta
             and budget.scope in CAPPING_SCOPES
             and actual >= budget.amount
         ),
-        missing_rates=missing_rates,
+        missing=tuple(missing),
     )
 
 
@@ -314,7 +327,7 @@ def _customer_and_tag_totals(budgets, *, start, end) -> tuple[dict[int, Decimal]
             tables[budget.currency] = fx.RateTable(None, budget.currency, end)
         _results, whole = fx.convert_groups(groups, into=budget.currency, table=tables[budget.currency])
         totals[budget.pk] = whole.amount
-        missing[budget.pk] = tuple(f"{m.currency} {month}" for m in whole.missing for month in m.months)
+        missing[budget.pk] = tuple(whole.missing)
 
     customers = [b for b in budgets if b.scope == BudgetScope.CUSTOMER]
     if customers:

@@ -29,6 +29,7 @@ from aifinops.core.services import audited_save
 from portfolio.choices import MembershipRole
 from portfolio.models import Membership
 
+from ..currencies import is_currency
 from ..models import (
     Budget,
     BudgetAlert,
@@ -167,8 +168,8 @@ def _validate(budget):
     if budget.amount is None or budget.amount <= 0:
         errors["amount"] = "Enter an amount above 0."
     budget.currency = (budget.currency or "USD").upper()
-    if len(budget.currency) != 3 or not budget.currency.isalpha():
-        errors["currency"] = "Enter a three-letter currency code, e.g. USD."
+    if not is_currency(budget.currency):
+        errors["currency"] = "Enter a three-letter ISO 4217 currency code, e.g. USD or EUR."
     if not 1 <= (budget.approval_above_pct or 0) <= 1000:
         errors["approval_above_pct"] = "Enter a percentage from 1 to 1000."
     if not (budget.name or "").strip():

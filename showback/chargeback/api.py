@@ -6,7 +6,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,6 +36,13 @@ class LineReportingSerializer(serializers.Serializer):
         help_text="The line's effective rate: amount / effective cost (the spend-weighted daily rates).",
     )
     rate_date = serializers.DateField(allow_null=True, help_text="The latest rate date the line used.")
+    missing = serializers.SerializerMethodField(
+        help_text="The rates the line lacks: [{currency, amount (as billed), first_day, last_day, days}]."
+    )
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_missing(self, line):
+        return [m.as_json() for m in line.get("missing_rates", ())]
 
 
 class SpendMeasuresSerializer(serializers.Serializer):
@@ -122,7 +129,7 @@ class ChargebackStatementApi(APIView):
             raise Http404("No such team.")
         try:
             first = datetime.date(year, month, 1)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise Http404("No such month.") from exc
         statement = selectors.team_statement(user=request.user, team=team_obj, month=first)
         statement["totals_list"] = [{"currency": c, **t} for c, t in statement["totals"].items()]

@@ -17,6 +17,8 @@ from decimal import Decimal
 
 from aifinops.core.spreadsheet import csv_response, safe_text
 
+from .. import fx
+
 # Mandatory in FOCUS 1.2, in the order of the column list of the specification.
 FOCUS_MANDATORY_COLUMNS = [
     "BilledCost",
@@ -56,7 +58,24 @@ FOCUS_OPTIONAL_COLUMNS = [
     "Tags",
 ]
 FOCUS_CUSTOM_COLUMNS = ["x_TokenType", "x_SourceSystem", "x_SourceRecordKey"]
-FOCUS_COLUMNS = FOCUS_MANDATORY_COLUMNS + FOCUS_OPTIONAL_COLUMNS + FOCUS_CUSTOM_COLUMNS
+# Appended last, after every column readers of earlier exports know: the row's costs in the
+# organisation's reporting currency at the rate in force on its charge day, that rate (1 where the
+# row is in the reporting currency already) and the date it took effect; where no rate is
+# recorded the amounts and rate stay empty and x_ReportingRateMissing names the currency and day.
+FOCUS_REPORTING_COLUMNS = [
+    "x_ReportingCurrency",
+    "x_ReportingBilledCost",
+    "x_ReportingEffectiveCost",
+    "x_ReportingRate",
+    "x_ReportingRateDate",
+    "x_ReportingRateMissing",
+]
+FOCUS_COLUMNS = [
+    *FOCUS_MANDATORY_COLUMNS,
+    *FOCUS_OPTIONAL_COLUMNS,
+    *FOCUS_CUSTOM_COLUMNS,
+    *FOCUS_REPORTING_COLUMNS,
+]
 # FOCUS 1.3: its mandatory columns in the order of the specification's column list.
 FOCUS_13_MANDATORY_COLUMNS = sorted([*FOCUS_MANDATORY_COLUMNS, "HostProviderName", "ServiceProviderName"])
 FOCUS_13_COMMITMENT_COLUMNS = [
@@ -89,6 +108,7 @@ FOCUS_13_COLUMNS = [
     *(c for c in FOCUS_13_MANDATORY_COLUMNS if c not in ("ProviderName", "PublisherName")),
     *FOCUS_13_OPTIONAL_COLUMNS,
     *FOCUS_CUSTOM_COLUMNS,
+    *FOCUS_REPORTING_COLUMNS,
 ]
 FOCUS_VERSIONS = {"1.2": FOCUS_COLUMNS, "1.3": FOCUS_13_COLUMNS}
 FOCUS_NUMERIC_COLUMNS = frozenset(
@@ -100,6 +120,9 @@ FOCUS_NUMERIC_COLUMNS = frozenset(
         "PricingQuantity",
         "ConsumedQuantity",
         "CommitmentDiscountQuantity",
+        "x_ReportingBilledCost",
+        "x_ReportingEffectiveCost",
+        "x_ReportingRate",
     }
 )
 
@@ -183,9 +206,36 @@ def _focus_13_values(record, extras, provider, tags):
     return values
 
 
-def focus_row(record, *, billing_period, version="1.2"):
+def _reporting_values(record, rates):
+    """The x_Reporting* cells of a record, at the rate of `rates` (fx.RateTable) on its charge day."""
+    day = record.charge_period_start.astimezone(datetime.UTC).date()
+    rate = rates.rate(record.currency, day)
+    values = {"x_ReportingCurrency": rates.into}
+    if rate is None:
+        missing = fx.MissingRate(record.currency, rates.into, record.effective_cost, day, day, 1)
+        return {
+            **values,
+            "x_ReportingBilledCost": None,
+            "x_ReportingEffectiveCost": None,
+            "x_ReportingRate": None,
+            "x_ReportingRateDate": "",
+            "x_ReportingRateMissing": str(missing),
+        }
+    same = record.currency == rates.into
+    return {
+        **values,
+        "x_ReportingBilledCost": (record.billed_cost * rate.rate).quantize(fx.MICRO),
+        "x_ReportingEffectiveCost": (record.effective_cost * rate.rate).quantize(fx.MICRO),
+        "x_ReportingRate": rate.rate.quantize(fx.MIN_RATE),
+        "x_ReportingRateDate": "" if same else rate.valid_from.isoformat(),
+        "x_ReportingRateMissing": "",
+    }
+
+
+def focus_row(record, *, billing_period, rates, version="1.2"):
     """One SpendRecord as the list of cells of a FOCUS row of `version` (1.2 or 1.3), in the
-    order of FOCUS_VERSIONS[version]."""
+    order of FOCUS_VERSIONS[version]; `rates` (fx.RateTable into the reporting currency) gives the
+    reporting cells."""
     provider = (record.provider.name if record.provider else "") or record.provider_name or "Unknown"
     model = (record.model.key if record.model else "") or record.model_name
     category, pricing_quantity, pricing_unit, consumed_quantity, consumed_unit = _charge(record)
@@ -235,6 +285,7 @@ def focus_row(record, *, billing_period, version="1.2"):
         "x_SourceSystem": record.source,
         "x_SourceRecordKey": record.source_row_key,
     }
+    values.update(_reporting_values(record, rates))
     if version == "1.3":
         extras = record.raw_extras if isinstance(record.raw_extras, dict) else {}
         values.update(_focus_13_values(record, extras, provider, tags))
@@ -273,6 +324,9 @@ STATEMENT_COLUMNS = [
     "reporting_currency",
     "reporting_rate",
     "reporting_rate_date",
+    # Appended after the columns above so their readers keep working: the rates the line lacks
+    # (currency and days), where its reporting amount is left empty.
+    "reporting_missing_rate",
 ]
 
 
@@ -292,6 +346,7 @@ def statement_rows(statement):
             reporting_currency,
             number(conv.get("rate")),
             rate_date.isoformat() if rate_date else "",
+            safe_text("; ".join(str(m) for m in conv.get("missing_rates", ()))),
         ]
         return (
             [safe_text(v) for v in text] + [number(v) for v in numbers] + [str(v) for v in counts] + reporting

@@ -307,5 +307,7 @@ def focus_export_rows(*, user, month, version="1.2"):
     """The FOCUS rows of `version` (lists of cells, in `exports.FOCUS_VERSIONS[version]` order) of
     the month's attributed AI spend, one at a time."""
     start, end = month_bounds(month)
+    # One query for every rate into the reporting currency up to the month's end, before the rows.
+    rates = fx.RateTable(None, fx.reporting_currency(), end)
     for record in focus_export_records(user=user, month=month):
-        yield focus_row(record, billing_period=(start, end), version=version)
+        yield focus_row(record, billing_period=(start, end), rates=rates, version=version)

@@ -14,7 +14,7 @@ from . import exports, selectors
 def _month(year, month):
     try:
         return datetime.date(year, month, 1)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise Http404("No such month.") from exc
 
 

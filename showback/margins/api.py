@@ -1,4 +1,6 @@
-"""Revenue per customer and month, for the margins: GET the loaded rows, POST new ones.
+"""The margins (GET /margins/: each customer's revenue, cost to serve and margin in its currency
+and in the reporting currency, and the whole) and revenue per customer and month (GET the loaded
+rows, POST new ones).
 
 POST takes either a CSV file (multipart, field `file`) or JSON {"rows": [{month, customer,
 revenue, currency, plan?, segment?}, ...]}. All or nothing: one bad row loads nothing, and the
@@ -6,7 +8,8 @@ answer (400) names every bad row by line (the CSV line, or the row's position fr
 """
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -18,6 +21,8 @@ from aifinops.core.api.errors import error_response
 from aifinops.core.api.pagination import StandardPagination
 from aifinops.core.api.parsers import JSONObjectParser
 
+from .. import fx
+from ..currencies import is_currency
 from . import selectors
 from .services import RevenueFileError, parse_month, revenue_import, revenue_rows_from_csv
 
@@ -52,6 +57,102 @@ class RevenueLoadResultSerializer(serializers.Serializer):
     replaced = serializers.IntegerField()
     customers = serializers.IntegerField()
     months = serializers.ListField(child=serializers.DateField())
+
+
+class MarginsQuerySerializer(serializers.Serializer):
+    months = serializers.ChoiceField(
+        choices=list(selectors.WINDOWS),
+        default=selectors.DEFAULT_MONTHS,
+        help_text="The last 3, 6 or 12 complete months.",
+    )
+    currency = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=3,
+        help_text="The currency of the `reporting` figures (ISO 4217); the reporting currency by default.",
+    )
+
+    def validate_currency(self, value):
+        code = value.strip().upper()
+        if code and not is_currency(code):
+            raise serializers.ValidationError(
+                f"“{value[:10]}” is not an ISO 4217 currency code, e.g. USD or EUR."
+            )
+        return code
+
+
+_REPORTING_HELP = (
+    "In the reporting currency (or `currency`): {currency, revenue, cost (each {currency, amount, "
+    "complete, rates_used, missing}), margin (null when a rate is missing), complete}."
+)
+
+
+class CustomerMarginSerializer(serializers.Serializer):
+    customer = serializers.CharField()
+    segment = serializers.CharField()
+    plan = serializers.CharField()
+    currency = serializers.CharField(help_text="The customer's revenue currency: revenue, cost, margin.")
+    revenue = serializers.DecimalField(max_digits=36, decimal_places=6)
+    cost = serializers.DecimalField(
+        max_digits=36,
+        decimal_places=6,
+        help_text="Other currencies at each day's rate: see cost_without_rate.",
+    )
+    margin = serializers.DecimalField(max_digits=36, decimal_places=6)
+    cost_share = serializers.DecimalField(max_digits=36, decimal_places=6, allow_null=True)
+    revenue_growth = serializers.DecimalField(max_digits=36, decimal_places=6, allow_null=True)
+    cost_growth = serializers.DecimalField(max_digits=36, decimal_places=6, allow_null=True)
+    eroding = serializers.BooleanField()
+    months_with_revenue = serializers.IntegerField()
+    converted_cost = serializers.DictField(
+        child=serializers.DecimalField(max_digits=36, decimal_places=6),
+        help_text="{currency: cost as billed} counted in `cost` at each day's rate.",
+    )
+    cost_without_rate = serializers.DictField(
+        source="other_currency_cost",
+        child=serializers.DecimalField(max_digits=36, decimal_places=6),
+        help_text="{currency: cost as billed} left out of `cost`: no rate into the customer's currency.",
+    )
+    reporting = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_reporting(self, customer):
+        return customer.reporting.as_json()
+
+
+class MarginsApi(APIView):
+    """Margins over the last complete months: each customer in its revenue currency and in the
+    reporting currency (rates used and missing named), and the whole in `total`. Finance analysts
+    and platform admins only."""
+
+    @extend_schema(
+        parameters=[MarginsQuerySerializer],
+        responses=inline_serializer(
+            "PaginatedCustomerMarginList",
+            fields={
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "months": serializers.ListField(child=serializers.DateField()),
+                "total": serializers.JSONField(help_text=_REPORTING_HELP),
+                "results": CustomerMarginSerializer(many=True),
+            },
+        ),
+    )
+    def get(self, request):
+        permissions.require(request.user, permissions.SEE_MARGINS)
+        query = MarginsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        found = selectors.margins_get(
+            months=query.validated_data["months"],
+            into=query.validated_data.get("currency") or fx.reporting_currency(),
+        )
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(found.customers, request, view=self)
+        response = paginator.get_paginated_response(CustomerMarginSerializer(page, many=True).data)
+        response.data["months"] = [m.isoformat() for m in found.months]
+        response.data["total"] = found.reporting.as_json()
+        return response
 
 
 class CustomerRevenueApi(APIView):
@@ -128,5 +229,6 @@ class CustomerRevenueApi(APIView):
 
 
 urlpatterns = [
+    path("margins/", MarginsApi.as_view(), name="api-margins"),
     path("revenue/", CustomerRevenueApi.as_view(), name="api-customer-revenue"),
 ]

@@ -5,6 +5,11 @@ revenue is what finance loaded per customer and month. Both are compared month b
 customer's revenue currency: spend in another currency counts at each day's rate (showback.fx), and
 spend on a day without a rate is counted apart and named, never at 1.
 
+Each customer's revenue, cost to serve and margin, and the page's totals, are also given in the
+reporting currency (or another the caller names): cost each day at its rate, revenue on the first
+day of its month at the rate then, the rates used and the missing named; a margin is only computed
+when neither side misses a rate.
+
 Margin erosion compares the later half of the window with the earlier half: a customer erodes
 when their AI cost grows faster than their revenue (by growth rate), and the cost grew.
 """
@@ -52,6 +57,7 @@ class CustomerMargin:
     earlier_cost: Decimal = ZERO
     later_cost: Decimal = ZERO
     months_with_revenue: int = 0
+    reporting: "InReporting | None" = None
 
     @property
     def margin(self):
@@ -77,6 +83,41 @@ class CustomerMargin:
             return False
         revenue_growth = self.revenue_growth
         return revenue_growth is None or self.cost_growth > revenue_growth
+
+
+@dataclass
+class InReporting:
+    """Revenue and cost to serve converted into one currency (fx.Converted each, naming the rates
+    used and the missing ones); the margin only when both are complete, never guessed."""
+
+    currency: str
+    revenue: fx.Converted
+    cost: fx.Converted
+
+    @property
+    def complete(self) -> bool:
+        return self.revenue.complete and self.cost.complete
+
+    @property
+    def margin(self) -> Decimal | None:
+        return (self.revenue.amount - self.cost.amount).quantize(fx.MICRO) if self.complete else None
+
+    @property
+    def missing(self) -> list:
+        return [*self.revenue.missing, *self.cost.missing]
+
+    @property
+    def foreign(self) -> bool:
+        return self.revenue.foreign or self.cost.foreign
+
+    def as_json(self):
+        return {
+            "currency": self.currency,
+            "revenue": self.revenue.as_json(),
+            "cost": self.cost.as_json(),
+            "margin": None if self.margin is None else str(self.margin),
+            "complete": self.complete,
+        }
 
 
 @dataclass
@@ -113,6 +154,7 @@ class Margins:
     has_revenue: bool
     has_cost: bool
     conversions: list = field(default_factory=list)  # [fx.Converted] per target currency, when foreign
+    reporting: InReporting | None = None  # the whole window, every customer, in one currency
 
 
 def window(months: int, today=None) -> list[datetime.date]:
@@ -121,9 +163,10 @@ def window(months: int, today=None) -> list[datetime.date]:
     return [periods.months_back(day, n) for n in range(months, 0, -1)]
 
 
-def margins_get(*, months=DEFAULT_MONTHS, today=None) -> Margins:
-    """Margins over the last `months` complete months, in four queries and one more per currency
-    cost is counted in (its rates). The caller checked that the user may see margins (finance and
+def margins_get(*, months=DEFAULT_MONTHS, today=None, into=None) -> Margins:
+    """Margins over the last `months` complete months, in five queries and one more per currency
+    cost is counted in (its rates). Each customer and the whole are also given in `into` (the
+    reporting currency by default). The caller checked that the user may see margins (finance and
     admins: revenue is commercially sensitive)."""
     span = window(months, today)
     first, last = span[0], span[-1]
@@ -216,6 +259,7 @@ def margins_get(*, months=DEFAULT_MONTHS, today=None) -> Margins:
             seg["customers"].add(customer)
     for e in by_customer.values():
         e.cost = e.cost.quantize(fx.MICRO)
+    whole = _in_reporting(by_customer, revenue_rows, cost_rows, into=into or reporting, through=end)
 
     customers = sorted(by_customer.values(), key=lambda e: (-e.cost, e.customer))
     segments = sorted(
@@ -251,6 +295,38 @@ def margins_get(*, months=DEFAULT_MONTHS, today=None) -> Margins:
         has_revenue=bool(revenue_rows),
         has_cost=any(e.cost or e.other_currency_cost for e in customers),
         conversions=conversions,
+        reporting=whole,
+    )
+
+
+def _in_reporting(by_customer, revenue_rows, cost_rows, *, into, through) -> InReporting:
+    """Give each customer its InReporting in `into` and return the whole: one query for the rates.
+
+    Revenue counts the rows its original figure counts (the customer's latest currency), each on
+    the first day of its month; cost every row, each day at its rate, straight from the currency it
+    was billed in (never through the customer's currency, so no rate is applied twice)."""
+    revenue_groups, cost_groups = defaultdict(list), defaultdict(list)
+    for r in revenue_rows:
+        if r.currency == by_customer[r.customer].currency:
+            revenue_groups[r.customer].append(
+                {"currency": r.currency, "day": _month(r.month), "amount": r.revenue}
+            )
+    for r in cost_rows:
+        cost_groups[r["customer"]].append(
+            {"currency": r["currency"], "day": r["date"], "amount": r["total"] or ZERO}
+        )
+    currencies = {g["currency"] for gs in (*revenue_groups.values(), *cost_groups.values()) for g in gs}
+    table = fx.RateTable(currencies, into, through)
+    for name, e in by_customer.items():
+        e.reporting = InReporting(
+            into,
+            fx.convert_groups(revenue_groups[name], into=into, table=table)[1],
+            fx.convert_groups(cost_groups[name], into=into, table=table)[1],
+        )
+    return InReporting(
+        into,
+        fx.convert_groups([g for gs in revenue_groups.values() for g in gs], into=into, table=table)[1],
+        fx.convert_groups([g for gs in cost_groups.values() for g in gs], into=into, table=table)[1],
     )
 
 

@@ -100,6 +100,15 @@ def margins_csv(request):
         "eroding",
         "ai_cost_converted_as_billed",
         "ai_cost_without_rate_not_counted",
+        # Appended, so readers of the columns above keep working: the customer in the reporting
+        # currency, the rates used (latest per currency, with its date) and any rate missing; an
+        # empty margin where a rate is missing, never one counted at 1.
+        "reporting_currency",
+        "reporting_revenue",
+        "reporting_ai_cost_to_serve",
+        "reporting_margin_after_ai_cost",
+        "reporting_rates_used",
+        "reporting_missing_rates",
     ]
 
     def fmt(value):
@@ -123,8 +132,29 @@ def margins_csv(request):
             "yes" if c.eroding else "no",
             amounts(c.converted_cost),
             amounts(c.other_currency_cost),
+            *_reporting_cells(c.reporting, fmt),
         ]
         for c in found.customers
     )
     first, last = found.months[0], found.months[-1]
     return csv_response(header, rows, filename=f"aifinops-margins-{first:%Y%m}-{last:%Y%m}.csv")
+
+
+def _reporting_cells(reporting, fmt):
+    """The CSV's reporting-currency cells of one customer (selectors.InReporting)."""
+
+    def said(side, line):
+        earlier = line["earlier"]
+        more = f" and {earlier} earlier rate{'s' if earlier > 1 else ''}" if earlier else ""
+        return f"{side} {line['rate']}{more}"
+
+    rates = [said("revenue", line) for line in reporting.revenue.rate_lines]
+    rates += [said("cost", line) for line in reporting.cost.rate_lines]
+    return [
+        reporting.currency,
+        fmt(reporting.revenue.amount) if reporting.revenue.complete else "",
+        fmt(reporting.cost.amount) if reporting.cost.complete else "",
+        fmt(reporting.margin),
+        safe_text("; ".join(rates)),
+        safe_text("; ".join(f"{fmt(m.amount)} {m.currency}: {m}" for m in reporting.missing)),
+    ]

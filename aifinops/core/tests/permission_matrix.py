@@ -461,6 +461,7 @@ MATRIX = {
     "api-commitment-import":                  Row("401 405 405 405 405 405 405 405",
                                              post="401 403 403 403 403 403 -   -",
                                              data={"file": UPLOAD}),
+    "api-margins":                            Row("401 403 403 403 403 403 200 200"),
     "api-customer-revenue":                   Row("401 403 403 403 403 403 200 200",
                                              post="401 403 403 403 403 403 -   -"),
     "api-authorize":                          Row("401 405 405 405 405 405 405 405",
