@@ -1,0 +1,286 @@
+"""A price's volume tier is reached on the model's month volume, one rule for the gateway, the
+imports and the reconciliation: every token of the model that calendar month, from every source.
+An import that carries a month across a tier re-costs the month's estimated usage, audited."""
+
+import datetime
+import importlib
+import os
+from collections import defaultdict
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.db.models import Sum
+from django.urls import reverse
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from aifinops.core import periods
+from aifinops.core.models import AuditEvent
+from portfolio.services.prices import price_add
+from showback.chargeback.selectors import reconciliation
+from showback.ingest.services import spend_import_create, spend_import_run, spend_import_undo
+from showback.models import PRICED_TOKENS, DailySpend, ImportStatus, SpendRecord, UsageEvent
+from showback.rollups import daily_spend_rebuild
+from showback.selectors import model_month_volumes
+
+from .gateway_helpers import bearer, event, iso
+
+pytestmark = pytest.mark.django_db
+
+MILLION = Decimal(1_000_000)
+THRESHOLD = 1_000_000
+# (input, output) per million tokens: below the month's million tokens, and from it.
+BASE, VOLUME = (Decimal(2), Decimal(8)), (Decimal(1), Decimal(4))
+CENTS = Decimal("0.01")
+THIS_MONTH = periods.month_start(periods.today())
+LAST_MONTH = periods.months_back(THIS_MONTH, 1)
+
+
+@pytest.fixture
+def tiered(cast, catalog):
+    """GPT mini with two volume tiers in the book, in force long before the months tested."""
+    model = catalog["ok"]
+    since = periods.months_back(THIS_MONTH, 14)
+    for threshold, (inp, out) in ((0, BASE), (THRESHOLD, VOLUME)):
+        price_add(
+            actor=cast.admin,
+            model=model,
+            effective_from=since,
+            volume_threshold=threshold,
+            input_price_per_mtok=inp,
+            output_price_per_mtok=out,
+        )
+    return model
+
+
+def _csv(lines):
+    """A usage-only generic CSV of GPT mini: lines of (day, input tokens, output tokens, account)."""
+    rows = ["date,provider,model,cost,currency,input_tokens,output_tokens,account"]
+    rows += [f"{day.isoformat()},OpenAI,gpt-mini,,USD,{i},{o},{account}" for day, i, o, account in lines]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def _import(actor, lines):
+    batch = spend_import_create(
+        actor=actor,
+        uploaded_file=SimpleUploadedFile("usage.csv", _csv(lines)),
+        source_format="generic",
+        queue=False,
+    )
+    batch = spend_import_run(batch_id=batch.pk)
+    assert batch.status == ImportStatus.SUCCEEDED, batch.error
+    return batch
+
+
+def _estimated(**filters):
+    return SpendRecord.objects.filter(is_estimated=True, **filters).aggregate(t=Sum("effective_cost"))["t"]
+
+
+def _volume(model, month=THIS_MONTH):
+    """The ledger's month volume of the model, as the gateway, the imports and the reconciliation read it."""
+    return model_month_volumes(model_ids={model.pk}, months={month}).get((model.pk, month), 0)
+
+
+def _cost(tokens_in, tokens_out, prices):
+    return (tokens_in * prices[0] + tokens_out * prices[1]) / MILLION
+
+
+def test_an_import_that_carries_the_month_over_a_tier_recosts_the_months_estimates_audited(cast, tiered):
+    # Given last month at 500,000 tokens, costed at the base tier, and this month at 100,000
+    first = _import(cast.finance, [(LAST_MONTH + datetime.timedelta(days=1), 400_000, 100_000, "a")])
+    _import(cast.finance, [(THIS_MONTH, 100_000, 0, "c")])
+    assert _estimated(import_batch=first) == Decimal("1.60")  # 0.4 x $2 + 0.1 x $8
+    assert not AuditEvent.objects.filter(action="ai_model.recost").exists()
+
+    # When a second import brings last month to 1,300,000 tokens
+    second = _import(cast.finance, [(LAST_MONTH + datetime.timedelta(days=9), 600_000, 200_000, "b")])
+
+    # Then every estimated row of last month costs at the volume tier: 1.0M in x $1 + 0.3M out x $4
+    start = datetime.datetime.combine(LAST_MONTH, datetime.time.min, tzinfo=datetime.UTC)
+    end = datetime.datetime.combine(THIS_MONTH, datetime.time.min, tzinfo=datetime.UTC)
+    in_last_month = {"charge_period_start__gte": start, "charge_period_start__lt": end}
+    assert _estimated(**in_last_month).quantize(CENTS) == Decimal("2.20")
+    assert _estimated(import_batch=first).quantize(CENTS) == Decimal("0.80")
+    assert _estimated(import_batch=second).quantize(CENTS) == Decimal("1.40")
+    rollup = DailySpend.objects.filter(date__gte=LAST_MONTH, date__lt=THIS_MONTH, is_estimated=True)
+    assert rollup.aggregate(t=Sum("estimated_cost"))["t"].quantize(CENTS) == Decimal("2.20")
+    # and this month, at 100,000 tokens, stays at the base tier
+    assert _estimated(charge_period_start__gte=end).quantize(CENTS) == Decimal("0.20")
+    # and the re-costing is audited, naming the import and the volume that reached the tier
+    audit = AuditEvent.objects.get(action="ai_model.recost")
+    assert audit.actor == cast.finance
+    assert audit.after["import_batch"] == second.pk
+    assert (audit.after["volume_month"], audit.after["volume"]) == (LAST_MONTH.isoformat(), 1_300_000)
+    assert audit.after["events"] == 2  # the first import's two rows (input, output)
+    # the month's estimates before and after: 1.60 + 1.40 (the second's, costed at the tier it reached)
+    assert Decimal(audit.before["estimated"]["USD"]) == Decimal("3.00")
+    assert Decimal(audit.after["estimated"]["USD"]) == Decimal("2.20")
+
+
+def test_an_import_whose_own_rows_cross_the_tier_costs_them_all_at_it(cast, tiered):
+    # When one import brings the month from nothing to 1,000,000 tokens, its first line alone below
+    batch = _import(
+        cast.finance,
+        [
+            (THIS_MONTH, 500_000, 0, "first"),
+            (THIS_MONTH, 300_000, 200_000, "second"),
+        ],
+    )
+
+    # Then all its rows cost at the volume tier: 0.8M in x $1 + 0.2M out x $4
+    assert _estimated(import_batch=batch).quantize(CENTS) == Decimal("1.60")
+    assert _volume(tiered) == THRESHOLD
+
+
+def test_undoing_the_import_that_reached_the_tier_costs_the_month_at_the_base_tier_again(cast, tiered):
+    # Given two imports that took last month to 1,300,000 tokens
+    first = _import(cast.finance, [(LAST_MONTH, 400_000, 100_000, "a")])
+    second = _import(cast.finance, [(LAST_MONTH, 600_000, 200_000, "b")])
+    assert _estimated(import_batch=first).quantize(CENTS) == Decimal("0.80")
+
+    # When the second is undone
+    spend_import_undo(batch_id=second.pk, actor=cast.finance)
+
+    # Then the first is back at the base tier, and that is audited too
+    assert _estimated(import_batch=first).quantize(CENTS) == Decimal("1.60")
+    latest = AuditEvent.objects.filter(action="ai_model.recost").order_by("-id").first()
+    assert latest.after["undone"] is True
+    assert latest.after["volume"] == 500_000
+
+
+def test_the_gateway_the_imports_and_the_reconciliation_agree_on_the_months_volume(
+    cast, tiered, gateway_key, redis_clean, login
+):
+    midnight = datetime.datetime.combine(periods.today(), datetime.time.min, tzinfo=datetime.UTC)
+    client = bearer(gateway_key.raw)
+    # Given the gateway's 400,000 tokens this month, costed at the base tier (the month had none)
+    answer = client.post(
+        "/api/v1/usage-events/",
+        {"events": [event("g1", timestamp=iso(midnight), input_tokens=300_000, output_tokens=100_000)]},
+        format="json",
+    )
+    assert answer.json()["events"][0]["cost"] == "1.400000"
+
+    # When an import brings 700,000 more: 1,100,000 tokens in all
+    batch = _import(cast.finance, [(periods.today(), 500_000, 200_000, "imp")])
+
+    # Then the ledger's month volume counts both sources
+    assert _volume(tiered) == 1_100_000
+    # the import costs at the tier it reached, and the gateway's event was re-costed at it too
+    assert _estimated(import_batch=batch).quantize(CENTS) == _cost(500_000, 200_000, VOLUME)
+    gateway_event = UsageEvent.objects.get(request_id="g1")
+    assert gateway_event.cost == _cost(300_000, 100_000, VOLUME) == Decimal("0.70")
+    assert _estimated(source="gateway") == Decimal("0.70")
+    # a later gateway call is costed at the same volume's tier: 1,000 in x $1 + 500 out x $4
+    later = client.post("/api/v1/usage-events/", {"events": [event("g2")]}, format="json")
+    assert later.json()["events"][0]["cost"] == "0.003000"
+    # and the reconciliation names the volume tier's price at that volume
+    row = next(
+        r
+        for r in reconciliation(user=cast.finance, start_month=THIS_MONTH, months=1)
+        if r["provider"] == "openai"
+    )
+    (named,) = row["prices"]
+    assert named["volume"] == 1_101_500
+    assert [p.volume_threshold for p in named["prices"]] == [THRESHOLD]
+    page = login(cast.finance).get(reverse("showback:reconciliation"))
+    text = page.content.decode()
+    assert "month volume 1,101,500 tokens" in text
+    assert "from 1,000,000 tokens a month" in text
+
+
+def test_the_reconciliation_names_no_price_for_an_estimate_that_brought_its_own_cost(
+    cast, tiered, gateway_key, redis_clean
+):
+    # Given only a gateway call that reported its own cost this month
+    midnight = datetime.datetime.combine(periods.today(), datetime.time.min, tzinfo=datetime.UTC)
+    own = event("own", timestamp=iso(midnight), cost="0.5")
+    bearer(gateway_key.raw).post("/api/v1/usage-events/", {"events": [own]}, format="json")
+    daily_spend_rebuild(start=periods.today(), end=periods.today())
+
+    # Then the reconciliation shows the estimate and names no price of the book for it
+    (row,) = reconciliation(user=cast.finance, start_month=THIS_MONTH, months=1)
+    assert row["has_estimate"] and row["estimated"] == Decimal("0.5")
+    assert row["prices"] == []
+
+
+def test_the_migration_marks_the_gateway_records_written_before_of_events_the_book_costed(
+    cast, tiered, gateway_key, redis_clean
+):
+    from django.apps import apps
+
+    backfill = importlib.import_module("showback.migrations.0021_spendrecord_model_period_priced_tokens")
+    # Given gateway records of a costed call with a customer, of a costed one without, and of one
+    # that brought its own cost, written before records carried the mark
+    events = [
+        event("costed", input_tokens=3000, output_tokens=1000, cached_tokens=500, customer="acme"),
+        event("plain", input_tokens=100, output_tokens=10),
+        event("own", cost="0.5", customer="globex"),
+    ]
+    bearer(gateway_key.raw).post("/api/v1/usage-events/", {"events": events}, format="json")
+    marked = {
+        r.customer: r.raw_extras.get(PRICED_TOKENS) for r in SpendRecord.objects.filter(source="gateway")
+    }
+    assert marked == {"acme": [3000, 500, 0, 1000], "": [100, 0, 0, 10], "globex": None}
+    for record in SpendRecord.objects.filter(source="gateway"):
+        record.raw_extras = {k: v for k, v in record.raw_extras.items() if k != PRICED_TOKENS}
+        record.save(update_fields=["raw_extras"])
+
+    # When the migration's backfill runs
+    backfill.gateway_priced_tokens(apps, None)
+
+    # Then the records of costed calls carry their tokens again, and the other none
+    again = {
+        r.customer: r.raw_extras.get(PRICED_TOKENS) for r in SpendRecord.objects.filter(source="gateway")
+    }
+    assert again == marked
+
+
+class _Undo(Exception):
+    pass
+
+
+MONTHS = [THIS_MONTH, LAST_MONTH]
+# Lines of up to 1.8M tokens over two months: most sequences carry a month across the tier, some
+# within one import, some over several, and some never reach it.
+LINE = st.tuples(
+    st.sampled_from(range(len(MONTHS))),
+    st.integers(min_value=0, max_value=900_000),
+    st.integers(min_value=0, max_value=900_000),
+).filter(lambda line: line[1] or line[2])
+
+
+@settings(
+    max_examples=int(os.environ.get("HYPOTHESIS_SERVICE_EXAMPLES", 12)),
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    derandomize=bool(os.environ.get("CI")),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(imports=st.lists(st.lists(LINE, min_size=1, max_size=3), min_size=2, max_size=4))
+def test_after_any_imports_every_row_costs_at_its_months_final_volume_tier(cast, tiered, imports):
+    try:
+        with transaction.atomic():
+            # When the imports run one after the other
+            volume = defaultdict(int)
+            for n, lines in enumerate(imports):
+                _import(
+                    cast.finance,
+                    [(MONTHS[m], i, o, f"{n}-{k}") for k, (m, i, o) in enumerate(lines)],
+                )
+                for m, i, o in lines:
+                    volume[MONTHS[m]] += i + o
+
+            # Then each row costs what its tokens cost at the tier of its month's final volume
+            for record in SpendRecord.objects.filter(is_estimated=True):
+                month = periods.month_start(record.charge_period_start.date())
+                prices = VOLUME if volume[month] >= THRESHOLD else BASE
+                price = prices[0] if record.token_type == "input" else prices[1]
+                assert record.effective_cost == Decimal(record.quantity) * price / MILLION, (month, volume)
+            found = model_month_volumes(model_ids={tiered.pk}, months=MONTHS)
+            assert found == {(tiered.pk, m): v for m, v in volume.items() if v}
+            raise _Undo
+    except _Undo:
+        pass
