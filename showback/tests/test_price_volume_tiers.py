@@ -87,7 +87,9 @@ def _cost(tokens_in, tokens_out, prices):
     return (tokens_in * prices[0] + tokens_out * prices[1]) / MILLION
 
 
-def test_an_import_that_carries_the_month_over_a_tier_recosts_the_months_estimates_audited(cast, tiered):
+def test_an_import_that_carries_the_month_over_a_tier_recosts_the_months_estimates_audited(
+    cast, tiered, login
+):
     # Given last month at 500,000 tokens, costed at the base tier, and this month at 100,000
     first = _import(cast.finance, [(LAST_MONTH + datetime.timedelta(days=1), 400_000, 100_000, "a")])
     _import(cast.finance, [(THIS_MONTH, 100_000, 0, "c")])
@@ -117,6 +119,12 @@ def test_an_import_that_carries_the_month_over_a_tier_recosts_the_months_estimat
     # the month's estimates before and after: 1.60 + 1.40 (the second's, costed at the tier it reached)
     assert Decimal(audit.before["estimated"]["USD"]) == Decimal("3.00")
     assert Decimal(audit.after["estimated"]["USD"]) == Decimal("2.20")
+    # which the model's page shows
+    page = login(cast.admin).get(reverse("portfolio:model_detail", args=[tiered.pk]))
+    assert (
+        f"2 estimated usage events of the month from {LAST_MONTH.isoformat()} re-costed, as import "
+        f"#{second.pk} took the month's volume to 1,300,000 tokens, across a volume tier"
+    ) in page.content.decode()
 
 
 def test_an_import_whose_own_rows_cross_the_tier_costs_them_all_at_it(cast, tiered):
