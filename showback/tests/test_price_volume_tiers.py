@@ -4,14 +4,16 @@ An import that carries a month across a tier re-costs the month's estimated usag
 
 import datetime
 import importlib
+import logging
 import os
 from collections import defaultdict
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -19,12 +21,14 @@ from hypothesis import strategies as st
 from aifinops.core import periods
 from aifinops.core.models import AuditEvent
 from portfolio.services.prices import price_add
+from portfolio.tests.factories import AIModelFactory, ProviderFactory
 from showback.chargeback.selectors import reconciliation
 from showback.ingest.services import spend_import_create, spend_import_run, spend_import_undo
 from showback.models import PRICED_TOKENS, DailySpend, ImportStatus, SpendRecord, UsageEvent
 from showback.rollups import daily_spend_rebuild
 from showback.selectors import model_month_volumes
 
+from .focus_files import focus_csv, focus_rows
 from .gateway_helpers import bearer, event, iso
 
 pytestmark = pytest.mark.django_db
@@ -244,6 +248,103 @@ def test_the_migration_marks_the_gateway_records_written_before_of_events_the_bo
         r.customer: r.raw_extras.get(PRICED_TOKENS) for r in SpendRecord.objects.filter(source="gateway")
     }
     assert again == marked
+
+
+def _bill(model_key, day, tokens_by_row):
+    """A FOCUS bill of Bedrock token rows of the model on the day, one row per token count."""
+    start = datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+    rows = list(focus_rows(len(tokens_by_row), start=start))
+    for n, (row, tokens) in enumerate(zip(rows, tokens_by_row, strict=True)):
+        direction = "input" if n % 2 == 0 else "output"
+        row.update(
+            ChargePeriodStart=start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ChargePeriodEnd=(start + datetime.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ConsumedQuantity=str(tokens),
+            PricingQuantity=str(tokens),
+            ChargeDescription=f"{model_key} {direction} tokens",
+            SkuId=f"{model_key}-{direction}",
+            SkuMeter=f"{direction} tokens",
+            ResourceId=f"arn:aws:bedrock:us-east-1::foundation-model/{model_key}",
+            ResourceName=model_key,
+        )
+    return focus_csv(rows)
+
+
+def test_a_bill_that_carries_the_month_over_a_tier_recosts_the_estimates_by_the_bulk_path(cast, caplog):
+    model_key = "amazon.nova-pro-v1:0"
+    model = AIModelFactory(provider=ProviderFactory(slug="aws-bedrock", name="AWS Bedrock"), key=model_key)
+    for threshold, (inp, out) in ((0, BASE), (THRESHOLD, VOLUME)):
+        price_add(
+            actor=cast.admin,
+            model=model,
+            effective_from=periods.months_back(THIS_MONTH, 14),
+            volume_threshold=threshold,
+            input_price_per_mtok=inp,
+            output_price_per_mtok=out,
+        )
+    # Given usage of the model last month, estimated at the base tier: 0.4M in x $2 + 0.1M out x $8
+    day = LAST_MONTH + datetime.timedelta(days=3)
+    usage = spend_import_create(
+        actor=cast.finance,
+        uploaded_file=SimpleUploadedFile(
+            "usage.csv",
+            (
+                "date,provider,model,cost,currency,input_tokens,output_tokens\n"
+                f"{day.isoformat()},AWS Bedrock,{model_key},,USD,400000,100000\n"
+            ).encode(),
+        ),
+        source_format="generic",
+        queue=False,
+    )
+    usage = spend_import_run(batch_id=usage.pk)
+    assert _estimated(import_batch=usage) == Decimal("1.60")
+
+    # When the provider's bill of 600,000 tokens of that month comes in, by the bulk path
+    with caplog.at_level(logging.INFO, logger="showback.ingest.services"):
+        bill = spend_import_create(
+            actor=cast.finance,
+            uploaded_file=SimpleUploadedFile("bill.csv", _bill(model_key, day, [300_000, 300_000])),
+            source_format="focus",
+            queue=False,
+        )
+        bill = spend_import_run(batch_id=bill.pk)
+    assert bill.status == ImportStatus.SUCCEEDED, bill.error
+    assert "goes row by row" not in caplog.text
+
+    # Then the month's 1,100,000 tokens reach the volume tier, and the estimate is re-costed at it
+    assert _volume(model, LAST_MONTH) == 1_100_000
+    assert _estimated(import_batch=usage).quantize(CENTS) == Decimal("0.80")
+    assert AuditEvent.objects.get(action="ai_model.recost").after["import_batch"] == bill.pk
+
+
+def test_the_bulk_path_settles_volume_tiers_in_as_many_queries_for_any_number_of_rows(cast):
+    model_key = "amazon.nova-pro-v1:0"
+    model = AIModelFactory(provider=ProviderFactory(slug="aws-bedrock", name="AWS Bedrock"), key=model_key)
+    price_add(
+        actor=cast.admin,
+        model=model,
+        effective_from=periods.months_back(THIS_MONTH, 14),
+        volume_threshold=THRESHOLD,
+        input_price_per_mtok=VOLUME[0],
+        output_price_per_mtok=VOLUME[1],
+    )
+    counts = []
+    for n, size in enumerate((4, 40)):
+        bill = spend_import_create(
+            actor=cast.finance,
+            uploaded_file=SimpleUploadedFile(
+                "bill.csv",
+                _bill(model_key, LAST_MONTH + datetime.timedelta(days=n), [1000 + i for i in range(size)]),
+            ),
+            source_format="focus",
+            queue=False,
+        )
+        with CaptureQueriesContext(connection) as queries:
+            bill = spend_import_run(batch_id=bill.pk)
+        assert bill.status == ImportStatus.SUCCEEDED, bill.error
+        assert bill.rows_imported == size
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
 
 
 class _Undo(Exception):
