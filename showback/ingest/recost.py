@@ -1,8 +1,9 @@
 """Re-costing the usage-only rows of imports: after a price of the book changes, and when an import
 carries a month's volume across a volume tier.
 
-A usage-only row (tokens and no cost: LiteLLM or usage exports) is costed at import with the price
-in force on its day at the tier its month's volume reaches (the ledger's one rule,
+A usage-only row (tokens and no cost: LiteLLM or usage exports; and the gateway's telemetry spans
+no use case claims, source "otel", at their service tier in `raw_extras["service_tier"]`) is costed
+with the price in force on its day at the tier its month's volume reaches (the ledger's one rule,
 `showback.selectors.model_month_volumes`), and keeps the tokens it was costed from in
 `raw_extras["priced_tokens"]`. When a price in force from a past day is added or changed,
 `spend_estimates_recost` (a receiver of `portfolio.signals.model_prices_changed`, in the price's
@@ -26,6 +27,7 @@ from django.db.models import F, Sum
 from django.db.models.functions import TruncMonth
 
 from aifinops.core import periods
+from portfolio.choices import PriceTier
 from portfolio.models import AIModel, PriceBookEntry
 from portfolio.pricing import usage_cost
 from portfolio.services.prices import estimates_recost
@@ -78,6 +80,7 @@ def spend_estimates_recost(sender, *, model, since, until=None, **kwargs) -> dic
             cache_read_tokens=cache_read,
             cache_write_tokens=cache_write,
             output_tokens=output,
+            tier=extras.get("service_tier") or PriceTier.STANDARD,
             monthly_volume=volumes.get((model.pk, periods.month_start(day)), 0),
             prices=prices,
         )

@@ -250,6 +250,34 @@ def test_the_migration_marks_the_gateway_records_written_before_of_events_the_bo
     assert again == marked
 
 
+def test_telemetry_no_use_case_claims_is_costed_at_the_months_tier_and_recosted_with_the_month(
+    cast, tiered, redis_clean
+):
+    from .gateway_helpers import token_client
+    from .otlp_helpers import URL, App
+
+    def span():
+        app = App(**{"service.name": "shadow-summarizer"})
+        app.chat()  # 1,000 uncached in, 200 cache reads, 500 out
+        answer = token_client(cast.finance).generic(
+            "POST", URL, app.body(), content_type="application/x-protobuf"
+        )
+        assert answer.status_code == 200
+
+    # Given a span no use case claims, this month, at the base tier: 1,200 in x $2 + 500 out x $8
+    span()
+    shadow = SpendRecord.objects.filter(source="otel")
+    assert shadow.get().effective_cost == _cost(1200, 500, BASE)
+
+    # When an import takes the month past the tier
+    _import(cast.finance, [(periods.today(), THRESHOLD, 0, "big")])
+
+    # Then the span's spend is re-costed at it, and a later span is costed at it
+    assert shadow.get().effective_cost == _cost(1200, 500, VOLUME)
+    span()
+    assert [r.effective_cost for r in shadow] == [_cost(1200, 500, VOLUME)] * 2
+
+
 def _bill(model_key, day, tokens_by_row):
     """A FOCUS bill of Bedrock token rows of the model on the day, one row per token count."""
     start = datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
