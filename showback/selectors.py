@@ -34,10 +34,10 @@ def model_month_volumes(*, model_ids, months) -> dict:
     decides the price book's volume tier (`portfolio.pricing.price_pick`'s `monthly_volume`).
 
     The one rule, for the gateway, the imports and the reconciliation alike: a model's volume in a
-    month is every token recorded for that model in the ledger in that calendar month (UTC), from
-    every source (the gateway's records, usage-only imports, provider bills), input, cache reads
-    and writes and output alike, and whoever may see them. A pair with no tokens is absent. One
-    query, over the (model, period) index.
+    month is every token recorded for that model in the ledger in that calendar month (UTC, by the
+    start of each row's charge period), from every source (the gateway's records, usage-only
+    imports, provider bills), input, cache reads and writes and output alike, and whoever may see
+    them. A pair with no tokens is absent. One query, over the (model, period) index.
     """
     months = sorted(set(months))
     model_ids = set(model_ids)
