@@ -200,7 +200,8 @@ def model_price_list(*, model):
 
 
 def model_recosting_list(*, model, limit=20):
-    """The re-costings that the model's price changes made, newest first, as audited."""
+    """The re-costings that the model's price changes (and imports that carried a month across a
+    volume tier) made, newest first, as audited."""
     return list(
         AuditEvent.objects.for_object(model)
         .filter(action="ai_model.recost")

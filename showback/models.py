@@ -10,6 +10,12 @@ from portfolio.models import MONEY, AIModel, Provider, Team, UseCase
 
 from .commitment_schedule import capacity_total, term_schedule
 
+# raw_extras key of an estimated row costed from the price book, which a price change or a volume
+# tier reached re-costs: [uncached input, cache read, cache write, output] tokens as costed (the
+# record merges cache reads and writes). Usage-only import rows and the gateway's records of events
+# it costed carry it; estimated rows that brought their own cost do not.
+PRICED_TOKENS = "priced_tokens"
+
 
 class TokenType(models.TextChoices):
     INPUT = "input", "Input"
@@ -168,6 +174,9 @@ class SpendRecord(models.Model):
         indexes = [
             models.Index(fields=["charge_period_start"]),
             models.Index(fields=["use_case", "charge_period_start"]),
+            # A model's month volume (showback.selectors.model_month_volumes), read on every
+            # gateway batch and import of a model with volume tiers.
+            models.Index(fields=["model", "charge_period_start"], name="spendrecord_model_period"),
         ]
 
     def __str__(self):

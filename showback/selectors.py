@@ -18,7 +18,7 @@ from portfolio.choices import Environment, ModelTier
 from portfolio.models import CostLine, ValueSignal
 
 from . import fx
-from .models import DailySpend, ImportBatch
+from .models import DailySpend, ImportBatch, SpendRecord
 from .rollups import spend_sums
 
 
@@ -27,6 +27,42 @@ def daily_spend_queryset(*, user, ai_only=True):
     if ai_only:
         qs = qs.filter(is_ai=True)
     return qs
+
+
+def model_month_volumes(*, model_ids, months) -> dict:
+    """{(model id, month start): tokens}: the month's volume of each model in each month, which
+    decides the price book's volume tier (`portfolio.pricing.price_pick`'s `monthly_volume`).
+
+    The one rule, for the gateway, the imports and the reconciliation alike: a model's volume in a
+    month is every token recorded for that model in the ledger in that calendar month (UTC, by the
+    start of each row's charge period), from every source (the gateway's records, usage-only
+    imports, provider bills), input, cache reads and writes and output alike, and whoever may see
+    them. A pair with no tokens is absent. One query, over the (model, period) index.
+    """
+    months = sorted(set(months))
+    model_ids = set(model_ids)
+    if not months or not model_ids:
+        return {}
+    start = datetime.datetime.combine(months[0], datetime.time.min, tzinfo=datetime.UTC)
+    end = datetime.datetime.combine(
+        periods.months_back(months[-1], -1), datetime.time.min, tzinfo=datetime.UTC
+    )
+    rows = (
+        SpendRecord.objects.filter(
+            model_id__in=model_ids, charge_period_start__gte=start, charge_period_start__lt=end
+        )
+        .annotate(month=TruncMonth("charge_period_start", tzinfo=datetime.UTC))
+        .values("model_id", "month")
+        .annotate(tokens=Sum(F("input_tokens") + F("cached_tokens") + F("output_tokens")))
+        .order_by()
+    )
+    wanted = set(months)
+    volumes = {}
+    for r in rows:
+        month = r["month"].date()
+        if month in wanted and r["tokens"]:
+            volumes[r["model_id"], month] = int(r["tokens"])
+    return volumes
 
 
 def _totals(qs):

@@ -260,8 +260,19 @@ def _after_price_change(*, actor, model, since):
     _mirror_refresh(model)
     if since > periods.today():
         return Recosting()
+    return estimates_recost(actor=actor, model=model, since=since)
+
+
+def estimates_recost(*, actor, model, since, until=None, cause=None) -> Recosting:
+    """Re-cost the model's estimated usage costed from the book, from `since` (to `until`,
+    exclusive, when given), and audit what changed (`ai_model.recost`, with `cause` in its after).
+
+    The one path for every re-costing: a price of the book in force from a past day, and an import
+    that carries a month's volume across a volume tier (`showback.ingest.recost`). Showback's
+    receivers of `model_prices_changed` do the work; call it inside the writing transaction.
+    """
     result = Recosting(since=since)
-    for _receiver, answer in model_prices_changed.send(sender=AIModel, model=model, since=since):
+    for _receiver, answer in model_prices_changed.send(sender=AIModel, model=model, since=since, until=until):
         if not answer:
             continue
         result.events += answer["events"]
@@ -269,13 +280,15 @@ def _after_price_change(*, actor, model, since):
             for currency, total in answer[side].items():
                 getattr(result, side)[currency] = getattr(result, side).get(currency, Decimal("0")) + total
     if result.events:
+        period = {"since": since.isoformat()} | ({"until": until.isoformat()} if until else {})
         audit_record(
             actor=actor,
             action="ai_model.recost",
             obj=model,
-            before={"since": since.isoformat(), "estimated": {c: str(t) for c, t in result.before.items()}},
+            before={**period, "estimated": {c: str(t) for c, t in result.before.items()}},
             after={
-                "since": since.isoformat(),
+                **period,
+                **(cause or {}),
                 "events": result.events,
                 "estimated": {c: str(t) for c, t in result.after.items()},
             },

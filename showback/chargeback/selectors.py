@@ -2,14 +2,16 @@
 of the FOCUS export.
 
 Amounts are summed per currency and never added across currencies. Statements and reconciliation
-read the DailySpend rollups; only the FOCUS export reads SpendRecords, one at a time, streamed.
+read the DailySpend rollups; the reconciliation's prices read which months and models of
+SpendRecords the price book costed (one grouped query), and the FOCUS export reads SpendRecords,
+one at a time, streamed.
 """
 
 import datetime
 from collections import defaultdict
 from decimal import Decimal
 
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth
 
 from aifinops.core import periods, permissions
@@ -18,7 +20,7 @@ from portfolio.pricing import price_pick
 
 from .. import fx
 from .. import selectors as spend
-from ..models import SpendRecord
+from ..models import PRICED_TOKENS, SpendRecord
 from ..rollups import SPEND_SUMS
 from .exports import focus_row
 
@@ -202,44 +204,72 @@ def reconciliation(*, user, start_month, months):
                 "prices": [],
             }
         )
-    _prices_used(result, base=spend.daily_spend_queryset(user=user).filter(date__gte=start, date__lt=end))
+    _prices_used(result, user=user, start=start, end=end)
     return result
 
 
-def _prices_used(rows, *, base):
-    """Give each reconciliation row with an estimate the prices of the book its estimate was
-    costed with: per model, the standard-tier rows in force on some day of the month (at the
-    month's estimated volume), so "negotiated price, standard tier, from 1 Nov 2026" explains a gap. Two
+def _prices_used(rows, *, user, start, end):
+    """Give each reconciliation row with an estimate the prices of the book that costed it, so
+    "negotiated price, standard tier, from 1 Nov 2026" explains a gap: per model, the
+    standard-tier rows in force on some day of the month at the month's volume, and that volume
+    (the tier it reached). Only estimated rows the book costed, which a price change re-costs,
+    name a price (`PRICED_TOKENS`: usage-only import rows, the gateway's records of events it
+    costed); an estimate that brought its own cost names none. The volume is the ledger's one
+    rule (`showback.selectors.model_month_volumes`: every token of the model that month, from
+    every source, whoever may see them), the one the gateway and the imports cost with. Four
     queries, however many rows."""
     wanted = {(r["month"], r["provider"], r["currency"]): r for r in rows if r["has_estimate"]}
     if not wanted:
         return
-    usage = (
-        base.filter(is_estimated=True, model__isnull=False)
-        .annotate(month=TruncMonth("date"))
+    model_ids = set(
+        spend.daily_spend_queryset(user=user)
+        .filter(date__gte=start, date__lt=end, is_estimated=True, model__isnull=False)
+        .order_by()
+        .values_list("model_id", flat=True)
+        .distinct()
+    )
+    if not model_ids:
+        return
+    usage = list(
+        SpendRecord.objects.filter(permissions.spend_scope(user))
+        .filter(
+            is_ai=True,
+            is_estimated=True,
+            model_id__in=model_ids,
+            charge_period_start__gte=_midnight(start),
+            charge_period_start__lt=_midnight(end),
+            raw_extras__has_key=PRICED_TOKENS,
+        )
+        .annotate(month=TruncMonth("charge_period_start", tzinfo=datetime.UTC))
         .order_by()
         .values("month", "provider__slug", "currency", "model_id", "model__name")
-        .annotate(tokens=Sum(F("input_tokens") + F("cached_tokens") + F("output_tokens")))
+        .distinct()
     )
-    usage = list(usage)
+    volumes = spend.model_month_volumes(
+        model_ids={u["model_id"] for u in usage}, months={u["month"].date() for u in usage}
+    )
     prices = defaultdict(list)
     for price in PriceBookEntry.objects.filter(model_id__in={u["model_id"] for u in usage}):
         prices[price.model_id].append(price)
     for u in sorted(usage, key=lambda u: u["model__name"]):
-        month = u["month"].date() if isinstance(u["month"], datetime.datetime) else u["month"]
+        month = u["month"].date()
         row = wanted.get((month, u["provider__slug"], u["currency"]))
         if row is None:
             continue
         month_end = periods.months_back(month, -1)
         model_prices = prices[u["model_id"]]
+        volume = volumes.get((u["model_id"], month), 0)
         changes = {p.effective_from for p in model_prices if month < p.effective_from < month_end}
-        days = [month, *sorted(changes)]
         used = []
-        for day in days:
-            price = price_pick(model_prices, on_date=day, monthly_volume=int(u["tokens"] or 0))
+        for day in [month, *sorted(changes)]:
+            price = price_pick(model_prices, on_date=day, monthly_volume=volume)
             if price is not None and price not in used:
                 used.append(price)
-        row["prices"].append({"model": u["model__name"], "prices": used})
+        row["prices"].append({"model": u["model__name"], "prices": used, "volume": volume})
+
+
+def _midnight(day):
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
 
 
 def reconciliation_reporting(*, user, start_month, months):

@@ -32,14 +32,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from rest_framework.exceptions import ParseError, ValidationError
 
-from aifinops.core import permissions
+from aifinops.core import periods, permissions
 from aifinops.core.api.parsers import json_loads_checked, text_problem
 from aifinops.core.audit import audit_record
 from aifinops.core.exceptions import Unprocessable
-from portfolio.models import UseCase
+from portfolio.choices import PriceTier
+from portfolio.models import PriceBookEntry, UseCase
 from portfolio.pricing import usage_cost
 
-from ..models import SpendRecord
+from ..models import PRICED_TOKENS, SpendRecord
+from ..selectors import model_month_volumes
 from .authorize import GatewayPrincipal
 from .tasks import unattributed_rollups
 from .usage import usage_events_ingest
@@ -594,6 +596,23 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
     from. Returns (records written, refusals)."""
     records, refused = [], []
     models = _catalog(_storable(e.get("model") for e, *_ in spans))
+    prices = {m.pk: [] for m in models.values()}
+    for price in PriceBookEntry.objects.filter(model_id__in=prices):
+        prices[price.model_id].append(price)
+    # Volume tiers on the ledger's month volume as it stands before the spans, as for usage events.
+    tiered = {m for m, rows in prices.items() if any(p.volume_threshold for p in rows)}
+    volumes = (
+        model_month_volumes(
+            model_ids=tiered,
+            months={
+                periods.month_start(datetime.datetime.fromisoformat(e["timestamp"]).date())
+                for e, *_ in spans
+                if e.get("timestamp")
+            },
+        )
+        if tiered
+        else {}
+    )
     now = timezone.now()
     for event, facts, _resource, label in spans:
         model = models.get(event.get("model") or "")
@@ -618,19 +637,29 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
             continue
         tier = service_tier_parse(event.get("service_tier"))  # a tier no one knows is refused above
         # Priced as the usage pipeline prices an event: the price book's price in force that day.
+        tokens = [
+            event.get(name) or 0
+            for name in ("input_tokens", "cached_tokens", "cache_write_tokens", "output_tokens")
+        ]
         costed = (
             usage_cost(
                 model,
                 on_date=when.date(),
-                input_tokens=event["input_tokens"] or 0,
-                cache_read_tokens=event["cached_tokens"] or 0,
-                cache_write_tokens=event["cache_write_tokens"] or 0,
-                output_tokens=event["output_tokens"] or 0,
+                input_tokens=tokens[0],
+                cache_read_tokens=tokens[1],
+                cache_write_tokens=tokens[2],
+                output_tokens=tokens[3],
                 tier=tier,
+                monthly_volume=volumes.get((model.pk, periods.month_start(when.date())), 0),
+                prices=prices[model.pk],
             )
             if model
             else None
         )
+        # Costed from the book: a price change (or an import over a volume tier) re-costs it.
+        extras = {PRICED_TOKENS: tokens} if model else {}
+        if model and tier != PriceTier.STANDARD:
+            extras["service_tier"] = tier
         cost = costed.amount if costed else 0
         day = datetime.datetime.combine(when.date(), datetime.time.min, tzinfo=datetime.UTC)
         tags = {
@@ -666,6 +695,7 @@ def unattributed_spans_store(*, actor, spans) -> tuple[int, list]:
                 + (event.get("output_tokens") or 0),
                 requests=1,
                 attributed_by="",
+                raw_extras=extras,
             )
         )
     if not records:

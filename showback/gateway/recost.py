@@ -10,8 +10,10 @@ the days and use cases touched. Running it twice changes nothing the second time
 new price is in another currency than the one it was stored in is left as it is (its spend record
 is keyed by currency): the re-costing counts it as skipped.
 
-Volume tiers are settled on the month's volume as it stands when re-costing, so a month costed
-event by event while its volume grew is re-costed at the tier the month reached.
+Volume tiers are settled on the month's volume as it stands when re-costing (the ledger's one
+rule, `showback.selectors.model_month_volumes`: every token of the model in the month, from every
+source), so a month costed event by event while its volume grew is re-costed at the tier the month
+reached. An import that carries a month across a tier re-costs that month (`until` bounds it).
 """
 
 import datetime
@@ -27,44 +29,47 @@ from portfolio.pricing import usage_cost
 
 from ..models import SpendRecord
 from ..rollups import daily_spend_rebuild
+from ..selectors import model_month_volumes
 from .models import UsageEvent, UsageHourly
-from .selectors import model_month_volumes
 from .usage import _customer_and_tags_digest
 
 CHUNK = 5000
 COST_PLACES = Decimal("0.0000000001")
 
 
-def usage_recost(sender, *, model, since, **kwargs) -> dict:
-    """Re-cost the model's computed usage events from `since` on; {"events", "skipped", "before",
-    "after"}: events whose cost changed, and the totals per currency of the events looked at."""
+def usage_recost(sender, *, model, since, until=None, **kwargs) -> dict:
+    """Re-cost the model's computed usage events from `since` on (before `until`, when given);
+    {"events", "skipped", "before", "after"}: events whose cost changed, and the totals per
+    currency of the events looked at."""
     start = datetime.datetime.combine(since, datetime.time.min, tzinfo=datetime.UTC)
+    events = UsageEvent.objects.filter(model_id=model.pk, cost_computed=True, occurred_at__gte=start)
+    last = periods.today()
+    if until is not None:
+        events = events.filter(
+            occurred_at__lt=datetime.datetime.combine(until, datetime.time.min, tzinfo=datetime.UTC)
+        )
+        last = min(last, until - datetime.timedelta(days=1))
     prices = list(PriceBookEntry.objects.filter(model=model))
     volumes = {}
     if any(p.volume_threshold for p in prices):
-        today = periods.today()
         months, month = set(), periods.month_start(since)
-        while month <= today:
+        while month <= last:
             months.add(month)
             month = periods.months_back(month, -1)
         volumes = model_month_volumes(model_ids={model.pk}, months=months)
-    events = (
-        UsageEvent.objects.filter(model_id=model.pk, cost_computed=True, occurred_at__gte=start)
-        .order_by()
-        .values_list(
-            "id",
-            "occurred_at",
-            "use_case_id",
-            "input_tokens",
-            "cached_tokens",
-            "cache_write_tokens",
-            "output_tokens",
-            "service_tier",
-            "cost",
-            "currency",
-            "customer",
-            "tags",
-        )
+    events = events.order_by().values_list(
+        "id",
+        "occurred_at",
+        "use_case_id",
+        "input_tokens",
+        "cached_tokens",
+        "cache_write_tokens",
+        "output_tokens",
+        "service_tier",
+        "cost",
+        "currency",
+        "customer",
+        "tags",
     )
     before, after = defaultdict(Decimal), defaultdict(Decimal)
     changed, skipped = [], 0

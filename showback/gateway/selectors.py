@@ -9,14 +9,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Q, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Q
 from django.utils import timezone
 
-from aifinops.core import periods
 from aifinops.core.models import AuditEvent
 
-from ..models import SpendRecord
 from . import telemetry
 from .controls import agent_defaults, agent_policy_unsaved
 from .models import AgentPolicy, AuthorizationDecision, GatewayKey, UsageHourly
@@ -214,27 +211,3 @@ def use_case_gateway(*, use_case, user):
         "can_stop": permissions.can_stop_agent(user, use_case),
         "telemetry_days": TELEMETRY_DAYS,
     }
-
-
-def model_month_volumes(*, model_ids, months) -> dict:
-    """{(model id, month start): tokens} the gateway recorded for these models in these months."""
-    months = sorted(months)
-    if not months or not model_ids:
-        return {}
-    start = datetime.datetime.combine(months[0], datetime.time.min, tzinfo=datetime.UTC)
-    end = datetime.datetime.combine(
-        periods.months_back(months[-1], -1), datetime.time.min, tzinfo=datetime.UTC
-    )
-    rows = (
-        SpendRecord.objects.filter(
-            source="gateway",
-            model_id__in=model_ids,
-            charge_period_start__gte=start,
-            charge_period_start__lt=end,
-        )
-        .annotate(month=TruncMonth("charge_period_start", tzinfo=datetime.UTC))
-        .values("model_id", "month")
-        .annotate(tokens=Sum(F("input_tokens") + F("cached_tokens") + F("output_tokens")))
-        .order_by()
-    )
-    return {(r["model_id"], r["month"].date()): int(r["tokens"] or 0) for r in rows}

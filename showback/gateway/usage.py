@@ -27,7 +27,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from ..models import SpendRecord
+from ..models import PRICED_TOKENS, SpendRecord
 from . import counters as ctr
 from . import telemetry
 from .authorize import GatewayPrincipal
@@ -380,6 +380,21 @@ def _gateway_spend_add(fresh) -> set:
         record.output_tokens += tokens_out
         record.quantity += tokens_in + tokens_cached + tokens_out
         record.requests += len(events)
+        priced = [e for e in events if e["cost_computed"]]
+        if priced:
+            # The record holds usage the price book costed: a price change re-costs it (from the
+            # events), and the reconciliation names the price.
+            counts = record.raw_extras.get(PRICED_TOKENS) or [0, 0, 0, 0]
+            for e in priced:
+                counts = [
+                    a + (b or 0)
+                    for a, b in zip(
+                        counts,
+                        (e["input_tokens"], e["cached_tokens"], e["cache_write_tokens"], e["output_tokens"]),
+                        strict=True,
+                    )
+                ]
+            record.raw_extras = {**record.raw_extras, PRICED_TOKENS: counts}
     SpendRecord.objects.bulk_create(to_create)
     SpendRecord.objects.bulk_update(
         to_update,
@@ -391,6 +406,7 @@ def _gateway_spend_add(fresh) -> set:
             "output_tokens",
             "quantity",
             "requests",
+            "raw_extras",
         ],
     )
     return {e["occurred_at"].date() for e in fresh}

@@ -18,9 +18,9 @@ from portfolio.models import AIModel, PriceBookEntry, UseCase
 from portfolio.pricing import usage_cost
 
 from ..fx import rate_for
+from ..selectors import model_month_volumes
 from .authorize import GatewayPrincipal
 from .models import UsageOutcome, UsageStatus
-from .selectors import model_month_volumes
 
 MAX_BATCH = 1000
 OLDEST = datetime.timedelta(days=730)
@@ -385,7 +385,8 @@ def _currencies_counted(parsed, problems):
 def _costs_computed(events) -> None:
     """Cost the events that bring none with the price book's price in force on their day, in one
     query for the prices of the batch's models (and one for their monthly volumes, only where a
-    price has volume tiers)."""
+    price has volume tiers: the ledger's month volume, `showback.selectors.model_month_volumes`,
+    as recorded before the batch; a price change or an import re-costs at the month's final one)."""
     if not events:
         return
     prices = defaultdict(list)

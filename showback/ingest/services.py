@@ -25,17 +25,18 @@ from django.db import DatabaseError, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from aifinops.core import permissions
+from aifinops.core import periods, permissions
 from aifinops.core.audit import audit_record, snapshot
 from aifinops.core.models import AuditEvent
 from portfolio.models import AIModel, PriceBookEntry, Provider
 from portfolio.pricing import usage_cost
 
 from ..attribution.engine import Attributor, Facts
-from ..models import ImportBatch, ImportMode, ImportStatus, SpendRecord, TokenType
+from ..models import PRICED_TOKENS, ImportBatch, ImportMode, ImportStatus, SpendRecord, TokenType
 from ..rollups import daily_spend_rebuild
+from ..selectors import model_month_volumes
 from ..signals import spend_imported
-from . import bulk
+from . import bulk, recost
 from .importers.base import ImportFileError, RowError
 from .importers.common import open_maybe_gzip
 from .importers.registry import IMPORTERS, detect
@@ -43,8 +44,6 @@ from .importers.registry import IMPORTERS, detect
 logger = logging.getLogger(__name__)
 
 CHUNK = 5000
-# raw_extras key of a usage-only row costed here: [uncached, cache read, cache write, output] tokens.
-PRICED_TOKENS = "priced_tokens"
 MAX_REJECTS_KEPT = 10_000
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
@@ -205,7 +204,26 @@ class _Resolver:
         self.prices = {}
         for price in PriceBookEntry.objects.all():
             self.prices.setdefault(price.model_id, []).append(price)
+        self.tiered = {m for m, rows in self.prices.items() if any(p.volume_threshold for p in rows)}
+        # {(model id, month): volume}: the ledger's month volume of each model with volume tiers
+        # when the import started, read once per month, plus the tokens of the rows read since.
+        self.volumes = {}
+        self._months_read = set()
         self.attributor = Attributor()
+
+    def volume_add(self, model, day, tokens):
+        """The month volume of the model once this row's tokens are in (0 for a model without
+        volume tiers: its price does not depend on it)."""
+        if model.pk not in self.tiered:
+            return 0
+        month = periods.month_start(day)
+        if month not in self._months_read:
+            self._months_read.add(month)
+            for key, volume in model_month_volumes(model_ids=self.tiered, months={month}).items():
+                self.volumes[key] = self.volumes.get(key, 0) + volume
+        key = (model.pk, month)
+        self.volumes[key] = self.volumes.get(key, 0) + tokens
+        return self.volumes[key]
 
     def provider(self, name, service):
         for text in (service, name):
@@ -247,9 +265,10 @@ def _tokens(row):
     )
 
 
-def _estimate(model, tokens, *, day, resolver):
-    """The cost of a usage-only row at the price book's price in force on its day (standard tier;
-    volume tiers are not reached, as an import does not know the month's volume)."""
+def _estimate(model, tokens, *, day, monthly_volume, resolver):
+    """The cost of a usage-only row at the price book's price in force on its day (standard tier),
+    at the volume tier its month reaches with the rows read so far, this one included. The rows
+    read before the month crossed a tier are re-costed when the import ends (`_volume_tiers`)."""
     uncached, cache_read, cache_write, output = tokens
     return usage_cost(
         model,
@@ -258,6 +277,7 @@ def _estimate(model, tokens, *, day, resolver):
         cache_read_tokens=cache_read,
         cache_write_tokens=cache_write,
         output_tokens=output,
+        monthly_volume=monthly_volume,
         prices=resolver.prices.get(model.pk, []),
     ).amount
 
@@ -270,12 +290,15 @@ def _record(row, batch, resolver):
     billed, effective, listed = row.billed_cost, row.effective_cost, row.list_cost
     estimated = row.is_estimated
     extras = dict(row.raw_extras or {})
+    day = row.charge_period_start.astimezone(datetime.UTC).date()
+    # Every row's tokens count in its month's volume, billed or not.
+    volume = resolver.volume_add(model, day, sum(tokens)) if model else 0
     if billed is None and effective is None and listed is None:
-        # Usage only: costed from the catalog's list prices, and flagged as an estimate.
+        # Usage only: costed from the price book, and flagged as an estimate.
         cost = (
-            _estimate(
-                model, tokens, day=row.charge_period_start.astimezone(datetime.UTC).date(), resolver=resolver
-            ).quantize(Decimal("0.0000000001"))
+            _estimate(model, tokens, day=day, monthly_volume=volume, resolver=resolver).quantize(
+                Decimal("0.0000000001")
+            )
             if model
             else Decimal("0")
         )
@@ -499,6 +522,8 @@ def _run(batch, heartbeat, on_progress):
                 raise _Cancelled
             if stats["first"] is not None:
                 daily_spend_rebuild(start=stats["first"], end=stats["last"])
+            if stats["imported"]:
+                _volume_tiers(batch, resolver)
             _finish(batch, ImportStatus.SUCCEEDED, stats, rejects, "")
             audit_record(
                 actor=batch.created_by, action="spend_import.complete", obj=batch, after=snapshot(batch)
@@ -557,6 +582,20 @@ def _fail(batch, stats, rejects, error):
         stats.update(imported=0, duplicate=0, first=None, last=None, totals={})
         _finish(batch, ImportStatus.FAILED, stats, rejects, error)
         audit_record(actor=batch.created_by, action="spend_import.reject", obj=batch, after=snapshot(batch))
+
+
+def _volume_tiers(batch, resolver):
+    """The import's rows are in: where they carried a month's volume across a tier of a model's
+    prices, re-cost that month's estimated usage of the model (the import's own rows costed before
+    the crossing, the other imports' and the gateway's), audited. Set-based whatever the file's
+    size: one aggregate of the import's rows of models with volume tiers, and one of the months'
+    volumes."""
+    if not resolver.tiered:
+        return
+    added = recost.month_tokens(SpendRecord.objects.filter(import_batch=batch, model_id__in=resolver.tiered))
+    recost.volume_tiers_settle(
+        actor=batch.created_by, changes=added, costed_at=resolver.volumes, cause={"import_batch": batch.pk}
+    )
 
 
 def _spend_imported():
@@ -761,10 +800,22 @@ def spend_import_undo(*, batch_id, actor):
     if batch.status != ImportStatus.SUCCEEDED:
         _refuse(batch, "undone", (ImportStatus.SUCCEEDED,))
     before = snapshot(batch, STATE_FIELDS)
+    tiered = recost.tiered_model_ids()
+    taken = (
+        recost.month_tokens(SpendRecord.objects.filter(import_batch=batch, model_id__in=tiered))
+        if tiered
+        else {}
+    )
     # One DELETE: no other table points at a spend record, so the ORM's per-row collection is not needed.
     removed = SpendRecord.objects.filter(import_batch=batch)._raw_delete(SpendRecord.objects.db)
     if batch.period_start is not None:
         daily_spend_rebuild(start=batch.period_start, end=batch.period_end)
+    # Its tokens leave their months' volumes: a month back below a tier is re-costed.
+    recost.volume_tiers_settle(
+        actor=actor,
+        changes={key: -tokens for key, tokens in taken.items()},
+        cause={"import_batch": batch.pk, "undone": True},
+    )
     batch.status, batch.error = (
         ImportStatus.UNDONE,
         f"Undone by {getattr(actor, 'username', 'system')}: its {removed:,} rows were removed.",
