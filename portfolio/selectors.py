@@ -8,7 +8,6 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
@@ -23,7 +22,15 @@ from aifinops.core import periods, permissions
 from aifinops.core.models import AuditEvent
 
 from . import spend
-from .choices import ModelTier, MoveRequestStatus, OptimizationStatus, PriceKind, PriceTier, Stage
+from .choices import (
+    ModelTier,
+    MoveRequestStatus,
+    OptimizationStatus,
+    PriceKind,
+    PriceTier,
+    Stage,
+    in_choice_order,
+)
 from .filters import ACTUAL_SPEND_SORTS, TeamFilter, UseCaseFilter
 from .gates import rules as gates
 from .models import (
@@ -150,11 +157,6 @@ def stage_counts(*, user):
 def ai_model_list():
     """The whole model catalog, for everyone signed in: by provider, then tier from small up, then name;
     each model with its negotiated prices in force today (`negotiated_*`, None where it has none)."""
-    tier_order = Case(
-        *(When(tier=tier, then=Value(rank)) for rank, tier in enumerate(ModelTier.values)),
-        default=Value(len(ModelTier.values)),
-        output_field=IntegerField(),
-    )
     # The standard negotiated price in force today at any volume, as `price_in_force` picks it
     # (negotiated before list, then the latest date): the list shows it beside the list price.
     negotiated = PriceBookEntry.objects.filter(
@@ -167,7 +169,7 @@ def ai_model_list():
     return list(
         AIModel.objects.select_related("provider")
         .annotate(
-            tier_order=tier_order,
+            tier_order=in_choice_order("tier", ModelTier),
             **{
                 f"negotiated_{field}": Subquery(negotiated.values(field)[:1])
                 for field in (
