@@ -223,7 +223,9 @@ def overlap_figure(data: DashboardData) -> Dataset:
                     "currency": currency,
                 }
             )
-    rows.sort(key=lambda r: (r["team"], r["tier"], -r["spend"]))
+    # Tiers from small up, in ModelTier's order as the catalog lists them, not by their names.
+    tier_rank = {label: rank for rank, label in enumerate(ModelTier.labels)}
+    rows.sort(key=lambda r: (r["team"], tier_rank.get(r["tier"], len(tier_rank)), -r["spend"]))
     return Dataset(
         "overlap",
         "Vendor overlap: teams paying several providers for one model tier",
