@@ -1,3 +1,5 @@
+import csv
+import io
 import re
 from decimal import Decimal
 
@@ -118,8 +120,35 @@ def test_csv_export_follows_the_filters_and_visibility(login, cast):
     assert response["Content-Type"].startswith("text/csv")
     body = b"".join(response.streaming_content).decode()
     lines = body.strip().splitlines()
-    assert lines[0].startswith("key,name,team,stage,risk_tier")
+    assert lines[0].startswith("key,name,team,stage,risk tier,autonomy level,business owner")
     assert [line.split(",")[0] for line in lines[1:]] == ["in-pilot"]
+
+
+def test_csv_export_writes_stage_risk_and_autonomy_in_words_not_their_stored_values(login, cast):
+    # Given a supervised-agent use case at MVP with critical risk
+    UseCaseFactory(
+        team=cast.team_a,
+        key="agent",
+        name="Agent",
+        stage="mvp",
+        risk_tier="critical",
+        autonomy_level="supervised_agent",
+        environment="production",
+    )
+
+    # When the list is exported
+    response = login(cast.finance).get(reverse("portfolio:use_case_export"), {"q": "agent"})
+
+    # Then the row carries the labels the page shows, not the stored values
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert (row["stage"], row["risk tier"], row["autonomy level"], row["environment"]) == (
+        "MVP",
+        "Critical",
+        "Supervised agent",
+        "Production",
+    )
+    assert "supervised_agent" not in rows[1]
 
 
 def test_csv_export_hides_other_teams_and_neutralises_formulas(login, cast):
