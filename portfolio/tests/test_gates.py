@@ -1124,3 +1124,13 @@ def test_the_history_tab_reads_gate_items_and_move_requests_by_their_labels(logi
     assert "<strong>Target stage</strong>: Pilot" in body
     assert "<strong>Status</strong>: Open" in body
     assert ": pilot<" not in body
+
+
+def test_approvals_and_move_requests_are_named_by_their_labels(cast):
+    approval = StageApproval(use_case=cast.use_case_a, target_stage=Stage.MVP)
+    request = StageMoveRequest(
+        use_case=cast.use_case_a, target_stage=Stage.MVP, status=MoveRequestStatus.OPEN
+    )
+
+    assert str(approval) == "Support summarizer → MVP"
+    assert str(request) == "Support summarizer → MVP (open)"
