@@ -130,7 +130,9 @@ class IntakeForm(forms.ModelForm):
         self.fields["technical_owner"].queryset = people
         self.fields["ai_models"].queryset = catalog_models_for_choice()
         self.fields["ai_models"].widget.attrs["size"] = 8
-        label_empty_choices(self.fields, {"task_kind": "Not sure yet"})
+        label_empty_choices(
+            self.fields, {"task_kind": "Not sure yet", "run_frequency": "Choose how often it runs…"}
+        )
         existing_tags = self.instance.tags if self.instance.pk else {}
         for tag_key in self.tag_keys:
             name = f"tag_{tag_key.key}"

@@ -39,6 +39,13 @@ def test_the_form_says_what_an_empty_choice_means(login, cast, catalog):
     assert empty_choice(html, "tag_function") == "Choose one…"
     assert empty_choice(html, "tag_customer-segment") == "Not set"
 
+    section = login(cast.requester_a).get(
+        reverse("intake:agent_section"), {"autonomy_level": "supervised_agent"}
+    )
+    agent = section.content.decode()
+    assert "---------" not in agent
+    assert empty_choice(agent, "run_frequency") == "Choose how often it runs…"
+
 
 def test_save_draft_then_resume_it(login, cast, intake_data):
     client = login(cast.requester_a)
