@@ -40,7 +40,7 @@ class IntakeForm(forms.ModelForm):
     """Validates an intake. With mode="submit" it also checks what submission needs."""
 
     team = forms.ModelChoiceField(
-        queryset=Team.objects.none(), to_field_name="slug", empty_label="Choose a team"
+        queryset=Team.objects.none(), to_field_name="slug", empty_label="Choose a team…"
     )
     business_owner = PersonChoiceField(
         queryset=get_user_model().objects.none(),
