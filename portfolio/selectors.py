@@ -309,10 +309,14 @@ def cost_line_list(*, use_case, months=3):
 
 def optimization_list(*, use_case):
     return list(
-        OptimizationItem.objects.filter(use_case=use_case)
-        .select_related("owner")
-        .order_by("status", "-expected_monthly_savings", "id")
+        OptimizationItem.objects.filter(use_case=use_case).select_related("owner").order_by(*backlog_order())
     )
+
+
+def backlog_order():
+    """The backlog's order wherever it is listed: by status as the choices run (proposed, in
+    progress, done, rejected; not "done" first by the stored value), then the largest saving."""
+    return (in_choice_order("status", OptimizationStatus), "-expected_monthly_savings", "id")
 
 
 # The optimization backlog across the portfolio.
