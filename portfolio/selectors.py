@@ -193,11 +193,18 @@ def ai_model_get(*, pk):
 
 
 def model_price_list(*, model):
-    """The model's price book, newest first: its price history."""
+    """The model's price book, newest first: its price history; on one day list before negotiated,
+    then the service tiers in their choices' order (standard, batch, priority, flex)."""
     return list(
         PriceBookEntry.objects.filter(model=model)
         .select_related("created_by")
-        .order_by("-effective_from", "kind", "tier", "volume_threshold", "-id")
+        .order_by(
+            "-effective_from",
+            in_choice_order("kind", PriceKind),
+            in_choice_order("tier", PriceTier),
+            "volume_threshold",
+            "-id",
+        )
     )
 
 
