@@ -343,7 +343,7 @@ class Vote(TimeStampedModel):
         constraints = [models.UniqueConstraint(fields=["item", "member"], name="vote_one_per_member")]
 
     def __str__(self):
-        return f"{self.member} on {self.item}: {self.choice}"
+        return f"{self.member} on {self.item}: {self.get_choice_display().lower()}"
 
 
 class Decision(models.Model):
@@ -373,4 +373,4 @@ class Decision(models.Model):
         ordering = ["-recorded_at", "-id"]
 
     def __str__(self):
-        return f"{self.item}: {self.outcome}"
+        return f"{self.item}: {self.get_outcome_display().lower()}"

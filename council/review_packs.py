@@ -24,7 +24,7 @@ from portfolio.models import (
     UseCase,
     ValueSignal,
 )
-from portfolio.selectors import stage_gate
+from portfolio.selectors import backlog_order, stage_gate
 from showback.budgets import selectors as budget_selectors
 from showback.commitments import selectors as commitment_selectors
 from showback.models import Budget, BudgetScope, DailySpend
@@ -190,7 +190,7 @@ def _risks(use_case, *, today):
 def _optimizations(use_case):
     items = OptimizationItem.objects.filter(
         use_case=use_case, status__in=(OptimizationStatus.PROPOSED, OptimizationStatus.IN_PROGRESS)
-    ).order_by("status", "-expected_monthly_savings", "id")
+    ).order_by(*backlog_order())
     return [
         {
             "title": i.title,

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.utils.text import slugify
 
 from aifinops.core import permissions
-from aifinops.core.widgets import style_fields
+from aifinops.core.widgets import label_empty_choices, style_fields
 from portfolio.models import AIModel, TagKey, Team
 
 from .models import IntakeRequest
@@ -40,7 +40,7 @@ class IntakeForm(forms.ModelForm):
     """Validates an intake. With mode="submit" it also checks what submission needs."""
 
     team = forms.ModelChoiceField(
-        queryset=Team.objects.none(), to_field_name="slug", empty_label="Choose a team"
+        queryset=Team.objects.none(), to_field_name="slug", empty_label="Choose a team…"
     )
     business_owner = PersonChoiceField(
         queryset=get_user_model().objects.none(),
@@ -130,8 +130,9 @@ class IntakeForm(forms.ModelForm):
         self.fields["technical_owner"].queryset = people
         self.fields["ai_models"].queryset = catalog_models_for_choice()
         self.fields["ai_models"].widget.attrs["size"] = 8
-        # The model's blank choice reads "---------"; say what leaving it means.
-        self.fields["task_kind"].choices = [("", "Not sure yet"), *self.fields["task_kind"].choices[1:]]
+        label_empty_choices(
+            self.fields, {"task_kind": "Not sure yet", "run_frequency": "Choose how often it runs…"}
+        )
         existing_tags = self.instance.tags if self.instance.pk else {}
         for tag_key in self.tag_keys:
             name = f"tag_{tag_key.key}"
@@ -139,7 +140,8 @@ class IntakeForm(forms.ModelForm):
                 choices = [
                     (v, v.replace("_", " ").replace("-", " ").capitalize()) for v in tag_key.allowed_values
                 ]
-                field = forms.ChoiceField(choices=[("", "—"), *choices], required=False)
+                empty = "Choose one…" if tag_key.required else "Not set"
+                field = forms.ChoiceField(choices=[("", empty), *choices], required=False)
             else:
                 field = forms.CharField(max_length=100, required=False)
             field.label = tag_key.label

@@ -1,4 +1,18 @@
 from django.db import models
+from django.db.models import Case, IntegerField, Value, When
+
+
+def in_choice_order(field, choices):
+    """An expression ranking `field` in the order `choices` declares (concept, MVP, pilot, launch,
+    scale, sunset; low, medium, high, critical), to `order_by` it (`.desc()` for the other end):
+    sorting by the stored value would put "launch" before "mvp" and "high" before "low". A value
+    the choices do not know ranks after them all."""
+    values = [value for value, _ in choices.choices]
+    return Case(
+        *(When(**{field: value}, then=Value(rank)) for rank, value in enumerate(values)),
+        default=Value(len(values)),
+        output_field=IntegerField(),
+    )
 
 
 class BusinessFunction(models.TextChoices):

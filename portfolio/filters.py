@@ -4,7 +4,15 @@ from django.db.models import Q
 from aifinops.core import permissions
 from aifinops.core.widgets import DropdownMultiple, style_fields
 
-from .choices import AutonomyLevel, BusinessFunction, OptimizationLever, OptimizationStatus, RiskTier, Stage
+from .choices import (
+    AutonomyLevel,
+    BusinessFunction,
+    OptimizationLever,
+    OptimizationStatus,
+    RiskTier,
+    Stage,
+    in_choice_order,
+)
 from .models import AIModel, CostLine, Milestone, OptimizationItem, Team, UseCase, ValueSignal
 
 
@@ -24,11 +32,30 @@ def _only_visible_teams(filterset):
 ACTUAL_SPEND_SORTS = {"actual_mtd": "month_to_date", "actual_last": "last_month"}
 
 
+# Sorts by a field of choices, in the choices' order (concept before MVP, low before medium), not
+# by the stored value: {field: its choices}.
+CHOICE_SORTS = {"stage": Stage, "risk_tier": RiskTier, "autonomy_level": AutonomyLevel}
+
+
 class UseCaseOrderingFilter(django_filters.OrderingFilter):
-    """The list's sorts; those by actual spend are left to `selectors.use_case_page`."""
+    """The list's sorts; those by actual spend are left to `selectors.use_case_page`. A sort by
+    stage, risk or autonomy follows the choices' order, then the name, so pages do not shuffle."""
+
+    def get_ordering_value(self, param):
+        field = self.param_map.get(param.lstrip("-"), param.lstrip("-"))
+        if field not in CHOICE_SORTS:
+            return super().get_ordering_value(param)
+        rank = in_choice_order(field, CHOICE_SORTS[field])
+        return rank.desc() if param.startswith("-") else rank.asc()
 
     def filter(self, qs, value):
-        return super().filter(qs, [v for v in value or [] if v.lstrip("-") not in ACTUAL_SPEND_SORTS])
+        params = [v for v in value or [] if v and v.lstrip("-") not in ACTUAL_SPEND_SORTS]
+        if not params:
+            return qs
+        ordering = [self.get_ordering_value(param) for param in params]
+        if any(self.param_map.get(param.lstrip("-")) in CHOICE_SORTS for param in params):
+            ordering += ["name", "pk"]
+        return qs.order_by(*ordering)
 
 
 class UseCaseFilter(django_filters.FilterSet):
@@ -62,9 +89,9 @@ class UseCaseFilter(django_filters.FilterSet):
             for param, label, ends in (
                 ("name", "Name", ("A to Z", "Z to A")),
                 ("team", "Team", ("A to Z", "Z to A")),
-                ("stage", "Stage", ("A to Z", "Z to A")),
-                ("risk", "Risk", ("A to Z", "Z to A")),
-                ("autonomy", "Autonomy", ("A to Z", "Z to A")),
+                ("stage", "Stage", ("concept first", "sunset first")),
+                ("risk", "Risk", ("lowest", "highest")),
+                ("autonomy", "Autonomy", ("assistive first", "autonomous first")),
                 ("cost", "Expected cost", ("lowest", "highest")),
                 ("actual_mtd", "Actual this month", ("lowest", "highest")),
                 ("actual_last", "Actual last month", ("lowest", "highest")),

@@ -438,7 +438,7 @@ class StageApproval(TimeStampedModel):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"{self.use_case} → {self.target_stage}"
+        return f"{self.use_case} → {self.get_target_stage_display()}"
 
 
 class StageMoveRequest(TimeStampedModel):
@@ -457,7 +457,7 @@ class StageMoveRequest(TimeStampedModel):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"{self.use_case} → {self.target_stage} ({self.status})"
+        return f"{self.use_case} → {self.get_target_stage_display()} ({self.get_status_display().lower()})"
 
 
 class Milestone(TimeStampedModel):
@@ -527,7 +527,7 @@ class CostLine(TimeStampedModel):
         ]
 
     def __str__(self):
-        return f"{self.use_case} {self.month:%Y-%m} {self.category}"
+        return f"{self.use_case} {self.month:%Y-%m} {self.get_category_display().lower()}"
 
 
 class OptimizationItem(TimeStampedModel):

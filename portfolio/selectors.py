@@ -8,7 +8,6 @@ from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
-    IntegerField,
     OuterRef,
     Prefetch,
     Q,
@@ -23,7 +22,15 @@ from aifinops.core import periods, permissions
 from aifinops.core.models import AuditEvent
 
 from . import spend
-from .choices import ModelTier, MoveRequestStatus, OptimizationStatus, PriceKind, PriceTier, Stage
+from .choices import (
+    ModelTier,
+    MoveRequestStatus,
+    OptimizationStatus,
+    PriceKind,
+    PriceTier,
+    Stage,
+    in_choice_order,
+)
 from .filters import ACTUAL_SPEND_SORTS, TeamFilter, UseCaseFilter
 from .gates import rules as gates
 from .models import (
@@ -150,11 +157,6 @@ def stage_counts(*, user):
 def ai_model_list():
     """The whole model catalog, for everyone signed in: by provider, then tier from small up, then name;
     each model with its negotiated prices in force today (`negotiated_*`, None where it has none)."""
-    tier_order = Case(
-        *(When(tier=tier, then=Value(rank)) for rank, tier in enumerate(ModelTier.values)),
-        default=Value(len(ModelTier.values)),
-        output_field=IntegerField(),
-    )
     # The standard negotiated price in force today at any volume, as `price_in_force` picks it
     # (negotiated before list, then the latest date): the list shows it beside the list price.
     negotiated = PriceBookEntry.objects.filter(
@@ -167,7 +169,7 @@ def ai_model_list():
     return list(
         AIModel.objects.select_related("provider")
         .annotate(
-            tier_order=tier_order,
+            tier_order=in_choice_order("tier", ModelTier),
             **{
                 f"negotiated_{field}": Subquery(negotiated.values(field)[:1])
                 for field in (
@@ -191,11 +193,18 @@ def ai_model_get(*, pk):
 
 
 def model_price_list(*, model):
-    """The model's price book, newest first: its price history."""
+    """The model's price book, newest first: its price history; on one day list before negotiated,
+    then the service tiers in their choices' order (standard, batch, priority, flex)."""
     return list(
         PriceBookEntry.objects.filter(model=model)
         .select_related("created_by")
-        .order_by("-effective_from", "kind", "tier", "volume_threshold", "-id")
+        .order_by(
+            "-effective_from",
+            in_choice_order("kind", PriceKind),
+            in_choice_order("tier", PriceTier),
+            "volume_threshold",
+            "-id",
+        )
     )
 
 
@@ -308,10 +317,14 @@ def cost_line_list(*, use_case, months=3):
 
 def optimization_list(*, use_case):
     return list(
-        OptimizationItem.objects.filter(use_case=use_case)
-        .select_related("owner")
-        .order_by("status", "-expected_monthly_savings", "id")
+        OptimizationItem.objects.filter(use_case=use_case).select_related("owner").order_by(*backlog_order())
     )
+
+
+def backlog_order():
+    """The backlog's order wherever it is listed: by status as the choices run (proposed, in
+    progress, done, rejected; not "done" first by the stored value), then the largest saving."""
+    return (in_choice_order("status", OptimizationStatus), "-expected_monthly_savings", "id")
 
 
 # The optimization backlog across the portfolio.

@@ -53,22 +53,23 @@ def use_case_detail(request, key, tab=workspace.OVERVIEW):
     return render(request, template, context)
 
 
+# Headers and choices in people's words, as the page shows them and the dashboard's CSVs write them.
 CSV_COLUMNS = [
     ("key", lambda uc: uc.key),
     ("name", lambda uc: uc.name),
     ("team", lambda uc: uc.team.name),
-    ("stage", lambda uc: uc.stage),
-    ("risk_tier", lambda uc: uc.risk_tier),
-    ("autonomy_level", lambda uc: uc.autonomy_level),
-    ("business_owner", lambda uc: uc.business_owner.get_username() if uc.business_owner else ""),
-    ("technical_owner", lambda uc: uc.technical_owner.get_username() if uc.technical_owner else ""),
-    ("cost_center", lambda uc: uc.cost_center),
-    ("expected_monthly_cost", lambda uc: uc.expected_monthly_cost),
+    ("stage", lambda uc: uc.get_stage_display()),
+    ("risk tier", lambda uc: uc.get_risk_tier_display()),
+    ("autonomy level", lambda uc: uc.get_autonomy_level_display()),
+    ("business owner", lambda uc: uc.business_owner.get_username() if uc.business_owner else ""),
+    ("technical owner", lambda uc: uc.technical_owner.get_username() if uc.technical_owner else ""),
+    ("cost center", lambda uc: uc.cost_center),
+    ("expected monthly cost", lambda uc: uc.expected_monthly_cost),
     ("currency", lambda uc: uc.currency),
-    ("value_per_outcome", lambda uc: uc.value_per_outcome),
-    ("outcomes_per_month", lambda uc: uc.outcomes_per_month),
-    ("environment", lambda uc: uc.environment),
-    ("created_at", lambda uc: uc.created_at.isoformat()),
+    ("value per outcome", lambda uc: uc.value_per_outcome),
+    ("outcomes per month", lambda uc: uc.outcomes_per_month),
+    ("environment", lambda uc: uc.get_environment_display()),
+    ("created at", lambda uc: uc.created_at.isoformat()),
 ]
 
 

@@ -2,8 +2,11 @@
 labels, choices by their labels, lists of findings as sentences. No internal code, no raw data.
 
 Apps name their own actions (`register_actions({"intake.submit": "Submitted for review"})`, at
-ready()); an action nobody named reads as its verb ("budget.update" → "Changed"). Related objects
-are named with one query per related model, however long the history.
+ready()); an action nobody named reads as its verb ("budget.update" → "Changed"). An event written
+on one object about a record of another model (a gate item's attestation on its use case) names
+that model (`register_records({"gate_item": GateItemState})`, by the action's noun), so the
+record's fields read by their labels and its choices by theirs. Related objects are named with one
+query per related model, however long the history.
 """
 
 import datetime
@@ -39,11 +42,17 @@ VERBS = {
     "attest": "Attested",
 }
 _actions = {}
+_records = {}
 
 
 def register_actions(labels):
     """Name actions in plain words: {"intake.triage": "Triaged"}."""
     _actions.update(labels)
+
+
+def register_records(models_by_noun):
+    """Name the model whose record the events of an action's noun carry: {"gate_item": GateItemState}."""
+    _records.update(models_by_noun)
 
 
 def action_label(action):
@@ -111,6 +120,12 @@ def _text(value):
     return str(value)
 
 
+def _is_key(f, value):
+    """Whether `value` is the primary key of a related object (as `snapshot` writes them); a record
+    may name it otherwise (a gate item's "by" is a username), which then reads as it is."""
+    return isinstance(f, models.ForeignKey) and isinstance(value, int) and not isinstance(value, bool)
+
+
 class _Names:
     """Related objects named in one query per related model."""
 
@@ -121,7 +136,7 @@ class _Names:
             for data in (event.before or {}, event.after or {}):
                 for key, value in data.items():
                     f = _field(model, key)
-                    if isinstance(f, models.ForeignKey) and value not in (None, ""):
+                    if _is_key(f, value):
                         wanted[f.related_model].add(value)
         self.names = {}
         user_model = get_user_model()
@@ -131,18 +146,27 @@ class _Names:
 
     def value(self, key, value):
         f = _field(self.model, key)
-        if isinstance(f, models.ForeignKey) and value not in (None, ""):
+        if _is_key(f, value):
             return self.names.get((f.related_model, value), NOTHING)
         if f is not None and f.choices and not isinstance(value, list | dict):
             return str(dict(f.flatchoices).get(value, _text(value))) if value not in (None, "") else NOTHING
         return _text(value)
 
 
+def _record_model(event, model):
+    return _records.get(event.action.split(".", 1)[0], model)
+
+
 def plain_history(events, model=None):
     """[HistoryRow] of audit events on objects of `model` (their actors loaded), newest first as given."""
-    names = _Names(model, events)
+    by_model = defaultdict(list)
+    for event in events:
+        by_model[_record_model(event, model)].append(event)
+    namers = {record_model: _Names(record_model, group) for record_model, group in by_model.items()}
     rows = []
     for event in events:
+        record_model = _record_model(event, model)
+        names = namers[record_model]
         row = HistoryRow(
             created_at=event.created_at,
             who=person_name(event.actor) if event.actor_id else "The system",
@@ -150,7 +174,7 @@ def plain_history(events, model=None):
         )
         if event.before is None and event.after:
             row.created = [
-                (_label(model, k), names.value(k, v))
+                (_label(record_model, k), names.value(k, v))
                 for k, v in event.after.items()
                 if k not in HIDDEN and v not in (None, "", [], {})
             ]
@@ -159,7 +183,7 @@ def plain_history(events, model=None):
         else:
             row.changes = [
                 (
-                    _label(model, k),
+                    _label(record_model, k),
                     None if old in (None, "", [], {}) else names.value(k, old),
                     names.value(k, new),
                 )

@@ -68,3 +68,15 @@ def style_fields(fields, *, small=False):
         else:
             css = "form-control form-control-sm" if small else "form-control"
         widget.attrs.setdefault("class", css)
+
+
+def label_empty_choices(fields, labels):
+    """Say what a dropdown's empty choice means ("No team", "Any provider", "Choose a model…") in
+    place of Django's "---------": {field name: label}. One way for every form, model choices
+    (their `empty_label`) and plain choices (the choice whose value is empty) alike."""
+    for name, label in labels.items():
+        field = fields[name]
+        if isinstance(field, forms.ModelChoiceField):
+            field.empty_label = label
+        else:
+            field.choices = [("", label), *(choice for choice in field.choices if choice[0] != "")]

@@ -4,8 +4,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django_fsm import TransitionNotAllowed
 
-from council.models import Meeting, MeetingState
-from council.tests.factories import CouncilFactory, FundingRequestFactory
+from council.models import Meeting, MeetingState, VoteChoice
+from council.tests.factories import CouncilFactory, FundingRequestFactory, VoteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -34,3 +34,10 @@ def test_a_funding_request_reads_as_people_read_it_in_the_audit_log(cast):
     )
 
     assert str(request) == f"{cast.use_case_a.name} → MVP: $3,600.00"
+
+
+def test_a_vote_is_named_by_its_choices_label_not_its_stored_value():
+    vote = VoteFactory(choice=VoteChoice.APPROVE_WITH_CONDITIONS)
+
+    assert str(vote).endswith(": approve with conditions")
+    assert "approve_with_conditions" not in str(vote)

@@ -98,6 +98,15 @@ def test_a_member_sees_the_meeting_without_the_chairs_buttons_and_cannot_press_t
     assert Meeting.objects.get(pk=meeting.pk).state == MeetingState.DRAFT
 
 
+def test_an_undecided_item_reads_its_status_label_on_the_agenda_not_its_stored_value(cast, login, meeting):
+    # When a member opens a meeting whose items are not decided yet
+    body = _body(login(cast.council).get(_url("meeting_detail", meeting.pk)))
+
+    # Then the decision column says "Open", as the status is labelled, not the stored "open"
+    assert '<span class="text-muted small">Open</span>' in body
+    assert '<span class="text-muted small">open</span>' not in body
+
+
 def test_finance_reads_the_council_but_has_no_seat_to_vote(cast, login, in_session):
     client = login(cast.finance)
 

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from aifinops.core.testing.html import empty_choice
 from intake.models import IntakeRequest, IntakeStatus
 from portfolio.tests.factories import UseCaseFactory
 
@@ -26,6 +27,24 @@ def test_new_form_starts_with_the_requesters_team_and_function(login, cast, cata
     assert form["business_owner"].value() == "req-a"
     assert b"Register an AI use case" in response.content
     assert b"id_tool_permissions" not in response.content
+
+
+def test_the_form_says_what_an_empty_choice_means(login, cast, catalog):
+    response = login(cast.requester_a).get(reverse("intake:create"))
+
+    html = response.content.decode()
+    assert "---------" not in html
+    assert '<option value="">—</option>' not in html
+    assert empty_choice(html, "task_kind") == "Not sure yet"
+    assert empty_choice(html, "tag_function") == "Choose one…"
+    assert empty_choice(html, "tag_customer-segment") == "Not set"
+
+    section = login(cast.requester_a).get(
+        reverse("intake:agent_section"), {"autonomy_level": "supervised_agent"}
+    )
+    agent = section.content.decode()
+    assert "---------" not in agent
+    assert empty_choice(agent, "run_frequency") == "Choose how often it runs…"
 
 
 def test_save_draft_then_resume_it(login, cast, intake_data):

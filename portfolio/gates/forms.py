@@ -1,6 +1,6 @@
 from django import forms
 
-from aifinops.core.widgets import DateInput, style_fields
+from aifinops.core.widgets import DateInput, label_empty_choices, style_fields
 
 from ..models import UseCase
 
@@ -29,6 +29,7 @@ class GuardrailsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         style_fields(self.fields, small=True)
+        label_empty_choices(self.fields, {"prompt_caching": "Not stated yet"})
 
 
 class AttestForm(forms.Form):

@@ -12,7 +12,7 @@ class SubscriptionForm(forms.Form):
     vendor = forms.CharField(max_length=100, help_text="e.g. GitHub, OpenAI, Anthropic.")
     product = forms.CharField(max_length=150, help_text="e.g. Copilot Business, ChatGPT Enterprise seats.")
     team = forms.ModelChoiceField(
-        queryset=Team.objects.none(), to_field_name="slug", empty_label="Choose a team"
+        queryset=Team.objects.none(), to_field_name="slug", empty_label="Choose a team…"
     )
     use_case = forms.ModelChoiceField(
         queryset=UseCase.objects.none(),

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from aifinops.core import periods
+from portfolio.choices import RiskTier, Stage
 from portfolio.tests.factories import UseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +121,23 @@ def test_a_sort_the_list_does_not_know_is_refused_naming_the_field(login, cast, 
 
     assert response.status_code == 400
     assert "sort" in response.json()["error"]["fields"]
+
+
+def test_the_api_sorts_by_stage_and_risk_in_the_choices_order_as_the_page_does(login, cast):
+    # Given use cases at every stage and every risk tier, made in alphabetical order of the values
+    risks = sorted(RiskTier.values)
+    for i, stage in enumerate(sorted(Stage.values)):
+        UseCaseFactory(team=cast.team_a, stage=stage, risk_tier=risks[i % len(risks)])
+    client = login(cast.finance)
+
+    # When the API is asked to sort by stage, and by risk highest first
+    by_stage = client.get(URL, {"sort": "stage", "team": "support"}).json()["results"]
+    by_risk = client.get(URL, {"sort": "-risk", "team": "support"}).json()["results"]
+
+    # Then stages come concept to sunset and risks critical to low, as the page lists them
+    stages = [r["stage"] for r in by_stage if r["key"] != "support-summarizer"]
+    assert stages == Stage.values
+    page = client.get(reverse("portfolio:use_case_list"), {"sort": "-risk", "team": "support"})
+    assert [r["key"] for r in by_risk] == [uc.key for uc in page.context["page"]]
+    risks = [r["risk_tier"] for r in by_risk]
+    assert risks == sorted(risks, key=RiskTier.values.index, reverse=True)

@@ -1106,3 +1106,31 @@ def test_guardrails_saved_with_htmx_complete_the_guardrails_checklist(cast, logi
     # The section comes back with the pilot gate, where the checklist lives, unfolded
     assert 'open id="gate-pilot"' in response.content.decode()
     assert AuditEvent.objects.for_object(cast.use_case_a).filter(action="use_case.guardrails").count() == 1
+
+
+def test_the_history_tab_reads_gate_items_and_move_requests_by_their_labels(login, cast):
+    # Given an attested gate item and a move request on a use case at MVP
+    use_case = UseCaseFactory(team=cast.team_a, business_owner=cast.owner, stage=Stage.MVP)
+    code = ATTESTABLE_ONLY[0]
+    services.gate_item_attest(actor=cast.owner, use_case=use_case, code=code, evidence="https://wiki/x")
+    services.stage_move_request(actor=cast.owner, use_case=use_case, target_stage=Stage.PILOT)
+
+    # When the owner reads the history tab
+    body = login(cast.owner).get(use_case.get_tab_url("history")).content.decode()
+
+    # Then statuses and stages read as the pages label them, not as they are stored
+    assert "<del>Open</del> → Attested" in body
+    assert "<del>open</del>" not in body and "→ attested" not in body
+    assert "<strong>Target stage</strong>: Pilot" in body
+    assert "<strong>Status</strong>: Open" in body
+    assert ": pilot<" not in body
+
+
+def test_approvals_and_move_requests_are_named_by_their_labels(cast):
+    approval = StageApproval(use_case=cast.use_case_a, target_stage=Stage.MVP)
+    request = StageMoveRequest(
+        use_case=cast.use_case_a, target_stage=Stage.MVP, status=MoveRequestStatus.OPEN
+    )
+
+    assert str(approval) == "Support summarizer → MVP"
+    assert str(request) == "Support summarizer → MVP (open)"

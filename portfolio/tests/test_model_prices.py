@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from aifinops.core import periods
 from aifinops.core.models import AuditEvent
 from portfolio import selectors
+from portfolio.choices import PriceKind, PriceTier
 from portfolio.models import AIModel, PriceBookEntry
 
 from .factories import AIModelFactory
@@ -208,6 +209,26 @@ def test_the_model_page_keeps_a_constant_number_of_queries(cast, login, django_a
 
     assert answer.status_code == 200
     assert answer.content.decode().count('<span class="badge text-bg-primary">Negotiated</span>') == 20
+
+
+def test_the_price_history_lists_a_days_service_tiers_in_the_choices_order(cast):
+    # Given one day's list prices at every service tier, made in alphabetical order of the tiers
+    model = AIModelFactory()
+    for tier in sorted(PriceTier.values):
+        PriceBookEntry.objects.create(
+            model=model,
+            kind=PriceKind.LIST,
+            tier=tier,
+            effective_from=TODAY,
+            input_price_per_mtok=Decimal("1"),
+            output_price_per_mtok=Decimal("2"),
+        )
+
+    # When the price history is read (the model page and the API read this one list)
+    tiers = [entry.tier for entry in selectors.model_price_list(model=model)]
+
+    # Then standard comes first, then batch, priority and flex, as the choices run
+    assert tiers == PriceTier.values
 
 
 def _catalog_row(body, model):

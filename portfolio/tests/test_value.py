@@ -731,6 +731,37 @@ def test_the_backlog_lists_only_visible_use_cases_and_totals_per_currency(login,
     assert {t["currency"] for t in finance.context["totals"]} == {"USD", "EUR"}
 
 
+def test_the_backlog_lists_items_by_status_in_the_choices_order_then_the_largest_saving(login, cast):
+    # Given items of every status, the done one saving the most ("done" sorts first by its value)
+    for title, status, saving in [
+        ("Idea echo", "rejected", 900),
+        ("Idea delta", "done", 800),
+        ("Idea bravo", "proposed", 10),
+        ("Idea charlie", "in_progress", 50),
+        ("Idea alpha", "proposed", 300),
+    ]:
+        OptimizationItem.objects.create(
+            use_case=cast.use_case_a,
+            title=title,
+            lever="caching",
+            status=status,
+            expected_monthly_savings=saving,
+            realised_monthly_savings=1 if status == "done" else None,
+        )
+    client = login(cast.owner)
+    expected = ["Idea alpha", "Idea bravo", "Idea charlie", "Idea delta", "Idea echo"]
+
+    # When the owner reads the portfolio backlog, the use case's backlog tab and the API
+    page = client.get(reverse("portfolio:optimization_backlog"))
+    tab = client.get(cast.use_case_a.get_tab_url("backlog")).content.decode()
+    api = client.get("/api/v1/optimizations/").json()["results"]
+
+    # Then proposed items come first, then in progress, done and rejected, each largest saving first
+    assert [i.title for i in page.context["page"]] == expected
+    assert sorted(expected, key=tab.index) == expected
+    assert [r["title"] for r in api] == expected
+
+
 def test_the_backlog_filters_by_status_and_team(login, cast):
     OptimizationItem.objects.create(use_case=cast.use_case_a, title="A proposed", lever="caching")
     OptimizationItem.objects.create(use_case=cast.use_case_b, title="B proposed", lever="caching")

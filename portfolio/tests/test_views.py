@@ -1,3 +1,5 @@
+import csv
+import io
 import re
 from decimal import Decimal
 
@@ -9,6 +11,7 @@ from django.urls import reverse
 from aifinops.core import periods
 from aifinops.core.audit import audit_record, snapshot
 from portfolio import spend
+from portfolio.choices import AutonomyLevel, RiskTier, Stage
 from portfolio.tests.factories import UseCaseFactory
 
 pytestmark = pytest.mark.django_db
@@ -117,8 +120,35 @@ def test_csv_export_follows_the_filters_and_visibility(login, cast):
     assert response["Content-Type"].startswith("text/csv")
     body = b"".join(response.streaming_content).decode()
     lines = body.strip().splitlines()
-    assert lines[0].startswith("key,name,team,stage,risk_tier")
+    assert lines[0].startswith("key,name,team,stage,risk tier,autonomy level,business owner")
     assert [line.split(",")[0] for line in lines[1:]] == ["in-pilot"]
+
+
+def test_csv_export_writes_stage_risk_and_autonomy_in_words_not_their_stored_values(login, cast):
+    # Given a supervised-agent use case at MVP with critical risk
+    UseCaseFactory(
+        team=cast.team_a,
+        key="agent",
+        name="Agent",
+        stage="mvp",
+        risk_tier="critical",
+        autonomy_level="supervised_agent",
+        environment="production",
+    )
+
+    # When the list is exported
+    response = login(cast.finance).get(reverse("portfolio:use_case_export"), {"q": "agent"})
+
+    # Then the row carries the labels the page shows, not the stored values
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert (row["stage"], row["risk tier"], row["autonomy level"], row["environment"]) == (
+        "MVP",
+        "Critical",
+        "Supervised agent",
+        "Production",
+    )
+    assert "supervised_agent" not in rows[1]
 
 
 def test_csv_export_hides_other_teams_and_neutralises_formulas(login, cast):
@@ -261,6 +291,37 @@ def test_every_column_sorts(login, cast):
             )
 
 
+def _runs(values):
+    """The values with consecutive repeats collapsed: [a, a, b, a] -> [a, b, a]."""
+    return [v for i, v in enumerate(values) if i == 0 or values[i - 1] != v]
+
+
+CHOICE_SORTS = [
+    ("stage", "stage", Stage),
+    ("risk", "risk_tier", RiskTier),
+    ("autonomy", "autonomy_level", AutonomyLevel),
+]
+
+
+@pytest.mark.parametrize("sort, field, choices", CHOICE_SORTS)
+def test_stage_risk_and_autonomy_sort_in_their_choices_order(login, cast, sort, field, choices):
+    # Given a use case for every choice of the field, made in alphabetical order of the stored value
+    for value in sorted(choices.values):
+        UseCaseFactory(team=cast.team_a, **{field: value})
+    client = login(cast.finance)
+
+    # When the list is sorted by that column, one way and the other
+    ascending = client.get(reverse("portfolio:use_case_list"), {"sort": sort})
+    descending = client.get(reverse("portfolio:use_case_list"), {"sort": f"-{sort}"})
+
+    # Then the rows follow the choices' order (concept, MVP, pilot...; low, medium, high...), ties by name
+    rows = [getattr(uc, field) for uc in ascending.context["page"]]
+    assert _runs(rows) == choices.values
+    assert _runs([getattr(uc, field) for uc in descending.context["page"]]) == choices.values[::-1]
+    ties = [uc.name for uc in ascending.context["page"] if getattr(uc, field) == rows[0]]
+    assert ties == sorted(ties)
+
+
 @pytest.mark.parametrize("sort", ["", "-actual_mtd", "actual_last"])
 def test_the_list_with_actual_spend_asks_the_database_as_often_with_many_rows(
     login, cast, sort, django_assert_max_num_queries
@@ -313,3 +374,5 @@ def test_the_sort_dropdown_says_which_end_comes_first_in_short_labels(login, cas
     assert max(len(label) for label in labels) <= 28
     assert '<option value="-actual_mtd" selected>Actual this month (highest)</option>' in select
     assert '<option value="name">Name (A to Z)</option>' in select
+    assert '<option value="stage">Stage (concept first)</option>' in select
+    assert '<option value="-risk">Risk (highest)</option>' in select

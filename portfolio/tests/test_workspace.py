@@ -13,6 +13,7 @@ from django.urls import reverse
 from aifinops.core.audit import audit_record
 from aifinops.core.models import Notification
 from aifinops.core.periods import month_start, months_back, today
+from aifinops.core.testing.html import empty_choice
 from aifinops.core.tests.factories import UserFactory
 from portfolio.gates import rules as gates
 from portfolio.models import GateItemState, Milestone, OptimizationItem, ValueSignal
@@ -45,6 +46,22 @@ def _url(use_case, tab):
 def _panel(body):
     """The tab panel of a whole page: what is below the header and the tab list."""
     return body.split('id="uc-tabpanel"', 1)[1]
+
+
+def test_the_tabs_dropdowns_say_what_an_empty_choice_means(login, cast):
+    # When the owner opens the gates, value and backlog tabs
+    client = login(cast.owner)
+    gates_tab, value_tab, backlog_tab = (
+        client.get(_url(cast.use_case_a, tab)).content.decode() for tab in ("gates", "value", "backlog")
+    )
+
+    # Then no dropdown reads "---------" or a bare dash: each empty choice says what it means
+    for body in (gates_tab, value_tab, backlog_tab):
+        assert "---------" not in body
+        assert '<option value="">—</option>' not in body
+    assert empty_choice(gates_tab, "prompt_caching") == "Not stated yet"
+    assert empty_choice(value_tab, "target_stage") == "No stage move"
+    assert empty_choice(backlog_tab, "owner") == "No owner yet"
 
 
 def test_every_tab_is_a_whole_page_when_opened_directly(login, cast):

@@ -345,7 +345,7 @@ class OptimizationViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, _Val
             super()
             .get_queryset()
             .select_related("use_case__team", "owner")
-            .order_by("status", "-expected_monthly_savings", "id")
+            .order_by(*selectors.backlog_order())
         )
 
     @extend_schema(request=OptimizationWriteSerializer, responses={201: OptimizationItemSerializer})

@@ -7,7 +7,7 @@ both the portfolio-wide backlog page and the API list.
 
 from django import forms
 
-from aifinops.core.widgets import DateInput, MonthInput, style_fields
+from aifinops.core.widgets import DateInput, MonthInput, label_empty_choices, style_fields
 
 from ..choices import CostCategory, Level, OptimizationLever, OptimizationStatus, Stage
 from ..models import MONEY
@@ -68,10 +68,12 @@ class StyledForm(forms.Form):
 class MilestoneForm(StyledForm):
     id_prefix = "milestone"
     name = forms.CharField(max_length=150, label="Milestone", help_text="e.g. “Pilot with 50 agents”.")
-    target_stage = forms.ChoiceField(
-        choices=[("", "—"), *Stage.choices], required=False, label="Target stage"
-    )
+    target_stage = forms.ChoiceField(choices=Stage.choices, required=False, label="Target stage")
     due_date = forms.DateField(label="Due date", widget=DateInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        label_empty_choices(self.fields, {"target_stage": "No stage move"})
 
     @classmethod
     def for_milestone(cls, milestone, data=None):
@@ -127,7 +129,7 @@ class OptimizationForm(StyledForm):
     )
     risk = forms.ChoiceField(choices=Level.choices, initial=Level.LOW, required=False, label="Risk")
     effort = forms.ChoiceField(choices=EFFORT_CHOICES, initial=Level.MEDIUM, required=False, label="Effort")
-    owner = forms.ChoiceField(choices=[("", "—")], required=False, label="Owner")
+    owner = forms.ChoiceField(choices=(), required=False, label="Owner")
     status = forms.ChoiceField(
         choices=OptimizationStatus.choices,
         initial=OptimizationStatus.PROPOSED,
@@ -142,9 +144,9 @@ class OptimizationForm(StyledForm):
         super().__init__(*args, **kwargs)
         # The people are read once per page and shared by every backlog form on it.
         self.fields["owner"].choices = [
-            ("", "—"),
-            *((p.get_username(), p.get_full_name() or p.get_username()) for p in people),
+            (p.get_username(), p.get_full_name() or p.get_username()) for p in people
         ]
+        label_empty_choices(self.fields, {"owner": "No owner yet"})
 
     @classmethod
     def for_item(cls, item, data=None, *, people=()):

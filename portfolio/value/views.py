@@ -334,7 +334,7 @@ def optimization_backlog(request):
         request.GET or None, queryset=selectors.optimization_queryset(user=request.user)
     )
     filterset.form.fields["team"].queryset = selectors.backlog_teams(user=request.user)
-    items = filterset.qs.order_by("status", "-expected_monthly_savings", "id")
+    items = filterset.qs.order_by(*selectors.backlog_order())
     page = Paginator(items, 50).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)

@@ -6,7 +6,7 @@ is wrong in the same words on the page and in the API.
 
 from django import forms
 
-from aifinops.core.widgets import DateInput, style_fields
+from aifinops.core.widgets import DateInput, label_empty_choices, style_fields
 from portfolio.models import AIModel
 
 from ..models import AssumptionKind
@@ -65,6 +65,13 @@ class ForecastAssumptionForm(forms.Form):
             self.fields["kind"].help_text = "Plan a launch on the use case's own forecast."
             self.fields["from_model"].help_text = "Model switch: the model that is replaced."
         style_fields(self.fields, small=True)
+        label_empty_choices(
+            self.fields,
+            {
+                "from_model": "Choose a model…" if portfolio else "All of its models",
+                "target_model": "Choose a model…",
+            },
+        )
 
     def service_values(self):
         return {name: self.cleaned_data.get(name) for name in self.fields}

@@ -1,6 +1,6 @@
 from django import forms
 
-from aifinops.core.widgets import style_fields
+from aifinops.core.widgets import label_empty_choices, style_fields
 from portfolio.models import Team, UseCase
 
 from ..models import AttributionRule, MatchField
@@ -33,6 +33,15 @@ class AttributionRuleForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         style_fields(self.fields, small=True)
+        label_empty_choices(
+            self.fields,
+            {
+                "match_field": "Choose what to match…",
+                "use_case": "No use case",
+                "team": "No team",
+                "environment": "No environment",
+            },
+        )
 
     def clean(self):
         cleaned = super().clean()

@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from aifinops.core.widgets import style_fields
+from aifinops.core.widgets import label_empty_choices, style_fields
 from portfolio.choices import BusinessFunction
 from portfolio.models import AIModel, Provider, Team, UseCase
 
@@ -30,9 +30,7 @@ def add_service_errors(form, exc: ValidationError):
 class BudgetForm(forms.Form):
     name = forms.CharField(max_length=150)
     scope = forms.ChoiceField(choices=BudgetScope.choices)
-    function = forms.ChoiceField(
-        choices=[("", "—"), *BusinessFunction.choices], required=False, label="Business function"
-    )
+    function = forms.ChoiceField(choices=BusinessFunction.choices, required=False, label="Business function")
     team = forms.ModelChoiceField(
         queryset=Team.objects.order_by("name"),
         to_field_name="slug",
@@ -107,6 +105,19 @@ class BudgetForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         style_fields(self.fields, small=True)
+        # Each scope names one of these; the others stay empty.
+        label_empty_choices(
+            self.fields,
+            {
+                "function": "No business function",
+                "team": "No team",
+                "use_case": "No use case",
+                "provider": "No provider",
+                "model": "No model",
+                # A new budget is the author's; an edit left empty keeps its owner.
+                "owner": "Keep the current owner" if self.initial.get("owner") else "You",
+            },
+        )
 
     @classmethod
     def initial_of(cls, budget):
@@ -187,3 +198,4 @@ class TeamWebhookForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         style_fields(self.fields, small=True)
+        label_empty_choices(self.fields, {"team": "Choose a team…"})

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django import forms
 
-from aifinops.core.widgets import DateInput, style_fields
+from aifinops.core.widgets import DateInput, label_empty_choices, style_fields
 from portfolio.models import AIModel, Provider
 
 from ..currencies import is_currency
@@ -41,6 +41,7 @@ class CommitmentForm(forms.ModelForm):
         )
         self.fields["models_covered"].required = False
         style_fields(self.fields)
+        label_empty_choices(self.fields, {"provider": "Choose a provider…", "category": "Choose a category…"})
 
     def clean_currency(self):
         code = (self.cleaned_data.get("currency") or "").upper()
@@ -97,6 +98,7 @@ class CommitmentImportForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         style_fields(self.fields)
+        label_empty_choices(self.fields, {"provider": "Choose a provider…"})
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

@@ -14,6 +14,7 @@ from django.db.models import Sum
 from django.urls import reverse
 
 from aifinops.core.models import AuditEvent
+from aifinops.core.testing.html import empty_choice
 from showback.ingest.selectors import import_summary
 from showback.ingest.services import spend_import_create, spend_import_run
 from showback.models import AttributionRule, DailySpend, SpendRecord
@@ -217,6 +218,9 @@ def test_mapping_a_tag_key_to_teams_attributes_exactly_what_the_preview_said(log
     listed = client.get(url)
     values = [v["value"] for v in listed.context["values"]]
     assert sorted(values) == ["platform", "retail", "wholesale"]
+    # Each value's dropdowns say what leaving them empty means
+    assert empty_choice(listed.content.decode(), "map-0-team") == "No team"
+    assert empty_choice(listed.content.decode(), "map-0-use_case") == "No use case"
     form = {"key": "business_unit"}
     choice = {"retail": cast.team_a.slug, "wholesale": cast.team_b.slug}
     for n, value in enumerate(values):

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from aifinops.core import periods
+from portfolio.choices import ModelTier
 from showback.analytics import selectors as analytics
 from showback.budgets import selectors as budget_selectors
 from showback.models import BudgetScope
@@ -223,7 +224,9 @@ def overlap_figure(data: DashboardData) -> Dataset:
                 }
             )
         notes.extend(f"Not in this chart: {o['team']} · {o['tier']}: {m}." for m in o["total"].missing)
-    rows.sort(key=lambda r: (r["team"], r["tier"], -(r["spend"] or ZERO)))
+    # Tiers from small up, in ModelTier's order as the catalog lists them, not by their names.
+    tier_rank = {label: rank for rank, label in enumerate(ModelTier.labels)}
+    rows.sort(key=lambda r: (r["team"], tier_rank.get(r["tier"], len(tier_rank)), -(r["spend"] or ZERO)))
     rates = sorted({str(r) for o in data.vendor_overlap for r in o["total"].rates})
     if rates:
         notes.insert(0, f"In {currency}: other currencies at each day's rate (latest: {'; '.join(rates)}).")

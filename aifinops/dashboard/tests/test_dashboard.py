@@ -15,6 +15,10 @@ from aifinops.dashboard import figures
 from aifinops.dashboard.data import DashboardData
 from aifinops.dashboard.filters import Filters, default_filters, parse_filters, previous_period
 from aifinops.dashboard.tests import dashboard_world
+from portfolio.choices import ModelTier
+from portfolio.models import Provider
+from portfolio.tests.factories import AIModelFactory
+from showback.rollups import monthly_spend_rebuild
 
 pytestmark = pytest.mark.django_db
 
@@ -158,6 +162,28 @@ def test_vendor_overlap_and_spend_nobody_owns(cast, world):
         ("Unattributed", "Support (no use case)", "use case", Decimal("50")),
     ]
     assert unowned.headline["unowned_share"] == Decimal("300") / Decimal("1275")
+
+
+def test_vendor_overlap_lists_tiers_from_small_up_not_alphabetically(cast, world):
+    # Given Support also pays two providers for the frontier tier ("Frontier" sorts before "Small")
+    day = world["last"] + datetime.timedelta(days=3)
+    anthropic = Provider.objects.get(slug="anthropic")
+    opus = AIModelFactory(provider=anthropic, key="opus", name="Opus", tier=ModelTier.FRONTIER)
+    dashboard_world.cost(
+        "30", date=day, team=cast.team_a, provider=anthropic, model=opus, model_tier=ModelTier.FRONTIER
+    )
+    monthly_spend_rebuild(start=world["last"], end=day)
+
+    # When the vendor overlap is read
+    rows = figures.overlap_figure(_data(cast.finance)).rows
+
+    # Then the small tier comes before the frontier tier, in the catalog's order of tiers
+    assert [(r["tier"], r["provider"]) for r in rows] == [
+        ("Small", "OpenAI"),
+        ("Small", "Anthropic"),
+        ("Frontier", "OpenAI"),
+        ("Frontier", "Anthropic"),
+    ]
 
 
 def test_unit_economics_set_cost_per_outcome_against_value(cast, world):
