@@ -223,7 +223,7 @@ def test_the_migration_marks_the_gateway_records_written_before_of_events_the_bo
 ):
     from django.apps import apps
 
-    backfill = importlib.import_module("showback.migrations.0021_spendrecord_model_period_priced_tokens")
+    backfill = importlib.import_module("showback.migrations.0020_spendrecord_model_period_priced_tokens")
     # Given gateway records of a costed call with a customer, of a costed one without, and of one
     # that brought its own cost, written before records carried the mark
     events = [
