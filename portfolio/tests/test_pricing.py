@@ -57,8 +57,11 @@ def independent_cost(model, row, *, uncached, cache_read, cache_write, output):
             row.long_context_threshold is not None
             and uncached + cache_read + cache_write > row.long_context_threshold
         ):
-            inp = row.long_context_input_price_per_mtok or inp
-            out = row.long_context_output_price_per_mtok or out
+            # A long-context price of 0 is a price (free), not a missing one.
+            if row.long_context_input_price_per_mtok is not None:
+                inp = row.long_context_input_price_per_mtok
+            if row.long_context_output_price_per_mtok is not None:
+                out = row.long_context_output_price_per_mtok
         read, write = row.cache_read_price_per_mtok, row.cache_write_price_per_mtok
     read = inp if read is None else read
     write = inp if write is None else write
