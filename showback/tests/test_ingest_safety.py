@@ -8,7 +8,6 @@ import gzip
 import io
 import json
 import tracemalloc
-import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -17,23 +16,10 @@ from django.urls import reverse
 from showback.ingest.services import spend_import_create, spend_import_run
 from showback.models import ImportBatch, ImportMode, SpendRecord
 
+from .bombs import GENERIC_HEADER, GENERIC_ROW, MB, gzip_bomb
 from .focus_files import focus_csv, focus_rows
 
 pytestmark = pytest.mark.django_db
-MB = 1024 * 1024
-GENERIC_HEADER = b"date,provider,model,cost,currency\n"
-
-
-def _gzip_stream(head: bytes, line: bytes, expanded: int) -> bytes:
-    """A gzip file of `head` then `line` repeated to about `expanded` bytes, built without ever
-    holding the expanded text."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    out = [packer.compress(head)]
-    block = line * max(1, MB // len(line))
-    for _ in range(expanded // len(block)):
-        out.append(packer.compress(block))
-    out.append(packer.flush())
-    return b"".join(out)
 
 
 def _import(cast, content, name, mode=ImportMode.ALL_OR_NOTHING):
@@ -56,11 +42,18 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
 
 
+def test_the_bomb_helper_builds_a_valid_gzip_file_of_what_it_says():
+    bomb = gzip_bomb(GENERIC_HEADER, GENERIC_ROW, 3 * MB)
+
+    rows = GENERIC_ROW * (MB // len(GENERIC_ROW))
+    assert gzip.decompress(bomb) == GENERIC_HEADER + rows * 3  # CRC-32 and size checked too
+    assert len(bomb) * 300 < len(GENERIC_HEADER + rows * 3)
+
+
 def test_a_csv_gzip_bomb_is_refused_by_its_ratio_naming_the_limit_in_bounded_memory(cast, media, monkeypatch):
     # Given 1 MB of gzip that expands to 256 MB of valid-looking CSV rows, judged from the first MB out
     monkeypatch.setattr("showback.ingest.importers.common.RATIO_FLOOR", MB)
-    row = b"2025-01-01,openai,gpt-4o,0.01,USD\n"
-    bomb = _gzip_stream(GENERIC_HEADER, row, 256 * MB)
+    bomb = gzip_bomb(GENERIC_HEADER, GENERIC_ROW, 256 * MB)
     assert len(bomb) < MB
 
     batch, peak = _import(cast, bomb, "bill.csv.gz")
@@ -79,7 +72,7 @@ def test_a_json_gzip_bomb_is_refused_by_its_decompressed_size(cast, media, setti
     record = json.dumps(
         {"request_id": "r", "startTime": "2025-01-01T00:00:00Z", "spend": 0.01, "model": "gpt-4o"}
     ).encode()
-    bomb = _gzip_stream(b"[" + record, b"," + record, 512 * MB)
+    bomb = gzip_bomb(b"[" + record, b"," + record, 512 * MB)
 
     batch, peak = _import(cast, bomb + gzip.compress(b"]"), "spend.json.gz")
 
