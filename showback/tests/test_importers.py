@@ -285,6 +285,34 @@ def test_gzip_stream_is_read_the_same():
     assert open_maybe_gzip(io.BytesIO(b"abc")).read() == b"abc"
 
 
+def test_a_gzip_of_several_members_and_zero_padding_is_read_whole_in_any_read_size():
+    first, second = b"date,cost\n" + b"2025-01-01,1\n" * 50_000, b"2025-01-02,2\n" * 50_000
+    packed = gzip.compress(first) + b"\0" * 3 + gzip.compress(second) + gzip.compress(b"") + b"\0" * 1000
+
+    for size in (7, 8192, 1024 * 1024):
+        stream, chunks = open_maybe_gzip(io.BytesIO(packed)), []
+        while chunk := stream.read(size):
+            chunks.append(chunk)
+        assert b"".join(chunks) == first + second
+
+
+@pytest.mark.parametrize(
+    "damage, detail",
+    [
+        (lambda packed: packed[: len(packed) // 2], "Compressed file ended before the end-of-stream"),
+        (lambda packed: packed[:-8] + b"\0\0\0\0" + packed[-4:], "incorrect data check"),
+        (lambda packed: packed + b"PK", "Not a gzipped file (b'PK')"),
+    ],
+    ids=["cut short", "wrong checksum", "not gzip after the member"],
+)
+def test_a_damaged_gzip_is_refused_saying_so(damage, detail):
+    packed = damage(gzip.compress(b"2025-01-01,1\n" * 50_000))
+
+    with pytest.raises(ImportFileError, match="gzip file is damaged or cut short") as refused:
+        open_maybe_gzip(io.BytesIO(packed)).read()
+    assert detail in str(refused.value)
+
+
 class _Unseekable(io.RawIOBase):
     """A stream with neither seek nor peek, like an upload read through a counting wrapper."""
 

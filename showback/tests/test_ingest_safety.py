@@ -13,6 +13,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from showback.ingest.importers.base import ImportFileError
+from showback.ingest.importers.common import open_maybe_gzip
 from showback.ingest.services import spend_import_create, spend_import_run
 from showback.models import ImportBatch, ImportMode, SpendRecord
 
@@ -50,6 +52,23 @@ def test_the_bomb_helper_builds_a_valid_gzip_file_of_what_it_says():
     assert len(bomb) * 300 < len(GENERIC_HEADER + rows * 3)
 
 
+def test_a_gzip_bomb_is_refused_as_soon_as_the_ratio_is_judged(settings, monkeypatch):
+    # Given a bomb expanding some 340 times, the ratio judged from the first MB out
+    monkeypatch.setattr("showback.ingest.importers.common.RATIO_FLOOR", MB)
+    settings.AIFINOPS_IMPORT_MAX_RATIO = 200
+    stream = open_maybe_gzip(io.BytesIO(gzip_bomb(GENERIC_HEADER, GENERIC_ROW, 64 * MB)))
+
+    # When it is read until refused
+    handed_out = 0
+    with pytest.raises(ImportFileError, match="IMPORT_MAX_RATIO"):
+        while chunk := stream.read(64 * 1024):
+            handed_out += len(chunk)
+
+    # Then no more than the floor and one read came out: the ratio is judged against the compressed
+    # bytes expanded so far, not those read ahead (counting gzip.GzipFile's 8 KB reads let out 3.75 MB)
+    assert handed_out <= MB + 64 * 1024, handed_out / MB
+
+
 def test_a_csv_gzip_bomb_is_refused_by_its_ratio_naming_the_limit_in_bounded_memory(cast, media, monkeypatch):
     # Given 1 MB of gzip that expands to 256 MB of valid-looking CSV rows, judged from the first MB out
     monkeypatch.setattr("showback.ingest.importers.common.RATIO_FLOOR", MB)
@@ -58,11 +77,13 @@ def test_a_csv_gzip_bomb_is_refused_by_its_ratio_naming_the_limit_in_bounded_mem
 
     batch, peak = _import(cast, bomb, "bill.csv.gz")
 
-    # Then it is refused, the limit named, nothing written, and memory stayed small
+    # Then it is refused, the limit named, nothing written, memory stayed small, and no more rows
+    # were parsed than fit in the floor and one read
     assert batch.status == "failed"
     assert "IMPORT_MAX_RATIO" in batch.error and "200 times" in batch.error
     assert not SpendRecord.objects.exists()
     assert peak < 64 * MB, peak
+    assert batch.rows_read <= (MB + 64 * 1024) // len(GENERIC_ROW), batch.rows_read
 
 
 def test_a_json_gzip_bomb_is_refused_by_its_decompressed_size(cast, media, settings):
