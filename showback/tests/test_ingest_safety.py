@@ -70,8 +70,11 @@ def test_a_gzip_bomb_is_refused_as_soon_as_the_ratio_is_judged(settings, monkeyp
 
 
 def test_a_csv_gzip_bomb_is_refused_by_its_ratio_naming_the_limit_in_bounded_memory(cast, media, monkeypatch):
-    # Given 1 MB of gzip that expands to 256 MB of valid-looking CSV rows, judged from the first MB out
-    monkeypatch.setattr("showback.ingest.importers.common.RATIO_FLOOR", MB)
+    # Given 1 MB of gzip that expands to 256 MB of valid-looking CSV rows, the ratio judged from the
+    # first 256 KB out: by then some 7,700 rows have been parsed and a chunk of 5,000 written, all the
+    # import does with any more of them (judged from 1 MB, it parsed four times as many rows)
+    floor = 256 * 1024
+    monkeypatch.setattr("showback.ingest.importers.common.RATIO_FLOOR", floor)
     bomb = gzip_bomb(GENERIC_HEADER, GENERIC_ROW, 256 * MB)
     assert len(bomb) < MB
 
@@ -83,12 +86,14 @@ def test_a_csv_gzip_bomb_is_refused_by_its_ratio_naming_the_limit_in_bounded_mem
     assert "IMPORT_MAX_RATIO" in batch.error and "200 times" in batch.error
     assert not SpendRecord.objects.exists()
     assert peak < 64 * MB, peak
-    assert batch.rows_read <= (MB + 64 * 1024) // len(GENERIC_ROW), batch.rows_read
+    assert batch.rows_read <= (floor + 64 * 1024) // len(GENERIC_ROW), batch.rows_read
 
 
 def test_a_json_gzip_bomb_is_refused_by_its_decompressed_size(cast, media, settings):
-    # Given a .json.gz expanding far past a 4 MB limit, with the ratio check out of the way
-    settings.AIFINOPS_IMPORT_MAX_DECOMPRESSED_BYTES = 4 * MB
+    # Given a .json.gz expanding far past a 1 MB limit, with the ratio check out of the way. Past 1 MB
+    # some 11,000 records have been parsed and two chunks of 5,000 written, all the import does with
+    # any more of them: the 4 MB limit this test had only took four times longer.
+    settings.AIFINOPS_IMPORT_MAX_DECOMPRESSED_BYTES = MB
     settings.AIFINOPS_IMPORT_MAX_RATIO = 1_000_000
     record = json.dumps(
         {"request_id": "r", "startTime": "2025-01-01T00:00:00Z", "spend": 0.01, "model": "gpt-4o"}
@@ -97,10 +102,12 @@ def test_a_json_gzip_bomb_is_refused_by_its_decompressed_size(cast, media, setti
 
     batch, peak = _import(cast, bomb + gzip.compress(b"]"), "spend.json.gz")
 
+    # Then it is refused at the limit, the limit named, nothing written, and memory stayed small
     assert batch.status == "failed"
-    assert "more than 4 MB" in batch.error and "IMPORT_MAX_DECOMPRESSED_MB" in batch.error
+    assert "more than 1 MB" in batch.error and "IMPORT_MAX_DECOMPRESSED_MB" in batch.error
     assert not SpendRecord.objects.exists()
     assert peak < 96 * MB, peak
+    assert batch.rows_read <= MB // len(b"," + record), batch.rows_read
 
 
 @pytest.mark.parametrize("compress", [False, True])
