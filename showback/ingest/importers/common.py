@@ -370,7 +370,7 @@ class _Gunzipped(io.RawIOBase):
     judged against the compressed bytes the decompressor has consumed, not those read ahead of it;
     that is why it drives zlib itself: gzip.GzipFile holds a read it has not expanded yet (8 KB on
     Python 3.11, 128 KB on later ones), and counting it let a bomb that expands 340 times out 3.75 MB
-    (38 MB with 128 KB reads) before a ratio judged from 1 MB caught up."""
+    (38 MB with Python 3.11's gzip made to read 128 KB) before a ratio judged from 1 MB caught up."""
 
     def __init__(self, stream: BinaryIO):
         self._stream = stream
