@@ -18,8 +18,8 @@ from django.db import connection
 
 from showback.models import ImportBatch, SpendRecord
 
+from .bombs import GENERIC_HEADER, GENERIC_ROW, gzip_bomb
 from .focus_files import focus_csv, focus_rows, write_focus_csv
-from .test_ingest_safety import GENERIC_HEADER, _gzip_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,15 +95,15 @@ def baseline(tmp_path, media):
 
 
 def _csv_bomb(path):
-    # 1 MB of gzip expanding to 1 GB of rows, as the 1.5 MB .csv.gz
-    path.write_bytes(_gzip_stream(GENERIC_HEADER, b"2025-01-01,openai,gpt-4o,0.01,USD\n", 1024 * MB))
+    # 3 MB of gzip expanding to 1 GB of rows, as the 1.5 MB .csv.gz
+    path.write_bytes(gzip_bomb(GENERIC_HEADER, GENERIC_ROW, 1024 * MB))
 
 
 def _json_bomb(path):
     record = json.dumps(
         {"request_id": "r", "startTime": "2025-01-01T00:00:00Z", "spend": 0.01, "model": "gpt-4o"}
     ).encode()
-    path.write_bytes(_gzip_stream(b"[" + record, b"," + record, 1024 * MB))
+    path.write_bytes(gzip_bomb(b"[" + record, b"," + record, 1024 * MB))
 
 
 def _endless_line(path):
@@ -129,8 +129,8 @@ def _all_read_and_rejected(batch):
 
 
 HOSTILE = {
-    "a 1 MB .csv.gz expanding to 1 GB": ("bill.csv.gz", _csv_bomb, (), _refused_by("IMPORT_MAX_RATIO")),
-    "a 1 MB .json.gz expanding to 1 GB": ("spend.json.gz", _json_bomb, (), _refused_by("IMPORT_MAX_RATIO")),
+    "a 3 MB .csv.gz expanding to 1 GB": ("bill.csv.gz", _csv_bomb, (), _refused_by("IMPORT_MAX_RATIO")),
+    "a 3.6 MB .json.gz expanding to 1 GB": ("spend.json.gz", _json_bomb, (), _refused_by("IMPORT_MAX_RATIO")),
     "a FOCUS file whose 4th line never ends (64 MB)": (
         "bill.csv",
         _endless_line,

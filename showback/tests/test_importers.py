@@ -285,6 +285,34 @@ def test_gzip_stream_is_read_the_same():
     assert open_maybe_gzip(io.BytesIO(b"abc")).read() == b"abc"
 
 
+def test_a_gzip_of_several_members_and_zero_padding_is_read_whole_in_any_read_size():
+    first, second = b"date,cost\n" + b"2025-01-01,1\n" * 50_000, b"2025-01-02,2\n" * 50_000
+    packed = gzip.compress(first) + b"\0" * 3 + gzip.compress(second) + gzip.compress(b"") + b"\0" * 1000
+
+    for size in (7, 8192, 1024 * 1024):
+        stream, chunks = open_maybe_gzip(io.BytesIO(packed)), []
+        while chunk := stream.read(size):
+            chunks.append(chunk)
+        assert b"".join(chunks) == first + second
+
+
+@pytest.mark.parametrize(
+    "damage, detail",
+    [
+        (lambda packed: packed[: len(packed) // 2], "Compressed file ended before the end-of-stream"),
+        (lambda packed: packed[:-8] + b"\0\0\0\0" + packed[-4:], "incorrect data check"),
+        (lambda packed: packed + b"PK", "Not a gzipped file (b'PK')"),
+    ],
+    ids=["cut short", "wrong checksum", "not gzip after the member"],
+)
+def test_a_damaged_gzip_is_refused_saying_so(damage, detail):
+    packed = damage(gzip.compress(b"2025-01-01,1\n" * 50_000))
+
+    with pytest.raises(ImportFileError, match="gzip file is damaged or cut short") as refused:
+        open_maybe_gzip(io.BytesIO(packed)).read()
+    assert detail in str(refused.value)
+
+
 class _Unseekable(io.RawIOBase):
     """A stream with neither seek nor peek, like an upload read through a counting wrapper."""
 
@@ -784,12 +812,17 @@ def test_tags_and_hash_helpers():
 # Streaming
 
 
-def test_a_200000_row_focus_file_streams_in_bounded_memory(tmp_path):
+def test_a_focus_file_streams_in_memory_that_does_not_grow_with_it(tmp_path):
+    # Given a FOCUS file of 25,000 rows (5 MB). The bound is below the file's size, so reading it
+    # whole would fail, and holding what each row leaves behind fails from 170 bytes a row: 200,000
+    # rows against a 50 MB bound proved less (a 40 MB read would pass, 250 bytes a row) and took
+    # eight times longer, every allocation traced.
+    rows, bound = 25_000, 4 * 1024 * 1024
     path = tmp_path / "big.csv"
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(FOCUS_HEADER)
-        for i in range(200_000):
+        for i in range(rows):
             writer.writerow(
                 [
                     f"{i % 997}.{i % 100:02d}",
@@ -809,7 +842,8 @@ def test_a_200000_row_focus_file_streams_in_bounded_memory(tmp_path):
                     json.dumps({"use_case": f"uc-{i % 7}", "row": str(i)}),
                 ]
             )
-    expected = sum(Decimal(f"{i % 997}.{i % 100:02d}") for i in range(200_000))
+    assert path.stat().st_size > bound
+    expected = sum(Decimal(f"{i % 997}.{i % 100:02d}") for i in range(rows))
 
     tracemalloc.start()
     try:
@@ -825,5 +859,5 @@ def test_a_200000_row_focus_file_streams_in_bounded_memory(tmp_path):
     finally:
         tracemalloc.stop()
 
-    assert (count, errors, total) == (200_000, 0, expected)
-    assert peak < 50 * 1024 * 1024, f"peak {peak / 1e6:.1f} MB"
+    assert (count, errors, total) == (rows, 0, expected)
+    assert peak < bound, f"peak {peak / 1e6:.1f} MB"

@@ -8,32 +8,20 @@ import gzip
 import io
 import json
 import tracemalloc
-import zlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from showback.ingest.importers.base import ImportFileError
+from showback.ingest.importers.common import open_maybe_gzip
 from showback.ingest.services import spend_import_create, spend_import_run
 from showback.models import ImportBatch, ImportMode, SpendRecord
 
+from .bombs import GENERIC_HEADER, GENERIC_ROW, MB, gzip_bomb
 from .focus_files import focus_csv, focus_rows
 
 pytestmark = pytest.mark.django_db
-MB = 1024 * 1024
-GENERIC_HEADER = b"date,provider,model,cost,currency\n"
-
-
-def _gzip_stream(head: bytes, line: bytes, expanded: int) -> bytes:
-    """A gzip file of `head` then `line` repeated to about `expanded` bytes, built without ever
-    holding the expanded text."""
-    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    out = [packer.compress(head)]
-    block = line * max(1, MB // len(line))
-    for _ in range(expanded // len(block)):
-        out.append(packer.compress(block))
-    out.append(packer.flush())
-    return b"".join(out)
 
 
 def _import(cast, content, name, mode=ImportMode.ALL_OR_NOTHING):
@@ -56,37 +44,70 @@ def media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
 
 
-def test_a_csv_gzip_bomb_is_refused_by_its_ratio_naming_the_limit_in_bounded_memory(cast, media, monkeypatch):
-    # Given 1 MB of gzip that expands to 256 MB of valid-looking CSV rows, judged from the first MB out
+def test_the_bomb_helper_builds_a_valid_gzip_file_of_what_it_says():
+    bomb = gzip_bomb(GENERIC_HEADER, GENERIC_ROW, 3 * MB)
+
+    rows = GENERIC_ROW * (MB // len(GENERIC_ROW))
+    assert gzip.decompress(bomb) == GENERIC_HEADER + rows * 3  # CRC-32 and size checked too
+    assert len(bomb) * 300 < len(GENERIC_HEADER + rows * 3)
+
+
+def test_a_gzip_bomb_is_refused_as_soon_as_the_ratio_is_judged(settings, monkeypatch):
+    # Given a bomb expanding some 340 times, the ratio judged from the first MB out
     monkeypatch.setattr("showback.ingest.importers.common.RATIO_FLOOR", MB)
-    row = b"2025-01-01,openai,gpt-4o,0.01,USD\n"
-    bomb = _gzip_stream(GENERIC_HEADER, row, 256 * MB)
+    settings.AIFINOPS_IMPORT_MAX_RATIO = 200
+    stream = open_maybe_gzip(io.BytesIO(gzip_bomb(GENERIC_HEADER, GENERIC_ROW, 64 * MB)))
+
+    # When it is read until refused
+    handed_out = 0
+    with pytest.raises(ImportFileError, match="IMPORT_MAX_RATIO"):
+        while chunk := stream.read(64 * 1024):
+            handed_out += len(chunk)
+
+    # Then no more than the floor and one read came out: the ratio is judged against the compressed
+    # bytes expanded so far, not those read ahead (counting gzip.GzipFile's 8 KB reads let out 3.75 MB)
+    assert handed_out <= MB + 64 * 1024, handed_out / MB
+
+
+def test_a_csv_gzip_bomb_is_refused_by_its_ratio_naming_the_limit_in_bounded_memory(cast, media, monkeypatch):
+    # Given 1 MB of gzip that expands to 256 MB of valid-looking CSV rows, the ratio judged from the
+    # first 256 KB out: by then some 7,700 rows have been parsed and a chunk of 5,000 written, all the
+    # import does with any more of them (judged from 1 MB, it parsed four times as many rows)
+    floor = 256 * 1024
+    monkeypatch.setattr("showback.ingest.importers.common.RATIO_FLOOR", floor)
+    bomb = gzip_bomb(GENERIC_HEADER, GENERIC_ROW, 256 * MB)
     assert len(bomb) < MB
 
     batch, peak = _import(cast, bomb, "bill.csv.gz")
 
-    # Then it is refused, the limit named, nothing written, and memory stayed small
+    # Then it is refused, the limit named, nothing written, memory stayed small, and no more rows
+    # were parsed than fit in the floor and one read
     assert batch.status == "failed"
     assert "IMPORT_MAX_RATIO" in batch.error and "200 times" in batch.error
     assert not SpendRecord.objects.exists()
     assert peak < 64 * MB, peak
+    assert batch.rows_read <= (floor + 64 * 1024) // len(GENERIC_ROW), batch.rows_read
 
 
 def test_a_json_gzip_bomb_is_refused_by_its_decompressed_size(cast, media, settings):
-    # Given a .json.gz expanding far past a 4 MB limit, with the ratio check out of the way
-    settings.AIFINOPS_IMPORT_MAX_DECOMPRESSED_BYTES = 4 * MB
+    # Given a .json.gz expanding far past a 1 MB limit, with the ratio check out of the way. Past 1 MB
+    # some 11,000 records have been parsed and two chunks of 5,000 written, all the import does with
+    # any more of them: the 4 MB limit this test had only took four times longer.
+    settings.AIFINOPS_IMPORT_MAX_DECOMPRESSED_BYTES = MB
     settings.AIFINOPS_IMPORT_MAX_RATIO = 1_000_000
     record = json.dumps(
         {"request_id": "r", "startTime": "2025-01-01T00:00:00Z", "spend": 0.01, "model": "gpt-4o"}
     ).encode()
-    bomb = _gzip_stream(b"[" + record, b"," + record, 512 * MB)
+    bomb = gzip_bomb(b"[" + record, b"," + record, 512 * MB)
 
     batch, peak = _import(cast, bomb + gzip.compress(b"]"), "spend.json.gz")
 
+    # Then it is refused at the limit, the limit named, nothing written, and memory stayed small
     assert batch.status == "failed"
-    assert "more than 4 MB" in batch.error and "IMPORT_MAX_DECOMPRESSED_MB" in batch.error
+    assert "more than 1 MB" in batch.error and "IMPORT_MAX_DECOMPRESSED_MB" in batch.error
     assert not SpendRecord.objects.exists()
     assert peak < 96 * MB, peak
+    assert batch.rows_read <= MB // len(b"," + record), batch.rows_read
 
 
 @pytest.mark.parametrize("compress", [False, True])
