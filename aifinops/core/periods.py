@@ -8,6 +8,18 @@ import datetime
 
 from django.utils import timezone
 
+# Spend is dated from 2000 to 2099 (the importers refuse other years): a month outside that span
+# holds nothing, and month arithmetic near datetime's limit (year 9999) would overflow.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
+def month_named(year: int, month: int) -> datetime.date | None:
+    """The month `year`-`month` (its first day), or None when it is no month of the span the
+    product records (FIRST_YEAR to LAST_YEAR): what a page or API does with a caller-chosen month."""
+    if FIRST_YEAR <= year <= LAST_YEAR and 1 <= month <= 12:
+        return datetime.date(year, month, 1)
+    return None
+
 
 def today() -> datetime.date:
     """Today in UTC."""

@@ -1,7 +1,5 @@
 """API for chargeback statements, reconciliation and the FOCUS export."""
 
-import datetime
-
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import path
@@ -17,6 +15,23 @@ from portfolio.models import Team
 from . import exports, selectors
 
 MONTH_FORMATS = ["%Y-%m"]
+
+
+class MonthField(serializers.DateField):
+    """A month as YYYY-MM, within the years the product records (`periods.month_named`)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", f"YYYY-MM, {periods.FIRST_YEAR}-01 to {periods.LAST_YEAR}-12")
+        super().__init__(input_formats=MONTH_FORMATS, **kwargs)
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if periods.month_named(day.year, day.month) is None:
+            raise serializers.ValidationError(
+                f"A month from {periods.FIRST_YEAR}-01 to {periods.LAST_YEAR}-12: "
+                "no spend is dated outside them."
+            )
+        return day
 
 
 def _money():
@@ -87,7 +102,7 @@ class StatementSerializer(serializers.Serializer):
 
 
 class ReconciliationQuerySerializer(serializers.Serializer):
-    start = serializers.DateField(input_formats=MONTH_FORMATS, required=False, help_text="YYYY-MM")
+    start = MonthField(required=False)
     months = serializers.IntegerField(min_value=1, max_value=36, default=6)
 
 
@@ -105,7 +120,7 @@ class ReconciliationRowSerializer(serializers.Serializer):
 
 
 class FocusExportQuerySerializer(serializers.Serializer):
-    month = serializers.DateField(input_formats=MONTH_FORMATS, help_text="YYYY-MM")
+    month = MonthField()
     version = serializers.ChoiceField(
         choices=list(exports.FOCUS_VERSIONS),
         default="1.2",
@@ -127,10 +142,9 @@ class ChargebackStatementApi(APIView):
         team_obj = get_object_or_404(Team, slug=team)
         if not permissions.can_view_team(request.user, team_obj):
             raise Http404("No such team.")
-        try:
-            first = datetime.date(year, month, 1)
-        except (ValueError, OverflowError) as exc:
-            raise Http404("No such month.") from exc
+        first = periods.month_named(year, month)
+        if first is None:
+            raise Http404("No such month.")
         statement = selectors.team_statement(user=request.user, team=team_obj, month=first)
         statement["totals_list"] = [{"currency": c, **t} for c, t in statement["totals"].items()]
         statement["reporting_json"] = statement["reporting"].as_json()

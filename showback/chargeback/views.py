@@ -1,7 +1,5 @@
 """Chargeback statements, reconciliation and the FOCUS export."""
 
-import datetime
-
 from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 
@@ -12,10 +10,10 @@ from . import exports, selectors
 
 
 def _month(year, month):
-    try:
-        return datetime.date(year, month, 1)
-    except (ValueError, OverflowError) as exc:
-        raise Http404("No such month.") from exc
+    found = periods.month_named(year, month)
+    if found is None:
+        raise Http404("No such month.")
+    return found
 
 
 def _visible_team(user, slug):
@@ -73,8 +71,8 @@ def reconciliation(request):
     months = 6
     start = periods.months_back(periods.today(), months - 1)
     year, _, month = request.GET.get("start", "").partition("-")
-    if year.isdigit() and month.isdigit() and 1 <= int(month) <= 12 and int(year) >= 1:
-        start = datetime.date(int(year), int(month), 1)
+    if year.isascii() and year.isdigit() and month.isascii() and month.isdigit():
+        start = periods.month_named(int(year), int(month)) or start
     rows = selectors.reconciliation(user=request.user, start_month=start, months=months)
     return render(
         request,

@@ -216,7 +216,11 @@ def test_an_impossible_year_in_an_export_address_is_a_404_not_a_500(cast, login,
 
 
 @pytest.mark.parametrize(
-    "month_value", ["2026-13", "9" * 40, "2026-1%00", "%ED%A0%80", "-1-01", "2026-10-01T00:00", ""]
+    "month_value",
+    [
+        *["2026-13", "9" * 40, "2026-1%00", "%ED%A0%80", "-1-01", "2026-10-01T00:00", ""],
+        *["9999-12", "1999-12", "2100-01"],
+    ],
 )
 def test_a_bad_month_for_the_focus_api_is_a_400_naming_month(cast, login, month_value):
     response = login(cast.finance).get(f"/api/v1/spend/exports/focus/?month={month_value}")
@@ -249,3 +253,40 @@ def test_the_focus_export_keeps_its_query_count_as_rows_and_rates_grow(
     with django_assert_max_num_queries(len(few.captured_queries)):
         _, rows = _focus(client)
     assert len(rows) == len(ROWS) + 24 * 4
+
+
+@pytest.mark.parametrize(("year", "month"), [(9999, 12), (9999, 1), (2100, 1), (1999, 12), (1, 1)])
+def test_a_month_outside_the_recorded_years_is_a_404_on_pages_and_api_never_a_500(cast, login, year, month):
+    # Month arithmetic past December 9999 overflows datetime; no spend is dated outside 2000-2099
+    client = login(cast.finance)
+
+    for url in (
+        f"/showback/exports/focus-{year}-{month}.csv",
+        f"/showback/chargeback/support/{year}-{month}/statement.csv",
+        f"/showback/chargeback/support/{year}-{month}/",
+        f"/api/v1/spend/chargeback/support/{year}-{month}/",
+    ):
+        assert client.get(url).status_code == 404, url
+
+
+FULLWIDTH_123 = "\uff11\uff12\uff13"
+
+
+@pytest.mark.parametrize(
+    "start", ["9999-12", "9999-07", "99999-01", "2100-01", "0-1", f"{FULLWIDTH_123}-01", "2026-13"]
+)
+def test_a_reconciliation_start_outside_the_recorded_years_shows_the_default_months(cast, login, start):
+    client = login(cast.finance)
+
+    page = client.get("/showback/reconciliation/", {"start": start})
+
+    assert page.status_code == 200
+    assert page.context["start"] == periods.months_back(periods.today(), page.context["months"] - 1)
+
+
+@pytest.mark.parametrize("start", ["9999-12", "9999-07", "1999-12", "2100-01"])
+def test_a_reconciliation_api_start_outside_the_recorded_years_is_a_400_naming_start(cast, login, start):
+    response = login(cast.finance).get("/api/v1/spend/reconciliation/", {"start": start, "months": 36})
+
+    assert response.status_code == 400
+    assert "start" in response.json()["error"]["fields"]

@@ -16,6 +16,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import BinaryIO
 
+from aifinops.core import periods
+
 from ...currencies import ISO_4217
 from .base import ImportFileError, RowError
 
@@ -26,7 +28,7 @@ MAX_MONEY = Decimal("1e12")  # showback.models MONEY: 18 digits, 6 after the poi
 MAX_QUANTITY = Decimal("1e17")
 MAX_COUNT = Decimal("1e15")
 MAX_REQUESTS = Decimal(2**31)  # SpendRecord.requests is a PositiveIntegerField
-MIN_YEAR, MAX_YEAR = 2000, 2100
+MIN_YEAR, MAX_YEAR = periods.FIRST_YEAR, periods.LAST_YEAR + 1  # MAX_YEAR is the first year refused
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
 # The expansion ratio is judged once this much is out: a small file's header can expand a lot, but a
