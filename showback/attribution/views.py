@@ -38,14 +38,24 @@ def _text(params, name, *, max_length=MAX_TEXT):
     return raw.strip()
 
 
+BOUND_YEARS = (1900, 2199)
+
+
 def _date(params, name):
     raw = _text(params, name, max_length=20)
     if not raw:
         return None
     try:
-        return datetime.date.fromisoformat(raw)
+        day = datetime.date.fromisoformat(raw)
     except ValueError:
         raise BadParameter(f"“{name}” must be a date as YYYY-MM-DD; “{raw}” is not.") from None
+    # A bound of the period, so it may lie beyond the years spend can carry ("until 2100-01-01"), but
+    # not where date arithmetic overflows (9999-12-31 plus a day).
+    if not BOUND_YEARS[0] <= day.year <= BOUND_YEARS[1]:
+        raise BadParameter(
+            f"“{name}” must be a date from {BOUND_YEARS[0]}-01-01 to {BOUND_YEARS[1]}-12-31; “{raw}” is not."
+        )
+    return day
 
 
 def _scope(params):

@@ -158,6 +158,18 @@ def test_unattributed_page_lists_sources_with_a_prefilled_rule_and_shadow_ai(log
     assert prefilled.context["form"]["match_value"].value() == "acct-0"
 
 
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [("end", "9999-12-31"), ("start", "9999-12-31"), ("end", "0001-01-01"), ("start", "2200-01-01")],
+)
+def test_an_unattributed_period_bound_past_the_calendar_is_a_400_naming_it(login, cast, param, value):
+    # 9999-12-31 plus a day overflowed the date arithmetic: a 500
+    page = login(cast.finance).get(reverse("showback:unattributed"), {param: value})
+
+    assert page.status_code == 400
+    assert f"“{param}” must be a date from 1900-01-01 to 2199-12-31" in page.text
+
+
 def test_only_finance_and_admins_keep_rules(login, cast):
     assert login(cast.requester_a).get(reverse("showback:rule_list")).status_code == 403
     assert login(cast.requester_a).get(reverse("showback:unattributed")).status_code == 403
