@@ -119,24 +119,3 @@ def allocation_chart(allocation):
         template="plotly_white",
     )
     return plotting.figure_json(fig)
-
-
-def spend_trend_chart(trend):
-    """Monthly AI spend bars, one series per currency: the operating review's trend."""
-    currencies = sorted({c for _, totals in trend for c in totals}) or ["USD"]
-    fig = go.Figure()
-    for currency in currencies:
-        fig.add_bar(
-            x=[m.strftime("%b %Y") for m, _ in trend],
-            y=[float(totals.get(currency, 0)) for _, totals in trend],
-            name=currency,
-            hovertemplate="%{x}: %{y:,.0f} " + currency + "<extra></extra>",
-        )
-    fig.update_layout(
-        margin={"l": 60, "r": 20, "t": 10, "b": 40},
-        height=260,
-        yaxis={"title": "AI spend", "tickformat": ",.0f"},
-        showlegend=len(currencies) > 1,
-        template="plotly_white",
-    )
-    return plotting.figure_json(fig)
