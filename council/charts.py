@@ -98,16 +98,14 @@ def value_vs_expected_chart(value):
     return plotting.figure_json(fig)
 
 
-def allocation_chart(allocation):
-    """The quarter's AI spend per stage of the portfolio, in the main currency."""
-    currencies = {c for row in allocation for c in row["spend"]}
-    if not currencies:
+def allocation_chart(allocation, *, currency):
+    """The quarter's AI spend per stage of the portfolio, in the reporting currency `currency`."""
+    if not allocation:
         return None
-    currency = max(currencies, key=lambda c: sum(row["spend"].get(c, 0) for row in allocation))
     fig = go.Figure(
         go.Bar(
             x=[row["label"] for row in allocation],
-            y=[float(row["spend"].get(currency, 0)) for row in allocation],
+            y=[float(row["spend"]) for row in allocation],
             customdata=[row["use_cases"] for row in allocation],
             hovertemplate="%{x}: %{y:,.0f} " + currency + " (%{customdata} use cases)<extra></extra>",
         )

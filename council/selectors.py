@@ -448,53 +448,54 @@ def operating_review(*, user, as_of=None):
     }
 
 
-def _allocation(user, start, end):
-    """AI spend per stage of the use cases over start..end, per currency, and the use cases per
-    stage: where the money goes in the portfolio."""
-    rows = (
-        spend.daily_spend_queryset(user=user)
-        .filter(date__gte=start, date__lte=end)
-        .order_by()
-        .values("use_case__stage", "currency")
-        .annotate(total=Sum("effective_cost"))
-    )
-    by_stage = defaultdict(dict)
-    for r in rows:
-        by_stage[r["use_case__stage"] or ""][r["currency"]] = r["total"] or ZERO
+def _allocation(user, start, end, *, table):
+    """AI spend per stage of the use cases over start..end in the reporting currency (each day at
+    its rate, the amounts as billed beside it), and the use cases per stage: where the money goes
+    in the portfolio. With the Converted of the whole, which names the spend without a rate."""
+    by_stage = spend.spend_by_reporting(user=user, dimension="stage", start=start, end=end, table=table)
+    rows = {r["key"] or "": r for r in by_stage["rows"]}
     counts = portfolio_selectors.stage_counts(user=user)
     order = [*Stage.values, ""]
-    return [
+    allocation = [
         {
             "stage": stage,
             "label": Stage(stage).label if stage else "Unattributed",
             "use_cases": counts.get(stage, 0),
-            "spend": by_stage.get(stage, {}),
+            "spend": rows[stage]["amount"] if stage in rows else ZERO,
+            "original": rows[stage]["original"] if stage in rows else {},
+            "missing": rows[stage]["missing"] if stage in rows else {},
+            "foreign": rows[stage]["foreign"] if stage in rows else False,
         }
         for stage in order
-        if counts.get(stage) or by_stage.get(stage)
+        if counts.get(stage) or stage in rows
     ]
+    return allocation, by_stage["total"]
 
 
 def quarterly_review(*, user, as_of=None):
     """The quarterly review's standing sections: commitments the steady providers allow and the AI
     tool subscriptions renewing in the next three months; vendor overlap to rationalise and the
-    portfolio's allocation by stage over the last full quarter."""
+    portfolio's allocation by stage over the last full quarter, in the reporting currency (each day
+    at its rate; a currency without one named, never counted at 1)."""
     day = as_of or periods.today()
     start, end = _last_full_quarter(day)
-    breakdown = spend.spend_breakdown(user=user, dimension="provider", start=start, end=end)
+    rates = fx.RateTable(None, fx.reporting_currency(), end)
+    quarter = spend.daily_spend_queryset(user=user).filter(date__gte=start, date__lte=end)
     plans = analytics.commitment_plans(user=user, as_of=day)
     renewals = license_selectors.renewals_in(user=user, start=day, months=RENEWAL_MONTHS)
+    allocation, allocation_total = _allocation(user, start, end, table=rates)
     return {
         "kind": MeetingKind.QUARTERLY_REVIEW,
         "period_start": start,
         "period_end": end,
+        "currency": rates.into,
         "commitments": [p for p in plans if p.suggestion is not None][:TOP_COMMITMENTS],
         "renewals": renewals,
         "steady_providers": sum(1 for p in plans if p.stability.stable),
         "providers": len(plans),
-        "overlap": breakdown["overlap"],
-        "totals": list(breakdown["totals"].values()),
-        "allocation": _allocation(user, start, end),
+        "overlap": spend.vendor_overlap_list(quarter, into=rates.into, table=rates),
+        "allocation": allocation,
+        "allocation_total": allocation_total,
     }
 
 

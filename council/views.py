@@ -81,7 +81,7 @@ def meeting_context(request, meeting, *, close_form=None):
     if standing is not None and standing["kind"] == MeetingKind.MONTHLY_OPERATING_REVIEW:
         chart = spend_charts.monthly_trend_chart(standing["trend"])
     elif standing is not None:
-        chart = charts.allocation_chart(standing["allocation"])
+        chart = charts.allocation_chart(standing["allocation"], currency=standing["currency"])
     return {
         "meeting": meeting,
         "council": meeting.council,

@@ -14,7 +14,7 @@ from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, 
 from django.db.models.functions import TruncMonth
 
 from aifinops.core import periods, permissions
-from portfolio.choices import Environment, ModelTier
+from portfolio.choices import Environment, ModelTier, Stage
 from portfolio.models import CostLine, ValueSignal
 
 from . import fx
@@ -113,11 +113,12 @@ def daily_spend_reporting(rows, qs) -> RowsReporting:
 
 
 def spend_by_reporting(*, user, dimension, start, end, ai_only=True, limit=None, into=None, table=None):
-    """Spend (AI only unless ai_only=False) by team, use case, provider, model or model tier,
-    start..end inclusive, in the reporting currency: {"rows": [{key, label, amount, currency, original:
-    {currency: amount as billed}, missing: {currency: amount without a rate}, foreign}], "total":
-    the Converted of all of them}, largest first. Each (currency, day) counts at that day's rate;
-    `amount` adds what had a rate, `missing` names the rest, never counted at 1. Three queries:
+    """Spend (AI only unless ai_only=False) by team, use case, provider, model, model tier or the
+    use case's stage, start..end inclusive, in the reporting currency: {"rows": [{key, label,
+    amount, currency, original: {currency: amount as billed}, missing: {currency: amount without a
+    rate}, foreign}], "total": the Converted of all of them}, largest first. Each (currency, day)
+    counts at that day's rate; `amount` adds what had a rate, `missing` names the rest, never
+    counted at 1. Three queries:
     the sums per (row, currency, day), the rates and, unless given, the reporting currency; one
     when a page that reads several figures hands in its `table` of rates (an fx.RateTable)."""
     key_field, name_field = {
@@ -126,6 +127,7 @@ def spend_by_reporting(*, user, dimension, start, end, ai_only=True, limit=None,
         "provider": ("provider__slug", "provider__name"),
         "model": ("model__key", "model__name"),
         "model_tier": ("model_tier", "model_tier"),
+        "stage": ("use_case__stage", "use_case__stage"),
     }[dimension]
     into = table.into if table else (into or fx.reporting_currency())
     sums = (
@@ -140,7 +142,7 @@ def spend_by_reporting(*, user, dimension, start, end, ai_only=True, limit=None,
             "key": r[key_field],
             "label": (
                 _label(dimension, r[key_field], None)
-                if dimension == "model_tier"
+                if dimension in ("model_tier", "stage")
                 else r[name_field] or "Unattributed"
             ),
             "currency": r["currency"],
@@ -523,6 +525,8 @@ def _label(dimension, key, name):
         return dict(ModelTier.choices).get(key, "No tier") if key else "No tier"
     if dimension == "environment":
         return dict(Environment.choices).get(key, key) if key else "Not tagged"
+    if dimension == "stage":
+        return dict(Stage.choices).get(key, key) if key else "Unattributed"
     if dimension == "provider":
         return key or name or "Unknown"
     if dimension in BILL_FILTERS:

@@ -220,3 +220,73 @@ def test_the_meeting_page_keeps_its_query_count_as_spend_currencies_and_rates_gr
         response = client.get(url)
     assert response.status_code == 200
     assert len(response.context["standing"]["overlap"]) == 15
+
+
+# The quarterly review's allocation by stage, in the reporting currency too.
+
+QUARTER_START, QUARTER_END = selectors._last_full_quarter(TODAY)
+
+
+def test_the_quarterly_allocation_counts_each_row_at_its_days_rate_and_names_the_missing_one(
+    cast, login, board
+):
+    # Given the quarter's spend of two use cases in USD and EUR (the rate changing mid-quarter),
+    # and GBP with no rate
+    rates = [
+        rate("EUR", "USD", "1.10", QUARTER_START),
+        rate("EUR", "USD", "1.30", QUARTER_START + datetime.timedelta(days=40)),
+    ]
+    a, b = cast.use_case_a, cast.use_case_b
+    anthropic = ProviderFactory(name="Anthropic", slug="anthropic")
+    rows = [
+        DailySpendFactory(
+            team=a.team, use_case=a, currency="USD", effective_cost=Decimal("100"), date=QUARTER_START
+        ),
+        DailySpendFactory(
+            team=a.team,
+            use_case=a,
+            currency="EUR",
+            effective_cost=Decimal("10"),
+            date=QUARTER_START + datetime.timedelta(days=2),
+        ),
+        DailySpendFactory(
+            team=b.team,
+            use_case=b,
+            currency="EUR",
+            effective_cost=Decimal("20"),
+            date=QUARTER_START + datetime.timedelta(days=45),
+            provider=anthropic,
+        ),
+        DailySpendFactory(
+            team=b.team, use_case=b, currency="GBP", effective_cost=Decimal("5"), date=QUARTER_END
+        ),
+    ]
+
+    # When the council reads the quarterly review
+    review = selectors.quarterly_review(user=cast.council, as_of=TODAY)
+
+    # Then each stage's spend is its rows at their days' rates, the GBP left out and named
+    expected = {}
+    for row in rows:
+        factor = in_force(rates, row.currency, row.date)
+        if factor is not None:
+            stage = row.use_case.stage
+            expected[stage] = expected.get(stage, Decimal(0)) + row.effective_cost * factor
+    got = {r["stage"]: r["spend"].quantize(CENT) for r in review["allocation"] if r["spend"]}
+    assert got == {stage: amount.quantize(CENT) for stage, amount in expected.items()}
+    assert review["currency"] == "USD"
+    total = review["allocation_total"]
+    assert total.amount.quantize(CENT) == Decimal("137.00")  # 100 + 10 x 1.10 + 20 x 1.30
+    assert [(m.currency, m.amount, m.first) for m in total.missing] == [("GBP", Decimal("5"), QUARTER_END)]
+    # And its overlap is showback's selector's over the quarter
+    quarter = spend_selectors.daily_spend_queryset(user=cast.council).filter(
+        date__gte=QUARTER_START, date__lte=QUARTER_END
+    )
+    assert review["overlap"] == spend_selectors.vendor_overlap_list(quarter, into="USD")
+
+    # And the page names the rates and the GBP without one
+    meeting = MeetingFactory(council=board, kind="quarterly_review")
+    html = login(cast.council).get(reverse("council:meeting_detail", args=[meeting.pk])).content.decode()
+    assert "Spend in the quarter (USD)" in html
+    assert f"1 EUR = 1.30 USD (ECB, {QUARTER_START + datetime.timedelta(days=40)})" in html
+    assert f"Not in this allocation: £5.00, no GBP→USD rate for {QUARTER_END} (1 day)." in html
