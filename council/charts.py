@@ -98,16 +98,14 @@ def value_vs_expected_chart(value):
     return plotting.figure_json(fig)
 
 
-def allocation_chart(allocation):
-    """The quarter's AI spend per stage of the portfolio, in the main currency."""
-    currencies = {c for row in allocation for c in row["spend"]}
-    if not currencies:
+def allocation_chart(allocation, *, currency):
+    """The quarter's AI spend per stage of the portfolio, in the reporting currency `currency`."""
+    if not allocation:
         return None
-    currency = max(currencies, key=lambda c: sum(row["spend"].get(c, 0) for row in allocation))
     fig = go.Figure(
         go.Bar(
             x=[row["label"] for row in allocation],
-            y=[float(row["spend"].get(currency, 0)) for row in allocation],
+            y=[float(row["spend"]) for row in allocation],
             customdata=[row["use_cases"] for row in allocation],
             hovertemplate="%{x}: %{y:,.0f} " + currency + " (%{customdata} use cases)<extra></extra>",
         )
@@ -116,27 +114,6 @@ def allocation_chart(allocation):
         margin={"l": 60, "r": 20, "t": 20, "b": 40},
         height=260,
         yaxis={"title": f"AI spend ({currency})", "tickformat": ",.0f"},
-        template="plotly_white",
-    )
-    return plotting.figure_json(fig)
-
-
-def spend_trend_chart(trend):
-    """Monthly AI spend bars, one series per currency: the operating review's trend."""
-    currencies = sorted({c for _, totals in trend for c in totals}) or ["USD"]
-    fig = go.Figure()
-    for currency in currencies:
-        fig.add_bar(
-            x=[m.strftime("%b %Y") for m, _ in trend],
-            y=[float(totals.get(currency, 0)) for _, totals in trend],
-            name=currency,
-            hovertemplate="%{x}: %{y:,.0f} " + currency + "<extra></extra>",
-        )
-    fig.update_layout(
-        margin={"l": 60, "r": 20, "t": 10, "b": 40},
-        height=260,
-        yaxis={"title": "AI spend", "tickformat": ",.0f"},
-        showlegend=len(currencies) > 1,
         template="plotly_white",
     )
     return plotting.figure_json(fig)

@@ -10,7 +10,6 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Case, Count, IntegerField, Prefetch, Q, Sum, Value, When
-from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -22,6 +21,7 @@ from portfolio.choices import OptimizationStatus, Stage
 from portfolio.gates import rules as gates
 from portfolio.licenses import selectors as license_selectors
 from portfolio.models import UseCase, ValueSignal
+from showback import fx
 from showback import selectors as spend
 from showback.analytics import selectors as analytics
 
@@ -416,95 +416,86 @@ def _adoption(user, month: datetime.date):
     return {"month": month, "active_users": row["active_users"] or 0, "outcomes": row["outcomes"] or 0}
 
 
-def _trend(user, *, last_month: datetime.date, months: int):
-    """[(month, {currency: total})] of the `months` full months up to `last_month`'s."""
-    first = periods.months_back(last_month, months - 1)
-    end = periods.add_months(last_month, 1) - datetime.timedelta(days=1)
-    rows = (
-        spend.daily_spend_queryset(user=user)
-        .filter(date__gte=first, date__lte=end)
-        .annotate(month=TruncMonth("date"))
-        .order_by()
-        .values("month", "currency")
-        .annotate(total=Sum("effective_cost"))
-    )
-    by_month = defaultdict(dict)
-    for r in rows:
-        month = r["month"].date() if isinstance(r["month"], datetime.datetime) else r["month"]
-        by_month[month][r["currency"]] = r["total"] or ZERO
-    return [
-        (periods.add_months(first, n), by_month.get(periods.add_months(first, n), {})) for n in range(months)
-    ]
-
-
 def operating_review(*, user, as_of=None):
-    """The monthly operating review's standing sections: spend trend, premium model share and
-    vendor overlap over the last full month before `as_of`; anomalies, adoption and optimization
-    progress as they stand now."""
+    """The monthly operating review's standing sections: spend trend, the month's total, premium
+    model share and vendor overlap over the last full month before `as_of`; anomalies, adoption and
+    optimization progress as they stand now.
+
+    Spend reads showback's selectors, the ones its own pages and the dashboard read, in the
+    reporting currency (each day at its rate; a currency without one is named, never counted at
+    1): `trend` is monthly_trend up to the month's end, `total` the month's Converted (with its
+    amounts as billed), `premium` premium_share_reporting, `overlap` vendor_overlap_list."""
     day = as_of or periods.today()
     start, end = _last_full_month(day)
-    breakdown = spend.spend_breakdown(user=user, dimension="model_tier", start=start, end=end)
+    # One read of the rates for the three figures: every rate into the reporting currency up to
+    # the month's end covers the trend's months and the month's.
+    rates = fx.RateTable(None, fx.reporting_currency(), end)
+    into = rates.into
+    premium = spend.premium_share_reporting(user=user, start=start, end=end, table=rates)
+    month = spend.daily_spend_queryset(user=user).filter(date__gte=start, date__lte=end)
     return {
         "kind": MeetingKind.MONTHLY_OPERATING_REVIEW,
         "period_start": start,
         "period_end": end,
-        "trend": _trend(user, last_month=start, months=TREND_MONTHS),
-        "totals": list(breakdown["totals"].values()),
-        "premium": [r for r in breakdown["rows"] if r["key"] in spend.PREMIUM_TIERS],
-        "overlap": breakdown["overlap"],
+        "currency": into,
+        "trend": spend.monthly_trend(user=user, months=TREND_MONTHS, through=end, table=rates),
+        "total": premium["total"],
+        "premium": premium,
+        "overlap": spend.vendor_overlap_list(month, into=into, table=rates),
         "anomalies": _anomalies(user),
         "adoption": _adoption(user, start),
         "optimization": _optimization(user),
     }
 
 
-def _allocation(user, start, end):
-    """AI spend per stage of the use cases over start..end, per currency, and the use cases per
-    stage: where the money goes in the portfolio."""
-    rows = (
-        spend.daily_spend_queryset(user=user)
-        .filter(date__gte=start, date__lte=end)
-        .order_by()
-        .values("use_case__stage", "currency")
-        .annotate(total=Sum("effective_cost"))
-    )
-    by_stage = defaultdict(dict)
-    for r in rows:
-        by_stage[r["use_case__stage"] or ""][r["currency"]] = r["total"] or ZERO
+def _allocation(user, start, end, *, table):
+    """AI spend per stage of the use cases over start..end in the reporting currency (each day at
+    its rate, the amounts as billed beside it), and the use cases per stage: where the money goes
+    in the portfolio. With the Converted of the whole, which names the spend without a rate."""
+    by_stage = spend.spend_by_reporting(user=user, dimension="stage", start=start, end=end, table=table)
+    rows = {r["key"] or "": r for r in by_stage["rows"]}
     counts = portfolio_selectors.stage_counts(user=user)
     order = [*Stage.values, ""]
-    return [
+    allocation = [
         {
             "stage": stage,
             "label": Stage(stage).label if stage else "Unattributed",
             "use_cases": counts.get(stage, 0),
-            "spend": by_stage.get(stage, {}),
+            "spend": rows[stage]["amount"] if stage in rows else ZERO,
+            "original": rows[stage]["original"] if stage in rows else {},
+            "missing": rows[stage]["missing"] if stage in rows else {},
+            "foreign": rows[stage]["foreign"] if stage in rows else False,
         }
         for stage in order
-        if counts.get(stage) or by_stage.get(stage)
+        if counts.get(stage) or stage in rows
     ]
+    return allocation, by_stage["total"]
 
 
 def quarterly_review(*, user, as_of=None):
     """The quarterly review's standing sections: commitments the steady providers allow and the AI
     tool subscriptions renewing in the next three months; vendor overlap to rationalise and the
-    portfolio's allocation by stage over the last full quarter."""
+    portfolio's allocation by stage over the last full quarter, in the reporting currency (each day
+    at its rate; a currency without one named, never counted at 1)."""
     day = as_of or periods.today()
     start, end = _last_full_quarter(day)
-    breakdown = spend.spend_breakdown(user=user, dimension="provider", start=start, end=end)
+    rates = fx.RateTable(None, fx.reporting_currency(), end)
+    quarter = spend.daily_spend_queryset(user=user).filter(date__gte=start, date__lte=end)
     plans = analytics.commitment_plans(user=user, as_of=day)
     renewals = license_selectors.renewals_in(user=user, start=day, months=RENEWAL_MONTHS)
+    allocation, allocation_total = _allocation(user, start, end, table=rates)
     return {
         "kind": MeetingKind.QUARTERLY_REVIEW,
         "period_start": start,
         "period_end": end,
+        "currency": rates.into,
         "commitments": [p for p in plans if p.suggestion is not None][:TOP_COMMITMENTS],
         "renewals": renewals,
         "steady_providers": sum(1 for p in plans if p.stability.stable),
         "providers": len(plans),
-        "overlap": breakdown["overlap"],
-        "totals": list(breakdown["totals"].values()),
-        "allocation": _allocation(user, start, end),
+        "overlap": spend.vendor_overlap_list(quarter, into=rates.into, table=rates),
+        "allocation": allocation,
+        "allocation_total": allocation_total,
     }
 
 

@@ -19,6 +19,7 @@ from aifinops.core.views import section_required
 from portfolio import selectors as portfolio_selectors
 from portfolio.choices import Stage
 from portfolio.gates import rules as gates
+from showback import charts as spend_charts
 
 from . import charts, selectors, services
 from .forms import DecisionForm, FundingRequestForm, MeetingCloseForm, VoteForm, add_service_errors
@@ -78,9 +79,9 @@ def meeting_context(request, meeting, *, close_form=None):
     standing = selectors.standing_sections(meeting=meeting, user=request.user)
     chart = None
     if standing is not None and standing["kind"] == MeetingKind.MONTHLY_OPERATING_REVIEW:
-        chart = charts.spend_trend_chart(standing["trend"])
+        chart = spend_charts.monthly_trend_chart(standing["trend"])
     elif standing is not None:
-        chart = charts.allocation_chart(standing["allocation"])
+        chart = charts.allocation_chart(standing["allocation"], currency=standing["currency"])
     return {
         "meeting": meeting,
         "council": meeting.council,

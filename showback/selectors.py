@@ -14,7 +14,7 @@ from django.db.models import Count, DecimalField, ExpressionWrapper, F, Max, Q, 
 from django.db.models.functions import TruncMonth
 
 from aifinops.core import periods, permissions
-from portfolio.choices import Environment, ModelTier
+from portfolio.choices import Environment, ModelTier, Stage
 from portfolio.models import CostLine, ValueSignal
 
 from . import fx
@@ -112,38 +112,46 @@ def daily_spend_reporting(rows, qs) -> RowsReporting:
     return RowsReporting(rows=converted, total=total)
 
 
-def spend_by_reporting(*, user, dimension, start, end, ai_only=True, limit=None, into=None):
-    """Spend (AI only unless ai_only=False) by team, use case, provider or model, start..end
-    inclusive, in the reporting currency: {"rows": [{key, label, amount, currency, original:
-    {currency: amount as billed}, missing: {currency: amount without a rate}, foreign}], "total":
-    the Converted of all of them}, largest first. Each (currency, day) counts at that day's rate;
-    `amount` adds what had a rate, `missing` names the rest, never counted at 1. Three queries:
-    the sums per (row, currency, day), the rates and, unless given, the reporting currency."""
+def spend_by_reporting(*, user, dimension, start, end, ai_only=True, limit=None, into=None, table=None):
+    """Spend (AI only unless ai_only=False) by team, use case, provider, model, model tier or the
+    use case's stage, start..end inclusive, in the reporting currency: {"rows": [{key, label,
+    amount, currency, original: {currency: amount as billed}, missing: {currency: amount without a
+    rate}, foreign}], "total": the Converted of all of them}, largest first. Each (currency, day)
+    counts at that day's rate; `amount` adds what had a rate, `missing` names the rest, never
+    counted at 1. Three queries:
+    the sums per (row, currency, day), the rates and, unless given, the reporting currency; one
+    when a page that reads several figures hands in its `table` of rates (an fx.RateTable)."""
     key_field, name_field = {
         "team": ("team__slug", "team__name"),
         "use_case": ("use_case__key", "use_case__name"),
         "provider": ("provider__slug", "provider__name"),
         "model": ("model__key", "model__name"),
+        "model_tier": ("model_tier", "model_tier"),
+        "stage": ("use_case__stage", "use_case__stage"),
     }[dimension]
-    into = into or fx.reporting_currency()
+    into = table.into if table else (into or fx.reporting_currency())
     sums = (
         daily_spend_queryset(user=user, ai_only=ai_only)
         .filter(date__gte=start, date__lte=end)
         .order_by()
-        .values(key_field, name_field, "currency", "date")
+        .values(*dict.fromkeys((key_field, name_field)), "currency", "date")
         .annotate(total=Sum("effective_cost"))
     )
     groups = [
         {
             "key": r[key_field],
-            "label": r[name_field] or "Unattributed",
+            "label": (
+                _label(dimension, r[key_field], None)
+                if dimension in ("model_tier", "stage")
+                else r[name_field] or "Unattributed"
+            ),
             "currency": r["currency"],
             "day": r["date"],
             "amount": r["total"] or Decimal("0"),
         }
         for r in sums
     ]
-    converted, total = fx.convert_groups(groups, into=into)
+    converted, total = fx.convert_groups(groups, into=into, table=table)
     rows = {}
     for g, value, _rate in converted:
         row = rows.setdefault(
@@ -172,17 +180,42 @@ def spend_by_reporting(*, user, dimension, start, end, ai_only=True, limit=None,
     return {"rows": listed[:limit] if limit else listed, "total": total}
 
 
-def monthly_trend(*, user, months=12, ai_only=True, team=None, use_case=None, into=None):
-    """The last `months` months of AI spend the user may see, the current one included, in the
-    reporting currency: {"currency", "months": [(month, amount)], "missing": {month: {currency:
-    amount without a rate}}, "conversion": the Converted of the whole}. Each (currency, day) counts
-    at that day's rate, the spend without one is named, never counted at 1."""
+def premium_share_reporting(*, user, start, end, into=None, table=None):
+    """The share of AI spend start..end on premium models (the frontier and reasoning tiers), taken
+    on amounts in the reporting currency: {"tiers": spend_by_reporting's rows by model tier,
+    "premium": those of the premium tiers, "amount": their sum, "share": of the converted total
+    (None unless it is positive), "total": the Converted of every tier}. Spend on a day without a
+    rate is in neither side of the share and is named by `total.missing`: a share is never taken
+    across currencies, nor with a missing rate counted at 1."""
+    by_tier = spend_by_reporting(
+        user=user, dimension="model_tier", start=start, end=end, into=into, table=table
+    )
+    premium = [r for r in by_tier["rows"] if r["key"] in PREMIUM_TIERS]
+    amount = sum((r["amount"] for r in premium), Decimal("0"))
+    return {
+        "tiers": by_tier["rows"],
+        "premium": premium,
+        "amount": amount,
+        "share": _share(amount, by_tier["total"].amount.quantize(fx.MICRO)),
+        "total": by_tier["total"],
+    }
+
+
+def monthly_trend(
+    *, user, months=12, ai_only=True, team=None, use_case=None, into=None, through=None, table=None
+):
+    """The last `months` months of AI spend the user may see, the current one included (or the
+    months up to `through`'s, that day included), in the reporting currency: {"currency", "months":
+    [(month, amount)], "missing": {month: {currency: amount without a rate}}, "conversion": the
+    Converted of the whole}. Each (currency, day) counts at that day's rate, the spend without one
+    is named, never counted at 1. `table` (an fx.RateTable through the last day) spares reading
+    the rates again on a page that has them."""
     qs = daily_spend_queryset(user=user, ai_only=ai_only)
     if team is not None:
         qs = qs.filter(team=team)
     if use_case is not None:
         qs = qs.filter(use_case=use_case)
-    return _trend(qs, months=months, into=into)
+    return _trend(qs, months=months, into=into, through=through, table=table)
 
 
 def use_case_spend_trend(*, use_case, months=12):
@@ -191,8 +224,8 @@ def use_case_spend_trend(*, use_case, months=12):
     return _trend(DailySpend.objects.filter(use_case=use_case, is_ai=True), months=months)
 
 
-def _trend(qs, *, months, into=None):
-    end = periods.today()
+def _trend(qs, *, months, into=None, through=None, table=None):
+    end = through or periods.today()
     start = periods.months_back(end, months - 1)
     groups = [
         {"currency": r["currency"], "day": r["date"], "amount": r["total"] or Decimal("0")}
@@ -201,7 +234,8 @@ def _trend(qs, *, months, into=None):
         .values("currency", "date")
         .annotate(total=Sum("effective_cost"))
     ]
-    converted, whole = fx.convert_groups(groups, into=into or fx.reporting_currency())
+    into = table.into if table else (into or fx.reporting_currency())
+    converted, whole = fx.convert_groups(groups, into=into, table=table)
     by_month, missing = defaultdict(Decimal), defaultdict(dict)
     for g, value, _rate in converted:
         month = periods.month_start(g["day"])
@@ -491,6 +525,8 @@ def _label(dimension, key, name):
         return dict(ModelTier.choices).get(key, "No tier") if key else "No tier"
     if dimension == "environment":
         return dict(Environment.choices).get(key, key) if key else "Not tagged"
+    if dimension == "stage":
+        return dict(Stage.choices).get(key, key) if key else "Unattributed"
     if dimension == "provider":
         return key or name or "Unknown"
     if dimension in BILL_FILTERS:
@@ -658,13 +694,15 @@ def _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end, *, 
     return {"currency": whole.currency, "months": months, "series": named, "conversion": whole}
 
 
-def vendor_overlap_list(qs, *, into):
+def vendor_overlap_list(qs, *, into, table=None):
     """Teams paying more than one provider for the same model tier, over the spend rollups `qs`
     (already scoped to what the user may see and to the period): [{team_key, team, tier,
     providers: [(name, currency, spend as billed)], providers_reporting: {name: spend in `into`, or
-    None when a day of it has no rate}, providers_missing: {name: {currency: spend without a
+    None when a day of it has no rate; largest first}, providers_missing: {name: {currency: spend without a
     rate}}, total (a Converted: the team and tier's spend in `into`, each day at its rate)}]. The
-    one reading of vendor overlap: the showback page, the council's pack and the dashboard call it."""
+    one reading of vendor overlap: the showback page, the council's operating review and the
+    dashboard call it. `table`, an fx.RateTable into `into` through the period's last day, spares
+    reading the rates again."""
     rows = (
         qs.exclude(team__isnull=True)
         .exclude(model_tier="")
@@ -687,7 +725,7 @@ def vendor_overlap_list(qs, *, into):
     if not overlapping:
         return []
     every = [g for v in overlapping.values() for g in v]
-    table = fx.RateTable({g["currency"] for g in every}, into, max(g["day"] for g in every))
+    table = table or fx.RateTable({g["currency"] for g in every}, into, max(g["day"] for g in every))
     out = []
     for (slug, name, tier), days in sorted(overlapping.items(), key=lambda kv: (kv[0][1], kv[0][2])):
         per_provider = defaultdict(Decimal)
@@ -702,6 +740,8 @@ def vendor_overlap_list(qs, *, into):
             if value is None:
                 left = missing[g["provider"]]
                 left[g["currency"]] = left.get(g["currency"], Decimal("0")) + g["amount"]
+        # A provider with a day without a rate goes last: its amount in `into` is unknown.
+        reporting = dict(sorted(reporting.items(), key=lambda kv: (kv[1] is None, -(kv[1] or 0), kv[0])))
         out.append(
             {
                 "team_key": slug,
