@@ -89,6 +89,16 @@ def test_the_tab_converts_every_currency_at_each_days_rate(billed_twice):
     assert dict(e.spend_billed) == {"USD": Decimal("300.00"), "EUR": Decimal("141.37")}
 
 
+def test_the_tab_shows_the_converted_figures_and_says_how(billed_twice, login, cast):
+    # When the owner opens the value tab (last month: this month has no value signal yet)
+    body = _text(login(cast.owner).get(billed_twice["use_case"].get_tab_url("value")))
+
+    # Then it shows the cost per outcome with the euros counted, and says how they were converted
+    full = _cents((billed_twice["ai"] + billed_twice["other"]) / 700)
+    assert f"Viable: full cost per outcome ${full} is below value per outcome $1.20." in body
+    assert "AI spend billed as $300.00 + €141.37 is converted at each day's rate" in body
+
+
 def test_the_tab_gives_showbacks_cost_per_outcome_for_the_same_use_case_and_month(billed_twice, cast):
     # Given the use case's currency is the reporting currency (USD)
     uc, month = billed_twice["use_case"], billed_twice["month"]

@@ -142,7 +142,15 @@ def _economics_by_month(use_case, months):
                 outcomes_expected=signal is None,
                 value_per_outcome=signal["value_per_outcome"] if signal else use_case.value_per_outcome,
                 value_expected=signal is None,
-                spend_billed=tuple(found["spend_billed"].items()) if measured else (),
+                # The tab's currency first, then the others by amount, as showback lists them.
+                spend_billed=tuple(
+                    sorted(
+                        found["spend_billed"].items(),
+                        key=lambda kv: (kv[0] != use_case.currency, -kv[1], kv[0]),
+                    )
+                )
+                if measured
+                else (),
                 missing_spend=tuple(found["spend_missing"]) if measured else (),
                 missing_costs=tuple(found["costs_missing"]),
                 missing_value=tuple(signal["value_missing"]) if signal else (),
