@@ -2,7 +2,7 @@
 
 Portfolio sits below showback in the dependency order (`council > intake | showback > portfolio >
 aifinops.core`, checked by import-linter), yet a few portfolio pages and rules read spend: whether a
-use case had spend lately (a gate fact), its monthly spend (unit economics), its spend summary,
+use case had spend lately (a gate fact), its monthly spend, its unit economics, its spend summary,
 trend and build-versus-buy run rate (the use case page), the actual spend beside the expected in
 the portfolio list, a team's spend summary and trend chart (the team page). Every other portfolio
 module reads spend only through the functions below.
@@ -26,6 +26,8 @@ READS = (
     # (*, user, team) -> {"month_to_date", "last_month", their "_reporting" Converted, "trend"}
     "team_spend_summary",
     "use_case_spend_trend",  # (*, use_case) -> its monthly trend in the reporting currency
+    # (*, use_case, months, into) -> its AI spend, other costs and value per month, in `into`
+    "use_case_month_economics",
     "monthly_trend_chart",  # (trend in the reporting currency, *, title) -> chart JSON
     "spend_data_through",  # (*, today) -> the latest day with imported spend, or None
 )
@@ -84,6 +86,14 @@ def use_case_spend_trend(*, use_case):
     at its rate (as `team_spend_summary`'s trend); the caller has already checked that the user
     may see it."""
     return _read("use_case_spend_trend")(use_case=use_case)
+
+
+def use_case_month_economics(*, use_case, months, into):
+    """One use case's AI spend (each day at its rate), other recorded costs and value (at the rate
+    of the first day of their month) for each of `months`, in `into`, by the conversion of
+    showback's unit economics, what has no rate named; and the first month it had AI spend. The
+    caller has already checked that the user may see the use case."""
+    return _read("use_case_month_economics")(use_case=use_case, months=months, into=into)
 
 
 def monthly_trend_chart(trend, *, title):

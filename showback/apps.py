@@ -37,6 +37,7 @@ class ShowbackConfig(AppConfig):
             use_case_spend_totals=selectors.use_case_spend_totals,
             team_spend_summary=selectors.team_spend_summary,
             use_case_spend_trend=selectors.use_case_spend_trend,
+            use_case_month_economics=selectors.use_case_month_economics,
             monthly_trend_chart=charts.monthly_trend_chart,
             spend_data_through=selectors.spend_data_through,
         )

@@ -792,58 +792,27 @@ def unit_economics_list(qs, *, user, start, end, into, use_case_q=None) -> UnitE
     months_by_uc = defaultdict(set)
     for s in signals:
         months_by_uc[s.use_case_id].add(s.month)
-    spend_rows = (
-        qs.filter(use_case_id__in=months_by_uc)
-        .values("use_case_id", "currency", "date")
-        .annotate(spend=Sum("effective_cost"))
-        .order_by()
-    )
     spend_groups = [
-        {
-            "use_case_id": r["use_case_id"],
-            "currency": r["currency"],
-            "day": r["date"],
-            "amount": r["spend"] or Decimal("0"),
-        }
-        for r in spend_rows
-        if periods.month_start(r["date"]) in months_by_uc[r["use_case_id"]]
+        g
+        for g in _spend_groups(qs.filter(use_case_id__in=months_by_uc))
+        if periods.month_start(g["day"]) in months_by_uc[g["use_case_id"]]
     ]
-    cost_rows = (
-        CostLine.objects.filter(
-            use_case_id__in=months_by_uc, month__gte=periods.month_start(start), month__lte=end
-        )
-        .order_by()
-        .values("use_case_id", "month", "currency")
-        .annotate(total=Sum("amount"))
-    )
     cost_groups = [
-        {"use_case_id": r["use_case_id"], "currency": r["currency"], "day": r["month"], "amount": r["total"]}
-        for r in cost_rows
-        if r["month"] in months_by_uc[r["use_case_id"]]
+        g
+        for g in _cost_groups(
+            CostLine.objects.filter(
+                use_case_id__in=months_by_uc, month__gte=periods.month_start(start), month__lte=end
+            )
+        )
+        if g["day"] in months_by_uc[g["use_case_id"]]
     ]
-    value_groups = [
-        {
-            "use_case_id": s.use_case_id,
-            "currency": s.currency,
-            "day": s.month,
-            "amount": s.value_per_outcome * s.outcomes,
-        }
-        for s in signals
-    ]
-    every = spend_groups + cost_groups + value_groups
-    table = fx.RateTable({g["currency"] for g in every}, into, max(g["day"] for g in every))
-    whole = fx.convert_groups(every, into=into, table=table)[1]
+    value_groups = _value_groups(signals)
+    table = _economics_rates(spend_groups + cost_groups + value_groups, into=into)
+    whole = fx.convert_groups(spend_groups + cost_groups + value_groups, into=into, table=table)[1]
 
     def by_use_case(groups):
-        amounts, billed, missing = defaultdict(Decimal), defaultdict(dict), defaultdict(dict)
-        for g, value, _rate in fx.convert_groups(groups, into=into, table=table)[0]:
-            uc, currency = g["use_case_id"], g["currency"]
-            billed[uc][currency] = billed[uc].get(currency, Decimal("0")) + g["amount"]
-            if value is None:
-                missing[uc][currency] = missing[uc].get(currency, Decimal("0")) + g["amount"]
-            else:
-                amounts[uc] += value
-        return amounts, billed, missing
+        converted = _convert_by(groups, table=table, key=lambda g: g["use_case_id"])
+        return converted.amounts, converted.billed, converted.missing
 
     spend, spend_billed, spend_missing = by_use_case(spend_groups)
     other, _other_billed, other_missing = by_use_case(cost_groups)
@@ -883,6 +852,160 @@ def unit_economics_list(qs, *, user, start, end, into, use_case_q=None) -> UnitE
         entry["viable"] = None if cost_per is None or value_per is None else cost_per < value_per
         out.append(entry)
     return UnitEconomics(rows=out, conversion=whole)
+
+
+# Unit economics: AI spend, the other recorded costs and the value delivered of use cases, in one
+# currency. AI spend counts each day at its rate; other costs and value, recorded per month, at the
+# rate in force on the first day of their month. The showback page, the dashboard (through
+# unit_economics_list) and a use case's value tab (through use_case_month_economics) read them
+# here, so the three give the same figure for the same use case, month and currency.
+
+
+def _spend_groups(qs):
+    """[{use_case_id, currency, day, amount}]: AI spend per use case, currency and day."""
+    return [
+        {
+            "use_case_id": r["use_case_id"],
+            "currency": r["currency"],
+            "day": r["date"],
+            "amount": r["spend"] or Decimal("0"),
+        }
+        for r in qs.order_by()
+        .values("use_case_id", "currency", "date")
+        .annotate(spend=Sum("effective_cost"))
+        .order_by()
+    ]
+
+
+def _cost_groups(qs):
+    """[{use_case_id, currency, day (the month), category, amount}]: recorded costs per month."""
+    return [
+        {
+            "use_case_id": r["use_case_id"],
+            "currency": r["currency"],
+            "day": r["month"],
+            "category": r["category"],
+            "amount": r["total"] or Decimal("0"),
+        }
+        for r in qs.order_by()
+        .values("use_case_id", "month", "category", "currency")
+        .annotate(total=Sum("amount"))
+    ]
+
+
+def _value_groups(signals):
+    """[{use_case_id, currency, day (the month), amount, signal}]: the value each signal delivered."""
+    return [
+        {
+            "use_case_id": s.use_case_id,
+            "currency": s.currency,
+            "day": s.month,
+            "amount": s.value_per_outcome * s.outcomes,
+            "signal": s,
+        }
+        for s in signals
+    ]
+
+
+def _economics_rates(groups, *, into) -> fx.RateTable:
+    """The rates every group needs, in one query (none when all are in `into`)."""
+    return fx.RateTable({g["currency"] for g in groups}, into, max(g["day"] for g in groups))
+
+
+@dataclass
+class _ConvertedBy:
+    """Groups converted and added by key: `amounts` in the target currency (what had a rate),
+    `billed` {currency: original}, `missing` {currency: original without a rate}, `gaps` {currency:
+    [(day, original)]} of what had no rate, `rates` the RateUsed (or None) per group."""
+
+    amounts: dict
+    billed: dict
+    missing: dict
+    gaps: dict
+    rates: list
+
+
+def _convert_by(groups, *, table, key) -> _ConvertedBy:
+    out = _ConvertedBy(defaultdict(Decimal), defaultdict(dict), defaultdict(dict), defaultdict(dict), [])
+    for g, value, rate in fx.convert_groups(groups, into=table.into, table=table)[0]:
+        k, currency = key(g), g["currency"]
+        out.billed[k][currency] = out.billed[k].get(currency, Decimal("0")) + g["amount"]
+        out.rates.append((g, rate))
+        if value is None:
+            out.missing[k][currency] = out.missing[k].get(currency, Decimal("0")) + g["amount"]
+            out.gaps[k].setdefault(currency, []).append((g["day"], g["amount"]))
+        else:
+            out.amounts[k] += value
+    return out
+
+
+def use_case_month_economics(*, use_case, months, into) -> dict:
+    """One use case's unit economics for each of `months` (first days, ascending), in `into`, by
+    the same conversion as unit_economics_list; the caller has already checked that the user may
+    see the use case. Five queries whatever the number of months or rows.
+
+    {"currency": into, "first_spend": the first month (up to the last of `months`) with AI spend,
+    or None, "months": {month: {"spend": AI spend in `into` (what had a rate), "spend_billed":
+    {currency: as billed}, "spend_missing": [fx.MissingRate], "costs": {category: amount in
+    `into`}, "costs_missing": [fx.MissingRate], "signal": None or {"outcomes", "value_per_outcome"
+    (in `into`, None without a rate), "value_missing": [fx.MissingRate]}}}}. Nothing without a rate
+    is counted at 1: it is named, and left out of the amounts beside it."""
+    first, last = months[0], months[-1]
+    end = periods.month_end(last)
+    ai_spend = DailySpend.objects.filter(use_case=use_case, is_ai=True)
+    # Whether spend was ever attributed decides, in the caller, measured against expected cost.
+    first_spend = (
+        ai_spend.filter(date__lte=end)
+        .annotate(month=TruncMonth("date"))
+        .order_by()
+        .values("month", "currency")
+        .annotate(total=Sum("effective_cost"))
+        .exclude(total=0)
+        .order_by("month")
+        .values_list("month", flat=True)
+        .first()
+    )
+    spend_groups = _spend_groups(ai_spend.filter(date__gte=first, date__lte=end))
+    cost_groups = _cost_groups(CostLine.objects.filter(use_case=use_case, month__gte=first, month__lte=last))
+    value_groups = _value_groups(
+        ValueSignal.objects.filter(use_case=use_case, month__gte=first, month__lte=last)
+    )
+    every = spend_groups + cost_groups + value_groups
+    table = fx.RateTable({g["currency"] for g in every}, into, end)
+
+    def month_of(g):
+        return periods.month_start(g["day"])
+
+    spend = _convert_by(spend_groups, table=table, key=month_of)
+    costs = _convert_by(cost_groups, table=table, key=lambda g: (g["day"], g["category"]))
+    value = _convert_by(value_groups, table=table, key=month_of)
+    costs_gaps = defaultdict(lambda: defaultdict(list))
+    for (month, _category), gaps in costs.gaps.items():
+        for currency, days in gaps.items():
+            costs_gaps[month][currency].extend(days)
+    signals = {}
+    for g, rate in value.rates:
+        s = g["signal"]
+        signals[s.month] = {
+            "outcomes": s.outcomes,
+            "value_per_outcome": s.value_per_outcome * rate.rate if rate else None,
+            "value_missing": fx.missing_rates(value.gaps.get(s.month, {}), into=into),
+        }
+    return {
+        "currency": into,
+        "first_spend": first_spend,
+        "months": {
+            month: {
+                "spend": spend.amounts.get(month, Decimal("0")),
+                "spend_billed": dict(spend.billed.get(month, {})),
+                "spend_missing": fx.missing_rates(spend.gaps.get(month, {}), into=into),
+                "costs": {category: amount for (m, category), amount in costs.amounts.items() if m == month},
+                "costs_missing": fx.missing_rates(costs_gaps.get(month, {}), into=into),
+                "signal": signals.get(month),
+            }
+            for month in months
+        },
+    }
 
 
 def _explain(qs, totals, *, own):

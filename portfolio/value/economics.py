@@ -5,25 +5,24 @@ AI spend from showback; until any spend has been attributed to it, the expected 
 intake stands in. Outcomes and value per outcome come from the month's value signal, else from the
 use case's expectations. Every figure that is an expectation rather than a measurement is flagged.
 
-Amounts are never added across currencies: spend in another currency than the use case's is kept
-apart (`other_currency_spend`) and left out of cost per outcome.
+The tab shows the use case's currency. Measured amounts in other currencies are converted into it by
+showback's unit economics (through portfolio.spend): AI spend each day at its rate, other recorded
+costs and value at the rate of the first day of their month. So for the same use case and month the
+tab gives the figure that the showback page and the dashboard give in that currency. An amount
+without a rate is named (`missing_spend`, `missing_costs`, `missing_value`), left out of its total,
+and the ratios it would change are None: never counted at 1.
 """
 
 import datetime
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-
-from django.db.models import DecimalField, Sum
 
 from aifinops.core import periods
 
 from .. import spend
 from ..choices import CostCategory
-from ..models import CostLine, ValueSignal
 
 ZERO = Decimal("0")
-MONEY_FIELD = DecimalField(max_digits=24, decimal_places=6)
 CENT = Decimal("0.01")
 SUB_CENT = Decimal("0.0001")
 
@@ -43,9 +42,28 @@ class UnitEconomics:
     hidden_by_category: tuple = ()  # ((category, label, amount), ...), largest first
     outcomes: int = 0
     outcomes_expected: bool = False
-    value_per_outcome: Decimal = ZERO
+    value_per_outcome: Decimal | None = ZERO  # None: the signal's currency has no rate
     value_expected: bool = False
-    other_currency_spend: dict = field(default_factory=dict)
+    # {currency: amount as billed} of the month's AI spend, before conversion into `currency`.
+    spend_billed: tuple = ()
+    # Amounts without a rate into `currency` (showback.fx.MissingRate: currency, amount, days).
+    missing_spend: tuple = ()
+    missing_costs: tuple = ()
+    missing_value: tuple = ()
+
+    @property
+    def complete(self) -> bool:
+        """Whether every amount of the month had a rate into the tab's currency."""
+        return not (self.missing_spend or self.missing_costs or self.missing_value)
+
+    @property
+    def missing(self) -> tuple:
+        return (*self.missing_spend, *self.missing_costs, *self.missing_value)
+
+    @property
+    def converted(self) -> bool:
+        """Whether some AI spend was billed in another currency than the tab's."""
+        return any(currency != self.currency for currency, _ in self.spend_billed)
 
     @property
     def full_cost(self) -> Decimal:
@@ -53,23 +71,28 @@ class UnitEconomics:
 
     @property
     def cost_per_outcome_model(self) -> Decimal | None:
-        return _per_unit(self.model_cost / self.outcomes) if self.outcomes else None
+        if not self.outcomes or self.missing_spend:
+            return None
+        return _per_unit(self.model_cost / self.outcomes)
 
     @property
     def cost_per_outcome_full(self) -> Decimal | None:
-        return _per_unit(self.full_cost / self.outcomes) if self.outcomes else None
+        if not self.outcomes or self.missing_spend or self.missing_costs:
+            return None
+        return _per_unit(self.full_cost / self.outcomes)
 
     @property
     def viable(self) -> bool | None:
-        """Full cost per outcome below value per outcome; None when there are no outcomes to divide by."""
-        if not self.outcomes:
+        """Full cost per outcome below value per outcome; None when there are no outcomes to divide
+        by, or when an amount had no rate (a gate never passes on a guess)."""
+        if not self.outcomes or not self.complete:
             return None
         # Compared without rounding: cost < value * outcomes is cost per outcome < value per outcome.
         return self.full_cost < self.value_per_outcome * self.outcomes
 
     @property
     def margin_per_outcome(self) -> Decimal | None:
-        if not self.outcomes:
+        if not self.outcomes or not self.complete:
             return None
         return _per_unit(self.value_per_outcome - self.full_cost / self.outcomes)
 
@@ -80,8 +103,8 @@ class UnitEconomics:
         return -margin if margin is not None and margin < 0 else None
 
     @property
-    def monthly_value(self) -> Decimal:
-        return self.value_per_outcome * self.outcomes
+    def monthly_value(self) -> Decimal | None:
+        return None if self.value_per_outcome is None else self.value_per_outcome * self.outcomes
 
     @property
     def has_expectations(self) -> bool:
@@ -95,55 +118,42 @@ class EconomicsOverview:
 
 
 def _economics_by_month(use_case, months):
-    """UnitEconomics for each of `months` (first days, ascending), with one query per source."""
-    first, last = months[0], months[-1]
-    # From the beginning of time: whether spend was ever attributed decides measured vs expected.
-    monthly_spend = spend.use_case_monthly_spend(
-        use_case=use_case,
-        start=datetime.date(2000, 1, 1),
-        end=periods.add_months(last, 1) - datetime.timedelta(days=1),
-    )
-    spend_months = sorted(m for m, totals in monthly_spend.items() if any(totals.values()))
-    first_spend = spend_months[0] if spend_months else None
-    signals = {
-        s.month: s for s in ValueSignal.objects.filter(use_case=use_case, month__gte=first, month__lte=last)
-    }
-    hidden = defaultdict(dict)
-    rows = (
-        CostLine.objects.filter(
-            use_case=use_case, month__gte=first, month__lte=last, currency=use_case.currency
-        )
-        .order_by()
-        .values("month", "category")
-        .annotate(total=Sum("amount"))
-    )
-    for row in rows:
-        hidden[row["month"]][row["category"]] = row["total"]
+    """UnitEconomics for each of `months` (first days, ascending), in the use case's currency, from
+    showback's one reading of them: a constant number of queries whatever the months or rows."""
+    read = spend.use_case_month_economics(use_case=use_case, months=months, into=use_case.currency)
+    first_spend = read["first_spend"]
     labels = dict(CostCategory.choices)
 
     result = []
     for month in months:
-        totals = monthly_spend.get(month, {})
+        found = read["months"][month]
         measured = first_spend is not None and first_spend <= month
-        by_category = sorted(hidden.get(month, {}).items(), key=lambda kv: (-kv[1], kv[0]))
-        signal = signals.get(month)
+        by_category = sorted(found["costs"].items(), key=lambda kv: (-kv[1], kv[0]))
+        signal = found["signal"]
         result.append(
             UnitEconomics(
                 month=month,
                 currency=use_case.currency,
-                model_cost=totals.get(use_case.currency, ZERO)
-                if measured
-                else use_case.expected_monthly_cost,
+                model_cost=found["spend"] if measured else use_case.expected_monthly_cost,
                 model_cost_expected=not measured,
                 hidden_costs=sum((amount for _, amount in by_category), ZERO),
                 hidden_by_category=tuple((c, labels.get(c, c), amount) for c, amount in by_category),
-                outcomes=signal.outcomes if signal else use_case.outcomes_per_month,
+                outcomes=signal["outcomes"] if signal else use_case.outcomes_per_month,
                 outcomes_expected=signal is None,
-                value_per_outcome=signal.value_per_outcome if signal else use_case.value_per_outcome,
+                value_per_outcome=signal["value_per_outcome"] if signal else use_case.value_per_outcome,
                 value_expected=signal is None,
-                other_currency_spend={
-                    c: amount for c, amount in totals.items() if c != use_case.currency and amount
-                },
+                # The tab's currency first, then the others by amount, as showback lists them.
+                spend_billed=tuple(
+                    sorted(
+                        found["spend_billed"].items(),
+                        key=lambda kv: (kv[0] != use_case.currency, -kv[1], kv[0]),
+                    )
+                )
+                if measured
+                else (),
+                missing_spend=tuple(found["spend_missing"]) if measured else (),
+                missing_costs=tuple(found["costs_missing"]),
+                missing_value=tuple(signal["value_missing"]) if signal else (),
             )
         )
     return result
