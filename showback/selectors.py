@@ -637,17 +637,39 @@ def spend_breakdown(*, user, dimension, start, end, ai_only=True, filters=None, 
         r["is_unattributed"] = dimension in ("team", "use_case") and not r.get("key", True)
     for t in totals.values():
         t["cache_savings"] = t["cache_savings"] or None
+    reporting, premium_share = _reporting_and_premium(qs, into=into)
     return {
         "dimension": dimension,
         "dimension_label": dimension_label,
         "rows": rows,
         "totals": dict(sorted(totals.items(), key=lambda kv: -kv[1]["spend"])),
-        "reporting": fx.converted_sum(qs, into=into),
+        "reporting": reporting,
         "trend": _breakdown_trend(qs, dimension, key_field, name_field, rows, start, end, into=into),
         "overlap": vendor_overlap_list(qs, into=into),
         "outcomes": unit_economics_list(qs, user=user, start=start, end=end, into=into).rows,
-        "explanation": _explain(qs, totals, own=not permissions.sees_all_teams(user)),
+        "explanation": _explain(
+            qs, totals, premium_share=premium_share, own=not permissions.sees_all_teams(user)
+        ),
     }
+
+
+def _reporting_and_premium(qs, *, into):
+    """(the Converted of all spend in `qs`, the premium tiers' share of it): both in the reporting
+    currency, each (currency, day) at its rate, as `premium_share_reporting` takes it; spend on a day
+    without a rate is in neither side. One query for the sums, one for the rates."""
+    premium_spend = Sum("effective_cost", filter=Q(model_tier__in=PREMIUM_TIERS))
+    sums = list(
+        qs.order_by().values("currency", "date").annotate(total=Sum("effective_cost"), premium=premium_spend)
+    )
+    through = max((r["date"] for r in sums), default=datetime.date.min)
+    table = fx.RateTable({r["currency"] for r in sums}, into, through)
+
+    def converted(field):
+        groups = ({"currency": r["currency"], "day": r["date"], "amount": r[field]} for r in sums)
+        return fx.convert_groups(groups, into=into, table=table)[1]
+
+    reporting = converted("total")
+    return reporting, _share(converted("premium").amount, reporting.amount)
 
 
 def _by_currency_text(amounts: dict) -> dict:
@@ -1008,9 +1030,10 @@ def use_case_month_economics(*, use_case, months, into) -> dict:
     }
 
 
-def _explain(qs, totals, *, own):
-    """What drives the spend, in a sentence a team can act on: the largest model and use case, and
-    how much input was served from cache."""
+def _explain(qs, totals, *, premium_share, own):
+    """What drives the spend, in a sentence a team can act on: the largest model and use case, how
+    much input was served from cache, and the premium tiers' share of all of it in the reporting
+    currency (the share the council's operating review gives)."""
     if not totals:
         return ""
     currency, total = max(totals.items(), key=lambda kv: kv[1]["spend"])
@@ -1040,8 +1063,8 @@ def _explain(qs, totals, *, own):
         parts.append(f"{lead} {what} ({share:.0%}).")
     if total["cached_share"] is not None:
         parts.append(f"{total['cached_share']:.0%} of input tokens were cached.")
-    if total["premium_share"]:
-        parts.append(f"{total['premium_share']:.0%} went to frontier and reasoning models.")
+    if premium_share:
+        parts.append(f"{premium_share:.0%} went to frontier and reasoning models.")
     return " ".join(parts)
 
 

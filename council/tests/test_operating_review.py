@@ -139,6 +139,19 @@ def test_the_premium_share_is_taken_on_reporting_currency_amounts(cast, ledger):
     assert by_tier["reasoning"]["amount"].quantize(CENT) == Decimal("12.34")
 
 
+def test_the_showback_page_gives_the_reviews_premium_share(cast, ledger):
+    # Given the same month on the showback page, whose largest currency alone (USD) has a premium
+    # share of 52.34 / 152.34 (34 %), not the 63 % of all of it in USD
+    review = selectors.operating_review(user=cast.council, as_of=TODAY)
+    page = spend_selectors.spend_breakdown(user=cast.council, dimension="team", start=START, end=END)
+
+    # Then its sentence names the review's share, one number for one question
+    share = review["premium"]["share"]
+    assert f"{share:.0%}" == "63%"
+    assert f"{share:.0%} went to frontier and reasoning models." in page["explanation"]
+    assert page["totals"]["USD"]["premium_share"] != share
+
+
 def test_the_vendor_overlap_is_showbacks_figure(cast, ledger):
     # Given support paid Anthropic (in EUR) and OpenAI (in USD) for the frontier tier last month
     review = selectors.operating_review(user=cast.council, as_of=TODAY)
