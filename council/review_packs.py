@@ -9,7 +9,7 @@ the data changes later. A page of a draft meeting builds it live, in a fixed num
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils import timezone
 
 from aifinops.core import periods
@@ -27,8 +27,8 @@ from portfolio.models import (
 from portfolio.selectors import backlog_order, stage_gate
 from showback.budgets import selectors as budget_selectors
 from showback.commitments import selectors as commitment_selectors
-from showback.models import Budget, BudgetScope, DailySpend
-from showback.selectors import use_case_monthly_spend
+from showback.models import Budget, BudgetScope
+from showback.selectors import use_case_spend_by_model, use_case_spend_trend
 
 from .models import FundingRequest, FundingStatus
 from .triggers import open_high_severity_anomalies, thresholds_for
@@ -63,9 +63,11 @@ def _user(user):
 
 
 def _spend(use_case, *, currency, today):
+    """The last full months and this one in the use case's currency: spend billed in another
+    currency counts at each day's rate, and spend on a day without one is named, never counted at 1."""
     first = months_back(today, SPEND_MONTHS)
-    monthly = use_case_monthly_spend(use_case=use_case, start=first, end=today)
-    by_month = {month: totals[currency] for month, totals in monthly.items() if currency in totals}
+    trend = use_case_spend_trend(use_case=use_case, months=SPEND_MONTHS + 1, into=currency, through=today)
+    by_month = dict(trend["months"])
     expected = use_case.expected_monthly_cost
     months = []
     for back in range(SPEND_MONTHS, 0, -1):
@@ -81,24 +83,20 @@ def _spend(use_case, *, currency, today):
         )
     this_month = periods.month_start(today)
     mtd = by_month.get(this_month, ZERO)
-    by_model = (
-        DailySpend.objects.filter(
-            use_case=use_case, is_ai=True, currency=currency, date__gte=first, date__lte=today
-        )
-        .order_by()
-        .values("provider__name", "model__name")
-        .annotate(total=Sum("effective_cost"))
-        .order_by("-total")[:8]
-    )
+    by_model, _ = use_case_spend_by_model(use_case=use_case, start=first, end=today, into=currency)
+    conversion = trend["conversion"]
     return {
         "currency": currency,
         "expected_monthly": _m(expected),
         "months": months,
         "month_to_date": _m(mtd),
         "as_of": today.isoformat(),
-        "by_model": [
-            {"provider": r["provider__name"] or "", "model": r["model__name"] or "", "amount": _m(r["total"])}
-            for r in by_model
+        "by_model": [{**r, "amount": _m(r["amount"])} for r in by_model],
+        # Spend billed in other currencies: the rates it was counted at, and what had none
+        "rates": [str(r) for r in conversion.rates],
+        "missing": [
+            {"currency": m.currency, "amount": _m(m.amount), "first": _d(m.first), "days": m.days}
+            for m in conversion.missing
         ],
     }
 

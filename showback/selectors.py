@@ -218,10 +218,42 @@ def monthly_trend(
     return _trend(qs, months=months, into=into, through=through, table=table)
 
 
-def use_case_spend_trend(*, use_case, months=12):
-    """monthly_trend of one use case's AI spend; the caller has already checked that the user may
-    see the use case."""
-    return _trend(DailySpend.objects.filter(use_case=use_case, is_ai=True), months=months)
+def use_case_spend_trend(*, use_case, months=12, into=None, through=None):
+    """monthly_trend of one use case's AI spend (in `into`, the reporting currency by default, the
+    months up to `through`'s); the caller has already checked that the user may see the use case."""
+    qs = DailySpend.objects.filter(use_case=use_case, is_ai=True)
+    return _trend(qs, months=months, into=into, through=through)
+
+
+def use_case_spend_by_model(*, use_case, start, end, into, limit=8):
+    """One use case's AI spend start..end by provider and model, in `into`, each (currency, day) at
+    its rate: ([{provider, model, amount}], largest first, the Converted of all of it naming the
+    rates and the spend without one, never counted at 1)."""
+    sums = (
+        DailySpend.objects.filter(use_case=use_case, is_ai=True, date__gte=start, date__lte=end)
+        .order_by()
+        .values("provider__name", "model__name", "currency", "date")
+        .annotate(total=Sum("effective_cost"))
+    )
+    groups = [
+        {
+            "key": (r["provider__name"] or "", r["model__name"] or ""),
+            "currency": r["currency"],
+            "day": r["date"],
+            "amount": r["total"] or Decimal("0"),
+        }
+        for r in sums
+    ]
+    converted, whole = fx.convert_groups(groups, into=into)
+    amounts = defaultdict(Decimal)
+    for g, value, _rate in converted:
+        if value is not None:
+            amounts[g["key"]] += value
+    rows = [
+        {"provider": provider, "model": model, "amount": amount}
+        for (provider, model), amount in sorted(amounts.items(), key=lambda kv: -kv[1])
+    ]
+    return rows[:limit], whole
 
 
 def _trend(qs, *, months, into=None, through=None, table=None):
